@@ -1,0 +1,75 @@
+// A parsed HTTP request: a read-only view into the connection's buffer.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <span>
+#include <string_view>
+
+namespace prefork {
+
+struct Header {
+  std::string_view name;
+  std::string_view value;
+};
+
+// Valid until its response is sent (or its Responder destroyed). Copy what must live longer.
+class Request {
+ public:
+  std::string_view method() const { return method_; }
+  // The request target as sent: "/path?query".
+  std::string_view target() const { return target_; }
+  std::string_view path() const { return path_; }
+  // The part after '?', without it; empty when there is none.
+  std::string_view query() const { return query_; }
+  // Case-insensitive lookup of the first header with this name.
+  std::optional<std::string_view> header(std::string_view name) const {
+    for (const Header& field : headers_) {
+      if (equal_ignoring_case(field.name, name)) return field.value;
+    }
+    return std::nullopt;
+  }
+  std::span<const Header> headers() const { return headers_; }
+  std::string_view body() const { return body_; }
+  // "ip:port" of the client ("[ip]:port" for IPv6), or the unix socket path.
+  std::string_view peer() const { return peer_; }
+  bool keep_alive() const { return keep_alive_; }
+  int http_major() const { return http_major_; }
+  int http_minor() const { return http_minor_; }
+
+  // Filled in by the server's HTTP layer.
+  struct Fields {
+    std::string_view method, target, path, query, body, peer;
+    std::span<const Header> headers;
+    bool keep_alive = true;
+    int http_major = 1, http_minor = 1;
+  };
+  explicit Request(const Fields& fields)
+      : method_(fields.method),
+        target_(fields.target),
+        path_(fields.path),
+        query_(fields.query),
+        body_(fields.body),
+        peer_(fields.peer),
+        headers_(fields.headers),
+        keep_alive_(fields.keep_alive),
+        http_major_(fields.http_major),
+        http_minor_(fields.http_minor) {}
+
+ private:
+  static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c; }
+  static bool equal_ignoring_case(std::string_view a, std::string_view b) {
+    if (a.size() != b.size()) return false;
+    for (std::size_t i = 0; i < a.size(); ++i) {
+      if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
+    }
+    return true;
+  }
+
+  std::string_view method_, target_, path_, query_, body_, peer_;
+  std::span<const Header> headers_;
+  bool keep_alive_;
+  int http_major_, http_minor_;
+};
+
+}  // namespace prefork

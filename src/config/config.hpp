@@ -1,0 +1,105 @@
+// The one immutable configuration value: defaults < TOML file < environment < command line.
+#pragma once
+
+#include <prefork/worker.hpp>
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace prefork::config {
+
+// One --bind / bind entry: "HOST:PORT", "[V6]:PORT", "unix:/path" or "fd://N".
+struct Bind {
+  enum class Kind { tcp, unix_socket, fd };
+  Kind kind = Kind::tcp;
+  std::string host;  // tcp: "127.0.0.1", "::1", "0.0.0.0", "::"
+  int port = 0;      // tcp: 0 asks the kernel for a free port
+  std::string path;  // unix_socket
+  int fd = -1;       // fd
+  std::string text;  // as written, for logs
+};
+
+struct Limits {
+  int request_line = 4094;        // limit_request_line; 0 = unlimited
+  int request_fields = 100;       // limit_request_fields
+  int request_field_size = 8190;  // limit_request_field_size; 0 = unlimited
+  std::int64_t max_body_size = 1 << 20;  // bytes; 0 = unlimited
+  double header_timeout = 10;     // seconds to receive a whole request head
+  double body_timeout = 30;       // seconds without progress while reading a body
+};
+
+struct Redis {
+  bool enabled = false;             // REDIS_ENABLED
+  std::string host = "localhost";   // REDIS_HOST
+  int port = 6379;                  // REDIS_PORT
+  int db = 0;                       // REDIS_DB
+  std::string key_prefix = "gunicorn";  // REDIS_KEY_PREFIX
+  int ttl_seconds = 300;            // REDIS_TTL_SECONDS
+  std::string password;             // REDIS_PASSWORD
+  bool ssl = false;                 // REDIS_SSL (refused at startup until TLS is supported)
+  std::string url;                  // PROMETHEUS_REDIS_URL, overrides host/port/db/password
+  double connect_timeout = 5;       // seconds
+  double command_timeout = 5;       // seconds
+  bool debug = false;               // REDIS_DEBUG
+};
+
+struct Metrics {
+  bool enabled = true;
+  std::string bind_address = "0.0.0.0";  // PROMETHEUS_BIND_ADDRESS
+  int port = 9092;                       // PROMETHEUS_METRICS_PORT; 0 = a free port
+  std::string multiproc_dir;             // PROMETHEUS_MULTIPROC_DIR; "" = a private temp dir
+  int flush_interval_ms = 1000;
+  std::string instance;                  // keys use "{instance}-{pid}" when set
+  std::string prefix = "gunicorn";       // metric name prefix of the built-in metrics
+  bool debug = false;                    // PROMETHEUS_DEBUG
+};
+
+struct Config {
+  std::string config_file;  // "" when none was given
+  std::vector<Bind> binds;  // default: 127.0.0.1:8000
+  int workers = 0;          // default: number of CPUs; GUNICORN_WORKERS
+  std::string worker_class = "uv";  // "uv" or "threads"
+  int threads = 1;
+  int worker_connections = 1000;
+  double timeout = 30;           // heartbeat timeout, seconds; 0 disables
+  double graceful_timeout = 30;  // seconds
+  double keepalive = 2;          // idle keep-alive timeout, seconds; 0 disables keep-alive
+  int max_requests = 0;          // 0 disables recycling
+  int max_requests_jitter = 0;
+  int backlog = 2048;
+  bool reuse_port = false;
+  bool preload_app = false;
+  std::string app;  // "path/libfoo.so:name"; "" = the factory given to prefork::run
+  std::string pidfile;
+  std::string user, group;  // drop privileges after bind
+  int umask = 0;
+  std::string chdir;
+  std::string proc_name;  // default: the app name, else "prefork"
+  std::string loglevel = "info";
+  std::string errorlog = "-";
+  std::string accesslog;  // "" = off, "-" = stdout
+  std::string access_log_format = R"(%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s")";
+  Limits limits;
+  Redis redis;
+  Metrics metrics;
+  AppConfig app_config;  // the [app] table
+  bool check_only = false;  // --check-config
+};
+
+// The outcome of reading the command line: run, or print and exit with a code.
+struct LoadResult {
+  std::optional<Config> config;
+  std::string message;  // error text ("file:line: key: what is wrong"), --help or --version text
+  int exit_code = 0;    // 2 for usage and config errors, 0 for --help/--version
+};
+
+// Reads argv, the environment (envp-style "NAME=value" strings) and the file named by -c.
+LoadResult load(int argc, const char* const* argv, const char* const* envp);
+
+// Re-reads the file a running master was started with (SIGHUP), keeping the CLI and env layers.
+LoadResult reload(const Config& running, int argc, const char* const* argv,
+                  const char* const* envp);
+
+}  // namespace prefork::config

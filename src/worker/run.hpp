@@ -1,0 +1,30 @@
+// The entry point of a forked worker: one libuv loop serving HTTP on inherited listeners.
+#pragma once
+
+#include <prefork/app.hpp>
+
+#include <vector>
+
+#include "config/config.hpp"
+#include "core/heartbeat.hpp"
+
+namespace prefork::worker {
+
+struct Boot {
+  const config::Config* config = nullptr;
+  std::vector<int> listen_fds;  // listening sockets, already bound (inherited or reuse_port)
+  int id = 0;                   // Worker::id()
+  Heartbeat* heartbeat = nullptr;  // shared with the master
+  App* preloaded_app = nullptr;    // preload_app: made in the master before fork
+  AppFactory factory = nullptr;    // used when preloaded_app is null
+};
+
+// Exit codes a worker reports to the master through its exit status.
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_boot_error = 3;  // the app could not be created: the master stops
+
+// Runs until the worker is told to stop (SIGTERM graceful, SIGINT/SIGQUIT quick), recycles
+// after max_requests, or finds its master gone. Returns the process exit code.
+int run(const Boot& boot);
+
+}  // namespace prefork::worker
