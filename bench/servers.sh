@@ -1,0 +1,78 @@
+# Commands that run each benchmarked server in the foreground on 127.0.0.1:$PORT, for
+# add_server entries (see lib.sh). They use PORT and WORKDIR, set by start_server, and
+# BENCH_WORKERS for the number of worker processes. Everything they write stays in WORKDIR.
+
+# The *_NOTE variables are read by the scripts that source this file.
+# shellcheck disable=SC2034
+
+BENCH_WORKERS=${BENCH_WORKERS:-2}
+
+# What each command runs, for the reports.
+NGINX_NOTE="\`nginx -p WORKDIR -e stderr -c WORKDIR/nginx.conf\` with worker_processes $BENCH_WORKERS,
+daemon off, master_process on, access_log off, keepalive_requests 100000 and
+\`return 200 \"Hello, World!\"\`"
+GUNICORN_SYNC_NOTE="\`gunicorn -w $BENCH_WORKERS -k sync -b 127.0.0.1:PORT --chdir WORKDIR hello_app:app\`,
+a WSGI app answering \"Hello, World!\" with a Content-Length"
+PREFORK_ENV_NOTE="with PROMETHEUS_BIND_ADDRESS=127.0.0.1, a free PROMETHEUS_METRICS_PORT and
+PROMETHEUS_MULTIPROC_DIR=WORKDIR/multiproc"
+
+# nginx answering every request from its config, as a static-response baseline. The prefix,
+# pid file, logs and temp paths all point into WORKDIR so that it runs as root without
+# touching /etc or /var.
+nginx_command() {
+  mkdir -p "$WORKDIR/nginx-temp"
+  cat >"$WORKDIR/nginx.conf" <<EOF
+daemon off;
+master_process on;
+worker_processes $BENCH_WORKERS;
+error_log stderr;
+pid $WORKDIR/nginx.pid;
+events {
+  worker_connections 1024;
+}
+http {
+  access_log off;
+  keepalive_requests 100000;
+  client_body_temp_path $WORKDIR/nginx-temp/body;
+  proxy_temp_path $WORKDIR/nginx-temp/proxy;
+  fastcgi_temp_path $WORKDIR/nginx-temp/fastcgi;
+  uwsgi_temp_path $WORKDIR/nginx-temp/uwsgi;
+  scgi_temp_path $WORKDIR/nginx-temp/scgi;
+  server {
+    listen 127.0.0.1:$PORT;
+    location / {
+      default_type text/plain;
+      return 200 "Hello, World!";
+    }
+  }
+}
+EOF
+  exec nginx -p "$WORKDIR" -e stderr -c "$WORKDIR/nginx.conf"
+}
+
+write_hello_wsgi_app() {
+  cat >"$WORKDIR/hello_app.py" <<'EOF'
+BODY = b"Hello, World!"
+HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
+
+
+def app(environ, start_response):
+    start_response("200 OK", HEADERS)
+    return [BODY]
+EOF
+}
+
+# gunicorn's sync workers with a WSGI app that does as little as prefork's hello.
+gunicorn_sync_command() {
+  write_hello_wsgi_app
+  exec gunicorn -w "$BENCH_WORKERS" -k sync -b "127.0.0.1:$PORT" --chdir "$WORKDIR" hello_app:app
+}
+
+# The prefork binary $PREFORK with extra ARGS. The metrics endpoint and its files are kept on
+# loopback and in WORKDIR so that runs never collide with each other or with a real server.
+prefork_command() {
+  mkdir -p "$WORKDIR/multiproc"
+  PROMETHEUS_BIND_ADDRESS=127.0.0.1 PROMETHEUS_METRICS_PORT=$(free_port) \
+    PROMETHEUS_MULTIPROC_DIR="$WORKDIR/multiproc" \
+    exec "$PREFORK" -w "$BENCH_WORKERS" -b "127.0.0.1:$PORT" "$@"
+}
