@@ -11,42 +11,14 @@ source "$ROOT/bench/lib.sh"
 source "$ROOT/bench/servers.sh"
 
 usage() {
-  cat <<EOF
-usage: bench/http.sh [--duration S] [--connections N] [--rounds R] [--prefork BIN] [--out DIR]
-
-  --duration S      seconds of each measured wrk run (default $BENCH_DURATION)
-  --connections N   wrk connections (default $BENCH_CONNECTIONS; wrk uses $BENCH_THREADS threads)
-  --rounds R        interleaved rounds; the table shows medians (default $BENCH_ROUNDS)
-  --prefork BIN     prefork hello binary (default build-release/examples/hello/hello)
-  --out DIR         where the report goes (default bench/results)
-
-Environment: PREFORK_ARGS (extra arguments for prefork), BENCH_WORKERS (worker processes of
-every server, default $BENCH_WORKERS).
-EOF
-}
-
-require_positive_integer() {
-  [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "$1 needs a positive integer, got '$2'" >&2; exit 2; }
+  echo "usage: bench/http.sh $(options_synopsis)"
+  echo
+  options_help
 }
 
 PREFORK="$ROOT/build-release/examples/hello/hello"
 OUT="$ROOT/bench/results"
-COMMAND_LINE="bench/http.sh"
-[ $# -gt 0 ] && COMMAND_LINE+=$(printf ' %q' "$@")
-while [ $# -gt 0 ]; do
-  [ $# -ge 2 ] || [ "$1" = --help ] || [ "$1" = -h ] || { usage >&2; exit 2; }
-  case $1 in
-    --duration) require_positive_integer "$1" "$2"; BENCH_DURATION=$2 ;;
-    --connections) require_positive_integer "$1" "$2"; BENCH_CONNECTIONS=$2 ;;
-    --rounds) require_positive_integer "$1" "$2"; BENCH_ROUNDS=$2 ;;
-    --prefork) PREFORK=$(realpath -m -- "$2") ;;
-    --out) OUT=$(realpath -m -- "$2") ;;
-    -h | --help) usage; exit 0 ;;
-    *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
-  esac
-  shift 2
-done
-[ -n "${PREFORK_ARGS:-}" ] && COMMAND_LINE="PREFORK_ARGS=$(printf '%q' "$PREFORK_ARGS") $COMMAND_LINE"
+parse_options bench/http.sh "$@"
 
 bench_init
 

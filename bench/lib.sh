@@ -25,6 +25,7 @@ BENCH_STOP_TIMEOUT=${BENCH_STOP_TIMEOUT:-10}
 BENCH_NAMES=()
 BENCH_COMMANDS=()
 BENCH_DESCRIPTIONS=()
+BENCH_CHECKS=()
 BENCH_SKIPPED=()
 BENCH_RUNNING=()
 BENCH_TMP=""
@@ -103,20 +104,30 @@ group_alive() {
     awk -v group="$1" '{ sub(/^.*\) /, "") } $3 == group && $1 != "Z" { found = 1 } END { exit !found }'
 }
 
-# Polls URL until it answers 200, for at most TIMEOUT seconds; fails early when the server
-# process group PGID has exited.
-wait_for_http() {
-  local url=$1 pgid=$2 timeout=${3:-$BENCH_START_TIMEOUT}
-  local deadline status
+# Polls COMMAND... until it succeeds, for at most TIMEOUT seconds; fails early when the
+# process group PGID has exited. WHAT names the condition in messages.
+wait_until() {
+  local timeout=$1 pgid=$2 what=$3
+  shift 3
+  local deadline
   deadline=$(deadline_in "$timeout")
   while [ "$(before "$deadline")" = 1 ]; do
-    status=$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$url" || true)
-    [ "$status" = 200 ] && return 0
-    group_alive "$pgid" || { log "server exited before answering $url"; return 1; }
+    "$@" && return 0
+    group_alive "$pgid" || { log "process group $pgid exited before $what"; return 1; }
     sleep 0.05
   done
-  log "no 200 from $url within ${timeout}s (last status: ${status:-none})"
+  log "not $what within ${timeout}s"
   return 1
+}
+
+answers_200() {
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" || true)" = 200 ]
+}
+
+# Polls URL until it answers 200 (see wait_until).
+wait_for_http() {
+  local url=$1 pgid=$2 timeout=${3:-$BENCH_START_TIMEOUT}
+  wait_until "$timeout" "$pgid" "$url answered 200" answers_200 "$url"
 }
 
 # Runs "$@" in the background as the leader of a new process group with its output in
@@ -224,6 +235,15 @@ add_server() {
   local description=${3:-}
   [ -n "$description" ] || description="\`$2\`"
   BENCH_DESCRIPTIONS+=("$description")
+  BENCH_CHECKS+=("")
+}
+
+# Gives the entry added last a CHECK: a command evaluated like the server's (PORT, WORKDIR)
+# after each measured run, while the server still runs, that shows the variant really did what
+# its name says (e.g. wrote metrics to Redis). Its output and outcome go into the report; a
+# failing check marks the row instead of aborting the run.
+check_last_server() {
+  BENCH_CHECKS[${#BENCH_CHECKS[@]} - 1]=$1
 }
 
 # Records that NAME was left out and why; the report lists it.
@@ -251,6 +271,7 @@ measure_once() {
   fi
   run_wrk "$url" "$BENCH_WARMUP" "$dir/warmup.txt"
   run_wrk "$url" "$BENCH_DURATION" "$dir/wrk.txt"
+  run_check "$round" "$index" "$port" "$dir"
   stop_by_pid "$pid"
   local parsed
   parsed=$(parse_wrk "$dir/wrk.txt") || { cat "$dir/wrk.txt" >&2; die "cannot parse wrk output for $name"; }
@@ -258,17 +279,34 @@ measure_once() {
   echo "$round $index $parsed" >>"$BENCH_TMP/results"
 }
 
+# Appends "index<TAB>round<TAB>ok|FAILED<TAB>output" to $BENCH_TMP/checks.
+run_check() {
+  local round=$1 index=$2 port=$3 dir=$4 output outcome=ok
+  [ -n "${BENCH_CHECKS[$index]}" ] || return 0
+  output=$(run_in_workdir "${BENCH_CHECKS[$index]}" "$port" "$dir" 2>&1) || outcome=FAILED
+  output=$(printf '%s' "$output" | tr '\t\n' '  ')
+  [ "$outcome" = ok ] || log "round $round: ${BENCH_NAMES[$index]}: check FAILED: $output"
+  printf '%s\t%s\t%s\t%s\n' "$index" "$round" "$outcome" "$output" >>"$BENCH_TMP/checks"
+}
+
 # Measures every entry once per round, interleaved (A B C A B C ...), so that slow drifts of
 # the machine's load spread over all servers instead of favouring whichever ran first.
 run_rounds() {
   [ "${#BENCH_NAMES[@]}" -gt 0 ] || die "no servers to measure"
   : >"$BENCH_TMP/results"
+  : >"$BENCH_TMP/checks"
   local round index
   for ((round = 1; round <= BENCH_ROUNDS; round++)); do
     for index in "${!BENCH_NAMES[@]}"; do
       measure_once "$round" "$index"
     done
   done
+}
+
+# Succeeds when a check of the run failed; says so on stderr.
+any_check_failed() {
+  awk -F '\t' '$3 == "FAILED" { failed = 1 } END { exit !failed }' "$BENCH_TMP/checks" || return 1
+  log "some checks failed: the report marks the rows whose numbers do not measure what they say"
 }
 
 # Prints the median of column COLUMN (3 = req/s, 4 = p50, 5 = p99, 6 = errors) over the
@@ -313,7 +351,10 @@ render_table() {
     p50=$(median_of "$index" 4)
     p99=$(median_of "$index" 5)
     errors=$(median_of "$index" 6)
-    line=$(awk -v name="${BENCH_NAMES[$index]}" -v rps="$rps" -v p50="$p50" -v p99="$p99" \
+    local name=${BENCH_NAMES[$index]}
+    awk -F '\t' -v wanted="$index" '$1 == wanted && $3 == "FAILED" { failed = 1 } END { exit !failed }' \
+      "$BENCH_TMP/checks" && name+=" (check FAILED, see below)"
+    line=$(awk -v name="$name" -v rps="$rps" -v p50="$p50" -v p99="$p99" \
       'BEGIN { printf "| %s | %.0f | %.2f ms | %.2f ms |", name, rps, p50, p99 }')
     for reference in "${references[@]}"; do
       if reference_index=$(index_of "$reference"); then
@@ -368,10 +409,69 @@ render_details() {
   for entry in "${BENCH_SKIPPED[@]+"${BENCH_SKIPPED[@]}"}"; do
     echo "- skipped: $entry"
   done
+  if [ -s "$BENCH_TMP/checks" ]; then
+    echo
+    echo "Checks after each measured run (does the variant do what its name says?):"
+    echo
+    awk -F '\t' -v names="$(printf '%s\n' "${BENCH_NAMES[@]}")" '
+      BEGIN { split(names, name, "\n") }
+      { printf "- %s, round %s: %s: %s\n", name[$1 + 1], $2, $3, $4 }
+    ' "$BENCH_TMP/checks"
+  fi
   echo
   echo "Requests per second in each round:"
   echo
   render_rounds
+}
+
+options_synopsis() {
+  echo "[--duration S] [--connections N] [--rounds R] [--prefork BIN] [--out DIR]"
+}
+
+options_help() {
+  cat <<EOF
+  --duration S      seconds of each measured wrk run (default $BENCH_DURATION)
+  --connections N   wrk connections (default $BENCH_CONNECTIONS; wrk uses $BENCH_THREADS threads)
+  --rounds R        interleaved rounds; the table shows medians (default $BENCH_ROUNDS)
+  --prefork BIN     prefork hello binary (default build-release/examples/hello/hello)
+  --out DIR         where the report goes (default bench/results)
+
+Environment: PREFORK_ARGS (extra arguments for prefork), BENCH_WORKERS (worker processes of
+every server, default ${BENCH_WORKERS:-2}).
+EOF
+}
+
+require_positive_integer() {
+  [[ $2 =~ ^[1-9][0-9]*$ ]] || { echo "$1 needs a positive integer, got '$2'" >&2; exit 2; }
+}
+
+# Reads the options every benchmark script takes (see bench/README.md) into BENCH_DURATION,
+# BENCH_CONNECTIONS, BENCH_ROUNDS, PREFORK and OUT, and records the command line (with
+# PREFORK_ARGS when set) in COMMAND_LINE for the report. SCRIPT names the script; the caller
+# defines usage().
+parse_options() {
+  COMMAND_LINE=$1
+  shift
+  [ $# -gt 0 ] && COMMAND_LINE+=$(printf ' %q' "$@")
+  [ -n "${PREFORK_ARGS:-}" ] && COMMAND_LINE="PREFORK_ARGS=$(printf '%q' "$PREFORK_ARGS") $COMMAND_LINE"
+  while [ $# -gt 0 ]; do
+    case $1 in
+      -h | --help) usage; exit 0 ;;
+      --duration | --connections | --rounds | --prefork | --out)
+        [ $# -ge 2 ] || { echo "$1 needs a value" >&2; usage >&2; exit 2; } ;;
+      *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
+    esac
+    # PREFORK and OUT are read by the calling script.
+    # shellcheck disable=SC2034
+    case $1 in
+      --duration) require_positive_integer "$1" "$2"; BENCH_DURATION=$2 ;;
+      --connections) require_positive_integer "$1" "$2"; BENCH_CONNECTIONS=$2 ;;
+      --rounds) require_positive_integer "$1" "$2"; BENCH_ROUNDS=$2 ;;
+      --prefork) PREFORK=$(realpath -m -- "$2") ;;
+      --out) OUT=$(realpath -m -- "$2") ;;
+    esac
+    shift 2
+  done
 }
 
 # The first line of OUTPUT of a version command, whatever stream it printed on.

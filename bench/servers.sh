@@ -13,6 +13,10 @@ daemon off, master_process on, access_log off, keepalive_requests 100000 and
 \`return 200 \"Hello, World!\"\`"
 GUNICORN_SYNC_NOTE="\`gunicorn -w $BENCH_WORKERS -k sync -b 127.0.0.1:PORT --chdir WORKDIR hello_app:app\`,
 a WSGI app answering \"Hello, World!\" with a Content-Length"
+GUNICORN_PROMETHEUS_NOTE="\`gunicorn -c WORKDIR/gunicorn_conf.py -w $BENCH_WORKERS -k sync -b 127.0.0.1:PORT --chdir WORKDIR metrics_app:app\`
+with PROMETHEUS_MULTIPROC_DIR=WORKDIR/multiproc: a WSGI app that increments a labelled counter
+and observes a histogram per request (prometheus_client multiprocess mode, \`mark_process_dead\`
+in \`child_exit\`)"
 PREFORK_ENV_NOTE="with PROMETHEUS_BIND_ADDRESS=127.0.0.1, a free PROMETHEUS_METRICS_PORT and
 PROMETHEUS_MULTIPROC_DIR=WORKDIR/multiproc"
 
@@ -75,4 +79,50 @@ prefork_command() {
   PROMETHEUS_BIND_ADDRESS=127.0.0.1 PROMETHEUS_METRICS_PORT=$(free_port) \
     PROMETHEUS_MULTIPROC_DIR="$WORKDIR/multiproc" \
     exec "$PREFORK" -w "$BENCH_WORKERS" -b "127.0.0.1:$PORT" "$@"
+}
+
+# gunicorn's sync workers with prometheus_client in multiprocess mode: every request
+# increments a labelled counter and observes a histogram, written to mmap'ed .db files in
+# PROMETHEUS_MULTIPROC_DIR as gunicorn-prometheus setups do; dead workers are marked so that
+# their live gauges go away, as prometheus_client's documentation asks.
+gunicorn_prometheus_command() {
+  mkdir -p "$WORKDIR/multiproc"
+  cat >"$WORKDIR/metrics_app.py" <<'EOF'
+import time
+
+from prometheus_client import Counter, Histogram
+
+BODY = b"Hello, World!"
+HEADERS = [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))]
+REQUESTS = Counter("app_requests_total", "Total number of requests", ["method", "status"])
+DURATION = Histogram("app_request_duration_seconds", "Request duration in seconds")
+
+
+def app(environ, start_response):
+    started = time.perf_counter()
+    start_response("200 OK", HEADERS)
+    REQUESTS.labels(environ["REQUEST_METHOD"], "200").inc()
+    DURATION.observe(time.perf_counter() - started)
+    return [BODY]
+EOF
+  cat >"$WORKDIR/gunicorn_conf.py" <<'EOF'
+from prometheus_client import multiprocess
+
+
+def child_exit(server, worker):
+    multiprocess.mark_process_dead(worker.pid)
+EOF
+  PROMETHEUS_MULTIPROC_DIR="$WORKDIR/multiproc" exec gunicorn -c "$WORKDIR/gunicorn_conf.py" \
+    -w "$BENCH_WORKERS" -k sync -b "127.0.0.1:$PORT" --chdir "$WORKDIR" metrics_app:app
+}
+
+# The interpreter gunicorn runs with, to check which modules it can import.
+gunicorn_python() {
+  sed -n '1s/^#! *//p' "$(command -v gunicorn)"
+}
+
+# A throwaway redis-server on 127.0.0.1:$PORT that persists nothing.
+redis_command() {
+  exec redis-server --bind 127.0.0.1 --port "$PORT" --dir "$WORKDIR" --save "" \
+    --appendonly no --daemonize no
 }

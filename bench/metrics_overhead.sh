@@ -1,0 +1,162 @@
+#!/usr/bin/env bash
+# What recording metrics costs: prefork hello with metrics off, with the default file storage
+# and with Redis storage, against gunicorn sync with and without prometheus_client in
+# multiprocess mode, measured with wrk in one interleaved run on 127.0.0.1. Writes a markdown
+# table of medians and ratios to OUT/metrics-DATE.md and prints it.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=bench/lib.sh
+source "$ROOT/bench/lib.sh"
+# shellcheck source=bench/servers.sh
+source "$ROOT/bench/servers.sh"
+
+usage() {
+  echo "usage: bench/metrics_overhead.sh $(options_synopsis)"
+  echo
+  options_help
+  echo "The Redis variant uses a redis-server this script starts on a free loopback port."
+}
+
+PREFORK="$ROOT/build-release/examples/hello/hello"
+OUT="$ROOT/bench/results"
+parse_options bench/metrics_overhead.sh "$@"
+
+BASELINE="prefork, metrics off"
+PEER="gunicorn sync + prometheus_client"
+REDIS_PORT=""
+REDIS_PID=""
+
+prefork_metrics_off_command() {
+  printf '[metrics]\nenabled = false\n' >"$WORKDIR/metrics-off.toml"
+  prefork_command -c "$WORKDIR/metrics-off.toml" "$@"
+}
+
+redis_cli() {
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+redis_answers_ping() {
+  [ "$(redis_cli ping 2>/dev/null)" = PONG ]
+}
+
+count_metric_files() {
+  find "$WORKDIR/multiproc" -name '*.db' 2>/dev/null | wc -l
+}
+
+# Checks (see check_last_server): each prints what it saw and fails when the variant did not
+# store metrics the way its name says.
+expect_no_metric_files() {
+  local files
+  files=$(count_metric_files)
+  echo "$files .db files"
+  [ "$files" -eq 0 ]
+}
+
+expect_metric_files() {
+  local files
+  files=$(count_metric_files)
+  echo "$files .db files in PROMETHEUS_MULTIPROC_DIR"
+  [ "$files" -gt 0 ]
+}
+
+expect_redis_keys_only() {
+  local keys files
+  keys=$(redis_cli dbsize)
+  files=$(count_metric_files)
+  echo "$keys keys in Redis, $files .db files"
+  [ "$keys" -gt 0 ] && [ "$files" -eq 0 ]
+}
+
+start_redis() {
+  REDIS_PORT=$(free_port)
+  local dir="$BENCH_TMP/redis"
+  mkdir -p "$dir"
+  spawn_group "$dir/server.log" run_in_workdir redis_command "$REDIS_PORT" "$dir"
+  REDIS_PID=$SPAWNED_PID
+  wait_until "$BENCH_START_TIMEOUT" "$REDIS_PID" "redis-server answered PING" redis_answers_ping ||
+    { tail -n 20 "$dir/server.log" >&2; die "redis-server did not start"; }
+  log "redis-server on 127.0.0.1:$REDIS_PORT"
+}
+
+prefork_description() {
+  echo "\`$1$PREFORK $2-w $BENCH_WORKERS -b 127.0.0.1:PORT ${PREFORK_ARGS:-}\` $3, $PREFORK_ENV_NOTE"
+}
+
+add_prefork_variants() {
+  # Command strings are single-quoted: they expand later, in each server's own subshell.
+  # shellcheck disable=SC2016
+  {
+    add_server "$BASELINE" 'prefork_metrics_off_command ${PREFORK_ARGS:-}' \
+      "$(prefork_description "" "-c WORKDIR/metrics-off.toml " "with \`[metrics] enabled = false\`")"
+    check_last_server expect_no_metric_files
+    add_server "prefork, file metrics" 'prefork_command ${PREFORK_ARGS:-}' \
+      "$(prefork_description "" "" "(file storage, the default)")"
+    check_last_server expect_metric_files
+    if ! command -v redis-server >/dev/null || ! command -v redis-cli >/dev/null; then
+      skip_server "prefork, redis metrics" "redis-server or redis-cli not installed (apt-get install redis-server)"
+      return 0
+    fi
+    start_redis
+    add_server "prefork, redis metrics" \
+      'redis_cli flushall >/dev/null && REDIS_ENABLED=true REDIS_HOST=127.0.0.1 REDIS_PORT=$REDIS_PORT prefork_command ${PREFORK_ARGS:-}' \
+      "$(prefork_description "REDIS_ENABLED=true REDIS_HOST=127.0.0.1 REDIS_PORT=R " "" \
+        "against the script's redis-server on port R, emptied with FLUSHALL before each start")"
+    check_last_server expect_redis_keys_only
+  }
+}
+
+add_gunicorn_variants() {
+  if ! command -v gunicorn >/dev/null; then
+    skip_server "gunicorn sync and $PEER" "gunicorn not installed (apt-get install gunicorn)"
+    return 0
+  fi
+  add_server "gunicorn sync" 'gunicorn_sync_command' "$GUNICORN_SYNC_NOTE"
+  if "$(gunicorn_python)" -c 'import prometheus_client' 2>/dev/null; then
+    add_server "$PEER" 'gunicorn_prometheus_command' "$GUNICORN_PROMETHEUS_NOTE"
+    check_last_server expect_metric_files
+  else
+    skip_server "$PEER" "$(gunicorn_python) cannot import prometheus_client (apt-get install python3-prometheus-client)"
+  fi
+}
+
+bench_init
+if [ -x "$PREFORK" ]; then
+  add_prefork_variants
+else
+  skip_server "prefork (all variants)" "binary $PREFORK not found (build it: meson setup build-release --buildtype=release && ninja -C build-release)"
+fi
+add_gunicorn_variants
+
+versions="$(version_of gunicorn --version), prometheus_client"
+versions+=" $(dpkg-query -W -f='${Version}' python3-prometheus-client 2>/dev/null || echo "not installed"),"
+versions+=" $(version_of redis-server --version | awk '{ print $1, $2, $3 }'),"
+versions+=" $(version_of wrk -v | awk '{ print $1, $2 }')"
+if [ -x "$PREFORK" ]; then
+  versions+=", prefork $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+fi
+
+started=$(date -u '+%Y-%m-%d %H:%M UTC')
+report="$OUT/metrics-$(date -u +%Y-%m-%d-%H%M).md"
+run_rounds
+[ -z "$REDIS_PID" ] || stop_by_pid "$REDIS_PID"
+
+mkdir -p "$OUT"
+{
+  echo "# Metrics overhead benchmark, $started"
+  echo
+  echo "Command: \`$COMMAND_LINE\`"
+  echo
+  render_table "$BASELINE" "$PEER"
+  echo
+  echo "Ratios are of median req/s. Compare ratios, not absolute numbers: the machine is shared and noisy."
+  echo "\"errors\" is the median count of socket errors plus non-2xx/3xx responses per run."
+  echo "Issue 5's target: file and Redis metrics ≥ 0.97× of metrics off."
+  echo
+  render_details "$versions"
+} >"$report"
+
+cat "$report"
+log "report written to $report"
+any_check_failed && exit 1
+exit 0
