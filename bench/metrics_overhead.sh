@@ -158,5 +158,6 @@ mkdir -p "$OUT"
 
 cat "$report"
 log "report written to $report"
-any_check_failed && exit 1
-exit 0
+if any_check_failed; then
+  exit 1
+fi
