@@ -1,12 +1,13 @@
 # Shared helpers of the benchmark scripts in bench/. Source it from a script that runs
 # under `set -euo pipefail`:
 #
-#   source "$(dirname "$0")/lib.sh"
+#   source "$ROOT/bench/lib.sh"
+#   parse_options bench/NAME.sh "$@"     # the caller defines usage()
 #   bench_init
 #   add_server "nginx" 'nginx_command'
 #   add_server "prefork" '"$PREFORK" -w 2 -b "127.0.0.1:$PORT"'
 #   run_rounds
-#   render_report "nginx" > "$out"
+#   { render_table "nginx"; render_details "$versions"; } >"$report"
 #
 # A server entry is a name and a shell command string. The command is evaluated in a
 # subshell that is the leader of its own process group, with PORT (a free loopback port) and
@@ -58,7 +59,9 @@ bench_cleanup() {
   for pid in "${BENCH_RUNNING[@]}"; do
     stop_by_pid "$pid"
   done
-  [ -n "$BENCH_TMP" ] && rm -rf "$BENCH_TMP"
+  if [ -n "$BENCH_TMP" ]; then
+    rm -rf "$BENCH_TMP"
+  fi
 }
 
 now_seconds() {
