@@ -22,27 +22,31 @@ struct Bind {
 };
 
 struct Limits {
-  int request_line = 4094;        // limit_request_line; 0 = unlimited
-  int request_fields = 100;       // limit_request_fields
-  int request_field_size = 8190;  // limit_request_field_size; 0 = unlimited
+  int request_line = 4094;               // limit_request_line; 0 = unlimited
+  int request_fields = 100;              // limit_request_fields
+  int request_field_size = 8190;         // limit_request_field_size; 0 = unlimited
   std::int64_t max_body_size = 1 << 20;  // bytes; 0 = unlimited
-  double header_timeout = 10;     // seconds to receive a whole request head
-  double body_timeout = 30;       // seconds without progress while reading a body
+  double header_timeout = 10;            // seconds to receive a whole request head
+  double body_timeout = 30;              // seconds without progress while reading a body
+
+  bool operator==(const Limits&) const = default;
 };
 
 struct Redis {
-  bool enabled = false;             // REDIS_ENABLED
-  std::string host = "localhost";   // REDIS_HOST
-  int port = 6379;                  // REDIS_PORT
-  int db = 0;                       // REDIS_DB
+  bool enabled = false;                 // REDIS_ENABLED
+  std::string host = "localhost";       // REDIS_HOST
+  int port = 6379;                      // REDIS_PORT
+  int db = 0;                           // REDIS_DB
   std::string key_prefix = "gunicorn";  // REDIS_KEY_PREFIX
-  int ttl_seconds = 300;            // REDIS_TTL_SECONDS
-  std::string password;             // REDIS_PASSWORD
-  bool ssl = false;                 // REDIS_SSL (refused at startup until TLS is supported)
-  std::string url;                  // PROMETHEUS_REDIS_URL, overrides host/port/db/password
-  double connect_timeout = 5;       // seconds
-  double command_timeout = 5;       // seconds
-  bool debug = false;               // REDIS_DEBUG
+  int ttl_seconds = 300;                // REDIS_TTL_SECONDS
+  std::string password;                 // REDIS_PASSWORD
+  bool ssl = false;                     // REDIS_SSL (refused at startup until TLS is supported)
+  std::string url;                      // PROMETHEUS_REDIS_URL, overrides host/port/db/password
+  double connect_timeout = 5;           // seconds
+  double command_timeout = 5;           // seconds
+  bool debug = false;                   // REDIS_DEBUG
+
+  bool operator==(const Redis&) const = default;
 };
 
 struct Metrics {
@@ -51,15 +55,17 @@ struct Metrics {
   int port = 9092;                       // PROMETHEUS_METRICS_PORT; 0 = a free port
   std::string multiproc_dir;             // PROMETHEUS_MULTIPROC_DIR; "" = a private temp dir
   int flush_interval_ms = 1000;
-  std::string instance;                  // keys use "{instance}-{pid}" when set
-  std::string prefix = "gunicorn";       // metric name prefix of the built-in metrics
-  bool debug = false;                    // PROMETHEUS_DEBUG
+  std::string instance;             // keys use "{instance}-{pid}" when set
+  std::string prefix = "gunicorn";  // metric name prefix of the built-in metrics
+  bool debug = false;               // PROMETHEUS_DEBUG
+
+  bool operator==(const Metrics&) const = default;
 };
 
 struct Config {
-  std::string config_file;  // "" when none was given
-  std::vector<Bind> binds;  // default: 127.0.0.1:8000
-  int workers = 0;          // default: number of CPUs; GUNICORN_WORKERS
+  std::string config_file;          // "" when none was given
+  std::vector<Bind> binds;          // default: 127.0.0.1:8000
+  int workers = 0;                  // default: number of CPUs; GUNICORN_WORKERS
   std::string worker_class = "uv";  // "uv" or "threads"
   int threads = 1;
   int worker_connections = 1000;
@@ -76,7 +82,7 @@ struct Config {
   std::string user, group;  // drop privileges after bind
   int umask = 0;
   std::string chdir;
-  std::string proc_name;  // default: the app name, else "prefork"
+  std::string proc_name;  // default: "prefork"
   std::string loglevel = "info";
   std::string errorlog = "-";
   std::string accesslog;  // "" = off, "-" = stdout
@@ -84,7 +90,7 @@ struct Config {
   Limits limits;
   Redis redis;
   Metrics metrics;
-  AppConfig app_config;  // the [app] table
+  AppConfig app_config;     // the [app] table
   bool check_only = false;  // --check-config
 };
 

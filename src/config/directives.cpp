@@ -1,0 +1,357 @@
+#include "config/directives.hpp"
+
+#include "config/bind.hpp"
+#include "config/redis_url.hpp"
+#include "core/log.hpp"
+
+#include <climits>
+#include <sstream>
+
+namespace prefork::config {
+namespace {
+
+template <class Number>
+std::string text_of(Number value) {
+  std::ostringstream out;
+  out << value;
+  return out.str();
+}
+
+Problem check_range(std::int64_t value, std::int64_t min, std::int64_t max) {
+  if (value >= min && value <= max) return {};
+  if (max == INT_MAX && min == 0) return "must not be negative, got " + text_of(value);
+  if (max == INT_MAX) return "must be at least " + text_of(min) + ", got " + text_of(value);
+  return "must be between " + text_of(min) + " and " + text_of(max) + ", got " + text_of(value);
+}
+
+Problem set_int(int& field, const Input& input, std::int64_t min, std::int64_t max = INT_MAX) {
+  std::int64_t value = 0;
+  if (auto problem = read_integer(input, value)) return problem;
+  if (auto problem = check_range(value, min, max)) return problem;
+  field = int(value);
+  return {};
+}
+
+Problem set_size(std::int64_t& field, const Input& input) {
+  std::int64_t value = 0;
+  if (auto problem = read_integer(input, value)) return problem;
+  if (value < 0) return "must not be negative, got " + text_of(value);
+  field = value;
+  return {};
+}
+
+// zero_allowed: 0 means "disabled" for this timeout.
+Problem set_seconds(double& field, const Input& input, bool zero_allowed) {
+  double value = 0;
+  if (auto problem = read_number(input, value)) return problem;
+  if (value < 0) return "must not be negative, got " + text_of(value);
+  if (value == 0 && !zero_allowed) return "must be greater than 0, got 0";
+  field = value;
+  return {};
+}
+
+Problem set_bool(bool& field, const Input& input) {
+  return read_boolean(input, field);
+}
+
+Problem set_string(std::string& field, const Input& input) {
+  return read_string(input, field);
+}
+
+Problem set_word(std::string& field, const Input& input, std::string_view what) {
+  std::string value;
+  if (auto problem = read_string(input, value)) return problem;
+  if (value.empty()) return std::string("must not be empty (") + std::string(what) + ")";
+  field = std::move(value);
+  return {};
+}
+
+Problem set_binds(Config& config, const Input& input) {
+  std::vector<std::string> texts;
+  if (auto problem = read_strings(input, texts)) return problem;
+  if (texts.empty()) return "needs at least one address";
+  std::vector<Bind> binds(texts.size());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    if (auto problem = parse_bind(texts[i], binds[i])) return problem;
+  }
+  config.binds = std::move(binds);
+  return {};
+}
+
+Problem set_worker_class(Config& config, const Input& input) {
+  std::string value;
+  if (auto problem = read_string(input, value)) return problem;
+  if (value != "uv" && value != "threads") {
+    return "unknown worker class " + quoted(value) + "; choices: uv, threads";
+  }
+  config.worker_class = value;
+  return {};
+}
+
+Problem set_loglevel(Config& config, const Input& input) {
+  std::string value;
+  if (auto problem = read_string(input, value)) return problem;
+  log::Level level;
+  if (!log::parse_level(value, level)) {
+    return "unknown log level " + quoted(value) +
+           "; choices: debug, info, warning, error, critical";
+  }
+  config.loglevel = value;
+  return {};
+}
+
+Problem set_umask(Config& config, const Input& input) {
+  std::int64_t value = 0;
+  if (auto problem = read_integer(input, value)) return problem;
+  if (value < 0 || value > 0777) {
+    return "expected a permission mask 0o000..0o777 (write it in octal, e.g. 0o022), got " +
+           text_of(value);
+  }
+  config.umask = int(value);
+  return {};
+}
+
+Problem set_app(Config& config, const Input& input) {
+  std::string value;
+  if (auto problem = read_string(input, value)) return problem;
+  auto colon = value.rfind(':');
+  if (!value.empty() && (colon == std::string::npos || colon == 0 || colon + 1 == value.size())) {
+    return "expected \"path/libapp.so:name\", got " + quoted(value);
+  }
+  config.app = value;
+  return {};
+}
+
+Problem set_redis_url(Config& config, const Input& input) {
+  std::string value;
+  if (auto problem = read_string(input, value)) return problem;
+  RedisAddress address;
+  if (!value.empty()) {
+    if (auto problem = parse_redis_url(value, address)) return problem;
+  }
+  config.redis.url = value;
+  return {};
+}
+
+Problem set_redis_ssl(Config& config, const Input& input) {
+  bool value = false;
+  if (auto problem = read_boolean(input, value)) return problem;
+  if (value) {
+    return "TLS connections to Redis are not supported yet; refusing to fall back to plaintext";
+  }
+  config.redis.ssl = false;
+  return {};
+}
+
+Problem set_ip_address(std::string& field, const Input& input) {
+  std::string value;
+  if (auto problem = read_string(input, value)) return problem;
+  if (!is_ip_address(value)) return "expected an IPv4 or IPv6 address, got " + quoted(value);
+  field = value;
+  return {};
+}
+
+bool is_metric_name(const std::string& name) {
+  if (name.empty()) return false;
+  for (std::size_t i = 0; i < name.size(); ++i) {
+    char c = name[i];
+    bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == ':';
+    if (!letter && !(i > 0 && c >= '0' && c <= '9')) return false;
+  }
+  return true;
+}
+
+Problem set_metric_prefix(Config& config, const Input& input) {
+  std::string value;
+  if (auto problem = read_string(input, value)) return problem;
+  if (!is_metric_name(value)) {
+    return "expected a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got " +
+           quoted(value);
+  }
+  config.metrics.prefix = value;
+  return {};
+}
+
+// The instance becomes part of Redis keys ("{instance}-{pid}"), where ':' separates fields.
+Problem set_instance(Config& config, const Input& input) {
+  std::string value;
+  if (auto problem = read_string(input, value)) return problem;
+  if (value.find_first_of(": \t\n") != std::string::npos) {
+    return "must not contain ':' or whitespace (it becomes part of Redis keys), got " +
+           quoted(value);
+  }
+  config.metrics.instance = value;
+  return {};
+}
+
+constexpr const char* access_format_default =
+    R"("%(h)s %(l)s %(u)s %(t)s \"%(r)s\" %(s)s %(b)s \"%(f)s\" \"%(a)s\"")";
+
+// clang-format off
+constexpr Directive table[] = {
+  {"", "", "config", 'c', "FILE", false, "none", "the TOML configuration file",
+   [](Config& c, const Input& in) { return set_string(c.config_file, in); }},
+  {"bind", "", "bind", 'b', "ADDR", true, "\"127.0.0.1:8000\"",
+   "addresses to listen on: HOST:PORT, [IPV6]:PORT, :PORT, unix:PATH or fd://N; a string or an "
+   "array (repeat the flag for several)",
+   set_binds},
+  {"workers", "GUNICORN_WORKERS", "workers", 'w', "N", false, "number of CPUs",
+   "worker processes",
+   [](Config& c, const Input& in) { return set_int(c.workers, in, 1); }},
+  {"worker_class", "", "worker-class", 'k', "CLASS", false, "\"uv\"",
+   "uv (handlers run on the worker's event loop) or threads (handlers run on a thread pool)",
+   set_worker_class},
+  {"threads", "", "threads", 0, "N", false, "1", "handler threads per worker (worker_class threads)",
+   [](Config& c, const Input& in) { return set_int(c.threads, in, 1); }},
+  {"worker_connections", "", "worker-connections", 0, "N", false, "1000",
+   "open connections per worker at most",
+   [](Config& c, const Input& in) { return set_int(c.worker_connections, in, 1); }},
+  {"timeout", "", "timeout", 't', "SECONDS", false, "30",
+   "a worker silent this long is killed and replaced; 0 disables",
+   [](Config& c, const Input& in) { return set_seconds(c.timeout, in, true); }},
+  {"graceful_timeout", "", "graceful-timeout", 0, "SECONDS", false, "30",
+   "time for in-flight requests at graceful stop, then SIGKILL",
+   [](Config& c, const Input& in) { return set_seconds(c.graceful_timeout, in, true); }},
+  {"keepalive", "", "keep-alive", 0, "SECONDS", false, "2",
+   "idle keep-alive connection timeout; 0 disables keep-alive",
+   [](Config& c, const Input& in) { return set_seconds(c.keepalive, in, true); }},
+  {"max_requests", "", "max-requests", 0, "N", false, "0",
+   "restart a worker after this many requests; 0 disables",
+   [](Config& c, const Input& in) { return set_int(c.max_requests, in, 0); }},
+  {"max_requests_jitter", "", "max-requests-jitter", 0, "N", false, "0",
+   "add a random 0..N to max_requests per worker",
+   [](Config& c, const Input& in) { return set_int(c.max_requests_jitter, in, 0); }},
+  {"backlog", "", "backlog", 0, "N", false, "2048", "listen() backlog",
+   [](Config& c, const Input& in) { return set_int(c.backlog, in, 1); }},
+  {"reuse_port", "", "reuse-port", 0, "", false, "false",
+   "each worker gets its own SO_REUSEPORT socket",
+   [](Config& c, const Input& in) { return set_bool(c.reuse_port, in); }},
+  {"preload_app", "", "preload", 0, "", false, "false", "load the app in the master before fork",
+   [](Config& c, const Input& in) { return set_bool(c.preload_app, in); }},
+  {"app", "", "app", 0, "SPEC", false, "none", "the app to serve: \"path/libapp.so:name\"",
+   set_app},
+  {"pidfile", "", "pid", 'p', "FILE", false, "none", "write the master's pid to this file",
+   [](Config& c, const Input& in) { return set_string(c.pidfile, in); }},
+  {"user", "", "user", 'u', "USER", false, "none", "switch worker processes to this user",
+   [](Config& c, const Input& in) { return set_string(c.user, in); }},
+  {"group", "", "group", 'g', "GROUP", false, "none", "switch worker processes to this group",
+   [](Config& c, const Input& in) { return set_string(c.group, in); }},
+  {"umask", "", "", 0, "", false, "0o000", "umask of worker processes (octal)", set_umask},
+  {"chdir", "", "chdir", 0, "DIR", false, "none", "change to this directory before loading the app",
+   [](Config& c, const Input& in) { return set_string(c.chdir, in); }},
+  {"proc_name", "", "name", 'n', "NAME", false, "\"prefork\"",
+   "process titles: prefork: master [NAME], prefork: worker [NAME]",
+   [](Config& c, const Input& in) { return set_word(c.proc_name, in, "a process title name"); }},
+  {"loglevel", "", "log-level", 0, "LEVEL", false, "\"info\"",
+   "debug, info, warning, error or critical", set_loglevel},
+  {"errorlog", "", "error-logfile", 0, "FILE", false, "\"-\"", "error log file; \"-\" is stderr",
+   [](Config& c, const Input& in) { return set_word(c.errorlog, in, "\"-\" is stderr"); }},
+  {"accesslog", "", "access-logfile", 0, "FILE", false, "none",
+   "access log file; \"-\" is stdout; none disables",
+   [](Config& c, const Input& in) { return set_string(c.accesslog, in); }},
+  {"access_log_format", "", "access-logformat", 0, "FORMAT", false, access_format_default,
+   "access log line with gunicorn's atoms",
+   [](Config& c, const Input& in) { return set_word(c.access_log_format, in, "a format"); }},
+  {"limit_request_line", "", "limit-request-line", 0, "BYTES", false, "4094",
+   "longest request line (414 beyond); 0 = unlimited",
+   [](Config& c, const Input& in) { return set_int(c.limits.request_line, in, 0); }},
+  {"limit_request_fields", "", "limit-request-fields", 0, "N", false, "100",
+   "most header fields per request (431 beyond)",
+   [](Config& c, const Input& in) { return set_int(c.limits.request_fields, in, 0); }},
+  {"limit_request_field_size", "", "limit-request-field-size", 0, "BYTES", false, "8190",
+   "longest header field (431 beyond); 0 = unlimited",
+   [](Config& c, const Input& in) { return set_int(c.limits.request_field_size, in, 0); }},
+  {"max_body_size", "", "max-body-size", 0, "BYTES", false, "1048576",
+   "largest request body (413 beyond); 0 = unlimited",
+   [](Config& c, const Input& in) { return set_size(c.limits.max_body_size, in); }},
+  {"header_timeout", "", "", 0, "", false, "10", "seconds to receive a whole request head",
+   [](Config& c, const Input& in) { return set_seconds(c.limits.header_timeout, in, false); }},
+  {"body_timeout", "", "", 0, "", false, "30",
+   "seconds without progress while reading a request body",
+   [](Config& c, const Input& in) { return set_seconds(c.limits.body_timeout, in, false); }},
+
+  {"redis.enabled", "REDIS_ENABLED", "", 0, "", false, "false",
+   "store metrics in Redis instead of files",
+   [](Config& c, const Input& in) { return set_bool(c.redis.enabled, in); }},
+  {"redis.host", "REDIS_HOST", "", 0, "", false, "\"localhost\"", "Redis host",
+   [](Config& c, const Input& in) { return set_word(c.redis.host, in, "a host name"); }},
+  {"redis.port", "REDIS_PORT", "", 0, "", false, "6379", "Redis port",
+   [](Config& c, const Input& in) { return set_int(c.redis.port, in, 1, 65535); }},
+  {"redis.db", "REDIS_DB", "", 0, "", false, "0", "Redis database number",
+   [](Config& c, const Input& in) { return set_int(c.redis.db, in, 0); }},
+  {"redis.key_prefix", "REDIS_KEY_PREFIX", "", 0, "", false, "\"gunicorn\"",
+   "prefix of every Redis key",
+   [](Config& c, const Input& in) { return set_word(c.redis.key_prefix, in, "a key prefix"); }},
+  {"redis.ttl_seconds", "REDIS_TTL_SECONDS", "", 0, "", false, "300",
+   "expiry of metric keys; live processes refresh it",
+   [](Config& c, const Input& in) { return set_int(c.redis.ttl_seconds, in, 1); }},
+  {"redis.password", "REDIS_PASSWORD", "", 0, "", false, "none", "Redis AUTH password",
+   [](Config& c, const Input& in) { return set_string(c.redis.password, in); }},
+  {"redis.ssl", "REDIS_SSL", "", 0, "", false, "false",
+   "TLS to Redis (not supported yet: true is refused)", set_redis_ssl},
+  {"redis.url", "PROMETHEUS_REDIS_URL", "", 0, "", false, "none",
+   "redis://[:PASSWORD@]HOST[:PORT][/DB]; wins over host, port, db and password", set_redis_url},
+  {"redis.connect_timeout", "", "", 0, "", false, "5", "seconds to connect to Redis",
+   [](Config& c, const Input& in) { return set_seconds(c.redis.connect_timeout, in, false); }},
+  {"redis.command_timeout", "", "", 0, "", false, "5", "seconds to wait for a Redis reply",
+   [](Config& c, const Input& in) { return set_seconds(c.redis.command_timeout, in, false); }},
+  {"redis.debug", "REDIS_DEBUG", "", 0, "", false, "false", "log Redis storage details",
+   [](Config& c, const Input& in) { return set_bool(c.redis.debug, in); }},
+
+  {"metrics.enabled", "", "", 0, "", false, "true", "record and serve metrics",
+   [](Config& c, const Input& in) { return set_bool(c.metrics.enabled, in); }},
+  {"metrics.bind_address", "PROMETHEUS_BIND_ADDRESS", "", 0, "", false, "\"0.0.0.0\"",
+   "address of the master's /metrics endpoint",
+   [](Config& c, const Input& in) { return set_ip_address(c.metrics.bind_address, in); }},
+  {"metrics.port", "PROMETHEUS_METRICS_PORT", "", 0, "", false, "9092",
+   "port of the /metrics endpoint; 0 = a free port",
+   [](Config& c, const Input& in) { return set_int(c.metrics.port, in, 0, 65535); }},
+  {"metrics.multiproc_dir", "PROMETHEUS_MULTIPROC_DIR", "", 0, "", false, "a private temp dir",
+   "directory of the .db files when Redis is off",
+   [](Config& c, const Input& in) { return set_string(c.metrics.multiproc_dir, in); }},
+  {"metrics.flush_interval_ms", "", "", 0, "", false, "1000",
+   "how often workers write changed values to Redis",
+   [](Config& c, const Input& in) { return set_int(c.metrics.flush_interval_ms, in, 1); }},
+  {"metrics.instance", "", "", 0, "", false, "none",
+   "distinguishes instances sharing one Redis: keys use INSTANCE-PID", set_instance},
+  {"metrics.prefix", "", "", 0, "", false, "\"gunicorn\"", "name prefix of the built-in metrics",
+   set_metric_prefix},
+  {"metrics.debug", "PROMETHEUS_DEBUG", "", 0, "", false, "false", "log metrics details",
+   [](Config& c, const Input& in) { return set_bool(c.metrics.debug, in); }},
+
+  {"", "", "check-config", 0, "", false, "false", "check the configuration and exit",
+   [](Config& c, const Input& in) { return set_bool(c.check_only, in); }},
+};
+// clang-format on
+
+}  // namespace
+
+std::span<const Directive> directives() {
+  return table;
+}
+
+const Directive* find_by_key(std::string_view key) {
+  if (key.empty()) return nullptr;
+  for (const Directive& directive : table) {
+    if (directive.key == key) return &directive;
+  }
+  return nullptr;
+}
+
+const Directive* find_by_flag(std::string_view flag) {
+  if (flag.empty()) return nullptr;
+  for (const Directive& directive : table) {
+    if (directive.flag == flag) return &directive;
+  }
+  return nullptr;
+}
+
+const Directive* find_by_short_flag(char flag) {
+  if (flag == 0) return nullptr;
+  for (const Directive& directive : table) {
+    if (directive.short_flag == flag) return &directive;
+  }
+  return nullptr;
+}
+
+}  // namespace prefork::config

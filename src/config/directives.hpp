@@ -1,0 +1,31 @@
+// Every setting once: its TOML key, env name, command-line flag, default and checker.
+// The file, environment and command-line layers all apply settings through this table.
+#pragma once
+
+#include "config/config.hpp"
+#include "config/input.hpp"
+
+#include <span>
+#include <string_view>
+
+namespace prefork::config {
+
+struct Directive {
+  std::string_view key;      // TOML key, "redis.port" inside [redis]; "" for flags only
+  std::string_view env;      // environment variable, "" when none
+  std::string_view flag;     // long flag without "--", "" when none
+  char short_flag;           // 0 when none
+  std::string_view metavar;  // the flag's argument ("N"); "" for a switch
+  bool repeatable;           // command-line occurrences add up instead of replacing
+  std::string_view default_text;
+  std::string_view meaning;
+  Problem (*apply)(Config& config, const Input& input);
+};
+
+std::span<const Directive> directives();
+
+const Directive* find_by_key(std::string_view key);
+const Directive* find_by_flag(std::string_view flag);
+const Directive* find_by_short_flag(char flag);
+
+}  // namespace prefork::config

@@ -1,0 +1,199 @@
+// The TOML layer: walks the parsed file, sends each key to its directive, flattens [app].
+#include "config/layers.hpp"
+
+#include <toml.hpp>
+
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+
+namespace prefork::config {
+namespace {
+
+using Value = toml::basic_value<toml::discard_comments, std::unordered_map, std::vector>;
+
+struct Located {
+  unsigned line;
+  std::string message;
+};
+
+struct Walk {
+  const std::string& path;
+  Config& config;
+  std::vector<Located> errors;
+
+  void fail(const Value& value, const std::string& key, const std::string& what) {
+    unsigned line = value.location().line();
+    errors.push_back({line, path + ":" + std::to_string(line) + ": " + key + ": " + what});
+  }
+};
+
+Input input_of(const Value& value) {
+  Input input;
+  switch (value.type()) {
+    case toml::value_t::boolean:
+      input.type = Input::Type::boolean;
+      input.boolean = value.as_boolean();
+      break;
+    case toml::value_t::integer:
+      input.type = Input::Type::integer;
+      input.integer = value.as_integer();
+      break;
+    case toml::value_t::floating:
+      input.type = Input::Type::number;
+      input.number = value.as_floating();
+      break;
+    case toml::value_t::string:
+      input.type = Input::Type::string;
+      input.string = value.as_string().str;
+      break;
+    case toml::value_t::array:
+      input.type = Input::Type::array;
+      for (const Value& item : value.as_array()) input.items.push_back(input_of(item));
+      break;
+    case toml::value_t::table:
+      input.type = Input::Type::table;
+      break;
+    default:
+      input.type = Input::Type::datetime;
+      break;
+  }
+  return input;
+}
+
+// Suggests the directive a misspelt key probably meant ("wokers" → "workers").
+std::size_t edit_distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1] ? 1 : 0)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
+std::string unknown_key(const std::string& key) {
+  std::string_view best;
+  std::size_t best_distance = 3;
+  for (const Directive& directive : directives()) {
+    if (directive.key.empty()) continue;
+    std::size_t distance = edit_distance(key, directive.key);
+    if (distance < best_distance) {
+      best = directive.key;
+      best_distance = distance;
+    }
+  }
+  if (best.empty()) return "unknown key";
+  return "unknown key (did you mean " + std::string(best) + "?)";
+}
+
+void apply_setting(Walk& walk, const std::string& key, const Value& value) {
+  const Directive* directive = find_by_key(key);
+  if (!directive) return walk.fail(value, key, unknown_key(key));
+  if (auto problem = directive->apply(walk.config, input_of(value))) {
+    walk.fail(value, key, *problem);
+  }
+}
+
+void apply_section(Walk& walk, const std::string& name, const Value& section) {
+  if (!section.is_table()) {
+    return walk.fail(section, name,
+                     std::string("expected a table, got ") + describe(input_of(section).type));
+  }
+  for (const auto& [key, value] : section.as_table()) apply_setting(walk, name + "." + key, value);
+}
+
+void flatten_app(Walk& walk, const std::string& prefix, const Value& table) {
+  for (const auto& [key, value] : table.as_table()) {
+    std::string name = prefix.empty() ? key : prefix + "." + key;
+    switch (value.type()) {
+      case toml::value_t::boolean:
+        walk.config.app_config.set(name, value.as_boolean());
+        break;
+      case toml::value_t::integer:
+        walk.config.app_config.set(name, std::int64_t(value.as_integer()));
+        break;
+      case toml::value_t::floating:
+        walk.config.app_config.set(name, value.as_floating());
+        break;
+      case toml::value_t::string:
+        walk.config.app_config.set(name, value.as_string().str);
+        break;
+      case toml::value_t::table:
+        flatten_app(walk, name, value);
+        break;
+      case toml::value_t::array:
+        walk.fail(value, "app." + name,
+                  "arrays are not supported in [app]; use a table or a string");
+        break;
+      default:
+        walk.fail(value, "app." + name, "dates and times are not supported in [app]; use a string");
+        break;
+    }
+  }
+}
+
+void apply_root(Walk& walk, const Value& root) {
+  for (const auto& [key, value] : root.as_table()) {
+    if (key == "redis" || key == "metrics") {
+      apply_section(walk, key, value);
+    } else if (key == "app" && value.is_table()) {
+      flatten_app(walk, "", value);
+    } else {
+      apply_setting(walk, key, value);
+    }
+  }
+}
+
+// toml11 phrases syntax errors as "[error] toml::parse_x: what\n --> file\n …"; keep the what.
+std::string syntax_message(const std::string& what) {
+  std::string first = what.substr(0, what.find('\n'));
+  auto prefix = first.find("toml::");
+  if (prefix != std::string::npos) {
+    auto colon = first.find(": ", prefix);
+    if (colon != std::string::npos) first = first.substr(colon + 2);
+  }
+  return "syntax error: " + first;
+}
+
+}  // namespace
+
+void apply_file(const std::string& path, Config& config, std::vector<std::string>& errors) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    errors.push_back(path + ": cannot read the config file: " + std::strerror(errno));
+    return;
+  }
+  if (!S_ISREG(info.st_mode)) {
+    errors.push_back(path + ": cannot read the config file: not a regular file");
+    return;
+  }
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) {
+    errors.push_back(path + ": cannot read the config file: " + std::strerror(errno));
+    return;
+  }
+  Value root;
+  try {
+    root = toml::parse<toml::discard_comments, std::unordered_map, std::vector>(stream, path);
+  } catch (const toml::syntax_error& error) {
+    errors.push_back(path + ":" + std::to_string(error.location().line()) + ": " +
+                     syntax_message(error.what()));
+    return;
+  }
+  Walk walk{path, config, {}};
+  apply_root(walk, root);
+  std::stable_sort(walk.errors.begin(), walk.errors.end(),
+                   [](const Located& a, const Located& b) { return a.line < b.line; });
+  for (Located& error : walk.errors) errors.push_back(std::move(error.message));
+}
+
+}  // namespace prefork::config

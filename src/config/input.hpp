@@ -1,0 +1,44 @@
+// A setting's value as it arrives, before it is checked: typed from TOML, text from env or CLI.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace prefork::config {
+
+struct Input {
+  // text: env and command line deliver strings that still have to be parsed.
+  enum class Type { text, boolean, integer, number, string, array, table, datetime };
+  Type type = Type::text;
+  bool boolean = false;
+  std::int64_t integer = 0;
+  double number = 0;
+  std::string string;        // text and string
+  std::vector<Input> items;  // array
+
+  static Input text(std::string value) {
+    Input input;
+    input.string = std::move(value);
+    return input;
+  }
+};
+
+// What is wrong with a value ("expected an integer, got a string"), or nothing when it is fine.
+using Problem = std::optional<std::string>;
+
+Problem read_integer(const Input& input, std::int64_t& out);
+Problem read_number(const Input& input, double& out);
+// true/false/1/0/yes/no in any case for text.
+Problem read_boolean(const Input& input, bool& out);
+Problem read_string(const Input& input, std::string& out);
+// One string or an array of strings.
+Problem read_strings(const Input& input, std::vector<std::string>& out);
+
+// "an integer", "a string", … for messages.
+const char* describe(Input::Type type);
+// The text quoted for messages: "abc" with quotes and backslashes escaped.
+std::string quoted(const std::string& text);
+
+}  // namespace prefork::config

@@ -1,0 +1,71 @@
+// Layers the sources in order (defaults, file, environment, command line), then fills the
+// defaults that depend on the machine or on other settings.
+#include "config/config.hpp"
+#include "config/layers.hpp"
+#include "config/redis_url.hpp"
+
+#include <prefork/version.hpp>
+
+#include <thread>
+
+namespace prefork::config {
+namespace {
+
+void fill_derived_defaults(Config& config) {
+  if (config.binds.empty()) {
+    Bind bind;
+    bind.host = "127.0.0.1";
+    bind.port = 8000;
+    bind.text = "127.0.0.1:8000";
+    config.binds.push_back(bind);
+  }
+  if (config.workers == 0) config.workers = int(std::max(1u, std::thread::hardware_concurrency()));
+  if (config.proc_name.empty()) config.proc_name = "prefork";
+  RedisAddress address;
+  if (!config.redis.url.empty() && !parse_redis_url(config.redis.url, address)) {
+    config.redis.host = address.host;
+    config.redis.port = address.port;
+    config.redis.db = address.db;
+    config.redis.password = address.password;
+  }
+}
+
+std::string joined(const std::vector<std::string>& lines) {
+  std::string text;
+  for (const std::string& line : lines) text += (text.empty() ? "" : "\n") + line;
+  return text;
+}
+
+LoadResult build(const CommandLine& command_line, const std::string& file,
+                 const char* const* envp) {
+  Config config;
+  std::vector<std::string> errors;
+  if (!file.empty()) apply_file(file, config, errors);
+  apply_environment(envp, config, errors);
+  apply_command_line(command_line, config, errors);
+  if (!errors.empty()) return {std::nullopt, joined(errors), 2};
+  config.config_file = file;
+  fill_derived_defaults(config);
+  return {std::move(config), "", 0};
+}
+
+}  // namespace
+
+LoadResult load(int argc, const char* const* argv, const char* const* envp) {
+  CommandLine command_line = parse_command_line(argc, argv);
+  if (!command_line.usage_error.empty()) return {std::nullopt, command_line.usage_error, 2};
+  if (command_line.request == CommandLine::Request::help) return {std::nullopt, help_text(), 0};
+  if (command_line.request == CommandLine::Request::version) {
+    return {std::nullopt, std::string("prefork ") + version + "\n", 0};
+  }
+  return build(command_line, command_line.config_file, envp);
+}
+
+LoadResult reload(const Config& running, int argc, const char* const* argv,
+                  const char* const* envp) {
+  CommandLine command_line = parse_command_line(argc, argv);
+  if (!command_line.usage_error.empty()) return {std::nullopt, command_line.usage_error, 2};
+  return build(command_line, running.config_file, envp);
+}
+
+}  // namespace prefork::config

@@ -1,0 +1,20 @@
+// Parses PROMETHEUS_REDIS_URL: redis://[:password@]host[:port][/db].
+#pragma once
+
+#include "config/input.hpp"
+
+#include <string>
+
+namespace prefork::config {
+
+struct RedisAddress {
+  std::string host;
+  int port = 6379;
+  int db = 0;
+  std::string password;
+};
+
+// Parts the URL leaves out take Redis' defaults (port 6379, db 0, no password).
+Problem parse_redis_url(const std::string& url, RedisAddress& address);
+
+}  // namespace prefork::config

@@ -1,0 +1,174 @@
+// gunicorn-style flags, --help and --version.
+#include "load_helpers.hpp"
+
+#include "config/directives.hpp"
+
+using namespace prefork::config;
+using namespace prefork::config::testing;
+
+TEST_CASE("every flag sets its setting, in both --opt value and --opt=value forms") {
+  Config spaced = loaded({"-b",
+                          "127.0.0.1:0",
+                          "-w",
+                          "3",
+                          "-k",
+                          "threads",
+                          "--threads",
+                          "4",
+                          "-t",
+                          "9",
+                          "--graceful-timeout",
+                          "8",
+                          "--keep-alive",
+                          "7",
+                          "--max-requests",
+                          "100",
+                          "--max-requests-jitter",
+                          "10",
+                          "--backlog",
+                          "64",
+                          "--reuse-port",
+                          "--preload",
+                          "--app",
+                          "lib/libx.so:x",
+                          "-p",
+                          "/tmp/p.pid",
+                          "--log-level",
+                          "debug",
+                          "--error-logfile",
+                          "/tmp/e.log",
+                          "--access-logfile",
+                          "-",
+                          "--access-logformat",
+                          "%(r)s",
+                          "-n",
+                          "web",
+                          "--check-config"});
+  Config equals = loaded({"--bind=127.0.0.1:0",
+                          "--workers=3",
+                          "--worker-class=threads",
+                          "--threads=4",
+                          "--timeout=9",
+                          "--graceful-timeout=8",
+                          "--keep-alive=7",
+                          "--max-requests=100",
+                          "--max-requests-jitter=10",
+                          "--backlog=64",
+                          "--reuse-port=true",
+                          "--preload=yes",
+                          "--app=lib/libx.so:x",
+                          "--pid=/tmp/p.pid",
+                          "--log-level=debug",
+                          "--error-logfile=/tmp/e.log",
+                          "--access-logfile=-",
+                          "--access-logformat=%(r)s",
+                          "--name=web",
+                          "--check-config=1"});
+  for (const Config& config : {spaced, equals}) {
+    CHECK(config.binds.at(0).port == 0);
+    CHECK(config.workers == 3);
+    CHECK(config.worker_class == "threads");
+    CHECK(config.threads == 4);
+    CHECK(config.timeout == 9);
+    CHECK(config.graceful_timeout == 8);
+    CHECK(config.keepalive == 7);
+    CHECK(config.max_requests == 100);
+    CHECK(config.max_requests_jitter == 10);
+    CHECK(config.backlog == 64);
+    CHECK(config.reuse_port);
+    CHECK(config.preload_app);
+    CHECK(config.app == "lib/libx.so:x");
+    CHECK(config.pidfile == "/tmp/p.pid");
+    CHECK(config.loglevel == "debug");
+    CHECK(config.errorlog == "/tmp/e.log");
+    CHECK(config.accesslog == "-");
+    CHECK(config.access_log_format == "%(r)s");
+    CHECK(config.proc_name == "web");
+    CHECK(config.check_only);
+  }
+}
+
+TEST_CASE("short flags take attached values") {
+  Config config = loaded({"-w5", "-b127.0.0.1:0"});
+  CHECK(config.workers == 5);
+  CHECK(config.binds.at(0).port == 0);
+}
+
+TEST_CASE("a switch can be turned off with =false, e.g. over the file") {
+  TomlFile file("reuse_port = true\n");
+  CHECK_FALSE(loaded({"-c", file.path(), "--reuse-port=false"}).reuse_port);
+}
+
+TEST_CASE("bad flags are usage errors with a hint") {
+  const std::string hint = "\nTry 'prefork --help' for the list of options.";
+  CHECK(error_of({"--wrokers", "2"}) == "command line: unknown option --wrokers" + hint);
+  CHECK(error_of({"-x"}) == "command line: unknown option -x" + hint);
+  CHECK(error_of({"--workers"}) == "command line: --workers: needs a value (N)" + hint);
+  CHECK(error_of({"-c"}) == "command line: -c: needs a value (FILE)" + hint);
+  CHECK(error_of({"app.so"}) == "command line: unexpected argument \"app.so\"" + hint);
+  CHECK(error_of({"--preloadx"}) == "command line: unknown option --preloadx" + hint);
+}
+
+TEST_CASE("bad flag values name the flag") {
+  CHECK(error_of({"-w", "two"}) == "command line: --workers: expected an integer, got \"two\"");
+  CHECK(error_of({"-k", "gevent"}) ==
+        "command line: --worker-class: unknown worker class \"gevent\"; choices: uv, threads");
+  CHECK(error_of({"--timeout=-3"}) == "command line: --timeout: must not be negative, got -3");
+  CHECK(error_of({"-b", "[::1]"}) ==
+        "command line: --bind: expected HOST:PORT, [IPV6]:PORT, :PORT, unix:PATH or fd://N, got "
+        "\"[::1]\"");
+  CHECK(error_of({"--log-level", "loud"}) ==
+        "command line: --log-level: unknown log level \"loud\"; choices: debug, info, warning, "
+        "error, critical");
+  CHECK(error_of({"--preload=perhaps"}) ==
+        "command line: --preload: expected a boolean (true/false, 1/0, yes/no), got \"perhaps\"");
+}
+
+TEST_CASE("--version prints the version and exits 0") {
+  for (const char* flag : {"-v", "--version"}) {
+    LoadResult result = load_with({flag});
+    CHECK_FALSE(result.config);
+    CHECK(result.exit_code == 0);
+    CHECK(result.message == "prefork 0.1.0\n");
+  }
+}
+
+TEST_CASE("--help lists every flag and every environment variable, and exits 0") {
+  for (const char* flag : {"-h", "--help"}) {
+    LoadResult result = load_with({"-w", "2", flag});
+    CHECK_FALSE(result.config);
+    CHECK(result.exit_code == 0);
+    CHECK(result.message.rfind("usage: prefork", 0) == 0);
+    for (const Directive& directive : directives()) {
+      CAPTURE(directive.key);
+      if (!directive.flag.empty()) {
+        CHECK(result.message.find("--" + std::string(directive.flag)) != std::string::npos);
+      }
+      if (directive.short_flag) {
+        CHECK(result.message.find(std::string("-") + directive.short_flag + ", --") !=
+              std::string::npos);
+      }
+      if (!directive.env.empty()) {
+        CHECK(result.message.find(std::string(directive.env)) != std::string::npos);
+      }
+    }
+    CHECK(result.message.find("-h, --help") != std::string::npos);
+    CHECK(result.message.find("-v, --version") != std::string::npos);
+  }
+}
+
+TEST_CASE("flags and short flags are unique across the directive table") {
+  auto table = directives();
+  for (std::size_t i = 0; i < table.size(); ++i) {
+    for (std::size_t j = i + 1; j < table.size(); ++j) {
+      CAPTURE(table[i].key);
+      CAPTURE(table[j].key);
+      if (!table[i].flag.empty()) CHECK(table[i].flag != table[j].flag);
+      if (table[i].short_flag) CHECK(table[i].short_flag != table[j].short_flag);
+      if (!table[i].key.empty()) CHECK(table[i].key != table[j].key);
+      if (!table[i].env.empty()) CHECK(table[i].env != table[j].env);
+    }
+    CHECK(table[i].short_flag != 'h');
+    CHECK(table[i].short_flag != 'v');
+  }
+}

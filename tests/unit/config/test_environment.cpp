@@ -1,0 +1,91 @@
+// The exporter's environment variables.
+#include "load_helpers.hpp"
+
+using namespace prefork::config;
+using namespace prefork::config::testing;
+
+TEST_CASE("every exporter variable reaches its setting") {
+  Config config =
+      loaded({}, {"REDIS_ENABLED=yes", "REDIS_HOST=redis.internal", "REDIS_PORT=6390", "REDIS_DB=3",
+                  "REDIS_KEY_PREFIX=myapp", "REDIS_TTL_SECONDS=60", "REDIS_PASSWORD=s3cret",
+                  "REDIS_SSL=false", "PROMETHEUS_METRICS_PORT=9200", "PROMETHEUS_BIND_ADDRESS=::1",
+                  "PROMETHEUS_MULTIPROC_DIR=/tmp/metrics", "GUNICORN_WORKERS=6", "REDIS_DEBUG=1",
+                  "PROMETHEUS_DEBUG=TRUE"});
+  CHECK(config.redis.enabled);
+  CHECK(config.redis.host == "redis.internal");
+  CHECK(config.redis.port == 6390);
+  CHECK(config.redis.db == 3);
+  CHECK(config.redis.key_prefix == "myapp");
+  CHECK(config.redis.ttl_seconds == 60);
+  CHECK(config.redis.password == "s3cret");
+  CHECK_FALSE(config.redis.ssl);
+  CHECK(config.metrics.port == 9200);
+  CHECK(config.metrics.bind_address == "::1");
+  CHECK(config.metrics.multiproc_dir == "/tmp/metrics");
+  CHECK(config.workers == 6);
+  CHECK(config.redis.debug);
+  CHECK(config.metrics.debug);
+}
+
+TEST_CASE("booleans accept true/false/1/0/yes/no in any case") {
+  for (const char* yes : {"true", "TRUE", "1", "yes", "Yes"}) {
+    CHECK(loaded({}, {std::string("REDIS_ENABLED=") + yes}).redis.enabled);
+  }
+  for (const char* no : {"false", "False", "0", "no", "NO"}) {
+    CHECK_FALSE(loaded({}, {std::string("REDIS_ENABLED=") + no}).redis.enabled);
+  }
+  CHECK(error_of({}, {"REDIS_DEBUG=maybe"}) ==
+        "environment: REDIS_DEBUG: expected a boolean (true/false, 1/0, yes/no), got \"maybe\"");
+}
+
+TEST_CASE("the first definition of a variable wins, as with getenv") {
+  CHECK(loaded({}, {"GUNICORN_WORKERS=2", "GUNICORN_WORKERS=9"}).workers == 2);
+}
+
+TEST_CASE("variables the config does not know are ignored") {
+  CHECK(loaded({}, {"PATH=/usr/bin", "REDIS=1", "REDIS_PORTS=1"}).redis.port == 6379);
+}
+
+TEST_CASE("a bad environment value names the variable") {
+  CHECK(error_of({}, {"REDIS_PORT=abc"}) ==
+        "environment: REDIS_PORT: expected an integer, got \"abc\"");
+  CHECK(error_of({}, {"REDIS_PORT=12abc"}) ==
+        "environment: REDIS_PORT: expected an integer, got \"12abc\"");
+  CHECK(error_of({}, {"REDIS_PORT="}) == "environment: REDIS_PORT: expected an integer, got \"\"");
+  CHECK(error_of({}, {"GUNICORN_WORKERS=0"}) ==
+        "environment: GUNICORN_WORKERS: must be at least 1, got 0");
+  CHECK(error_of({}, {"GUNICORN_WORKERS=99999999999999999999"}) ==
+        "environment: GUNICORN_WORKERS: integer out of range: \"99999999999999999999\"");
+  CHECK(error_of({}, {"PROMETHEUS_METRICS_PORT=65536"}) ==
+        "environment: PROMETHEUS_METRICS_PORT: must be between 0 and 65535, got 65536");
+  CHECK(error_of({}, {"PROMETHEUS_BIND_ADDRESS=localhost"}) ==
+        "environment: PROMETHEUS_BIND_ADDRESS: expected an IPv4 or IPv6 address, got "
+        "\"localhost\"");
+}
+
+TEST_CASE("REDIS_SSL=true is refused instead of silently using plaintext") {
+  CHECK(error_of({}, {"REDIS_SSL=true"}) ==
+        "environment: REDIS_SSL: TLS connections to Redis are not supported yet; refusing to "
+        "fall back to plaintext");
+}
+
+TEST_CASE("PROMETHEUS_REDIS_URL wins over host, port, db and password") {
+  Config config =
+      loaded({}, {"REDIS_HOST=ignored", "REDIS_PORT=1234", "REDIS_DB=5", "REDIS_PASSWORD=old",
+                  "PROMETHEUS_REDIS_URL=redis://:pw@cache:6400/2"});
+  CHECK(config.redis.url == "redis://:pw@cache:6400/2");
+  CHECK(config.redis.host == "cache");
+  CHECK(config.redis.port == 6400);
+  CHECK(config.redis.db == 2);
+  CHECK(config.redis.password == "pw");
+
+  Config defaults = loaded({}, {"REDIS_PORT=1234", "PROMETHEUS_REDIS_URL=redis://cache"});
+  CHECK(defaults.redis.port == 6379);
+  CHECK(defaults.redis.db == 0);
+}
+
+TEST_CASE("a rediss:// URL is refused") {
+  CHECK(error_of({}, {"PROMETHEUS_REDIS_URL=rediss://cache:6380"}) ==
+        "environment: PROMETHEUS_REDIS_URL: rediss:// (TLS) is not supported yet; refusing to "
+        "fall back to plaintext");
+}

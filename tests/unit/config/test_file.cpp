@@ -1,0 +1,113 @@
+// Every way a TOML file can be wrong, each reported as "FILE:LINE: KEY: what is wrong".
+#include "load_helpers.hpp"
+
+using namespace prefork::config;
+using namespace prefork::config::testing;
+
+namespace {
+
+struct BadFile {
+  const char* toml;      // the bad setting sits on line 3, after a comment and a good setting
+  const char* expected;  // the message after "FILE:3: "
+};
+
+std::string file_error(const std::string& toml) {
+  TomlFile file(toml);
+  std::string message = error_of({"-c", file.path()});
+  std::string prefix = file.at(3);
+  REQUIRE_MESSAGE(message.rfind(prefix, 0) == 0, message);
+  return message.substr(prefix.size());
+}
+
+}  // namespace
+
+TEST_CASE("each bad setting names file, line and key") {
+  const BadFile cases[] = {
+      {"workers = \"4\"", "workers: expected an integer, got a string"},
+      {"workers = 2.5", "workers: expected an integer, got a float"},
+      {"workers = 0", "workers: must be at least 1, got 0"},
+      {"threads = 0", "threads: must be at least 1, got 0"},
+      {"wokers = 4", "wokers: unknown key (did you mean workers?)"},
+      {"frobnicate = 1", "frobnicate: unknown key"},
+      {"timeout = -1", "timeout: must not be negative, got -1"},
+      {"graceful_timeout = -0.5", "graceful_timeout: must not be negative, got -0.5"},
+      {"header_timeout = 0", "header_timeout: must be greater than 0, got 0"},
+      {"worker_class = \"gevent\"",
+       "worker_class: unknown worker class \"gevent\"; choices: uv, threads"},
+      {"loglevel = \"verbose\"",
+       "loglevel: unknown log level \"verbose\"; choices: debug, info, warning, error, critical"},
+      {"bind = \"localhost\"",
+       "bind: expected HOST:PORT, [IPV6]:PORT, :PORT, unix:PATH or fd://N, got \"localhost\""},
+      {"bind = \"127.0.0.1:65536\"", "bind: expected a port 0..65535, got \"127.0.0.1:65536\""},
+      {"bind = [\"127.0.0.1:80\", 81]",
+       "bind: expected an array of strings, got an array containing an integer"},
+      {"bind = []", "bind: needs at least one address"},
+      {"bind = 8000", "bind: expected a string or an array of strings, got an integer"},
+      {"reuse_port = \"yes\"", "reuse_port: expected a boolean, got a string"},
+      {"umask = 0o1000",
+       "umask: expected a permission mask 0o000..0o777 (write it in octal, e.g. 0o022), got 512"},
+      {"max_body_size = -1", "max_body_size: must not be negative, got -1"},
+      {"pidfile = 1979-05-27", "pidfile: expected a string, got a date or time"},
+      {"proc_name = \"\"", "proc_name: must not be empty (a process title name)"},
+      {"app = \"libhello.so\"", "app: expected \"path/libapp.so:name\", got \"libhello.so\""},
+      {"redis = 5", "redis: expected a table, got an integer"},
+      {"[redis]\nport = 70000", "redis.port: must be between 1 and 65535, got 70000"},
+      {"[redis]\nhots = \"x\"", "redis.hots: unknown key (did you mean redis.host?)"},
+      {"[redis]\nssl = true",
+       "redis.ssl: TLS connections to Redis are not supported yet; refusing to fall back to "
+       "plaintext"},
+      {"[redis]\nurl = \"rediss://example:6380\"",
+       "redis.url: rediss:// (TLS) is not supported yet; refusing to fall back to plaintext"},
+      {"[redis]\nttl_seconds = 0", "redis.ttl_seconds: must be at least 1, got 0"},
+      {"[redis]\nkey_prefix = \"\"", "redis.key_prefix: must not be empty (a key prefix)"},
+      {"[metrics]\nport = -1", "metrics.port: must be between 0 and 65535, got -1"},
+      {"[metrics]\nbind_address = \"everywhere\"",
+       "metrics.bind_address: expected an IPv4 or IPv6 address, got \"everywhere\""},
+      {"[metrics]\nprefix = \"9lives\"",
+       "metrics.prefix: expected a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got "
+       "\"9lives\""},
+      {"[metrics]\ninstance = \"a:b\"",
+       "metrics.instance: must not contain ':' or whitespace (it becomes part of Redis keys), got "
+       "\"a:b\""},
+      {"[metrics]\nflush_interval_ms = 0", "metrics.flush_interval_ms: must be at least 1, got 0"},
+      {"[app]\nservers = [\"a\", \"b\"]",
+       "app.servers: arrays are not supported in [app]; use a table or a string"},
+      {"[app.db]\nopened = 2020-01-01",
+       "app.db.opened: dates and times are not supported in [app]; use a string"},
+  };
+  for (const BadFile& bad : cases) {
+    std::string toml = std::string("# a comment\n");
+    std::string setting = bad.toml;
+    // Settings inside a table keep the table header on line 2 and the key on line 3.
+    if (setting[0] != '[') toml += "backlog = 64\n";
+    toml += setting + "\n";
+    CAPTURE(bad.toml);
+    CHECK(file_error(toml) == bad.expected);
+  }
+}
+
+TEST_CASE("an unknown table is reported at its header") {
+  TomlFile file("workers = 2\n[nginx]\nworkers = 1\n");
+  CHECK(error_of({"-c", file.path()}) == file.at(2) + "nginx: unknown key");
+}
+
+TEST_CASE("a TOML syntax error names the file and line") {
+  CHECK(file_error("# x\nworkers = 2\nbacklog 64\n") ==
+        "syntax error: missing key-value separator `=`");
+  CHECK(file_error("# x\nworkers = 2\nname = \"open\n").rfind("syntax error: ", 0) == 0);
+  CHECK(file_error("# x\nworkers = 2\nworkers = 3\n").rfind("syntax error: ", 0) == 0);
+}
+
+TEST_CASE("all bad settings of a file are reported, in file order") {
+  TomlFile file("workers = 0\n\n[redis]\nport = \"x\"\n[metrics]\nport = 99999\n");
+  CHECK(error_of({"-c", file.path()}) ==
+        file.at(1) + "workers: must be at least 1, got 0\n" + file.at(4) +
+            "redis.port: expected an integer, got a string\n" + file.at(6) +
+            "metrics.port: must be between 0 and 65535, got 99999");
+}
+
+TEST_CASE("a missing or unreadable config file is an error naming it") {
+  CHECK(error_of({"-c", "/nonexistent/prefork.toml"}) ==
+        "/nonexistent/prefork.toml: cannot read the config file: No such file or directory");
+  CHECK(error_of({"-c", "/tmp"}) == "/tmp: cannot read the config file: not a regular file");
+}

@@ -1,0 +1,70 @@
+// PROMETHEUS_REDIS_URL parsing.
+#include "config/redis_url.hpp"
+
+#include <doctest/doctest.h>
+
+using namespace prefork::config;
+
+namespace {
+
+RedisAddress parsed(const std::string& url) {
+  RedisAddress address;
+  Problem problem = parse_redis_url(url, address);
+  INFO(problem.value_or(""));
+  REQUIRE_FALSE(problem);
+  return address;
+}
+
+std::string problem_of(const std::string& url) {
+  RedisAddress address;
+  Problem problem = parse_redis_url(url, address);
+  REQUIRE(problem);
+  return *problem;
+}
+
+}  // namespace
+
+TEST_CASE("every part of redis://[:password@]host[:port][/db]") {
+  RedisAddress full = parsed("redis://:secret@cache.internal:6380/3");
+  CHECK(full.host == "cache.internal");
+  CHECK(full.port == 6380);
+  CHECK(full.db == 3);
+  CHECK(full.password == "secret");
+
+  RedisAddress bare = parsed("redis://cache");
+  CHECK(bare.host == "cache");
+  CHECK(bare.port == 6379);
+  CHECK(bare.db == 0);
+  CHECK(bare.password.empty());
+
+  CHECK(parsed("redis://cache/").db == 0);
+  CHECK(parsed("redis://127.0.0.1/7").db == 7);
+
+  RedisAddress v6 = parsed("redis://[::1]:6390");
+  CHECK(v6.host == "::1");
+  CHECK(v6.port == 6390);
+  CHECK(parsed("redis://[::1]").port == 6379);
+}
+
+TEST_CASE("the password is percent-decoded") {
+  CHECK(parsed("redis://:p%40ss%2Fword@cache").password == "p@ss/word");
+}
+
+TEST_CASE("bad URLs say what is wrong without repeating the password") {
+  CHECK(problem_of("rediss://cache:6380") ==
+        "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext");
+  CHECK(problem_of("http://cache") == "expected a redis:// URL, got \"http://cache\"");
+  CHECK(problem_of("redis://") == "the host is missing in \"redis://\"");
+  CHECK(problem_of("redis://cache:0") == "expected a port 1..65535 in \"redis://cache:0\"");
+  CHECK(problem_of("redis://cache:port") == "expected a port 1..65535 in \"redis://cache:port\"");
+  CHECK(problem_of("redis://cache/x") ==
+        "expected a database number after /, got \"x\" in \"redis://cache/x\"");
+  CHECK(problem_of("redis://user:secret@cache") ==
+        "user names are not supported; write the password as redis://:PASSWORD@HOST in "
+        "\"redis://:***@cache\"");
+  CHECK(problem_of("redis://:bad%zz@cache") ==
+        "bad percent-encoding in the password in \"redis://:***@cache\"");
+  CHECK(problem_of("redis://:secret@cache?db=1") ==
+        "query parameters and fragments are not supported in \"redis://:***@cache?db=1\"");
+  CHECK(problem_of("redis://[::1:6379") == "unclosed [ in the host in \"redis://[::1:6379\"");
+}
