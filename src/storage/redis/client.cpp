@@ -1,0 +1,25 @@
+#include "storage/redis/client.hpp"
+
+#include "storage/redis/errors.hpp"
+
+namespace prefork::storage {
+
+RedisStorageClient::RedisStorageClient(RedisEndpoint endpoint) : sync_(std::move(endpoint)) {}
+
+RedisStorageClient::~RedisStorageClient() = default;
+
+bool RedisStorageClient::ping() {
+  try {
+    return reply_text(sync_.command({"PING"}).get()) == "PONG";
+  } catch (const RedisError&) {
+    return false;
+  }
+}
+
+AsyncConnection& RedisStorageClient::attach(uv_loop_t* loop, AsyncConnection::Events events) {
+  async_.reset();
+  async_ = std::make_unique<AsyncConnection>(loop, sync_.endpoint(), std::move(events));
+  return *async_;
+}
+
+}  // namespace prefork::storage

@@ -1,0 +1,36 @@
+// RedisMultiProcessCollector: every process's values from one atomic snapshot of the index
+// (a single EVAL), merged with prometheus_client's multiprocess rules by metrics::aggregate.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "metrics/aggregate.hpp"
+#include "storage/redis/storage_dict.hpp"
+
+namespace prefork::storage {
+
+class RedisMultiProcessCollector {
+ public:
+  explicit RedisMultiProcessCollector(RedisStorageDict& dict) : dict_(dict) {}
+
+  // merge_from_redis(true). Throws the client's errors when Redis cannot be read.
+  std::vector<metrics::Family> collect() { return merge_from_redis(true); }
+
+  // accumulate = false leaves histogram buckets as stored and adds no _count, as
+  // prometheus_client's merge(accumulate=False). Keys that are not JSON keys are skipped
+  // and described in errors (if given).
+  std::vector<metrics::Family> merge_from_redis(bool accumulate = true,
+                                                std::vector<std::string>* errors = nullptr);
+
+  // The raw per-process values, unmerged.
+  std::vector<metrics::ProcessValues> read_processes() { return dict_.snapshot(); }
+
+  // collect() as exposition text 0.0.4.
+  std::string render();
+
+ private:
+  RedisStorageDict& dict_;
+};
+
+}  // namespace prefork::storage

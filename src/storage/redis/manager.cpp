@@ -1,0 +1,135 @@
+#include "storage/redis/manager.hpp"
+
+#include <signal.h>
+
+#include <cerrno>
+
+#include "core/log.hpp"
+#include "storage/redis/errors.hpp"
+
+namespace prefork::storage {
+namespace {
+
+std::unique_ptr<RedisStorageClient> make_client(const RedisEndpoint& endpoint) {
+  return std::make_unique<RedisStorageClient>(endpoint);
+}
+
+bool process_exists(long pid) {
+  return ::kill(static_cast<pid_t>(pid), 0) == 0 || errno != ESRCH;
+}
+
+}  // namespace
+
+RedisStorageManager::RedisStorageManager(config::Redis redis, std::string instance,
+                                         ClientFactory factory)
+    : redis_(std::move(redis)),
+      instance_(std::move(instance)),
+      factory_(factory ? std::move(factory) : ClientFactory(make_client)) {}
+
+RedisStorageManager::~RedisStorageManager() {
+  teardown();
+}
+
+bool RedisStorageManager::refuse(std::string reason, bool is_error) {
+  last_error_ = std::move(reason);
+  if (is_error) {
+    log::error("redis: metrics fall back to files: ", last_error_);
+  } else {
+    log::debug("redis: ", last_error_);
+  }
+  client_.reset();
+  return false;
+}
+
+bool RedisStorageManager::setup() {
+  teardown();
+  last_error_.clear();
+  if (!redis_.enabled) return refuse("Redis storage is disabled (REDIS_ENABLED=false)", false);
+  EndpointResult resolved = resolve_endpoint(redis_);
+  if (!resolved.error.empty()) return refuse(resolved.error, true);
+  try {
+    client_ = factory_(resolved.endpoint);
+    if (client_ == nullptr) return refuse("no Redis client could be made", true);
+    client_->connect();
+    if (!client_->ping()) return refuse("Redis does not answer PING", true);
+  } catch (const RedisError& error) {
+    return refuse(error.what(), true);
+  }
+  dict_ = std::make_unique<RedisStorageDict>(*client_, redis_.key_prefix, redis_.ttl_seconds,
+                                             instance_);
+  collector_ = std::make_unique<RedisMultiProcessCollector>(*dict_);
+  log::info("redis: metrics stored in Redis at ", resolved.endpoint.host, ":",
+            resolved.endpoint.port, "/", resolved.endpoint.db, " with prefix '", redis_.key_prefix,
+            "'");
+  return true;
+}
+
+void RedisStorageManager::configure(config::Redis redis, std::string instance) {
+  teardown();
+  redis_ = std::move(redis);
+  instance_ = std::move(instance);
+}
+
+void RedisStorageManager::teardown() {
+  collector_.reset();
+  dict_.reset();
+  client_.reset();
+}
+
+bool RedisStorageManager::is_connected() {
+  return client_ != nullptr && client_->ping();
+}
+
+std::size_t RedisStorageManager::cleanup_keys() {
+  if (dict_ == nullptr) return 0;
+  std::size_t cleaned = 0;
+  std::string archive = dict_->archive();
+  for (const std::string& process : dict_->processes()) {
+    long pid = pid_of_process(instance_, process);
+    if (pid < 0 && process != archive) continue;
+    if (pid > 0 && !process_exists(pid)) {
+      dict_->cleanup_dead_worker(process);
+      ++cleaned;
+    } else if (dict_->size(process) == 0) {
+      client_->command({"SREM", dict_->layout().processes(), process});
+    }
+  }
+  return cleaned;
+}
+
+RedisStorageManager& get_redis_storage_manager() {
+  static RedisStorageManager manager;
+  return manager;
+}
+
+bool setup_redis_metrics(const config::Config& config) {
+  RedisStorageManager& manager = get_redis_storage_manager();
+  manager.configure(config.redis, config.metrics.instance);
+  return manager.setup();
+}
+
+void teardown_redis_metrics() {
+  get_redis_storage_manager().teardown();
+}
+
+bool is_redis_enabled() {
+  return get_redis_storage_manager().is_enabled();
+}
+
+RedisStorageClient* get_redis_client() {
+  return get_redis_storage_manager().get_client();
+}
+
+std::size_t cleanup_redis_keys() {
+  return get_redis_storage_manager().cleanup_keys();
+}
+
+RedisMultiProcessCollector* get_redis_collector() {
+  return get_redis_storage_manager().get_collector();
+}
+
+bool is_connected() {
+  return get_redis_storage_manager().is_connected();
+}
+
+}  // namespace prefork::storage

@@ -1,0 +1,74 @@
+// RedisStorageManager: the seed's service layer. setup() decides whether metrics go to Redis
+// (true) or to files (false, with the reason logged and kept in last_error()).
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "storage/redis/client.hpp"
+#include "storage/redis/collector.hpp"
+#include "storage/redis/storage_dict.hpp"
+
+namespace prefork::storage {
+
+class RedisStorageManager {
+ public:
+  // Tests inject a factory to count or fail connections; the default makes a plain client.
+  using ClientFactory =
+      std::function<std::unique_ptr<RedisStorageClient>(const RedisEndpoint& endpoint)>;
+
+  // instance is metrics.instance: the {pid} part of keys is "{instance}-{pid}" when set, and
+  // cleanup only ever touches this instance's processes.
+  explicit RedisStorageManager(config::Redis redis = {}, std::string instance = "",
+                               ClientFactory factory = {});
+  ~RedisStorageManager();
+  RedisStorageManager(const RedisStorageManager&) = delete;
+  RedisStorageManager& operator=(const RedisStorageManager&) = delete;
+
+  // Connects, authenticates, selects the database and checks PING. False when Redis is
+  // disabled, misconfigured (REDIS_SSL, bad URL) or unreachable; the reason is logged.
+  bool setup();
+  void teardown();
+  // Tears down and takes a new configuration (the global manager is made before the config).
+  void configure(config::Redis redis, std::string instance);
+
+  bool is_enabled() const { return dict_ != nullptr; }
+  // PING answers now.
+  bool is_connected();
+  RedisStorageClient* get_client() { return client_.get(); }
+  RedisStorageDict* get_dict() { return dict_.get(); }
+  RedisMultiProcessCollector* get_collector() { return collector_.get(); }
+  const std::string& last_error() const { return last_error_; }
+  const std::string& instance() const { return instance_; }
+
+  // Runs cleanup_dead_worker for every process of this instance whose pid no longer exists
+  // on this host, and drops index entries of this instance whose keys all expired. Returns
+  // the number of processes cleaned.
+  std::size_t cleanup_keys();
+
+ private:
+  bool refuse(std::string reason, bool is_error);
+
+  config::Redis redis_;
+  std::string instance_;
+  ClientFactory factory_;
+  std::unique_ptr<RedisStorageClient> client_;
+  std::unique_ptr<RedisStorageDict> dict_;
+  std::unique_ptr<RedisMultiProcessCollector> collector_;
+  std::string last_error_;
+};
+
+// The process-wide manager (a function-local static) and the seed's global helpers.
+// setup_redis_metrics replaces the manager's configuration and calls setup().
+RedisStorageManager& get_redis_storage_manager();
+bool setup_redis_metrics(const config::Config& config);
+void teardown_redis_metrics();
+bool is_redis_enabled();
+RedisStorageClient* get_redis_client();
+std::size_t cleanup_redis_keys();
+RedisMultiProcessCollector* get_redis_collector();
+bool is_connected();
+
+}  // namespace prefork::storage

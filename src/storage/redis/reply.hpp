@@ -1,0 +1,37 @@
+// Owning handles and readers for hiredis replies.
+#pragma once
+
+#include <hiredis/hiredis.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace prefork::storage {
+
+struct ReplyDeleter {
+  void operator()(redisReply* reply) const { freeReplyObject(reply); }
+};
+using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
+
+// One command as its arguments, sent binary-safe (redisCommandArgv).
+using Command = std::vector<std::string>;
+
+inline std::string_view reply_text(const redisReply* reply) {
+  if (reply == nullptr || reply->str == nullptr) return {};
+  return {reply->str, reply->len};
+}
+
+inline bool reply_is_error(const redisReply* reply) {
+  return reply == nullptr || reply->type == REDIS_REPLY_ERROR;
+}
+
+// Redis refuses a command because the connection is not (or wrongly) authenticated.
+inline bool is_authentication_error(std::string_view text) {
+  return text.starts_with("NOAUTH") || text.starts_with("WRONGPASS") ||
+         text.starts_with("ERR invalid password") ||
+         text.find("without any password configured") != std::string_view::npos;
+}
+
+}  // namespace prefork::storage

@@ -1,0 +1,17 @@
+// Lua scripts run by Redis atomically. They address keys built from their arguments (not
+// declared in KEYS), which standalone Redis allows; Redis Cluster is not supported.
+#pragma once
+
+#include <string_view>
+
+namespace prefork::storage::scripts {
+
+// ARGV: prefix, ttl, process... Refreshes the TTL of every key of each process (as listed in
+// its process set), of the set itself and of the index, so live processes never expire.
+extern const std::string_view touch;
+
+// ARGV: prefix. One consistent snapshot of every stored value: a flat array of
+// process, kind, original_key, value, timestamp. Series whose hashes expired are skipped.
+extern const std::string_view snapshot;
+
+}  // namespace prefork::storage::scripts

@@ -1,0 +1,93 @@
+// RedisStorageDict: the seed's dictionary of stored values, addressed by (kind, process, JSON
+// key). Every call here is blocking (master, startup, collection, handler code that accepts
+// a round trip); workers flush through RedisFlusher instead.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "metrics/sample.hpp"
+#include "storage/redis/client.hpp"
+#include "storage/redis/keys.hpp"
+
+namespace prefork::storage {
+
+// One stored series: its kind, the process that owns it and its JSON key.
+struct Series {
+  metrics::ValueKind kind;
+  std::string process;
+  std::string key;
+};
+
+struct CleanupResult {
+  std::size_t folded = 0;   // values added into the archive
+  std::size_t deleted = 0;  // series removed (folded ones and live gauges)
+  std::size_t kept = 0;     // "all" gauges, kept per process until their TTL expires
+};
+
+class RedisStorageDict {
+ public:
+  // instance names the archive ("{instance}-archive", or "archive") that cleanup folds into.
+  RedisStorageDict(RedisStorageClient& client, std::string key_prefix, int ttl_seconds,
+                   std::string instance = "");
+
+  const RedisKeys& layout() const { return layout_; }
+  int ttl_seconds() const { return ttl_seconds_; }
+  const std::string& instance() const { return instance_; }
+  std::string archive() const { return archive_process(instance_); }
+  RedisStorageClient& client() { return client_; }
+
+  // Seconds since the epoch by Redis' clock (TIME, re-measured every minute), or the local
+  // clock when Redis cannot say.
+  double now();
+
+  std::optional<metrics::StoredValue> read_value(const Series& series);
+  void write_value(const Series& series, double value, double timestamp);
+  // All values in one round trip: what the master does with a dead worker's final values.
+  void write_values(const std::vector<metrics::ProcessValues>& batch);
+  void update(const std::vector<metrics::ProcessValues>& batch) { write_values(batch); }
+
+  bool contains(const Series& series);
+  bool erase(const Series& series);
+  // Map-like access to one process's values (its keys, values, items, size, clear).
+  std::vector<Series> keys(std::string_view process);
+  std::vector<double> values(std::string_view process);
+  std::vector<metrics::ProcessValues> items(std::string_view process);
+  std::size_t size(std::string_view process);
+  void clear(std::string_view process);
+
+  // Processes in the index, and every stored value of all of them as one atomic snapshot.
+  std::vector<std::string> processes();
+  std::vector<metrics::ProcessValues> snapshot();
+
+  // Deletes the process's live gauges, folds its counters, summaries, histograms and
+  // min/max/sum/mostrecent gauges into the archive in one MULTI/EXEC (retried when a watched
+  // key changes), so an aggregate over processes never goes backwards. "all" gauges stay per
+  // process, as prometheus_client keeps them, until their TTL expires.
+  CleanupResult cleanup_dead_worker(std::string_view process);
+  CleanupResult cleanup_dead_worker(long pid);
+
+  // Refreshes the TTLs of every key of these processes (touch script).
+  void touch(const std::vector<std::string>& processes);
+
+ private:
+  std::optional<CleanupResult> try_cleanup(std::string_view process);
+  std::string metric_key(const Series& series) const;
+  std::string meta_key(const Series& series) const;
+
+  RedisStorageClient& client_;
+  RedisKeys layout_;
+  int ttl_seconds_;
+  std::string instance_;
+  double clock_offset_ = 0;
+  double clock_measured_at_ = -1e300;
+};
+
+// Groups snapshot rows (process, kind token, key, value, timestamp) into ProcessValues, in
+// the order the rows came. Rows with an unknown kind or value are skipped.
+std::vector<metrics::ProcessValues> group_rows(const redisReply* rows);
+
+}  // namespace prefork::storage

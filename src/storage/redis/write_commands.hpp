@@ -1,0 +1,37 @@
+// The commands that store values: absolute HSETs (never HINCRBYFLOAT), EXPIRE on every key,
+// and the index entries the collector finds processes by. Shared by the blocking and the
+// pipelined async writers so both store exactly the same thing.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "metrics/sample.hpp"
+#include "storage/redis/keys.hpp"
+#include "storage/redis/reply.hpp"
+
+namespace prefork::storage {
+
+struct SeriesWrite {
+  std::string_view kind;  // ValueKind::token()
+  std::string_view process;
+  std::string_view md5;  // of value.key
+  const metrics::StoredValue* value = nullptr;
+  bool with_meta = true;  // also (re)write the meta hash and the index entry
+};
+
+// HSET metric value/timestamp/updated_at + EXPIRE; with meta: HSET original_key, HSETNX
+// created_at, EXPIRE, SADD to the process set.
+void append_series_write(const RedisKeys& keys, int ttl_seconds, const std::string& now,
+                         const SeriesWrite& write, std::vector<Command>& out);
+
+// Puts a process in the index and refreshes the TTL of its set and of the index.
+void append_process_registration(const RedisKeys& keys, int ttl_seconds, std::string_view process,
+                                 std::vector<Command>& out);
+
+// Every command of a batch of values, index included (the blocking writer's batch).
+std::vector<Command> write_commands(const RedisKeys& keys, int ttl_seconds, double now,
+                                    const std::vector<metrics::ProcessValues>& batch);
+
+}  // namespace prefork::storage

@@ -1,0 +1,160 @@
+// A real redis-server for tests: started on a free 127.0.0.1 port, ready when PING answers,
+// stopped by pid. Header-only so unit and e2e tests can share it without a library.
+#pragma once
+
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <chrono>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace prefork::testing {
+
+// A loopback TCP port nobody listens on right now (the kernel's pick for port 0).
+inline int unused_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket() failed");
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  socklen_t length = sizeof address;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0 ||
+      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
+    ::close(fd);
+    throw std::runtime_error("cannot pick a free port");
+  }
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+class RedisServer {
+ public:
+  struct Options {
+    std::string password;  // requirepass; "" = no authentication
+  };
+
+  RedisServer() : RedisServer(Options{}) {}
+  explicit RedisServer(Options options) : password_(std::move(options.password)) {
+    // Another process may take the picked port between the pick and redis' bind: retry.
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = unused_port();
+      if (start()) return;
+    }
+    throw std::runtime_error("redis-server did not start (is it installed?)");
+  }
+
+  ~RedisServer() { stop(); }
+
+  RedisServer(const RedisServer&) = delete;
+  RedisServer& operator=(const RedisServer&) = delete;
+
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+  bool running() const { return pid_ > 0; }
+  const std::string& password() const { return password_; }
+  std::string host() const { return "127.0.0.1"; }
+  std::string url(int db = 0) const {
+    std::string auth = password_.empty() ? "" : ":" + password_ + "@";
+    return "redis://" + auth + host() + ":" + std::to_string(port_) + "/" + std::to_string(db);
+  }
+
+  // SIGKILL: the data set is gone (no persistence), like a crashed Redis.
+  void kill() { stop(); }
+
+  // Starts again on the same port; throws when that fails.
+  void restart() {
+    stop();
+    if (!start()) throw std::runtime_error("redis-server did not restart on its port");
+  }
+
+ private:
+  bool start() {
+    std::string port_text = std::to_string(port_);
+    std::vector<std::string> arguments = {
+        "redis-server", "--port", port_text,   "--bind", "127.0.0.1", "--save", "",
+        "--appendonly", "no",     "--logfile", "",       "--dir",     "/tmp"};
+    if (!password_.empty()) {
+      arguments.push_back("--requirepass");
+      arguments.push_back(password_);
+    }
+    std::vector<char*> argv;
+    for (auto& argument : arguments) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+
+    pid_t child = ::fork();
+    if (child < 0) throw std::runtime_error("fork() failed");
+    if (child == 0) {
+      int null_fd = ::open("/dev/null", O_WRONLY);
+      if (null_fd >= 0) {
+        ::dup2(null_fd, STDOUT_FILENO);
+        ::close(null_fd);
+      }
+      ::execvp("redis-server", argv.data());
+      ::_exit(127);
+    }
+    pid_ = child;
+    if (wait_until_ready()) return true;
+    stop();
+    return false;
+  }
+
+  // Polls PING until it answers (PONG, or NOAUTH when a password is set), redis-server exits,
+  // or the deadline passes.
+  bool wait_until_ready() {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (std::chrono::steady_clock::now() < deadline) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return false;
+      }
+      if (answers_ping()) return true;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return false;
+  }
+
+  bool answers_ping() const {
+    timeval timeout{0, 200000};
+    redisContext* context = redisConnectWithTimeout(host().c_str(), port_, timeout);
+    if (context == nullptr) return false;
+    bool ready = false;
+    if (context->err == 0) {
+      redisSetTimeout(context, timeout);
+      auto* reply = static_cast<redisReply*>(redisCommand(context, "PING"));
+      if (reply != nullptr) {
+        std::string text(reply->str ? reply->str : "", reply->str ? reply->len : 0);
+        ready = text == "PONG" || text.rfind("NOAUTH", 0) == 0;
+        freeReplyObject(reply);
+      }
+    }
+    redisFree(context);
+    return ready;
+  }
+
+  void stop() {
+    if (pid_ <= 0) return;
+    ::kill(pid_, SIGKILL);
+    int status = 0;
+    while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+    }
+    pid_ = -1;
+  }
+
+  std::string password_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+};
+
+}  // namespace prefork::testing

@@ -1,0 +1,118 @@
+// Redis storage logic that needs no server: URLs, endpoints, key names, number text.
+#include <doctest/doctest.h>
+
+#include <cmath>
+
+#include "metrics/md5.hpp"
+#include "storage/redis/endpoint.hpp"
+#include "storage/redis/keys.hpp"
+
+using namespace prefork::storage;
+
+TEST_CASE("a full redis URL gives host, port, db and password") {
+  EndpointResult result = parse_redis_url("redis://:s%40cret@redis.example:6380/3");
+  REQUIRE(result.error.empty());
+  CHECK(result.endpoint.host == "redis.example");
+  CHECK(result.endpoint.port == 6380);
+  CHECK(result.endpoint.db == 3);
+  CHECK(result.endpoint.password == "s@cret");
+}
+
+TEST_CASE("a short redis URL keeps the defaults") {
+  EndpointResult result = parse_redis_url("redis://localhost");
+  REQUIRE(result.error.empty());
+  CHECK(result.endpoint.host == "localhost");
+  CHECK(result.endpoint.port == 6379);
+  CHECK(result.endpoint.db == 0);
+  CHECK(result.endpoint.password.empty());
+}
+
+TEST_CASE("user:password and IPv6 hosts are understood") {
+  EndpointResult result = parse_redis_url("redis://default:pw@[::1]:7000/0");
+  REQUIRE(result.error.empty());
+  CHECK(result.endpoint.host == "::1");
+  CHECK(result.endpoint.port == 7000);
+  CHECK(result.endpoint.password == "pw");
+}
+
+TEST_CASE("malformed URLs are refused with a reason") {
+  CHECK_FALSE(parse_redis_url("http://localhost:6379").error.empty());
+  CHECK_FALSE(parse_redis_url("redis://localhost:notaport").error.empty());
+  CHECK_FALSE(parse_redis_url("redis://localhost:70000").error.empty());
+  CHECK_FALSE(parse_redis_url("redis://localhost/x").error.empty());
+  CHECK_FALSE(parse_redis_url("redis://:pw@/0").error.empty());
+}
+
+TEST_CASE("TLS never falls back to plaintext") {
+  EndpointResult by_url = parse_redis_url("rediss://localhost:6379/0");
+  CHECK(by_url.error.find("TLS") != std::string::npos);
+
+  prefork::config::Redis redis;
+  redis.ssl = true;
+  EndpointResult by_flag = resolve_endpoint(redis);
+  CHECK(by_flag.error.find("REDIS_SSL") != std::string::npos);
+}
+
+TEST_CASE("the URL overrides the separate fields; the password field fills a URL without one") {
+  prefork::config::Redis redis;
+  redis.host = "ignored";
+  redis.port = 1;
+  redis.password = "fallback";
+  redis.url = "redis://127.0.0.1:6390/2";
+  redis.command_timeout = 0.25;
+  EndpointResult result = resolve_endpoint(redis);
+  REQUIRE(result.error.empty());
+  CHECK(result.endpoint.host == "127.0.0.1");
+  CHECK(result.endpoint.port == 6390);
+  CHECK(result.endpoint.db == 2);
+  CHECK(result.endpoint.password == "fallback");
+  CHECK(result.endpoint.command_timeout == 0.25);
+}
+
+TEST_CASE("keys follow {prefix}:{kind}:{process}:{metric|meta}:{md5}") {
+  RedisKeys keys("gunicorn");
+  std::string json =
+      R"(["gunicorn_requests_total", "requests_total", {"method": "GET"}, "Requests"])";
+  std::string md5 = prefork::metrics::md5_hex(json);
+  CHECK(md5.size() == 32);
+  CHECK(keys.metric("gauge_all", "12345", md5) == "gunicorn:gauge_all:12345:metric:" + md5);
+  CHECK(keys.meta("counter", "12345", md5) == "gunicorn:counter:12345:meta:" + md5);
+  CHECK(keys.processes() == "gunicorn:processes");
+  CHECK(keys.process("web-12") == "gunicorn:process:web-12");
+
+  std::string_view kind, hash;
+  std::string series = RedisKeys::series("gauge_livesum", md5);
+  CHECK(series == "gauge_livesum:" + md5);
+  REQUIRE(RedisKeys::split_series(series, kind, hash));
+  CHECK(kind == "gauge_livesum");
+  CHECK(hash == md5);
+  CHECK_FALSE(RedisKeys::split_series("nocolon", kind, hash));
+}
+
+TEST_CASE("process names carry the instance, and only this instance's pids are recognised") {
+  CHECK(process_name("", 42) == "42");
+  CHECK(process_name("web", 42) == "web-42");
+  CHECK(archive_process("") == "archive");
+  CHECK(archive_process("web") == "web-archive");
+  CHECK(pid_of_process("", "42") == 42);
+  CHECK(pid_of_process("web", "web-42") == 42);
+  CHECK(pid_of_process("web", "api-42") == -1);
+  CHECK(pid_of_process("web", "web-archive") == -1);
+  CHECK(pid_of_process("", "web-42") == -1);
+  CHECK(pid_of_process("", "archive") == -1);
+}
+
+TEST_CASE("doubles survive the trip through text exactly") {
+  for (double value : {0.0, 1.0, 0.1, 1e300, -2.5e-308, 123456789.123456789}) {
+    double back = 0;
+    REQUIRE(parse_double(format_double(value), back));
+    CHECK(back == value);
+  }
+  double back = 0;
+  REQUIRE(parse_double(format_double(NAN), back));
+  CHECK(std::isnan(back));
+  REQUIRE(parse_double(format_double(-INFINITY), back));
+  CHECK(back == -INFINITY);
+  CHECK_FALSE(parse_double("12abc", back));
+  CHECK_FALSE(parse_double("", back));
+}
