@@ -95,7 +95,16 @@ std::string unknown_key(const std::string& key) {
   return "unknown key (did you mean " + std::string(best) + "?)";
 }
 
-void apply_setting(Walk& walk, const std::string& key, const Value& value) {
+// table: "" at the root, else "redis" or "metrics".
+void apply_setting(Walk& walk, const std::string& table, const std::string& name,
+                   const Value& value) {
+  std::string key = table.empty() ? name : table + "." + name;
+  // A quoted key such as "redis.port" = 1 is one key with a dot in it, not the [redis] setting.
+  if (name.find('.') != std::string::npos) {
+    std::string quoted_key = table.empty() ? quoted(name) : table + "." + quoted(name);
+    if (!find_by_key(key)) return walk.fail(value, quoted_key, "unknown key");
+    return walk.fail(value, quoted_key, "unknown key; to set " + key + ", write it without quotes");
+  }
   const Directive* directive = find_by_key(key);
   if (!directive) return walk.fail(value, key, unknown_key(key));
   if (auto problem = directive->apply(walk.config, input_of(value))) {
@@ -108,7 +117,7 @@ void apply_section(Walk& walk, const std::string& name, const Value& section) {
     return walk.fail(section, name,
                      std::string("expected a table, got ") + describe(input_of(section).type));
   }
-  for (const auto& [key, value] : section.as_table()) apply_setting(walk, name + "." + key, value);
+  for (const auto& [key, value] : section.as_table()) apply_setting(walk, name, key, value);
 }
 
 void flatten_app(Walk& walk, const std::string& prefix, const Value& table) {
@@ -148,7 +157,7 @@ void apply_root(Walk& walk, const Value& root) {
     } else if (key == "app" && value.is_table()) {
       flatten_app(walk, "", value);
     } else {
-      apply_setting(walk, key, value);
+      apply_setting(walk, "", key, value);
     }
   }
 }
