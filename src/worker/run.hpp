@@ -10,13 +10,16 @@
 
 namespace prefork::worker {
 
+class RequestObserver;
+
 struct Boot {
   const config::Config* config = nullptr;
-  std::vector<int> listen_fds;  // listening sockets, already bound (inherited or reuse_port)
-  int id = 0;                   // Worker::id()
+  std::vector<int> listen_fds;     // listening sockets, already bound (inherited or reuse_port)
+  int id = 0;                      // Worker::id()
   Heartbeat* heartbeat = nullptr;  // shared with the master
   App* preloaded_app = nullptr;    // preload_app: made in the master before fork
   AppFactory factory = nullptr;    // used when preloaded_app is null
+  RequestObserver* observer = nullptr;  // per-request measurements (worker/observer.hpp)
 };
 
 // Exit codes a worker reports to the master through its exit status.

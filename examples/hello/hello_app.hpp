@@ -1,0 +1,51 @@
+// The example app: a greeting, an echo, and a slow endpoint for shutdown and timeout tests.
+#pragma once
+
+#include <prefork/app.hpp>
+
+#include <charconv>
+#include <chrono>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+
+namespace prefork::examples {
+
+class HelloApp : public SyncApp {
+ public:
+  Response respond(const Request& request) override {
+    std::string_view path = request.path();
+    if (path == "/") return Response::view(200, "text/plain; charset=utf-8", "Hello, World!");
+    if (path == "/echo" && request.method() == "POST") {
+      return Response::text(200, std::string(request.body()));
+    }
+    if (path == "/sleep") {
+      std::this_thread::sleep_for(std::chrono::milliseconds(query_number(request.query(), "ms")));
+      return Response::view(200, "text/plain; charset=utf-8", "slept\n");
+    }
+    return Response::view(404, "text/plain; charset=utf-8", "Not Found\n");
+  }
+
+  static std::unique_ptr<App> make(const AppConfig&) { return std::make_unique<HelloApp>(); }
+
+ private:
+  // The value of `name=N` in a query string; 0 when absent or not a number.
+  static long query_number(std::string_view query, std::string_view name) {
+    while (!query.empty()) {
+      std::string_view pair = query.substr(0, query.find('&'));
+      if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
+          pair[name.size()] == '=') {
+        long value = 0;
+        std::string_view digits = pair.substr(name.size() + 1);
+        std::from_chars(digits.data(), digits.data() + digits.size(), value);
+        return value;
+      }
+      if (pair.size() == query.size()) break;
+      query.remove_prefix(pair.size() + 1);
+    }
+    return 0;
+  }
+};
+
+}  // namespace prefork::examples

@@ -1,0 +1,265 @@
+#include "http/parser.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+namespace prefork::http {
+namespace {
+
+// Bounds a request head even when every limit is switched off.
+constexpr std::size_t unlimited_head_cap = 1 << 20;
+
+Parser& self(llhttp_t* parser) {
+  return *static_cast<Parser*>(parser->data);
+}
+
+bool equal_ignoring_case(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = char(x + 32);
+    if (y >= 'A' && y <= 'Z') y = char(y + 32);
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
+}
+
+// gunicorn answers 501 for any transfer coding but chunked.
+bool only_chunked(std::string_view value) {
+  while (!value.empty()) {
+    std::size_t comma = value.find(',');
+    std::string_view coding = trim(value.substr(0, comma));
+    if (!equal_ignoring_case(coding, "chunked")) return false;
+    if (comma == std::string_view::npos) break;
+    value.remove_prefix(comma + 1);
+  }
+  return true;
+}
+
+std::size_t head_cap_for(const config::Limits& limits) {
+  if (limits.request_line <= 0 || limits.request_fields <= 0 || limits.request_field_size <= 0) {
+    return unlimited_head_cap;
+  }
+  // The line, each field with ": " and CRLF, and the final CRLF.
+  return std::size_t(limits.request_line) + 2 +
+         std::size_t(limits.request_fields) * (std::size_t(limits.request_field_size) + 4) + 2;
+}
+
+}  // namespace
+
+void Message::clear() {
+  start = 0;
+  length = 0;
+  method = "";
+  target_offset = target_length = 0;
+  fields.clear();
+  body_offset = 0;
+  body_length = 0;
+  http_major = http_minor = 1;
+  keep_alive = true;
+  head = expect_continue = upgrade = false;
+}
+
+const llhttp_settings_t& Parser::settings() {
+  static const llhttp_settings_t table = [] {
+    llhttp_settings_t callbacks;
+    llhttp_settings_init(&callbacks);
+    callbacks.on_message_begin = on_message_begin;
+    callbacks.on_url = on_url;
+    callbacks.on_header_field = on_header_field;
+    callbacks.on_header_field_complete = on_header_field_complete;
+    callbacks.on_header_value = on_header_value;
+    callbacks.on_header_value_complete = on_header_value_complete;
+    callbacks.on_headers_complete = on_headers_complete;
+    callbacks.on_body = on_body;
+    callbacks.on_message_complete = on_message_complete;
+    return callbacks;
+  }();
+  return table;
+}
+
+Parser::Parser(const config::Limits& limits) : limits_(limits), head_cap_(head_cap_for(limits)) {
+  reset();
+}
+
+void Parser::reset() {
+  llhttp_init(&parser_, HTTP_REQUEST, &settings());
+  parser_.data = this;
+  message_.clear();
+  position_ = 0;
+  phase_ = Phase::idle;
+  in_field_name_ = false;
+  error_status_ = 0;
+}
+
+Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end) {
+  buffer_ = buffer;
+  if (phase_ == Phase::idle) message_.start = begin;
+  llhttp_errno_t error = llhttp_execute(&parser_, buffer + begin, end - begin);
+  if (error == HPE_OK) {
+    position_ = end;
+    if (phase_ == Phase::head && end - message_.start > head_cap_) {
+      fail(431);
+      return Outcome::error;
+    }
+    return Outcome::need_more;
+  }
+  if (error == HPE_PAUSED) {
+    position_ = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
+    message_.length = position_ - message_.start;
+    llhttp_resume(&parser_);
+    return Outcome::message;
+  }
+  if (error_status_ == 0) error_status_ = map_error(error);
+  return Outcome::error;
+}
+
+int Parser::map_error(llhttp_errno_t error) const {
+  switch (error) {
+    case HPE_INVALID_VERSION:
+      return 505;
+    case HPE_INVALID_TRANSFER_ENCODING:
+      return 501;
+    default:
+      return 400;
+  }
+}
+
+int Parser::fail(int status) {
+  if (error_status_ == 0) error_status_ = status;
+  return HPE_USER;
+}
+
+int Parser::on_message_begin(llhttp_t* parser) {
+  Parser& p = self(parser);
+  std::size_t start = p.message_.start;
+  p.message_.clear();
+  p.message_.start = start;
+  p.phase_ = Phase::head;
+  p.in_field_name_ = false;
+  return 0;
+}
+
+int Parser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
+  Parser& p = self(parser);
+  Message& message = p.message_;
+  if (message.target_length == 0) message.target_offset = p.offset_of(at);
+  message.target_length += std::uint32_t(length);
+  if (p.limits_.request_line > 0) {
+    // method SP target SP HTTP/x.y
+    std::size_t method_length = std::strlen(llhttp_method_name(llhttp_method_t(parser->method)));
+    if (method_length + 1 + message.target_length + 9 > std::size_t(p.limits_.request_line)) {
+      return p.fail(414);
+    }
+  }
+  return 0;
+}
+
+int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
+  Parser& p = self(parser);
+  std::vector<FieldSpan>& fields = p.message_.fields;
+  if (!p.in_field_name_) {
+    if (p.limits_.request_fields > 0 && fields.size() >= std::size_t(p.limits_.request_fields)) {
+      return p.fail(431);
+    }
+    fields.push_back(FieldSpan{p.offset_of(at), 0, 0, 0});
+    p.in_field_name_ = true;
+  }
+  fields.back().name_length += std::uint32_t(length);
+  return p.check_field_size(fields.back());
+}
+
+int Parser::on_header_field_complete(llhttp_t* parser) {
+  self(parser).in_field_name_ = false;
+  return 0;
+}
+
+int Parser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
+  Parser& p = self(parser);
+  FieldSpan& field = p.message_.fields.back();
+  if (field.value_length == 0) field.value_offset = p.offset_of(at);
+  field.value_length += std::uint32_t(length);
+  return p.check_field_size(field);
+}
+
+int Parser::on_header_value_complete(llhttp_t* parser) {
+  Parser& p = self(parser);
+  return p.inspect_field(p.message_.fields.back());
+}
+
+int Parser::check_field_size(const FieldSpan& field) {
+  if (limits_.request_field_size > 0 &&
+      field.name_length + field.value_length > std::uint32_t(limits_.request_field_size)) {
+    return fail(431);
+  }
+  return 0;
+}
+
+int Parser::inspect_field(const FieldSpan& field) {
+  const char* base = buffer_ + message_.start;
+  std::string_view name(base + field.name_offset, field.name_length);
+  std::string_view value(base + field.value_offset, field.value_length);
+  if (name.size() == 17 && equal_ignoring_case(name, "transfer-encoding")) {
+    if (!only_chunked(value)) return fail(501);
+  } else if (name.size() == 6 && equal_ignoring_case(name, "expect")) {
+    message_.expect_continue = equal_ignoring_case(trim(value), "100-continue");
+  }
+  return 0;
+}
+
+int Parser::on_headers_complete(llhttp_t* parser) {
+  Parser& p = self(parser);
+  Message& message = p.message_;
+  if (parser->http_major != 1) {
+    p.fail(505);
+    return -1;
+  }
+  message.method = llhttp_method_name(llhttp_method_t(parser->method));
+  message.http_major = parser->http_major;
+  message.http_minor = parser->http_minor;
+  message.keep_alive = llhttp_should_keep_alive(parser) != 0;
+  message.head = parser->method == HTTP_HEAD;
+  message.upgrade = parser->upgrade != 0;
+  bool chunked = (parser->flags & F_CHUNKED) != 0;
+  bool has_length = (parser->flags & F_CONTENT_LENGTH) != 0;
+  if (has_length && p.limits_.max_body_size > 0 &&
+      parser->content_length > std::uint64_t(p.limits_.max_body_size)) {
+    p.fail(413);
+    return -1;
+  }
+  bool body_follows = chunked || (has_length && parser->content_length > 0);
+  message.expect_continue = message.expect_continue && body_follows && message.http_minor >= 1;
+  p.phase_ = Phase::body;
+  return 0;
+}
+
+int Parser::on_body(llhttp_t* parser, const char* at, std::size_t length) {
+  Parser& p = self(parser);
+  Message& message = p.message_;
+  if (message.body_length == 0) message.body_offset = p.offset_of(at);
+  if (p.limits_.max_body_size > 0 &&
+      message.body_length + length > std::size_t(p.limits_.max_body_size)) {
+    return p.fail(413);
+  }
+  // Chunk framing lies between pieces of a chunked body: slide each piece down over it. The
+  // parser never looks back at bytes it has passed, so this is safe.
+  char* end_of_body = p.buffer_ + message.start + message.body_offset + message.body_length;
+  if (end_of_body != at) std::memmove(end_of_body, at, length);
+  message.body_length += length;
+  return 0;
+}
+
+int Parser::on_message_complete(llhttp_t* parser) {
+  // Stopping here lets the caller dispatch each request outside llhttp's callbacks.
+  self(parser).phase_ = Phase::idle;
+  return HPE_PAUSED;
+}
+
+}  // namespace prefork::http

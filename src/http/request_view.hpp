@@ -1,0 +1,18 @@
+// Turns a parsed Message into the Request view the app sees: no bytes are copied.
+#pragma once
+
+#include <prefork/request.hpp>
+
+#include <string_view>
+#include <vector>
+
+#include "http/parser.hpp"
+
+namespace prefork::http {
+
+// `headers` is the request's own array, reused from request to request; the views stay valid
+// while `buffer` and `headers` are left untouched.
+Request make_request(const Message& message, const char* buffer, std::vector<Header>& headers,
+                     std::string_view peer);
+
+}  // namespace prefork::http

@@ -1,0 +1,481 @@
+#include "worker/connection.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "http/request_view.hpp"
+#include "http/serializer.hpp"
+#include "worker/server.hpp"
+
+namespace prefork::worker {
+namespace {
+
+constexpr std::size_t initial_buffer = 16 * 1024;
+// A connection keeps a buffer grown by a large request only up to this size once it is reused.
+constexpr std::size_t retained_buffer = 64 * 1024;
+constexpr std::size_t min_read_space = 4 * 1024;
+// Parsing pauses while this much output waits for a slow reader.
+constexpr std::size_t max_pending_output = 1 << 20;
+// How long a closing connection keeps draining the client's input so that the kernel does not
+// reset the connection before the client has read our last answer.
+constexpr std::uint64_t linger_ms = 2000;
+
+Connection& owner(uv_handle_t* handle) {
+  return *static_cast<Connection*>(handle->data);
+}
+
+}  // namespace
+
+Connection::Connection(Server& server, std::uint32_t index)
+    : server_(server), index_(index), parser_(server.config().limits) {
+  uv_timer_init(server_.loop(), &timer_);
+  timer_.data = this;
+  write_request_.data = this;
+  shutdown_request_.data = this;
+}
+
+bool Connection::accept(uv_stream_t* listener, bool unix_socket) {
+  if (unix_socket) {
+    uv_pipe_init(server_.loop(), &socket_.pipe, 0);
+  } else {
+    uv_tcp_init(server_.loop(), &socket_.tcp);
+  }
+  socket_.handle.data = this;
+  open_ = true;
+  if (uv_accept(listener, &socket_.stream) != 0) {
+    close();
+    return false;
+  }
+  if (!unix_socket) uv_tcp_nodelay(&socket_.tcp, 1);
+  if (!buffer_) {
+    buffer_ = std::make_unique<char[]>(initial_buffer);
+    capacity_ = initial_buffer;
+  }
+  format_peer(unix_socket);
+  after_batch();
+  return true;
+}
+
+void Connection::format_peer(bool unix_socket) {
+  peer_length_ = 0;
+  if (unix_socket) {
+    std::size_t size = sizeof peer_;
+    if (uv_pipe_getsockname(&socket_.pipe, peer_, &size) == 0) peer_length_ = size;
+    return;
+  }
+  sockaddr_storage address;
+  int size = sizeof address;
+  if (uv_tcp_getpeername(&socket_.tcp, reinterpret_cast<sockaddr*>(&address), &size) != 0) return;
+  char ip[INET6_ADDRSTRLEN] = "";
+  int port = 0;
+  bool v6 = address.ss_family == AF_INET6;
+  if (v6) {
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    uv_ip6_name(in6, ip, sizeof ip);
+    port = ntohs(in6->sin6_port);
+  } else {
+    auto* in4 = reinterpret_cast<const sockaddr_in*>(&address);
+    uv_ip4_name(in4, ip, sizeof ip);
+    port = ntohs(in4->sin_port);
+  }
+  int written = std::snprintf(peer_, sizeof peer_, v6 ? "[%s]:%d" : "%s:%d", ip, port);
+  peer_length_ = written > 0 ? std::min(std::size_t(written), sizeof peer_ - 1) : 0;
+}
+
+// ---- the read path -------------------------------------------------------------------------
+
+void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buffer) {
+  Connection& self = owner(handle);
+  if (self.lingering_) {
+    // Input is thrown away: any spare room will do.
+    *buffer = uv_buf_init(self.buffer_.get(), unsigned(self.capacity_));
+    return;
+  }
+  if (self.capacity_ - self.filled_ < min_read_space && !self.make_room()) {
+    *buffer = uv_buf_init(nullptr, 0);
+    return;
+  }
+  *buffer = uv_buf_init(self.buffer_.get() + self.filled_, unsigned(self.capacity_ - self.filled_));
+}
+
+void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
+  Connection& self = owner(reinterpret_cast<uv_handle_t*>(stream));
+  if (nread > 0) {
+    if (self.lingering_) return;
+    self.filled_ += std::size_t(nread);
+    self.process_input();
+    return;
+  }
+  if (nread == 0) return;
+  if (nread == UV_ENOBUFS) {
+    self.update_reading();
+    return;
+  }
+  if (nread != UV_EOF || self.lingering_) {
+    self.close();
+    return;
+  }
+  // The client finished sending: answer what it asked, then close.
+  self.peer_eof_ = true;
+  self.stop_parsing_ = true;
+  if (self.outstanding() != 0) {
+    self.mark_closing(self.next_sequence_ - 1);
+  } else {
+    self.closing_ = true;
+  }
+  self.update_reading();
+  self.flush();
+}
+
+void Connection::process_input() {
+  if (parser_.phase() == http::Parser::Phase::idle) head_started_ms_ = 0;
+  in_batch_ = true;
+  parse_available();
+  in_batch_ = false;
+  flush();
+  if (open_) after_batch();
+}
+
+void Connection::parse_available() {
+  while (!stop_parsing_ && parsed_ < filled_ && outstanding() < pipeline_depth &&
+         out_.size() < max_pending_output) {
+    http::Parser::Outcome outcome = parser_.execute(buffer_.get(), parsed_, filled_);
+    if (outcome == http::Parser::Outcome::error) {
+      reject(parser_.error_status());
+      return;
+    }
+    parsed_ = parser_.position();
+    if (outcome == http::Parser::Outcome::need_more) break;
+    dispatch_message();
+  }
+  send_continue_if_expected();
+}
+
+void Connection::dispatch_message() {
+  Exchange& exchange = push_exchange();
+  std::swap(exchange.message, parser_.message());
+  exchange.close_after = !exchange.message.keep_alive || exchange.message.upgrade;
+  if (exchange.close_after) mark_closing(exchange.sequence);
+  exchange.request = http::make_request(exchange.message, buffer_.get(), exchange.headers,
+                                        std::string_view(peer_, peer_length_));
+  continue_sent_ = false;
+  head_started_ms_ = 0;
+  ++served_;
+  server_.dispatch(*this, exchange);
+}
+
+void Connection::reject(int status) {
+  Exchange& exchange = push_exchange();
+  exchange.message.clear();
+  exchange.close_after = true;
+  mark_closing(exchange.sequence);
+  if (server_.observer()) exchange.started_ns = uv_hrtime();
+  std::string& target = exchange.sequence == head_sequence_ ? out_ : exchange.output;
+  std::size_t before = target.size();
+  http::append_error(target, status, server_.date());
+  observe(exchange, status, target.size() - before);
+  exchange.state = Exchange::State::answered;
+  release_answered();
+}
+
+// A client that sent "Expect: 100-continue" waits for this before sending the body; it must not
+// overtake answers to earlier pipelined requests.
+void Connection::send_continue_if_expected() {
+  if (continue_sent_ || stop_parsing_ || outstanding() != 0) return;
+  if (parser_.phase() != http::Parser::Phase::body || !parser_.message().expect_continue) return;
+  out_.append(http::continue_line);
+  continue_sent_ = true;
+}
+
+// ---- answers -------------------------------------------------------------------------------
+
+Exchange& Connection::push_exchange() {
+  Exchange& exchange = slot(next_sequence_);
+  exchange.sequence = next_sequence_++;
+  exchange.state = Exchange::State::dispatched;
+  exchange.output.clear();
+  exchange.close_after = false;
+  exchange.started_ns = 0;
+  return exchange;
+}
+
+void Connection::answer(std::uint32_t sequence, const Response& response) {
+  if (sequence - head_sequence_ >= outstanding()) return;
+  Exchange& exchange = slot(sequence);
+  if (exchange.sequence != sequence || exchange.state != Exchange::State::dispatched) return;
+  answer(exchange, response);
+}
+
+void Connection::answer(Exchange& exchange, const Response& response) {
+  exchange.state = Exchange::State::answered;
+  bool dropped = !open_ || (has_close_sequence_ && exchange.sequence > close_sequence_);
+  if (!dropped) {
+    std::string& target = exchange.sequence == head_sequence_ ? out_ : exchange.output;
+    std::size_t before = target.size();
+    serialize(exchange, response, target);
+    observe(exchange, response.status, target.size() - before);
+  }
+  release_answered();
+  if (!open_) {
+    maybe_release();
+    return;
+  }
+  if (in_batch_) return;
+  // An answer from later (async handler, thread pool): write it and resume reading.
+  in_batch_ = true;
+  parse_available();
+  in_batch_ = false;
+  flush();
+  if (open_) after_batch();
+}
+
+void Connection::serialize(Exchange& exchange, const Response& response, std::string& out) {
+  http::Framing framing;
+  framing.head_request = exchange.message.head;
+  framing.close = exchange.close_after || !server_.keep_alive_enabled() || server_.draining();
+  framing.keep_alive_header =
+      !framing.close && exchange.message.http_major == 1 && exchange.message.http_minor == 0;
+  if (framing.close) mark_closing(exchange.sequence);
+  http::append_response(out, response, server_.date(), framing);
+}
+
+void Connection::observe(const Exchange& exchange, int status, std::size_t response_bytes) {
+  RequestObserver* observer = server_.observer();
+  if (!observer) return;
+  RequestRecord record;
+  record.status = status;
+  record.method = exchange.message.method;
+  record.duration_seconds =
+      exchange.started_ns ? double(uv_hrtime() - exchange.started_ns) / 1e9 : 0.0;
+  record.request_bytes = exchange.message.length;
+  record.response_bytes = response_bytes;
+  observer->on_request(record);
+}
+
+// The answer to `sequence` closes the connection; nothing after it is parsed or written.
+void Connection::mark_closing(std::uint32_t sequence) {
+  stop_parsing_ = true;
+  if (!has_close_sequence_ || sequence < close_sequence_) close_sequence_ = sequence;
+  has_close_sequence_ = true;
+}
+
+// Moves answered requests off the head of the pipeline, appending their answers in order.
+void Connection::release_answered() {
+  while (outstanding() != 0) {
+    Exchange& head = slot(head_sequence_);
+    if (head.state != Exchange::State::answered) break;
+    bool after_close = has_close_sequence_ && head.sequence > close_sequence_;
+    if (open_ && !after_close && !head.output.empty()) out_.append(head.output);
+    if (has_close_sequence_ && head.sequence == close_sequence_) closing_ = true;
+    ++head_sequence_;
+  }
+}
+
+// ---- the write path ------------------------------------------------------------------------
+
+void Connection::flush() {
+  if (!open_ || writing_active_ || lingering_) return;
+  if (out_.empty()) {
+    if (closing_ && outstanding() == 0) finish_after_write();
+    return;
+  }
+  uv_buf_t chunk = uv_buf_init(out_.data(), unsigned(out_.size()));
+  int written = uv_try_write(&socket_.stream, &chunk, 1);
+  if (written == int(out_.size())) {
+    out_.clear();
+    if (closing_ && outstanding() == 0) finish_after_write();
+    return;
+  }
+  if (written < 0 && written != UV_EAGAIN) {
+    close();
+    return;
+  }
+  std::size_t sent = written > 0 ? std::size_t(written) : 0;
+  writing_.swap(out_);
+  out_.clear();
+  chunk = uv_buf_init(writing_.data() + sent, unsigned(writing_.size() - sent));
+  if (uv_write(&write_request_, &socket_.stream, &chunk, 1, on_write) != 0) {
+    close();
+    return;
+  }
+  writing_active_ = true;
+}
+
+void Connection::on_write(uv_write_t* request, int status) {
+  Connection& self = *static_cast<Connection*>(request->data);
+  self.writing_active_ = false;
+  self.writing_.clear();
+  if (!self.open_) {
+    self.maybe_release();
+    return;
+  }
+  if (status < 0) {
+    self.close();
+    return;
+  }
+  self.in_batch_ = true;
+  self.parse_available();
+  self.in_batch_ = false;
+  self.flush();
+  if (self.open_) self.after_batch();
+}
+
+// Our last answer is out: half-close, then drain the client's input for a moment.
+void Connection::finish_after_write() {
+  if (lingering_) return;
+  lingering_ = true;
+  if (peer_eof_ || uv_shutdown(&shutdown_request_, &socket_.stream, on_shutdown) != 0) {
+    close();
+    return;
+  }
+  arm_timer(uv_now(server_.loop()) + linger_ms);
+}
+
+void Connection::on_shutdown(uv_shutdown_t* request, int status) {
+  Connection& self = *static_cast<Connection*>(request->data);
+  if (!self.open_) {
+    self.maybe_release();
+    return;
+  }
+  if (status < 0) {
+    self.close();
+    return;
+  }
+  self.update_reading();
+}
+
+// ---- buffer, reading, timers ---------------------------------------------------------------
+
+// Requests handed to the app point into the buffer, so it only moves when none is outstanding.
+bool Connection::make_room() {
+  if (outstanding() != 0) return false;
+  compact();
+  if (capacity_ - filled_ >= min_read_space) return true;
+  if (capacity_ >= server_.max_buffer()) return capacity_ > filled_;
+  std::size_t grown = std::min(capacity_ * 2, server_.max_buffer());
+  auto larger = std::make_unique<char[]>(grown);
+  std::memcpy(larger.get(), buffer_.get(), filled_);
+  buffer_ = std::move(larger);
+  capacity_ = grown;
+  return true;
+}
+
+void Connection::compact() {
+  std::size_t keep_from =
+      parser_.phase() == http::Parser::Phase::idle ? parsed_ : parser_.message().start;
+  if (keep_from == 0) return;
+  std::memmove(buffer_.get(), buffer_.get() + keep_from, filled_ - keep_from);
+  filled_ -= keep_from;
+  parsed_ -= keep_from;
+  if (parser_.phase() != http::Parser::Phase::idle) parser_.shift(keep_from);
+}
+
+void Connection::after_batch() {
+  if (outstanding() == 0 && !lingering_) compact();
+  update_reading();
+  update_timer();
+}
+
+void Connection::update_reading() {
+  bool want =
+      open_ && (lingering_ || (!stop_parsing_ && !peer_eof_ && outstanding() < pipeline_depth &&
+                               out_.size() < max_pending_output &&
+                               (capacity_ - filled_ >= min_read_space || outstanding() == 0)));
+  if (lingering_ && peer_eof_) want = false;
+  if (want == reading_) return;
+  if (want) {
+    reading_ = uv_read_start(&socket_.stream, on_alloc, on_read) == 0;
+  } else {
+    uv_read_stop(&socket_.stream);
+    reading_ = false;
+  }
+}
+
+void Connection::update_timer() {
+  if (lingering_) return;
+  std::uint64_t now = uv_now(server_.loop());
+  if (outstanding() != 0) {
+    deadline_ms_ = 0;  // the app holds the request: the heartbeat guards against a stuck loop
+  } else if (writing_active_) {
+    deadline_ms_ = now + server_.body_timeout_ms();
+  } else if (parser_.phase() == http::Parser::Phase::head || (parsed_ == filled_ && served_ == 0) ||
+             (parser_.phase() == http::Parser::Phase::idle && parsed_ < filled_)) {
+    // Slow clients get header_timeout for the whole head, however they trickle it in.
+    if (head_started_ms_ == 0) head_started_ms_ = now;
+    deadline_ms_ = head_started_ms_ + server_.header_timeout_ms();
+  } else if (parser_.phase() == http::Parser::Phase::body) {
+    deadline_ms_ = now + server_.body_timeout_ms();
+  } else {
+    deadline_ms_ = now + server_.keepalive_ms();
+  }
+  if (deadline_ms_ != 0) arm_timer(deadline_ms_);
+}
+
+// The uv timer is only restarted when a deadline moves earlier; a later deadline is picked up
+// when the timer fires, which keeps the per-request path free of timer heap operations.
+void Connection::arm_timer(std::uint64_t deadline_ms) {
+  deadline_ms_ = deadline_ms;
+  if (timer_armed_ && armed_deadline_ms_ <= deadline_ms) return;
+  std::uint64_t now = uv_now(server_.loop());
+  uv_timer_start(&timer_, on_timer, deadline_ms > now ? deadline_ms - now : 0, 0);
+  armed_deadline_ms_ = deadline_ms;
+  timer_armed_ = true;
+}
+
+void Connection::on_timer(uv_timer_t* timer) {
+  Connection& self = *static_cast<Connection*>(timer->data);
+  self.timer_armed_ = false;
+  if (!self.open_ || self.deadline_ms_ == 0) return;
+  if (uv_now(self.server_.loop()) < self.deadline_ms_) {
+    self.arm_timer(self.deadline_ms_);
+    return;
+  }
+  self.close();
+}
+
+// ---- closing and reuse ---------------------------------------------------------------------
+
+void Connection::close() {
+  if (!open_) return;
+  open_ = false;
+  reading_ = false;
+  deadline_ms_ = 0;
+  uv_timer_stop(&timer_);
+  timer_armed_ = false;
+  uv_close(&socket_.handle, on_closed);
+  server_.on_connection_closed();
+}
+
+void Connection::on_closed(uv_handle_t* handle) {
+  Connection& self = owner(handle);
+  self.socket_.handle.data = nullptr;
+  self.maybe_release();
+}
+
+// The object returns to the pool once the socket is closed and no handler can still answer
+// (the request views point into this connection's buffer).
+void Connection::maybe_release() {
+  if (open_ || socket_.handle.data != nullptr || outstanding() != 0 || writing_active_) return;
+  if (capacity_ > retained_buffer) {
+    buffer_.reset();
+    capacity_ = 0;
+  }
+  filled_ = parsed_ = 0;
+  parser_.reset();
+  head_sequence_ = next_sequence_ = close_sequence_ = 0;
+  out_.clear();
+  writing_.clear();
+  head_started_ms_ = deadline_ms_ = 0;
+  served_ = 0;
+  stop_parsing_ = closing_ = lingering_ = peer_eof_ = continue_sent_ = false;
+  has_close_sequence_ = false;
+  in_batch_ = false;
+  socket_.handle.data = this;  // marks "not yet released" for the next life
+  server_.on_connection_released(index_);
+}
+
+void Connection::close_timer() {
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+}
+
+}  // namespace prefork::worker

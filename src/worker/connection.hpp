@@ -1,0 +1,140 @@
+// One client connection: reads, parses in place, dispatches requests, writes answers in order.
+#pragma once
+
+#include <uv.h>
+#include <prefork/request.hpp>
+#include <prefork/response.hpp>
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "http/parser.hpp"
+
+namespace prefork::worker {
+
+class Server;
+
+// One request of a connection's pipeline, from dispatch until its answer is written out.
+struct Exchange {
+  enum class State { dispatched, answered };
+  std::uint32_t sequence = 0;
+  State state = State::dispatched;
+  http::Message message;
+  std::vector<Header> headers;
+  Request request{Request::Fields{}};
+  std::string output;  // the answer, while an earlier one is still outstanding
+  bool close_after = false;
+  std::uint64_t started_ns = 0;  // only measured when someone observes requests
+};
+
+class Connection {
+ public:
+  // Requests parsed ahead of their answers; parsing pauses when this many are outstanding.
+  static constexpr std::uint32_t pipeline_depth = 16;
+
+  Connection(Server& server, std::uint32_t index);
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Accepts a pending client of listener and starts reading. False: nothing was accepted.
+  bool accept(uv_stream_t* listener, bool unix_socket);
+  // Answers the request `sequence` (a token's low half); a stale sequence is ignored.
+  void answer(std::uint32_t sequence, const Response& response);
+  void answer(Exchange& exchange, const Response& response);
+  // Drops the connection now, whatever is pending.
+  void close();
+  // Closes the always-open timer, when the worker exits.
+  void close_timer();
+
+  std::uint32_t index() const { return index_; }
+  std::uint64_t token(const Exchange& exchange) const {
+    return (std::uint64_t(index_) << 32) | exchange.sequence;
+  }
+
+ private:
+  static void on_alloc(uv_handle_t* handle, std::size_t suggested, uv_buf_t* buffer);
+  static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer);
+  static void on_write(uv_write_t* request, int status);
+  static void on_shutdown(uv_shutdown_t* request, int status);
+  static void on_closed(uv_handle_t* handle);
+  static void on_timer(uv_timer_t* timer);
+
+  // The read path, in the order a batch of bytes goes through it.
+  void process_input();
+  void parse_available();
+  void dispatch_message();
+  void reject(int status);
+  void send_continue_if_expected();
+  void flush();
+  void after_batch();
+
+  // Pipeline bookkeeping.
+  std::uint32_t outstanding() const { return next_sequence_ - head_sequence_; }
+  Exchange& slot(std::uint32_t sequence) { return exchanges_[sequence % pipeline_depth]; }
+  Exchange& push_exchange();
+  void serialize(Exchange& exchange, const Response& response, std::string& out);
+  void mark_closing(std::uint32_t sequence);
+  void release_answered();
+  void observe(const Exchange& exchange, int status, std::size_t response_bytes);
+
+  // Buffer management.
+  bool make_room();
+  void compact();
+
+  void update_reading();
+  void update_timer();
+  void arm_timer(std::uint64_t deadline_ms);
+  void finish_after_write();
+  void maybe_release();
+  void format_peer(bool unix_socket);
+
+  Server& server_;
+  const std::uint32_t index_;
+  union {
+    uv_handle_t handle;
+    uv_stream_t stream;
+    uv_tcp_t tcp;
+    uv_pipe_t pipe;
+  } socket_;
+  uv_timer_t timer_;
+  uv_write_t write_request_;
+  uv_shutdown_t shutdown_request_;
+
+  std::unique_ptr<char[]> buffer_;
+  std::size_t capacity_ = 0;
+  std::size_t filled_ = 0;  // bytes received
+  std::size_t parsed_ = 0;  // bytes the parser has consumed
+  http::Parser parser_;
+
+  std::array<Exchange, pipeline_depth> exchanges_;
+  std::uint32_t head_sequence_ = 0;  // the oldest request whose answer is not written out
+  std::uint32_t next_sequence_ = 0;
+  std::uint32_t close_sequence_ = 0;  // answers after this one are dropped
+  bool has_close_sequence_ = false;
+
+  std::string out_;      // answers gathered during a batch
+  std::string writing_;  // answers handed to uv_write
+  char peer_[64] = {};
+  std::size_t peer_length_ = 0;
+
+  std::uint64_t head_started_ms_ = 0;  // when the current request's first byte arrived
+  std::uint64_t deadline_ms_ = 0;      // 0: no timeout applies now
+  std::uint64_t armed_deadline_ms_ = 0;
+  std::uint32_t served_ = 0;
+
+  bool open_ = false;  // the socket handle is initialised and not closed
+  bool reading_ = false;
+  bool in_batch_ = false;  // answers wait for the batch's single write
+  bool writing_active_ = false;
+  bool stop_parsing_ = false;  // a closing answer is due: later requests are ignored
+  bool closing_ = false;       // close once the output is written
+  bool lingering_ = false;     // our side is shut down; discarding input until the peer closes
+  bool peer_eof_ = false;
+  bool continue_sent_ = false;
+  bool timer_armed_ = false;
+};
+
+}  // namespace prefork::worker

@@ -1,0 +1,27 @@
+// The one place per-request measurements leave the server: metrics plug in here.
+#pragma once
+
+#include <cstddef>
+#include <string_view>
+
+namespace prefork::worker {
+
+struct RequestRecord {
+  int status = 0;
+  std::string_view method;  // "" for a request rejected before its method was known
+  double duration_seconds = 0;
+  std::size_t request_bytes = 0;   // head and body as received
+  std::size_t response_bytes = 0;  // as serialized
+};
+
+// Called on the worker's loop for every answered request, rejected ones included. Null by
+// default (Boot::observer), and then nothing is measured at all.
+class RequestObserver {
+ public:
+  virtual void on_request(const RequestRecord& record) = 0;
+
+ protected:
+  ~RequestObserver() = default;
+};
+
+}  // namespace prefork::worker

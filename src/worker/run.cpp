@@ -1,0 +1,81 @@
+#include "worker/run.hpp"
+
+#include <unistd.h>
+
+#include <csignal>
+#include <exception>
+#include <memory>
+
+#include "core/log.hpp"
+#include "worker/server.hpp"
+
+namespace prefork::worker {
+namespace {
+
+// INT and QUIT must not wait, not even for a handler that blocks the loop: exit from the
+// signal handler itself (_exit is async-signal-safe).
+void quit_now(int) {
+  _exit(exit_ok);
+}
+
+void install_signal_dispositions() {
+  struct sigaction action = {};
+  action.sa_handler = quit_now;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGQUIT, &action, nullptr);
+  // A client that hangs up must not kill the worker mid-write.
+  signal(SIGPIPE, SIG_IGN);
+}
+
+std::unique_ptr<App> make_app(const Boot& boot, const char*& failure) {
+  if (!boot.factory) {
+    failure = "no app: neither a preloaded app nor a factory was given";
+    return nullptr;
+  }
+  std::unique_ptr<App> app = boot.factory(boot.config->app_config);
+  if (!app) failure = "the app factory returned no app";
+  return app;
+}
+
+}  // namespace
+
+int run(const Boot& boot) {
+  install_signal_dispositions();
+  std::unique_ptr<App> owned;
+  App* app = boot.preloaded_app;
+  if (!app) {
+    const char* failure = nullptr;
+    try {
+      owned = make_app(boot, failure);
+    } catch (const std::exception& error) {
+      log::critical("worker ", boot.id, " failed to boot: the app factory threw: ", error.what());
+      return exit_boot_error;
+    }
+    if (!owned) {
+      log::critical("worker ", boot.id, " failed to boot: ", failure);
+      return exit_boot_error;
+    }
+    app = owned.get();
+  }
+
+  Server server(boot, *app);
+  if (!server.listen()) return exit_boot_error;
+  try {
+    app->on_worker_start(server);
+  } catch (const std::exception& error) {
+    log::critical("worker ", boot.id, " failed to boot: on_worker_start threw: ", error.what());
+    return exit_boot_error;
+  }
+  log::info("Booting worker with pid: ", getpid());
+  server.serve();
+  try {
+    app->on_worker_stop(server);
+  } catch (const std::exception& error) {
+    log::error("on_worker_stop threw: ", error.what());
+  }
+  server.shut_down();
+  return exit_ok;
+}
+
+}  // namespace prefork::worker

@@ -1,0 +1,351 @@
+#include "worker/server.hpp"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmath>
+#include <csignal>
+#include <exception>
+#include <random>
+#include <stdexcept>
+
+#include "core/log.hpp"
+#include "http/parser.hpp"
+
+namespace prefork::worker {
+namespace {
+
+std::uint64_t to_ms(double seconds) {
+  return seconds > 0 ? std::uint64_t(std::llround(seconds * 1000)) : 0;
+}
+
+std::uint64_t recycle_after(const config::Config& config) {
+  if (config.max_requests <= 0) return 0;
+  std::uint64_t jitter = 0;
+  if (config.max_requests_jitter > 0) {
+    std::random_device seed;
+    jitter = std::uniform_int_distribution<std::uint64_t>(
+        0, std::uint64_t(config.max_requests_jitter))(seed);
+  }
+  return std::uint64_t(config.max_requests) + jitter;
+}
+
+std::size_t buffer_limit(const config::Limits& limits) {
+  std::size_t head =
+      limits.request_line > 0 && limits.request_fields > 0 && limits.request_field_size > 0
+          ? std::size_t(limits.request_line) +
+                std::size_t(limits.request_fields) * (std::size_t(limits.request_field_size) + 4) +
+                8
+          : std::size_t(1) << 20;
+  // A chunked body carries framing too; decoded in place it needs the raw size.
+  std::size_t body = limits.max_body_size > 0 ? std::size_t(limits.max_body_size) * 2 + 4096
+                                              : std::size_t(64) << 20;
+  return head + body;
+}
+
+std::uint64_t heartbeat_period_ms(double timeout) {
+  std::uint64_t half = to_ms(timeout / 2);
+  if (half == 0 || half > 1000) return 1000;
+  return half < 100 ? 100 : half;
+}
+
+struct Offloaded {
+  uv_work_t request;
+  std::function<void()> work, done;
+};
+
+}  // namespace
+
+Server::Server(const Boot& boot, App& app)
+    : boot_(boot),
+      config_(*boot.config),
+      app_(app),
+      keepalive_ms_(to_ms(boot.config->keepalive)),
+      header_timeout_ms_(to_ms(boot.config->limits.header_timeout)),
+      body_timeout_ms_(to_ms(boot.config->limits.body_timeout)),
+      max_buffer_(buffer_limit(boot.config->limits)),
+      max_requests_(recycle_after(*boot.config)),
+      parent_pid_(getppid()) {
+  if (header_timeout_ms_ == 0) header_timeout_ms_ = UINT32_MAX;
+  if (body_timeout_ms_ == 0) body_timeout_ms_ = UINT32_MAX;
+  uv_loop_init(&loop_);
+  loop_thread_ = std::this_thread::get_id();
+  if (config_.worker_class == "threads") {
+    pool_ = std::make_unique<HandlerPool>(app_, *this, config_.threads);
+  } else {
+    sync_app_ = dynamic_cast<SyncApp*>(&app_);
+  }
+  uv_async_init(&loop_, &wakeup_, on_wakeup);
+  wakeup_.data = this;
+  const int handled[] = {SIGTERM, SIGUSR1};
+  for (int i = 0; i < 2; ++i) {
+    uv_signal_init(&loop_, &signals_[i]);
+    signals_[i].data = this;
+    uv_signal_start(&signals_[i], on_signal, handled[i]);
+  }
+  uv_timer_init(&loop_, &heartbeat_timer_);
+  heartbeat_timer_.data = this;
+  std::uint64_t period = heartbeat_period_ms(config_.timeout);
+  uv_timer_start(&heartbeat_timer_, on_heartbeat, period, period);
+}
+
+Server::~Server() {
+  shut_down();
+  pool_.reset();
+  uv_loop_close(&loop_);
+}
+
+metrics::Registry& Server::metrics() {
+  throw std::logic_error("metrics not wired");
+}
+
+// ---- listening -----------------------------------------------------------------------------
+
+bool Server::listen() {
+  for (int fd : boot_.listen_fds) {
+    auto listener = std::make_unique<Listener>();
+    listener->server = this;
+    if (!open_listener(*listener, fd)) return false;
+    listeners_.push_back(std::move(listener));
+  }
+  return true;
+}
+
+bool Server::open_listener(Listener& listener, int fd) {
+  sockaddr_storage address;
+  socklen_t size = sizeof address;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    log::error("listening fd ", fd, " is not a socket");
+    return false;
+  }
+  listener.unix_socket = address.ss_family == AF_UNIX;
+  int result = listener.unix_socket ? uv_pipe_init(&loop_, &listener.pipe, 0)
+                                    : uv_tcp_init(&loop_, &listener.tcp);
+  if (result == 0) {
+    result =
+        listener.unix_socket ? uv_pipe_open(&listener.pipe, fd) : uv_tcp_open(&listener.tcp, fd);
+  }
+  listener.handle.data = &listener;
+  if (result == 0) result = uv_listen(&listener.stream, config_.backlog, on_connection);
+  if (result != 0) {
+    log::error("cannot listen on fd ", fd, ": ", uv_strerror(result));
+    if (!uv_is_closing(&listener.handle)) uv_close(&listener.handle, nullptr);
+    return false;
+  }
+  return true;
+}
+
+void Server::on_connection(uv_stream_t* stream, int status) {
+  Listener& listener = *static_cast<Listener*>(stream->data);
+  if (status < 0) {
+    log::warning("accept failed: ", uv_strerror(status));
+    return;
+  }
+  listener.server->accept_from(listener);
+}
+
+// A client left pending is not lost: libuv stops watching the listener until it is accepted.
+void Server::accept_from(Listener& listener) {
+  if (draining_) return;
+  if (open_connections_ >= config_.worker_connections) {
+    listener.waiting = true;
+    return;
+  }
+  listener.waiting = false;
+  std::uint32_t index;
+  if (!free_connections_.empty()) {
+    index = free_connections_.back();
+    free_connections_.pop_back();
+  } else {
+    index = std::uint32_t(connections_.size());
+    connections_.push_back(std::make_unique<Connection>(*this, index));
+  }
+  ++open_connections_;
+  ++live_connections_;
+  connections_[index]->accept(&listener.stream, listener.unix_socket);
+}
+
+void Server::on_connection_closed() {
+  --open_connections_;
+  if (draining_) return;
+  for (auto& listener : listeners_) {
+    if (listener->waiting && open_connections_ < config_.worker_connections) {
+      accept_from(*listener);
+    }
+  }
+}
+
+void Server::on_connection_released(std::uint32_t index) {
+  free_connections_.push_back(index);
+  --live_connections_;
+  finish_if_drained();
+}
+
+// ---- requests ------------------------------------------------------------------------------
+
+void Server::dispatch(Connection& connection, Exchange& exchange) {
+  count_request();
+  if (boot_.observer) exchange.started_ns = uv_hrtime();
+  if (sync_app_) {
+    try {
+      Response response = sync_app_->respond(exchange.request);
+      connection.answer(exchange, response);
+    } catch (const std::exception& error) {
+      log::error("handler failed: ", error.what());
+      connection.answer(
+          exchange, Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n"));
+    } catch (...) {
+      log::error("handler failed with a non-standard exception");
+      connection.answer(
+          exchange, Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n"));
+    }
+    return;
+  }
+  std::uint64_t token = connection.token(exchange);
+  if (pool_) {
+    pool_->submit(exchange.request, token);
+    return;
+  }
+  // An exception destroys the Responder unsent, which answers 500.
+  try {
+    app_.handle(exchange.request, Responder(this, token));
+  } catch (const std::exception& error) {
+    log::error("handler failed: ", error.what());
+  } catch (...) {
+    log::error("handler failed with a non-standard exception");
+  }
+}
+
+void Server::count_request() {
+  if (boot_.heartbeat) boot_.heartbeat->requests.fetch_add(1, std::memory_order_relaxed);
+  ++requests_;
+  if (max_requests_ != 0 && requests_ == max_requests_) begin_drain("max_requests reached");
+}
+
+void Server::complete(std::uint64_t token, Response&& response) {
+  if (std::this_thread::get_id() == loop_thread_) {
+    std::uint32_t index = std::uint32_t(token >> 32);
+    if (index < connections_.size()) connections_[index]->answer(std::uint32_t(token), response);
+    return;
+  }
+  {
+    std::lock_guard lock(remote_mutex_);
+    remote_answers_.emplace_back(token, std::move(response));
+  }
+  uv_async_send(&wakeup_);
+}
+
+void Server::post(std::function<void()> task) {
+  {
+    std::lock_guard lock(remote_mutex_);
+    posted_tasks_.push_back(std::move(task));
+  }
+  uv_async_send(&wakeup_);
+}
+
+void Server::offload(std::function<void()> work, std::function<void()> done) {
+  auto* job = new Offloaded{{}, std::move(work), std::move(done)};
+  job->request.data = job;
+  int result = uv_queue_work(
+      &loop_, &job->request,
+      [](uv_work_t* request) { static_cast<Offloaded*>(request->data)->work(); },
+      [](uv_work_t* request, int) {
+        std::unique_ptr<Offloaded> finished(static_cast<Offloaded*>(request->data));
+        if (finished->done) finished->done();
+      });
+  if (result != 0) {
+    delete job;
+    throw std::runtime_error(std::string("uv_queue_work: ") + uv_strerror(result));
+  }
+}
+
+void Server::on_wakeup(uv_async_t* async) {
+  static_cast<Server*>(async->data)->deliver_remote_answers();
+}
+
+void Server::deliver_remote_answers() {
+  std::vector<std::pair<std::uint64_t, Response>> answers;
+  std::vector<std::function<void()>> tasks;
+  {
+    std::lock_guard lock(remote_mutex_);
+    answers.swap(remote_answers_);
+    tasks.swap(posted_tasks_);
+  }
+  for (auto& [token, response] : answers) complete(token, std::move(response));
+  for (auto& task : tasks) {
+    try {
+      task();
+    } catch (const std::exception& error) {
+      log::error("posted task failed: ", error.what());
+    }
+  }
+}
+
+// ---- lifecycle -----------------------------------------------------------------------------
+
+void Server::on_signal(uv_signal_t* handle, int signal) {
+  Server& self = *static_cast<Server*>(handle->data);
+  if (signal == SIGUSR1) {
+    log::reopen();
+    return;
+  }
+  self.begin_drain("SIGTERM");
+}
+
+void Server::on_heartbeat(uv_timer_t* timer) {
+  Server& self = *static_cast<Server*>(timer->data);
+  if (self.boot_.heartbeat) self.boot_.heartbeat->beat();
+  if (getppid() != self.parent_pid_) self.begin_drain("the master is gone");
+}
+
+void Server::begin_drain(const char* reason) {
+  if (draining_) return;
+  draining_ = true;
+  log::info("worker ", boot_.id, " (pid ", getpid(), ") shutting down: ", reason);
+  for (auto& listener : listeners_) {
+    if (!uv_is_closing(&listener->handle)) uv_close(&listener->handle, nullptr);
+  }
+  finish_if_drained();
+}
+
+void Server::finish_if_drained() {
+  if (draining_ && live_connections_ == 0) uv_stop(&loop_);
+}
+
+void Server::serve() {
+  if (boot_.heartbeat) {
+    boot_.heartbeat->beat();
+    boot_.heartbeat->booted.store(true);
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+void Server::close_own_handles() {
+  auto close = [](uv_handle_t* handle) {
+    if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+  };
+  for (auto& listener : listeners_) close(&listener->handle);
+  for (auto& connection : connections_) {
+    connection->close();
+    connection->close_timer();
+  }
+  for (auto& signal : signals_) close(reinterpret_cast<uv_handle_t*>(&signal));
+  close(reinterpret_cast<uv_handle_t*>(&heartbeat_timer_));
+  close(reinterpret_cast<uv_handle_t*>(&wakeup_));
+}
+
+// Whatever the app left open is closed too, so that the loop can be closed.
+void Server::shut_down() {
+  if (handles_closed_) return;
+  handles_closed_ = true;
+  close_own_handles();
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* handle, void*) {
+        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+}
+
+}  // namespace prefork::worker

@@ -1,0 +1,123 @@
+// A worker process's server: listeners, the connection pool, signals, heartbeat and the app.
+#pragma once
+
+#include <uv.h>
+#include <prefork/app.hpp>
+#include <prefork/worker.hpp>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string_view>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "http/date.hpp"
+#include "worker/connection.hpp"
+#include "worker/handler_pool.hpp"
+#include "worker/observer.hpp"
+#include "worker/run.hpp"
+
+namespace prefork::worker {
+
+class Server final : public Worker, public detail::ResponseSink {
+ public:
+  Server(const Boot& boot, App& app);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Wraps and listens on every inherited socket. False (logged) when one cannot be used.
+  bool listen();
+  // Serves until drained or told to stop.
+  void serve();
+  // Closes what is left once the app has been told to stop.
+  void shut_down();
+
+  // prefork::Worker
+  uv_loop_t* loop() override { return &loop_; }
+  int id() const override { return boot_.id; }
+  const AppConfig& app_config() const override { return config_.app_config; }
+  metrics::Registry& metrics() override;
+  void post(std::function<void()> task) override;
+  void offload(std::function<void()> work, std::function<void()> done) override;
+
+  // detail::ResponseSink: any thread.
+  void complete(std::uint64_t token, Response&& response) override;
+
+  // For connections.
+  void dispatch(Connection& connection, Exchange& exchange);
+  std::string_view date() { return date_.get(uv_now(&loop_)); }
+  const config::Config& config() const { return config_; }
+  bool draining() const { return draining_; }
+  bool keep_alive_enabled() const { return keepalive_ms_ > 0; }
+  std::uint64_t keepalive_ms() const { return keepalive_ms_; }
+  std::uint64_t header_timeout_ms() const { return header_timeout_ms_; }
+  std::uint64_t body_timeout_ms() const { return body_timeout_ms_; }
+  std::size_t max_buffer() const { return max_buffer_; }
+  RequestObserver* observer() const { return boot_.observer; }
+  void on_connection_closed();
+  void on_connection_released(std::uint32_t index);
+
+  // Stops accepting; exits once every connection is gone (SIGTERM, max_requests, master gone).
+  void begin_drain(const char* reason);
+
+ private:
+  struct Listener {
+    union {
+      uv_handle_t handle;
+      uv_stream_t stream;
+      uv_tcp_t tcp;
+      uv_pipe_t pipe;
+    };
+    Server* server = nullptr;
+    bool unix_socket = false;
+    bool waiting = false;  // a client is pending but worker_connections are in use
+  };
+
+  static void on_connection(uv_stream_t* listener, int status);
+  static void on_signal(uv_signal_t* handle, int signal);
+  static void on_heartbeat(uv_timer_t* timer);
+  static void on_wakeup(uv_async_t* async);
+
+  bool open_listener(Listener& listener, int fd);
+  void accept_from(Listener& listener);
+  void count_request();
+  void deliver_remote_answers();
+  void finish_if_drained();
+  void close_own_handles();
+
+  const Boot& boot_;
+  const config::Config& config_;
+  App& app_;
+  SyncApp* sync_app_ = nullptr;  // the direct call path when the app answers at once
+  std::unique_ptr<HandlerPool> pool_;
+  uv_loop_t loop_;
+  std::thread::id loop_thread_;
+
+  std::vector<std::unique_ptr<Listener>> listeners_;
+  std::vector<std::unique_ptr<Connection>> connections_;
+  std::vector<std::uint32_t> free_connections_;
+  int open_connections_ = 0;  // sockets open (worker_connections)
+  int live_connections_ = 0;  // objects in use, including closed ones awaiting an answer
+
+  uv_signal_t signals_[2];
+  uv_timer_t heartbeat_timer_;
+  uv_async_t wakeup_;
+  std::mutex remote_mutex_;
+  std::vector<std::pair<std::uint64_t, Response>> remote_answers_;
+  std::vector<std::function<void()>> posted_tasks_;
+
+  http::DateCache date_;
+  std::uint64_t keepalive_ms_, header_timeout_ms_, body_timeout_ms_;
+  std::size_t max_buffer_;
+  std::uint64_t requests_ = 0;
+  std::uint64_t max_requests_ = 0;  // 0: no recycling
+  int parent_pid_;
+  bool draining_ = false;
+  bool handles_closed_ = false;
+};
+
+}  // namespace prefork::worker

@@ -1,0 +1,255 @@
+#include <doctest/doctest.h>
+
+#include <string>
+#include <vector>
+
+#include "http/parser.hpp"
+#include "http/request_view.hpp"
+
+using prefork::Header;
+using prefork::config::Limits;
+using prefork::http::Parser;
+
+namespace {
+
+struct Parsed {
+  std::string method, target, path, query, body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  bool keep_alive = false, head = false;
+  int minor = 0;
+  std::size_t length = 0;
+};
+
+struct Outcome {
+  std::vector<Parsed> messages;
+  int error = 0;
+  bool expect_continue_seen = false;  // the head was complete, the body not yet
+};
+
+Parsed copy_of(const prefork::http::Message& message, const char* buffer) {
+  std::vector<Header> headers;
+  prefork::Request request = prefork::http::make_request(message, buffer, headers, "peer");
+  Parsed parsed;
+  parsed.method = request.method();
+  parsed.target = request.target();
+  parsed.path = request.path();
+  parsed.query = request.query();
+  parsed.body = request.body();
+  for (const Header& header : request.headers()) {
+    parsed.headers.emplace_back(std::string(header.name), std::string(header.value));
+  }
+  parsed.keep_alive = request.keep_alive();
+  parsed.head = message.head;
+  parsed.minor = request.http_minor();
+  parsed.length = message.length;
+  return parsed;
+}
+
+// Feeds `input` as a connection would receive it: the bytes up to each cut, then the rest.
+Outcome parse(const std::string& input, std::vector<std::size_t> cuts = {}, Limits limits = {}) {
+  std::string buffer = input;
+  Parser parser(limits);
+  Outcome outcome;
+  std::size_t parsed = 0;
+  cuts.push_back(buffer.size());
+  for (std::size_t end : cuts) {
+    while (parsed < end) {
+      Parser::Outcome step = parser.execute(buffer.data(), parsed, end);
+      if (step == Parser::Outcome::error) {
+        outcome.error = parser.error_status();
+        return outcome;
+      }
+      parsed = parser.position();
+      if (step == Parser::Outcome::need_more) break;
+      outcome.messages.push_back(copy_of(parser.message(), buffer.data()));
+    }
+    if (parser.phase() == Parser::Phase::body && parser.message().expect_continue) {
+      outcome.expect_continue_seen = true;
+    }
+  }
+  return outcome;
+}
+
+int error_of(const std::string& input, Limits limits = {}) {
+  return parse(input, {}, limits).error;
+}
+
+}  // namespace
+
+TEST_CASE("a simple GET is parsed into views of method, target, path, query and headers") {
+  Outcome result = parse("GET /a/b?x=1&y=2 HTTP/1.1\r\nHost: example\r\nX-Empty:\r\n\r\n");
+  REQUIRE(result.error == 0);
+  REQUIRE(result.messages.size() == 1);
+  const Parsed& request = result.messages[0];
+  CHECK(request.method == "GET");
+  CHECK(request.target == "/a/b?x=1&y=2");
+  CHECK(request.path == "/a/b");
+  CHECK(request.query == "x=1&y=2");
+  REQUIRE(request.headers.size() == 2);
+  CHECK(request.headers[0] == std::pair<std::string, std::string>{"Host", "example"});
+  CHECK(request.headers[1].first == "X-Empty");
+  CHECK(request.headers[1].second.empty());
+  CHECK(request.keep_alive);
+  CHECK(request.body.empty());
+}
+
+TEST_CASE("case-insensitive header lookup on the request view") {
+  std::string buffer = "GET / HTTP/1.1\r\nContent-TYPE: text/x\r\n\r\n";
+  Parser parser(Limits{});
+  REQUIRE(parser.execute(buffer.data(), 0, buffer.size()) == Parser::Outcome::message);
+  std::vector<Header> headers;
+  prefork::Request request =
+      prefork::http::make_request(parser.message(), buffer.data(), headers, "");
+  CHECK(request.header("content-type").value_or("") == "text/x");
+  CHECK_FALSE(request.header("content-length").has_value());
+}
+
+TEST_CASE("keep-alive follows the HTTP version and the Connection header") {
+  CHECK(parse("GET / HTTP/1.1\r\n\r\n").messages.at(0).keep_alive);
+  CHECK_FALSE(parse("GET / HTTP/1.1\r\nConnection: close\r\n\r\n").messages.at(0).keep_alive);
+  Parsed old = parse("GET / HTTP/1.0\r\n\r\n").messages.at(0);
+  CHECK_FALSE(old.keep_alive);
+  CHECK(old.minor == 0);
+  CHECK(parse("GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n").messages.at(0).keep_alive);
+}
+
+TEST_CASE("HEAD is flagged so that the answer carries no body") {
+  CHECK(parse("HEAD / HTTP/1.1\r\n\r\n").messages.at(0).head);
+  CHECK_FALSE(parse("GET / HTTP/1.1\r\n\r\n").messages.at(0).head);
+}
+
+TEST_CASE("a Content-Length body and a chunked body are both one contiguous view") {
+  CHECK(parse("POST /e HTTP/1.1\r\nContent-Length: 5\r\n\r\nhello").messages.at(0).body == "hello");
+  std::string chunked =
+      "POST /e HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5;ext=1\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nTrailer: x\r\n\r\n";
+  Outcome result = parse(chunked);
+  REQUIRE(result.error == 0);
+  REQUIRE(result.messages.size() == 1);
+  CHECK(result.messages[0].body == "hello world");
+  CHECK(result.messages[0].length == chunked.size());
+}
+
+TEST_CASE("pipelined requests split at every offset parse the same") {
+  std::string input =
+      "GET /one HTTP/1.1\r\nHost: a\r\n\r\n"
+      "POST /two?q HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n4\r\ndefg\r\n0\r\n\r\n"
+      "PUT /three HTTP/1.1\r\nContent-Length: 3\r\nX-Long-Header-Name: some value\r\n\r\nxyz"
+      "HEAD /four HTTP/1.1\r\n\r\n";
+  Outcome whole = parse(input);
+  REQUIRE(whole.error == 0);
+  REQUIRE(whole.messages.size() == 4);
+  CHECK(whole.messages[1].body == "abcdefg");
+  CHECK(whole.messages[2].body == "xyz");
+  CHECK(whole.messages[2].headers.at(1).second == "some value");
+  CHECK(whole.messages[3].head);
+  for (std::size_t cut = 1; cut < input.size(); ++cut) {
+    CAPTURE(cut);
+    Outcome split = parse(input, {cut});
+    REQUIRE(split.error == 0);
+    REQUIRE(split.messages.size() == 4);
+    for (std::size_t i = 0; i < 4; ++i) {
+      CHECK(split.messages[i].method == whole.messages[i].method);
+      CHECK(split.messages[i].target == whole.messages[i].target);
+      CHECK(split.messages[i].body == whole.messages[i].body);
+      CHECK(split.messages[i].headers == whole.messages[i].headers);
+    }
+  }
+}
+
+TEST_CASE("bytes arriving one at a time parse the same") {
+  std::string input = "POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n0\r\n\r\n";
+  std::vector<std::size_t> cuts;
+  for (std::size_t i = 1; i < input.size(); ++i) cuts.push_back(i);
+  Outcome result = parse(input, cuts);
+  REQUIRE(result.messages.size() == 1);
+  CHECK(result.messages[0].body == "ab");
+}
+
+TEST_CASE("limit_request_line: 414 above the limit, accepted at it") {
+  Limits limits;
+  limits.request_line = 40;
+  // "GET " + target + " HTTP/1.1" is 13 bytes plus the target.
+  CHECK(error_of("GET /" + std::string(26, 'a') + " HTTP/1.1\r\n\r\n", limits) == 0);
+  CHECK(error_of("GET /" + std::string(27, 'a') + " HTTP/1.1\r\n\r\n", limits) == 414);
+  CHECK(error_of("GET /" + std::string(5000, 'a') + " HTTP/1.1\r\n\r\n") == 414);
+  limits.request_line = 0;
+  CHECK(error_of("GET /" + std::string(5000, 'a') + " HTTP/1.1\r\n\r\n", limits) == 0);
+}
+
+TEST_CASE("limit_request_fields: 431 for one field too many") {
+  auto with_fields = [](int count) {
+    std::string request = "GET / HTTP/1.1\r\n";
+    for (int i = 0; i < count; ++i) request += "X-" + std::to_string(i) + ": v\r\n";
+    return request + "\r\n";
+  };
+  CHECK(error_of(with_fields(100)) == 0);
+  CHECK(error_of(with_fields(101)) == 431);
+}
+
+TEST_CASE("limit_request_field_size: 431 for a field too large") {
+  Limits limits;
+  limits.request_field_size = 20;
+  CHECK(error_of("GET / HTTP/1.1\r\nX-Name: " + std::string(14, 'v') + "\r\n\r\n", limits) == 0);
+  CHECK(error_of("GET / HTTP/1.1\r\nX-Name: " + std::string(15, 'v') + "\r\n\r\n", limits) == 431);
+  CHECK(error_of("GET / HTTP/1.1\r\nX: " + std::string(9000, 'v') + "\r\n\r\n") == 431);
+}
+
+TEST_CASE("max_body_size: 413 from Content-Length at once, and from a growing chunked body") {
+  Limits limits;
+  limits.max_body_size = 4;
+  CHECK(error_of("POST / HTTP/1.1\r\nContent-Length: 4\r\n\r\nabcd", limits) == 0);
+  // Rejected from the head alone: the body is never waited for.
+  CHECK(error_of("POST / HTTP/1.1\r\nContent-Length: 5\r\n\r\n", limits) == 413);
+  CHECK(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n",
+                 limits) == 413);
+}
+
+TEST_CASE("unknown transfer codings are 501, bad versions 505, garbage 400") {
+  CHECK(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n") == 501);
+  CHECK(error_of("POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n") == 501);
+  CHECK(error_of("GET / HTTP/2.0\r\n\r\n") == 505);
+  CHECK(error_of("GET / HTTP/1.7\r\n\r\n") == 505);
+  CHECK(error_of("GET / HTTP/x.1\r\n\r\n") == 505);
+  CHECK(error_of("\x01\x02garbage\r\n\r\n") == 400);
+  CHECK(error_of("GET / HTTP/1.1\r\nNoColonHere\r\n\r\n") == 400);
+  CHECK(error_of("POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n") ==
+        400);
+  CHECK(error_of("POST / HTTP/1.1\r\nContent-Length: nope\r\n\r\n") == 400);
+}
+
+TEST_CASE("Expect: 100-continue is seen once the head is in and before the body") {
+  std::string head = "POST /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+  Outcome waiting = parse(head);
+  CHECK(waiting.messages.empty());
+  CHECK(waiting.expect_continue_seen);
+  Outcome complete = parse(head + "abc", {head.size()});
+  REQUIRE(complete.messages.size() == 1);
+  CHECK(complete.messages[0].body == "abc");
+  // Nothing to continue without a body, or for an HTTP/1.0 client.
+  CHECK_FALSE(parse("POST /e HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 0\r\n\r\n")
+                  .expect_continue_seen);
+  CHECK_FALSE(parse("POST /e HTTP/1.0\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n")
+                  .expect_continue_seen);
+}
+
+TEST_CASE("shift keeps a half-parsed request valid after the buffer moved") {
+  std::string first = "GET /first HTTP/1.1\r\n\r\n";
+  std::string second = "GET /second HTTP/1.1\r\nHost: h\r\n\r\n";
+  std::string buffer = first + second;
+  Parser parser(Limits{});
+  REQUIRE(parser.execute(buffer.data(), 0, buffer.size()) == Parser::Outcome::message);
+  std::size_t partial = first.size() + 20;
+  REQUIRE(parser.execute(buffer.data(), first.size(), partial) == Parser::Outcome::need_more);
+  std::size_t start = parser.message().start;
+  CHECK(start == first.size());
+  buffer.erase(0, start);
+  parser.shift(start);
+  REQUIRE(parser.execute(buffer.data(), partial - start, buffer.size()) ==
+          Parser::Outcome::message);
+  std::vector<Header> headers;
+  prefork::Request request =
+      prefork::http::make_request(parser.message(), buffer.data(), headers, "");
+  CHECK(request.target() == "/second");
+  CHECK(request.header("host").value_or("") == "h");
+}
