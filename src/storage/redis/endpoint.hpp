@@ -1,9 +1,8 @@
-// Where Redis is and how to log in: config::Redis resolved into one value, with
-// PROMETHEUS_REDIS_URL (redis://[:password@]host:port/db) taking precedence over the fields.
+// Where Redis is and how to log in: config::Redis resolved into one value. A
+// PROMETHEUS_REDIS_URL (parsed by config::parse_redis_url) wins over host, port and db.
 #pragma once
 
 #include <string>
-#include <string_view>
 
 #include "config/config.hpp"
 
@@ -20,14 +19,11 @@ struct RedisEndpoint {
 
 struct EndpointResult {
   RedisEndpoint endpoint;
-  std::string error;  // "" when endpoint is usable
+  std::string error;  // "" when endpoint is usable; never contains the password
 };
 
-// Parses redis://[[user]:password@]host[:port][/db]. rediss:// is refused: TLS is not supported
-// and must never silently become plaintext.
-EndpointResult parse_redis_url(std::string_view url);
-
-// The endpoint a config asks for; an error when REDIS_SSL is set or the URL is malformed.
+// An error when REDIS_SSL is set or the URL is rediss:// (TLS is not supported and must never
+// silently become plaintext) or malformed. A URL without a password keeps REDIS_PASSWORD.
 EndpointResult resolve_endpoint(const config::Redis& redis);
 
 }  // namespace prefork::storage

@@ -83,6 +83,8 @@ void RedisFlusher::write_values(const std::vector<metrics::ProcessValues>& chang
 // send the whole state again, meta and index included.
 void RedisFlusher::on_ready() {
   ++stats_.connects;
+  if (outage_reported_) log::info("redis: flushing resumed");
+  outage_reported_ = false;
   for (auto& [id, entry] : entries_) {
     entry.meta_sent = false;
     mark_dirty(entry);

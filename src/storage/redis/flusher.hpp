@@ -66,6 +66,7 @@ class RedisFlusher {
   std::set<std::string> processes_;
   bool sending_ = false;
   bool closing_ = false;
+  bool outage_reported_ = false;
   uv_timer_t* touch_timer_;
   Stats stats_;
 };

@@ -9,8 +9,18 @@
 
 using namespace prefork::storage;
 
+namespace {
+
+EndpointResult resolve_url(const std::string& url) {
+  prefork::config::Redis redis;
+  redis.url = url;
+  return resolve_endpoint(redis);
+}
+
+}  // namespace
+
 TEST_CASE("a full redis URL gives host, port, db and password") {
-  EndpointResult result = parse_redis_url("redis://:s%40cret@redis.example:6380/3");
+  EndpointResult result = resolve_url("redis://:s%40cret@redis.example:6380/3");
   REQUIRE(result.error.empty());
   CHECK(result.endpoint.host == "redis.example");
   CHECK(result.endpoint.port == 6380);
@@ -18,39 +28,34 @@ TEST_CASE("a full redis URL gives host, port, db and password") {
   CHECK(result.endpoint.password == "s@cret");
 }
 
-TEST_CASE("a short redis URL keeps the defaults") {
-  EndpointResult result = parse_redis_url("redis://localhost");
+TEST_CASE("a short redis URL keeps the defaults; IPv6 hosts are understood") {
+  EndpointResult result = resolve_url("redis://localhost");
   REQUIRE(result.error.empty());
   CHECK(result.endpoint.host == "localhost");
   CHECK(result.endpoint.port == 6379);
   CHECK(result.endpoint.db == 0);
   CHECK(result.endpoint.password.empty());
+  EndpointResult v6 = resolve_url("redis://[::1]:7000/0");
+  REQUIRE(v6.error.empty());
+  CHECK(v6.endpoint.host == "::1");
+  CHECK(v6.endpoint.port == 7000);
 }
 
-TEST_CASE("user:password and IPv6 hosts are understood") {
-  EndpointResult result = parse_redis_url("redis://default:pw@[::1]:7000/0");
-  REQUIRE(result.error.empty());
-  CHECK(result.endpoint.host == "::1");
-  CHECK(result.endpoint.port == 7000);
-  CHECK(result.endpoint.password == "pw");
-}
-
-TEST_CASE("malformed URLs are refused with a reason") {
-  CHECK_FALSE(parse_redis_url("http://localhost:6379").error.empty());
-  CHECK_FALSE(parse_redis_url("redis://localhost:notaport").error.empty());
-  CHECK_FALSE(parse_redis_url("redis://localhost:70000").error.empty());
-  CHECK_FALSE(parse_redis_url("redis://localhost/x").error.empty());
-  CHECK_FALSE(parse_redis_url("redis://:pw@/0").error.empty());
+TEST_CASE("malformed URLs are refused with a reason that never shows the password") {
+  for (const char* url :
+       {"http://localhost:6379", "redis://:pw@localhost:notaport", "redis://:pw@localhost:70000",
+        "redis://:pw@localhost/x", "redis://:pw@/0"}) {
+    EndpointResult result = resolve_url(url);
+    CHECK_MESSAGE(!result.error.empty(), url);
+    CHECK_MESSAGE(result.error.find("pw") == std::string::npos, url);
+  }
 }
 
 TEST_CASE("TLS never falls back to plaintext") {
-  EndpointResult by_url = parse_redis_url("rediss://localhost:6379/0");
-  CHECK(by_url.error.find("TLS") != std::string::npos);
-
+  CHECK(resolve_url("rediss://localhost:6379/0").error.find("TLS") != std::string::npos);
   prefork::config::Redis redis;
   redis.ssl = true;
-  EndpointResult by_flag = resolve_endpoint(redis);
-  CHECK(by_flag.error.find("REDIS_SSL") != std::string::npos);
+  CHECK(resolve_endpoint(redis).error.find("REDIS_SSL") != std::string::npos);
 }
 
 TEST_CASE("the URL overrides the separate fields; the password field fills a URL without one") {
