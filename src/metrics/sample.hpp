@@ -12,7 +12,16 @@ enum class Type { counter, gauge, histogram, summary };
 
 // prometheus_client's multiprocess_mode of a gauge. "live" is accepted as liveall.
 enum class GaugeMode {
-  all, liveall, min, livemin, max, livemax, sum, livesum, mostrecent, livemostrecent
+  all,
+  liveall,
+  min,
+  livemin,
+  max,
+  livemax,
+  sum,
+  livesum,
+  mostrecent,
+  livemostrecent
 };
 
 // The type part of a file name or Redis key: "counter", "histogram", "summary",

@@ -1,0 +1,276 @@
+#include "metrics/aggregate.hpp"
+
+#include <algorithm>
+#include <cstdlib>
+#include <map>
+#include <unordered_map>
+
+#include "metrics/float_text.hpp"
+
+namespace prefork::metrics {
+namespace {
+
+struct RawSample {
+  const KeyParts* key;
+  const std::string* process;
+  double value;
+  double timestamp;
+};
+
+struct RawFamily {
+  std::string name;
+  std::string help;
+  Type type;
+  GaugeMode mode;  // of the last input that held this family, as prometheus_client does
+  std::vector<RawSample> samples;
+};
+
+// The samples of one label set, in the order they were first seen.
+struct Group {
+  Labels labels;
+  std::vector<Sample> samples;
+  std::vector<double> timestamps;  // mostrecent gauges: parallel to samples
+
+  Sample* find(const std::string& name) {
+    for (auto& sample : samples) {
+      if (sample.name == name) return &sample;
+    }
+    return nullptr;
+  }
+
+  Sample& add(const std::string& name, Labels sample_labels, double value) {
+    samples.push_back(Sample{name, std::move(sample_labels), value});
+    timestamps.push_back(0);
+    return samples.back();
+  }
+};
+
+struct BucketSet {
+  Labels labels;                    // without le
+  std::map<double, double> counts;  // by upper bound
+};
+
+class FamilyMerger {
+ public:
+  FamilyMerger(const RawFamily& raw, bool accumulate) : raw_(raw), accumulate_(accumulate) {}
+
+  Family merge() {
+    for (const RawSample& sample : raw_.samples) add(sample);
+    if (raw_.type == Type::histogram) close_buckets();
+    Family family{raw_.name, raw_.help, raw_.type, {}};
+    for (Group& group : groups_) {
+      for (Sample& sample : group.samples) family.samples.push_back(std::move(sample));
+    }
+    return family;
+  }
+
+ private:
+  bool per_process() const {
+    return raw_.mode == GaugeMode::all || raw_.mode == GaugeMode::liveall;
+  }
+
+  Group& group(const Labels& labels) {
+    auto [found, inserted] = group_index_.try_emplace(labels, groups_.size());
+    if (inserted) groups_.push_back(Group{labels, {}, {}});
+    return groups_[found->second];
+  }
+
+  static Labels gauge_labels(const Labels& labels, const std::string* process) {
+    Labels result;
+    for (const auto& label : labels) {
+      if (label.first != "pid") result.push_back(label);
+    }
+    if (process) {
+      auto position = std::lower_bound(
+          result.begin(), result.end(), std::string("pid"),
+          [](const auto& label, const std::string& name) { return label.first < name; });
+      result.insert(position, {"pid", *process});
+    }
+    return result;
+  }
+
+  void add(const RawSample& raw) {
+    switch (raw_.type) {
+      case Type::gauge:
+        add_gauge(raw);
+        return;
+      case Type::histogram:
+        add_histogram(raw);
+        return;
+      case Type::counter:
+      case Type::summary:
+        add_sum(group(raw.key->labels), raw);
+        return;
+    }
+  }
+
+  void add_sum(Group& target, const RawSample& raw) {
+    if (Sample* existing = target.find(raw.key->sample_name)) {
+      existing->value += raw.value;
+    } else {
+      target.add(raw.key->sample_name, target.labels, 0.0 + raw.value);
+    }
+  }
+
+  void add_gauge(const RawSample& raw) {
+    Group& target = group(gauge_labels(raw.key->labels, per_process() ? raw.process : nullptr));
+    const std::string& name = raw.key->sample_name;
+    Sample* existing = target.find(name);
+    switch (raw_.mode) {
+      case GaugeMode::min:
+      case GaugeMode::livemin:
+        if (!existing) {
+          target.add(name, target.labels, raw.value);
+        } else if (raw.value < existing->value) {
+          existing->value = raw.value;
+        }
+        return;
+      case GaugeMode::max:
+      case GaugeMode::livemax:
+        if (!existing) {
+          target.add(name, target.labels, raw.value);
+        } else if (raw.value > existing->value) {
+          existing->value = raw.value;
+        }
+        return;
+      case GaugeMode::sum:
+      case GaugeMode::livesum:
+        add_sum(target, raw);
+        return;
+      case GaugeMode::mostrecent:
+      case GaugeMode::livemostrecent:
+        add_most_recent(target, existing, raw);
+        return;
+      case GaugeMode::all:
+      case GaugeMode::liveall:
+        if (existing) {
+          existing->value = raw.value;
+        } else {
+          target.add(name, target.labels, raw.value);
+        }
+        return;
+    }
+  }
+
+  static void add_most_recent(Group& target, Sample* existing, const RawSample& raw) {
+    // Never set (timestamp 0) loses to everything and never shows.
+    if (existing) {
+      const std::size_t index = std::size_t(existing - target.samples.data());
+      if (target.timestamps[index] < raw.timestamp) {
+        existing->value = raw.value;
+        target.timestamps[index] = raw.timestamp;
+      }
+    } else if (0.0 < raw.timestamp) {
+      target.add(raw.key->sample_name, target.labels, raw.value);
+      target.timestamps.back() = raw.timestamp;
+    }
+  }
+
+  void add_histogram(const RawSample& raw) {
+    const Labels& labels = raw.key->labels;
+    auto le = std::find_if(labels.begin(), labels.end(),
+                           [](const auto& label) { return label.first == "le"; });
+    if (le == labels.end()) {
+      add_sum(group(labels), raw);
+      return;
+    }
+    Labels without_le;
+    for (const auto& label : labels) {
+      if (label.first != "le") without_le.push_back(label);
+    }
+    auto [found, inserted] = bucket_index_.try_emplace(without_le, bucket_sets_.size());
+    if (inserted) bucket_sets_.push_back(BucketSet{without_le, {}});
+    bucket_sets_[found->second].counts[parse_bound(le->second)] += raw.value;
+  }
+
+  static double parse_bound(const std::string& text) { return std::strtod(text.c_str(), nullptr); }
+
+  void close_buckets() {
+    const std::string bucket_name = raw_.name + "_bucket";
+    const std::string count_name = raw_.name + "_count";
+    for (const BucketSet& set : bucket_sets_) {
+      Group& target = group(set.labels);
+      double cumulative = 0.0;
+      for (const auto& [bound, count] : set.counts) {
+        Labels labels = set.labels;
+        auto position = std::lower_bound(
+            labels.begin(), labels.end(), std::string("le"),
+            [](const auto& label, const std::string& name) { return label.first < name; });
+        labels.insert(position, {"le", float_to_go_string(bound)});
+        cumulative += count;
+        target.add(bucket_name, std::move(labels), accumulate_ ? cumulative : count);
+      }
+      if (!accumulate_) continue;
+      if (Sample* existing = target.find(count_name)) {
+        existing->value = cumulative;
+      } else {
+        target.add(count_name, target.labels, cumulative);
+      }
+    }
+  }
+
+  const RawFamily& raw_;
+  bool accumulate_;
+  std::vector<Group> groups_;
+  std::map<Labels, std::size_t> group_index_;
+  std::vector<BucketSet> bucket_sets_;
+  std::map<Labels, std::size_t> bucket_index_;
+};
+
+bool valid_bound(const std::string& text) {
+  if (text.empty()) return false;
+  char* end = nullptr;
+  std::strtod(text.c_str(), &end);
+  return end == text.c_str() + text.size();
+}
+
+bool check_key(const ValueKind& kind, const KeyParts& parts, std::string& error) {
+  if (kind.type != Type::histogram) return true;
+  for (const auto& label : parts.labels) {
+    if (label.first == "le" && !valid_bound(label.second)) {
+      error = "bucket bound le=\"" + label.second + "\" is not a number";
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<Family> aggregate(const std::vector<ProcessValues>& input, bool accumulate,
+                              std::vector<std::string>* errors) {
+  std::unordered_map<std::string, KeyParts> parsed_keys;
+  std::unordered_map<std::string, std::size_t> family_index;
+  std::vector<RawFamily> raw_families;
+
+  for (const ProcessValues& process : input) {
+    for (const StoredValue& stored : process.values) {
+      auto [cached, inserted] = parsed_keys.try_emplace(stored.key);
+      std::string error;
+      if (inserted && (!parse_json_key(stored.key, cached->second, error) ||
+                       !check_key(process.kind, cached->second, error))) {
+        if (errors) errors->push_back(process.kind.token() + "_" + process.process + ": " + error);
+        parsed_keys.erase(cached);
+        continue;
+      }
+      const KeyParts& key = cached->second;
+      auto [found, added] = family_index.try_emplace(key.metric_name, raw_families.size());
+      if (added) {
+        raw_families.push_back(
+            RawFamily{key.metric_name, key.help, process.kind.type, process.kind.mode, {}});
+      }
+      RawFamily& family = raw_families[found->second];
+      if (process.kind.type == Type::gauge) family.mode = process.kind.mode;
+      family.samples.push_back(RawSample{&key, &process.process, stored.value, stored.timestamp});
+    }
+  }
+
+  std::vector<Family> families;
+  families.reserve(raw_families.size());
+  for (const RawFamily& raw : raw_families) {
+    families.push_back(FamilyMerger(raw, accumulate).merge());
+  }
+  return families;
+}
+
+}  // namespace prefork::metrics
