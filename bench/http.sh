@@ -26,7 +26,7 @@ bench_init
 # shellcheck disable=SC2016
 if [ -x "$PREFORK" ]; then
   add_server "prefork" 'prefork_command ${PREFORK_ARGS:-}' \
-    "\`$PREFORK -w $BENCH_WORKERS -b 127.0.0.1:PORT ${PREFORK_ARGS:-}\` $PREFORK_ENV_NOTE"
+    "\`$PREFORK -w $BENCH_WORKERS -b 127.0.0.1:PORT${PREFORK_ARGS:+ $PREFORK_ARGS}\` $PREFORK_ENV_NOTE"
 else
   skip_server "prefork" "binary $PREFORK not found (build it: meson setup build-release --buildtype=release && ninja -C build-release)"
 fi

@@ -80,7 +80,7 @@ start_redis() {
 }
 
 prefork_description() {
-  echo "\`$1$PREFORK $2-w $BENCH_WORKERS -b 127.0.0.1:PORT ${PREFORK_ARGS:-}\` $3, $PREFORK_ENV_NOTE"
+  echo "\`$1$PREFORK $2-w $BENCH_WORKERS -b 127.0.0.1:PORT${PREFORK_ARGS:+ $PREFORK_ARGS}\` $3, $PREFORK_ENV_NOTE"
 }
 
 add_prefork_variants() {
