@@ -1,0 +1,36 @@
+// Finds the App factory: a PREFORK_APP symbol in a .so, or the factory linked into the program.
+#pragma once
+
+#include <prefork/app.hpp>
+
+#include <memory>
+#include <string>
+
+namespace prefork::app {
+
+// A resolved app. The .so stays loaded for the life of the process (its code is in use by every
+// worker forked afterwards), so the handle is deliberately never closed.
+struct LoadedApp {
+  AppFactory factory = nullptr;
+  std::string name;  // the symbol's name for a .so app, "" for a linked-in factory
+};
+
+struct LoadOutcome {
+  LoadedApp app;
+  std::string error;  // empty on success
+  // No app was named anywhere: a configuration error (exit 2), not a load failure (exit 3).
+  bool not_configured = false;
+  bool ok() const { return error.empty(); }
+};
+
+// spec is the `app` setting ("path/libfoo.so:name"); when empty, linked_factory is used.
+LoadOutcome resolve(const std::string& spec, AppFactory linked_factory);
+
+// Calls the factory, turning exceptions and null results into an error message.
+struct MadeApp {
+  std::unique_ptr<App> app;
+  std::string error;
+};
+MadeApp make(const LoadedApp& loaded, const AppConfig& config);
+
+}  // namespace prefork::app

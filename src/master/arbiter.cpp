@@ -1,0 +1,128 @@
+#include "master/arbiter.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+
+#include "core/log.hpp"
+#include "worker/run.hpp"
+
+namespace prefork::master {
+namespace {
+
+// How long workers get to obey SIGQUIT before SIGKILL.
+constexpr double quick_shutdown_grace_seconds = 1;
+
+}  // namespace
+
+int default_worker_count() {
+  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+  return cpus > 0 ? int(cpus) : 1;
+}
+
+Arbiter::Arbiter(Setup setup) : setup_(std::move(setup)) {
+  uv_loop_init(&loop_);
+  target_workers_ = setup_.config.workers > 0 ? setup_.config.workers : default_worker_count();
+}
+
+Arbiter::~Arbiter() {
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* handle, void*) {
+        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+int Arbiter::run() {
+  start_signal_handlers();
+  start_heartbeat_check();
+  spawn_missing_workers();
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  return exit_code_;
+}
+
+int Arbiter::active_workers() const {
+  return int(std::count_if(workers_.begin(), workers_.end(),
+                           [](const auto& entry) { return !entry.second.retiring; }));
+}
+
+void Arbiter::retire(WorkerProcess& worker, int signum, double grace_seconds) {
+  worker.retiring = true;
+  kill(worker.pid, signum);
+  std::int64_t deadline = monotonic_ms() + std::int64_t(grace_seconds * 1000);
+  if (worker.kill_deadline_ms == 0 || deadline < worker.kill_deadline_ms)
+    worker.kill_deadline_ms = deadline;
+}
+
+void Arbiter::retire_all(int signum, double grace_seconds) {
+  for (auto& [pid, worker] : workers_) retire(worker, signum, grace_seconds);
+}
+
+void Arbiter::stop(int exit_code, bool graceful) {
+  if (exit_code != 0) exit_code_ = exit_code;
+  stopping_ = true;
+  target_workers_ = 0;
+  if (graceful) {
+    retire_all(SIGTERM, setup_.config.graceful_timeout);
+  } else {
+    retire_all(SIGQUIT, quick_shutdown_grace_seconds);
+  }
+  stop_loop_when_done();
+}
+
+void Arbiter::stop_loop_when_done() {
+  if (!stopping_ || !workers_.empty()) return;
+  log::info("Shutting down: Master");
+  if (exit_code_ == worker::exit_boot_error) log::info("Reason: Worker failed to boot.");
+  uv_stop(&loop_);
+}
+
+void Arbiter::handle_term() {
+  stop(0, true);
+}
+
+void Arbiter::handle_quit() {
+  stop(0, false);
+}
+
+void Arbiter::handle_ttin() {
+  if (stopping_) return;
+  ++target_workers_;
+  spawn_missing_workers();
+}
+
+// gunicorn stops the oldest worker.
+void Arbiter::handle_ttou() {
+  if (stopping_ || target_workers_ <= 1) return;
+  --target_workers_;
+  auto oldest = std::min_element(workers_.begin(), workers_.end(), [](auto& a, auto& b) {
+    if (a.second.retiring != b.second.retiring) return !a.second.retiring;
+    return a.second.id < b.second.id;
+  });
+  if (oldest != workers_.end() && !oldest->second.retiring)
+    retire(oldest->second, SIGTERM, setup_.config.graceful_timeout);
+}
+
+void Arbiter::handle_usr1() {
+  log::reopen();
+  for (auto& [pid, worker] : workers_) kill(pid, SIGUSR1);
+}
+
+void Arbiter::handle_usr2() {
+  log::warning("SIGUSR2 (re-exec) is not supported: restart the master to upgrade the binary");
+}
+
+// gunicorn honours WINCH only when daemonized; prefork never daemonizes (systemd, containers
+// and shells supervise it), so WINCH always applies. HUP or TTIN brings workers back.
+void Arbiter::handle_winch() {
+  if (stopping_) return;
+  log::info("graceful stop of workers");
+  target_workers_ = 0;
+  retire_all(SIGTERM, setup_.config.graceful_timeout);
+}
+
+}  // namespace prefork::master

@@ -1,0 +1,108 @@
+// The master process: gunicorn's arbiter on a libuv loop. Forks and supervises the workers,
+// answers signals, checks heartbeats, reaps and respawns.
+#pragma once
+
+#include <uv.h>
+#include <prefork/app.hpp>
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "app/loader.hpp"
+#include "config/config.hpp"
+#include "core/heartbeat.hpp"
+#include "master/listeners.hpp"
+#include "master/privileges.hpp"
+#include "master/reap_observer.hpp"
+
+namespace prefork::master {
+
+// What the arbiter needs from startup (prefork::run).
+struct Setup {
+  config::Config config;
+  Listeners listeners;
+  app::LoadedApp app;
+  std::unique_ptr<App> preloaded_app;  // preload_app
+  Identity identity;
+  std::string proc_name;
+  // Kept for SIGHUP, which re-reads the config file with the same command line and environment.
+  int argc = 0;
+  const char* const* argv = nullptr;
+  const char* const* envp = nullptr;
+  AppFactory linked_factory = nullptr;
+};
+
+struct WorkerProcess {
+  pid_t pid = 0;
+  int id = 0;
+  std::unique_ptr<SharedHeartbeat> heartbeat;
+  bool retiring = false;              // asked to stop: reaped without replacement
+  bool timed_out = false;             // SIGABRT sent for a missed heartbeat
+  std::int64_t kill_deadline_ms = 0;  // SIGKILL once passed; 0 = none
+};
+
+class Arbiter {
+ public:
+  explicit Arbiter(Setup setup);
+  ~Arbiter();
+  Arbiter(const Arbiter&) = delete;
+  Arbiter& operator=(const Arbiter&) = delete;
+
+  // Spawns the workers and runs the loop until the master stops. Returns the exit code.
+  int run();
+
+  uv_loop_t* loop() { return &loop_; }
+  // Set before run(); the observer must outlive the arbiter.
+  void set_reap_observer(ReapObserver* observer) { observer_ = observer; }
+
+  // Signal actions, named as gunicorn's handlers.
+  void handle_term();   // graceful shutdown
+  void handle_quit();   // quick shutdown (INT and QUIT)
+  void handle_hup();    // reload: new config, new workers, old ones stop gracefully
+  void handle_ttin();   // one worker more
+  void handle_ttou();   // one worker less, never below one
+  void handle_usr1();   // reopen log files, here and in the workers
+  void handle_usr2();   // re-exec: not supported, logged
+  void handle_winch();  // gracefully stop all workers, keep the master
+  void handle_chld();   // reap
+
+ private:
+  // signals.cpp
+  void start_signal_handlers();
+  // spawn.cpp
+  void spawn_missing_workers();
+  void spawn_worker();
+  [[noreturn]] void become_worker(int id, Heartbeat* heartbeat);
+  void release_master_loop();
+  // reap.cpp
+  void reap_workers();
+  void worker_exited(WorkerProcess& worker, int status);
+  // heartbeat_check.cpp
+  void start_heartbeat_check();
+  void check_workers();
+  // arbiter.cpp
+  void retire(WorkerProcess& worker, int signum, double grace_seconds);
+  void retire_all(int signum, double grace_seconds);
+  void stop(int exit_code, bool graceful);
+  void stop_loop_when_done();
+  bool apply_reloaded_config(config::Config config);
+  int active_workers() const;
+
+  Setup setup_;
+  uv_loop_t loop_;
+  std::array<uv_signal_t, 10> signals_;
+  uv_timer_t check_timer_;
+  std::map<pid_t, WorkerProcess> workers_;
+  int target_workers_ = 1;
+  int next_worker_id_ = 1;
+  bool stopping_ = false;
+  int exit_code_ = 0;
+  ReapObserver* observer_ = nullptr;
+};
+
+int default_worker_count();
+
+}  // namespace prefork::master

@@ -1,0 +1,44 @@
+#include <csignal>
+
+#include "core/log.hpp"
+#include "master/arbiter.hpp"
+
+namespace prefork::master {
+namespace {
+
+constexpr std::uint64_t check_interval_ms = 100;
+// Time a worker gets to die of SIGABRT before SIGKILL.
+constexpr std::int64_t abort_grace_ms = 1000;
+
+}  // namespace
+
+void Arbiter::start_heartbeat_check() {
+  uv_timer_init(&loop_, &check_timer_);
+  check_timer_.data = this;
+  uv_timer_start(
+      &check_timer_, [](uv_timer_t* timer) { static_cast<Arbiter*>(timer->data)->check_workers(); },
+      check_interval_ms, check_interval_ms);
+}
+
+// gunicorn's murder_workers, plus the SIGKILL deadlines of workers asked to stop.
+void Arbiter::check_workers() {
+  std::int64_t now = monotonic_ms();
+  auto timeout_ms = std::int64_t(setup_.config.timeout * 1000);
+  for (auto& [pid, worker] : workers_) {
+    if (worker.kill_deadline_ms != 0 && now >= worker.kill_deadline_ms) {
+      log::warning("Worker (pid:", pid, ") did not stop in time: sending SIGKILL");
+      kill(pid, SIGKILL);
+      worker.kill_deadline_ms = 0;
+      continue;
+    }
+    if (timeout_ms <= 0 || worker.timed_out) continue;
+    std::int64_t silent_ms = now - worker.heartbeat->get()->last_beat_ms.load();
+    if (silent_ms <= timeout_ms) continue;
+    log::critical("WORKER TIMEOUT (pid:", pid, ")");
+    worker.timed_out = true;
+    kill(pid, SIGABRT);
+    worker.kill_deadline_ms = now + abort_grace_ms;
+  }
+}
+
+}  // namespace prefork::master

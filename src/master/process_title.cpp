@@ -1,0 +1,74 @@
+#include "master/process_title.hpp"
+
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+namespace prefork::master {
+namespace {
+
+struct TitleArea {
+  char* start = nullptr;
+  std::size_t size = 0;
+};
+
+TitleArea& title_area() {
+  static TitleArea area;
+  return area;
+}
+
+// The kernel lays argv and environ strings out back to back; the title may use all of it once
+// environ lives elsewhere.
+char* end_of_contiguous_strings(char* end, char** strings) {
+  for (std::size_t i = 0; strings[i]; ++i) {
+    if (strings[i] != end + 1) break;
+    end = strings[i] + std::strlen(strings[i]);
+  }
+  return end;
+}
+
+void move_environ_to_heap() {
+  std::size_t count = 0;
+  while (environ[count]) ++count;
+  // Lives for the whole process, like the environment it replaces.
+  char** copy = new char*[count + 1];
+  for (std::size_t i = 0; i < count; ++i) copy[i] = strdup(environ[i]);
+  copy[count] = nullptr;
+  environ = copy;
+}
+
+}  // namespace
+
+void claim_process_title_memory(int argc, char** argv) {
+  if (argc < 1 || !argv[0]) return;
+  char* end = argv[0] + std::strlen(argv[0]);
+  end = end_of_contiguous_strings(end, argv + 1);
+  char** old_environ = environ;
+  if (old_environ && old_environ[0] && old_environ[0] == end + 1) {
+    end = end_of_contiguous_strings(end, old_environ);
+    move_environ_to_heap();
+  }
+  title_area() = {argv[0], std::size_t(end - argv[0])};
+}
+
+void set_process_title(std::string_view title) {
+  TitleArea& area = title_area();
+  if (area.start && area.size > 0) {
+    std::size_t length = std::min(title.size(), area.size - 1);
+    std::memcpy(area.start, title.data(), length);
+    std::memset(area.start + length, 0, area.size - length);
+  }
+  std::string name(title.substr(0, 15));
+  prctl(PR_SET_NAME, name.c_str(), 0, 0, 0);
+}
+
+std::string master_title(std::string_view proc_name) {
+  return "prefork: master [" + std::string(proc_name) + "]";
+}
+
+std::string worker_title(std::string_view proc_name) {
+  return "prefork: worker [" + std::string(proc_name) + "]";
+}
+
+}  // namespace prefork::master

@@ -1,0 +1,78 @@
+#include <csignal>
+
+#include "core/log.hpp"
+#include "master/arbiter.hpp"
+#include "master/process_title.hpp"
+
+namespace prefork::master {
+namespace {
+
+bool same_binds(const config::Config& a, const config::Config& b) {
+  if (a.binds.size() != b.binds.size()) return false;
+  for (std::size_t i = 0; i < a.binds.size(); ++i) {
+    if (a.binds[i].text != b.binds[i].text) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+// gunicorn's reload: new config, a full set of new workers, then the old ones stop gracefully.
+void Arbiter::handle_hup() {
+  if (stopping_) return;
+  log::info("Hang up: Master");
+  config::LoadResult loaded = config::reload(setup_.config, setup_.argc, setup_.argv, setup_.envp);
+  if (!loaded.config) {
+    log::error("Reload failed, keeping the running configuration: ", loaded.message);
+    return;
+  }
+  if (!apply_reloaded_config(std::move(*loaded.config))) return;
+  for (auto& [pid, worker] : workers_) worker.retiring = true;
+  spawn_missing_workers();
+  for (auto& [pid, worker] : workers_) {
+    if (worker.retiring) retire(worker, SIGTERM, setup_.config.graceful_timeout);
+  }
+}
+
+// Everything that can fail is checked before anything changes.
+bool Arbiter::apply_reloaded_config(config::Config config) {
+  app::LoadOutcome resolved = app::resolve(config.app, setup_.linked_factory);
+  if (!resolved.ok()) {
+    log::error("Reload failed, keeping the running configuration: ", resolved.error);
+    return false;
+  }
+  std::unique_ptr<App> preloaded;
+  if (config.preload_app) {
+    app::MadeApp made = app::make(resolved.app, config.app_config);
+    if (!made.app) {
+      log::error("Reload failed, keeping the running configuration: ", made.error);
+      return false;
+    }
+    preloaded = std::move(made.app);
+  }
+  log::Level level;
+  if (!log::parse_level(config.loglevel, level)) {
+    log::error("Reload failed, keeping the running configuration: loglevel \"", config.loglevel,
+               "\" is not a level");
+    return false;
+  }
+  if (config.errorlog != setup_.config.errorlog && !log::open(config.errorlog)) {
+    log::error("Reload failed, keeping the running configuration: cannot open errorlog ",
+               config.errorlog);
+    return false;
+  }
+  log::set_level(level);
+  if (!same_binds(config, setup_.config)) {
+    log::warning("bind changes take effect on restart; still listening on the old addresses");
+    config.binds = setup_.config.binds;
+  }
+  if (!config.proc_name.empty()) setup_.proc_name = config.proc_name;
+  set_process_title(master_title(setup_.proc_name));
+  setup_.config = std::move(config);
+  setup_.app = resolved.app;
+  setup_.preloaded_app = std::move(preloaded);
+  target_workers_ = setup_.config.workers > 0 ? setup_.config.workers : default_worker_count();
+  return true;
+}
+
+}  // namespace prefork::master

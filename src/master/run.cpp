@@ -1,0 +1,125 @@
+// prefork::run: from the command line to a running master.
+#include <unistd.h>
+#include <prefork/app.hpp>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "app/loader.hpp"
+#include "config/config.hpp"
+#include "core/log.hpp"
+#include "master/arbiter.hpp"
+#include "master/pidfile.hpp"
+#include "master/process_title.hpp"
+
+namespace prefork {
+namespace {
+
+constexpr int exit_usage = 2;     // config and usage errors, as the config loader reports them
+constexpr int exit_app_load = 3;  // gunicorn's WORKER_BOOT_ERROR: the app cannot be loaded
+constexpr int exit_startup = 1;   // binding, pidfile and other runtime failures
+
+// The process title overwrites the original argv strings, so the master keeps its own copy for
+// reloads.
+class CommandLine {
+ public:
+  CommandLine(int argc, char** argv) : strings_(argv, argv + argc) {
+    for (std::string& text : strings_) pointers_.push_back(text.c_str());
+    pointers_.push_back(nullptr);
+  }
+  int argc() const { return int(strings_.size()); }
+  const char* const* argv() const { return pointers_.data(); }
+
+ private:
+  std::vector<std::string> strings_;
+  std::vector<const char*> pointers_;
+};
+
+int fail(int code, const std::string& message) {
+  log::error(message);
+  return code;
+}
+
+int print_and_exit(const config::LoadResult& loaded) {
+  std::FILE* stream = loaded.exit_code == 0 ? stdout : stderr;
+  std::fputs(loaded.message.c_str(), stream);
+  if (!loaded.message.empty() && loaded.message.back() != '\n') std::fputc('\n', stream);
+  return loaded.exit_code;
+}
+
+std::string setup_logging(const config::Config& config) {
+  log::Level level;
+  if (!log::parse_level(config.loglevel, level))
+    return "loglevel \"" + config.loglevel + "\": expected debug, info, warning, error or critical";
+  log::set_level(level);
+  if (!log::open(config.errorlog)) return "errorlog " + config.errorlog + ": cannot open";
+  return {};
+}
+
+std::string choose_proc_name(const config::Config& config, const app::LoadedApp& app) {
+  if (!config.proc_name.empty()) return config.proc_name;
+  if (!app.name.empty()) return app.name;
+  return "prefork";
+}
+
+int serve(master::Setup setup, const std::string& pidfile_path) {
+  log::info("Starting prefork ", version);
+  master::BindOutcome bound = master::bind_listeners(setup.config);
+  if (!bound.error.empty()) return fail(exit_startup, bound.error);
+  for (const master::Listener& listener : bound.listeners.all())
+    log::info("Listening at: ", listener.url(), " (", getpid(), ")");
+  log::info("Using worker: ", setup.config.worker_class);
+  master::Pidfile pidfile;
+  if (!pidfile_path.empty()) {
+    if (std::string error = pidfile.create(pidfile_path); !error.empty())
+      return fail(exit_startup, error);
+  }
+  setup.listeners = std::move(bound.listeners);
+  master::set_process_title(master::master_title(setup.proc_name));
+  master::Arbiter arbiter(std::move(setup));
+  return arbiter.run();
+}
+
+}  // namespace
+
+int run(int argc, char** argv, AppFactory factory) {
+  CommandLine command_line(argc, argv);
+  master::claim_process_title_memory(argc, argv);
+  config::LoadResult loaded = config::load(command_line.argc(), command_line.argv(), environ);
+  if (!loaded.config) return print_and_exit(loaded);
+  master::Setup setup;
+  setup.config = std::move(*loaded.config);
+  const config::Config& config = setup.config;
+  if (std::string error = setup_logging(config); !error.empty()) return fail(exit_usage, error);
+  if (!config.chdir.empty() && ::chdir(config.chdir.c_str()) != 0)
+    return fail(exit_usage, "chdir " + config.chdir + ": " + std::strerror(errno));
+
+  app::LoadOutcome resolved = app::resolve(config.app, factory);
+  if (!resolved.ok())
+    return fail(resolved.not_configured ? exit_usage : exit_app_load, resolved.error);
+  setup.app = resolved.app;
+  if (config.check_only) {
+    std::printf("%s: configuration OK\n",
+                config.config_file.empty() ? "prefork" : config.config_file.c_str());
+    return 0;
+  }
+  if (std::string error = master::resolve_identity(config, setup.identity); !error.empty())
+    return fail(exit_usage, error);
+  if (config.preload_app) {
+    app::MadeApp made = app::make(setup.app, config.app_config);
+    if (!made.app) return fail(exit_app_load, "preload_app: " + made.error);
+    setup.preloaded_app = std::move(made.app);
+  }
+  setup.proc_name = choose_proc_name(config, setup.app);
+  setup.argc = command_line.argc();
+  setup.argv = command_line.argv();
+  setup.envp = environ;
+  setup.linked_factory = factory;
+  std::string pidfile_path = config.pidfile;
+  return serve(std::move(setup), pidfile_path);
+}
+
+}  // namespace prefork

@@ -1,0 +1,123 @@
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <csignal>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+
+#include "core/log.hpp"
+#include "master/arbiter.hpp"
+#include "master/process_title.hpp"
+#include "worker/run.hpp"
+
+namespace prefork::master {
+namespace {
+
+void restore_default_signals() {
+  for (int signum = 1; signum < NSIG; ++signum) {
+    if (signum == SIGKILL || signum == SIGSTOP) continue;
+    std::signal(signum, SIG_DFL);
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+void unblock_all_signals() {
+  sigset_t none;
+  sigemptyset(&none);
+  pthread_sigmask(SIG_SETMASK, &none, nullptr);
+}
+
+}  // namespace
+
+void Arbiter::spawn_missing_workers() {
+  if (stopping_) return;
+  while (active_workers() < target_workers_) {
+    std::size_t before = workers_.size();
+    spawn_worker();
+    if (workers_.size() == before) return;  // fork failed; the next check retries
+  }
+}
+
+void Arbiter::spawn_worker() {
+  int id = next_worker_id_++;
+  auto heartbeat = std::make_unique<SharedHeartbeat>();
+  // Until the child has left the master's loop, a signal it receives would be written into
+  // the master's signal pipe and handled as the master's own.
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  pid_t pid = fork();
+  if (pid == 0) become_worker(id, heartbeat->get());
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  if (pid < 0) {
+    log::error("fork: ", std::strerror(errno));
+    return;
+  }
+  WorkerProcess& worker = workers_[pid];
+  worker.pid = pid;
+  worker.id = id;
+  worker.heartbeat = std::move(heartbeat);
+}
+
+// The child still shares the epoll instance with the master until uv_loop_fork makes its own:
+// closing handles before that would unregister the master's watchers.
+void Arbiter::release_master_loop() {
+  uv_loop_fork(&loop_);
+  uv_walk(
+      &loop_,
+      [](uv_handle_t* handle, void*) {
+        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
+      },
+      nullptr);
+  uv_run(&loop_, UV_RUN_DEFAULT);
+  uv_loop_close(&loop_);
+}
+
+void Arbiter::become_worker(int id, Heartbeat* heartbeat) {
+  release_master_loop();
+  restore_default_signals();
+  std::vector<int> listen_fds;
+  for (const Listener& listener : setup_.listeners.all()) {
+    if (!listener.per_worker) {
+      listen_fds.push_back(listener.fd);
+      continue;
+    }
+    ::close(listener.fd);
+    std::string error;
+    int fd = open_reuse_port_socket(listener, setup_.config.backlog, error);
+    if (fd < 0) {
+      log::error(error);
+      _exit(worker::exit_boot_error);
+    }
+    listen_fds.push_back(fd);
+  }
+  if (std::string error = drop_privileges(setup_.identity); !error.empty()) {
+    log::error("Worker cannot drop privileges: ", error);
+    _exit(worker::exit_boot_error);
+  }
+  ::umask(mode_t(setup_.config.umask));
+  set_process_title(worker_title(setup_.proc_name));
+  log::info("Booting worker with pid: ", getpid());
+
+  worker::Boot boot;
+  boot.config = &setup_.config;
+  boot.listen_fds = std::move(listen_fds);
+  boot.id = id;
+  boot.heartbeat = heartbeat;
+  boot.preloaded_app = setup_.preloaded_app.get();
+  boot.factory = setup_.app.factory;
+  unblock_all_signals();
+  int code = 1;
+  try {
+    code = worker::run(boot);
+  } catch (const std::exception& error) {
+    log::critical("Worker (pid:", getpid(), ") failed: ", error.what());
+  }
+  std::fflush(nullptr);
+  // Destructors of the master's objects must not run here: they belong to the master.
+  _exit(code);
+}
+
+}  // namespace prefork::master

@@ -1,0 +1,299 @@
+#include "harness.hpp"
+
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+namespace prefork::e2e {
+namespace {
+
+std::optional<pid_t> parent_of(const std::string& stat_text, char& state) {
+  // "pid (comm) S ppid ..." where comm may itself contain spaces and parentheses.
+  auto close = stat_text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(stat_text.substr(close + 1));
+  pid_t parent = 0;
+  rest >> state >> parent;
+  if (!rest) return std::nullopt;
+  return parent;
+}
+
+std::string read_whole(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+void set_timeouts(int fd, std::chrono::milliseconds timeout) {
+  timeval value{};
+  value.tv_sec = timeout.count() / 1000;
+  value.tv_usec = (timeout.count() % 1000) * 1000;
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, sizeof value);
+  setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value);
+}
+
+Reply exchange(int fd, std::string_view method, std::string_view target, std::string_view body) {
+  Reply reply;
+  std::string request = std::string(method) + " " + std::string(target) +
+                        " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  if (!body.empty() || method == "POST")
+    request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
+  request += "\r\n";
+  request += body;
+  std::size_t sent = 0;
+  while (sent < request.size()) {
+    ssize_t n = ::send(fd, request.data() + sent, request.size() - sent, MSG_NOSIGNAL);
+    if (n <= 0) return reply;
+    sent += std::size_t(n);
+  }
+  std::string response;
+  char buffer[16384];
+  for (;;) {
+    ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n < 0) return reply;  // timeout or reset: not a whole response
+    if (n == 0) break;
+    response.append(buffer, std::size_t(n));
+  }
+  auto head_end = response.find("\r\n\r\n");
+  if (head_end == std::string::npos || response.compare(0, 9, "HTTP/1.1 ") != 0) return reply;
+  reply.head = response.substr(0, head_end);
+  reply.body = response.substr(head_end + 4);
+  reply.status = std::atoi(response.c_str() + 9);
+  auto length_at = reply.head.find("Content-Length: ");
+  if (length_at == std::string::npos) length_at = reply.head.find("content-length: ");
+  reply.ok = length_at == std::string::npos ||
+             std::size_t(std::atol(reply.head.c_str() + length_at + 16)) == reply.body.size();
+  return reply;
+}
+
+}  // namespace
+
+std::string built_path(const char* variable) {
+  const char* value = std::getenv(variable);
+  if (!value || !*value) throw std::runtime_error(std::string(variable) + " is not set");
+  return value;
+}
+
+Server::Server(const std::string& binary, const std::vector<std::string>& args) {
+  int pipe_fds[2];
+  if (pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
+  std::vector<char*> argv;
+  argv.push_back(const_cast<char*>(binary.c_str()));
+  for (const std::string& arg : args) argv.push_back(const_cast<char*>(arg.c_str()));
+  argv.push_back(nullptr);
+  pid_ = fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    dup2(pipe_fds[1], STDERR_FILENO);
+    dup2(pipe_fds[1], STDOUT_FILENO);
+    unsetenv("LISTEN_FDS");
+    unsetenv("LISTEN_PID");
+    execv(binary.c_str(), argv.data());
+    _exit(127);
+  }
+  ::close(pipe_fds[1]);
+  log_fd_ = pipe_fds[0];
+  reader_ = std::thread([this] { read_log(); });
+}
+
+Server::~Server() {
+  if (!exited_) {
+    std::vector<pid_t> children = workers();
+    kill(pid_, SIGKILL);
+    for (pid_t child : children) kill(child, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+  }
+  stop_reading_ = true;
+  reader_.join();
+  ::close(log_fd_);
+}
+
+void Server::read_log() {
+  char buffer[4096];
+  while (!stop_reading_) {
+    pollfd ready{log_fd_, POLLIN, 0};
+    if (poll(&ready, 1, 50) <= 0) continue;
+    ssize_t n = ::read(log_fd_, buffer, sizeof buffer);
+    if (n <= 0) return;
+    std::lock_guard lock(mutex_);
+    log_.append(buffer, std::size_t(n));
+    changed_.notify_all();
+  }
+}
+
+std::size_t Server::count_lines(std::string_view text) {
+  std::lock_guard lock(mutex_);
+  std::size_t count = 0;
+  for (auto at = log_.find(text); at != std::string::npos; at = log_.find(text, at + text.size()))
+    ++count;
+  return count;
+}
+
+bool Server::wait_for_lines(std::string_view text, std::size_t count,
+                            std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  while (count_lines(text) < count) {
+    std::unique_lock lock(mutex_);
+    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout) {
+      lock.unlock();
+      return count_lines(text) >= count;
+    }
+  }
+  return true;
+}
+
+std::optional<std::string> Server::wait_for_line(std::string_view text,
+                                                 std::chrono::milliseconds timeout) {
+  if (!wait_for_lines(text, 1, timeout)) return std::nullopt;
+  std::lock_guard lock(mutex_);
+  auto at = log_.find(text);
+  auto start = log_.rfind('\n', at);
+  start = start == std::string::npos ? 0 : start + 1;
+  return log_.substr(start, log_.find('\n', at) - start);
+}
+
+std::string Server::log() {
+  std::lock_guard lock(mutex_);
+  return log_;
+}
+
+int Server::port(std::chrono::milliseconds timeout) {
+  auto line = wait_for_line("Listening at: http://", timeout);
+  if (!line) return 0;
+  // "Listening at: http://HOST:PORT (PID)"; HOST may be "[::1]".
+  auto address_end = line->find(' ', line->find("http://"));
+  auto port_at = line->rfind(':', address_end);
+  return std::atoi(line->c_str() + port_at + 1);
+}
+
+std::vector<pid_t> Server::workers() const {
+  std::vector<pid_t> children;
+  DIR* proc = opendir("/proc");
+  if (!proc) return children;
+  while (dirent* entry = readdir(proc)) {
+    pid_t pid = std::atoi(entry->d_name);
+    if (pid <= 0) continue;
+    char state = 0;
+    auto parent = parent_of(read_whole("/proc/" + std::string(entry->d_name) + "/stat"), state);
+    if (parent && *parent == pid_ && state != 'Z' && state != 'X') children.push_back(pid);
+  }
+  closedir(proc);
+  return children;
+}
+
+bool Server::wait_for_worker_count(std::size_t count, std::chrono::milliseconds timeout) {
+  return eventually([&] { return workers().size() == count; }, timeout);
+}
+
+void Server::signal(int signum) const {
+  if (!exited_) kill(pid_, signum);
+}
+
+std::optional<int> Server::wait_exit(std::chrono::milliseconds timeout) {
+  bool done = eventually(
+      [&] {
+        if (exited_) return true;
+        int status = 0;
+        if (waitpid(pid_, &status, WNOHANG) != pid_) return false;
+        exited_ = true;
+        exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return true;
+      },
+      timeout);
+  if (!done) return std::nullopt;
+  return exit_code_;
+}
+
+Reply http_request(int port, std::string_view method, std::string_view target,
+                   std::string_view body, std::chrono::milliseconds timeout) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(std::uint16_t(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  set_timeouts(fd, timeout);
+  Reply reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
+    reply = exchange(fd, method, target, body);
+  ::close(fd);
+  return reply;
+}
+
+Reply http_get_unix(const std::string& path, std::string_view target) {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  path.copy(address.sun_path, sizeof address.sun_path - 1);
+  set_timeouts(fd, 10s);
+  Reply reply;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
+    reply = exchange(fd, "GET", target, {});
+  ::close(fd);
+  return reply;
+}
+
+long current_syscall(pid_t pid) {
+  std::string text = read_whole("/proc/" + std::to_string(pid) + "/syscall");
+  if (text.empty() || text.compare(0, 7, "running") == 0) return -1;
+  return std::atol(text.c_str());
+}
+
+bool sleeping_in_handler(pid_t pid) {
+  long call = current_syscall(pid);
+  return call == 35 || call == 230;  // nanosleep, clock_nanosleep (x86_64)
+}
+
+std::string process_cmdline(pid_t pid) {
+  return read_whole("/proc/" + std::to_string(pid) + "/cmdline");
+}
+
+bool process_alive(pid_t pid) {
+  char state = process_state(pid);
+  return state != 0 && state != 'Z' && state != 'X';
+}
+
+char process_state(pid_t pid) {
+  char state = 0;
+  parent_of(read_whole("/proc/" + std::to_string(pid) + "/stat"), state);
+  return state;
+}
+
+TempDir::TempDir() {
+  char pattern[] = "/tmp/prefork-e2e-XXXXXX";
+  if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
+  path_ = pattern;
+}
+
+TempDir::~TempDir() {
+  if (DIR* dir = opendir(path_.c_str())) {
+    while (dirent* entry = readdir(dir)) {
+      std::string name = entry->d_name;
+      if (name != "." && name != "..") ::unlink(file(name).c_str());
+    }
+    closedir(dir);
+  }
+  ::rmdir(path_.c_str());
+}
+
+std::string TempDir::write(std::string_view name, std::string_view content) const {
+  std::string path = file(name);
+  std::ofstream(path, std::ios::binary) << content;
+  return path;
+}
+
+}  // namespace prefork::e2e

@@ -1,0 +1,112 @@
+// End-to-end harness: runs the real server binary as a child process, reads its error log
+// through a pipe, and talks HTTP to it over real sockets.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+namespace prefork::e2e {
+
+using namespace std::chrono_literals;
+using Clock = std::chrono::steady_clock;
+
+// A path handed over by meson through the environment (see tests/e2e/meson.build).
+std::string built_path(const char* variable);
+
+class Server {
+ public:
+  Server(const std::string& binary, const std::vector<std::string>& args);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Waits until the log has a line containing text; returns that line or nullopt at the deadline.
+  std::optional<std::string> wait_for_line(std::string_view text,
+                                           std::chrono::milliseconds timeout = 10s);
+  // Waits until the log has at least count lines containing text.
+  bool wait_for_lines(std::string_view text, std::size_t count,
+                      std::chrono::milliseconds timeout = 10s);
+  std::size_t count_lines(std::string_view text);
+  std::string log();
+  // The port of the first "Listening at: http://HOST:PORT" line; 0 at the deadline.
+  int port(std::chrono::milliseconds timeout = 10s);
+  // Live (not zombie) child processes of the master.
+  std::vector<pid_t> workers() const;
+  // Waits until the master has exactly count live children.
+  bool wait_for_worker_count(std::size_t count, std::chrono::milliseconds timeout = 10s);
+  void signal(int signum) const;
+  // The master's exit code (128 + signal when killed), or nullopt at the deadline.
+  std::optional<int> wait_exit(std::chrono::milliseconds timeout = 10s);
+
+ private:
+  void read_log();
+
+  pid_t pid_ = -1;
+  int log_fd_ = -1;
+  bool exited_ = false;
+  int exit_code_ = 0;
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::string log_;
+  std::atomic<bool> stop_reading_{false};
+  std::thread reader_;
+};
+
+struct Reply {
+  bool ok = false;  // a whole response arrived
+  int status = 0;
+  std::string head;
+  std::string body;
+};
+
+// One request on a new connection with "Connection: close"; the reply is read until EOF.
+Reply http_request(int port, std::string_view method, std::string_view target,
+                   std::string_view body = {}, std::chrono::milliseconds timeout = 10s);
+inline Reply http_get(int port, std::string_view target, std::chrono::milliseconds timeout = 10s) {
+  return http_request(port, "GET", target, {}, timeout);
+}
+Reply http_get_unix(const std::string& path, std::string_view target);
+
+// Polls condition every few milliseconds until it holds or the deadline passes.
+template <class Condition>
+bool eventually(Condition condition, std::chrono::milliseconds timeout = 10s) {
+  auto deadline = Clock::now() + timeout;
+  while (!condition()) {
+    if (Clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
+}
+
+// The system call a process is blocked in (/proc/PID/syscall), -1 when it is running or gone.
+long current_syscall(pid_t pid);
+// True while pid sleeps in nanosleep/clock_nanosleep: a handler blocking in /sleep.
+bool sleeping_in_handler(pid_t pid);
+std::string process_cmdline(pid_t pid);
+bool process_alive(pid_t pid);
+char process_state(pid_t pid);
+
+// A private directory under /tmp, removed with its files on destruction.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::string& path() const { return path_; }
+  std::string file(std::string_view name) const { return path_ + "/" + std::string(name); }
+  std::string write(std::string_view name, std::string_view content) const;
+
+ private:
+  std::string path_;
+};
+
+}  // namespace prefork::e2e

@@ -1,0 +1,108 @@
+// SIGHUP: re-read the config, replace every worker, drop no request.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <thread>
+
+#include "harness.hpp"
+
+using namespace prefork::e2e;
+
+namespace {
+
+std::string hello_binary() {
+  return built_path("HELLO_BINARY");
+}
+
+bool none_of(const std::vector<pid_t>& now, const std::vector<pid_t>& old) {
+  return std::none_of(now.begin(), now.end(), [&](pid_t pid) {
+    return std::find(old.begin(), old.end(), pid) != old.end();
+  });
+}
+
+// Client threads that request "/" on new connections until stopped, counting outcomes.
+class Load {
+ public:
+  Load(int port, int threads) {
+    for (int i = 0; i < threads; ++i) {
+      clients_.emplace_back([this, port] {
+        while (!stop_) {
+          Reply reply = http_get(port, "/", 5s);
+          ++(reply.ok && reply.status == 200 ? served_ : failed_);
+        }
+      });
+    }
+  }
+  ~Load() { stop(); }
+  void stop() {
+    stop_ = true;
+    for (std::thread& client : clients_) {
+      if (client.joinable()) client.join();
+    }
+  }
+  int served() const { return served_; }
+  int failed() const { return failed_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<int> served_{0}, failed_{0};
+  std::vector<std::thread> clients_;
+};
+
+}  // namespace
+
+TEST_CASE("HUP under load replaces every worker with zero failed requests") {
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "2", "--graceful-timeout", "10"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::vector<pid_t> old_workers = server.workers();
+  Load load(port, 2);
+  REQUIRE(eventually([&] { return load.served() >= 50; }));
+  auto started = Clock::now();
+  server.signal(SIGHUP);
+  bool replaced = eventually([&] {
+    std::vector<pid_t> now = server.workers();
+    return now.size() == 2 && none_of(now, old_workers);
+  });
+  int served_at_replacement = load.served();
+  // Keep the load on the new workers until about 1.5 s have passed in all.
+  eventually([&] { return Clock::now() - started >= 1500ms; }, 3s);
+  load.stop();
+  CHECK(replaced);
+  CHECK(load.failed() == 0);
+  CHECK(load.served() > served_at_replacement);
+  CHECK(server.count_lines("Hang up: Master") == 1);
+}
+
+TEST_CASE("HUP with a broken config file keeps the running workers and configuration") {
+  TempDir dir;
+  std::string path = dir.write("prefork.toml", "workers = 2\n");
+  Server server(hello_binary(), {"-c", path, "-b", "127.0.0.1:0"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::vector<pid_t> before = server.workers();
+  dir.write("prefork.toml", "workers = 2\nno_such_setting = 1\n");
+  server.signal(SIGHUP);
+  REQUIRE(server.wait_for_line("Reload failed, keeping the running configuration").has_value());
+  CHECK(server.wait_for_line(path + ":2", 1s).has_value());
+  std::vector<pid_t> after = server.workers();
+  std::sort(before.begin(), before.end());
+  std::sort(after.begin(), after.end());
+  CHECK(before == after);
+  CHECK(http_get(port, "/").status == 200);
+}
+
+TEST_CASE("HUP applies a changed worker count from the config file") {
+  TempDir dir;
+  std::string path = dir.write("prefork.toml", "workers = 1\n");
+  Server server(hello_binary(), {"-c", path, "-b", "127.0.0.1:0"});
+  REQUIRE(server.port() > 0);
+  REQUIRE(server.wait_for_worker_count(1));
+  dir.write("prefork.toml", "workers = 3\n");
+  server.signal(SIGHUP);
+  CHECK(server.wait_for_worker_count(3));
+}

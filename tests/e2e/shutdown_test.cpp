@@ -1,0 +1,94 @@
+// Stopping: TERM is graceful, QUIT is quick, WINCH stops the workers and keeps the master.
+#include <doctest/doctest.h>
+
+#include <csignal>
+#include <future>
+
+#include "harness.hpp"
+
+using namespace prefork::e2e;
+
+namespace {
+
+std::string hello_binary() {
+  return built_path("HELLO_BINARY");
+}
+
+// The worker is inside the /sleep handler: the request is in flight.
+bool wait_until_handling(const Server& server) {
+  return eventually([&] {
+    for (pid_t worker : server.workers()) {
+      if (sleeping_in_handler(worker)) return true;
+    }
+    return false;
+  });
+}
+
+}  // namespace
+
+TEST_CASE("TERM lets an in-flight request finish, then the master exits 0") {
+  Server server(hello_binary(),
+                {"-b", "127.0.0.1:0", "-w", "1", "--graceful-timeout", "10", "-t", "30"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  auto slow = std::async(std::launch::async, [port] { return http_get(port, "/sleep?ms=1500"); });
+  REQUIRE(wait_until_handling(server));
+  server.signal(SIGTERM);
+  Reply reply = slow.get();
+  CHECK(reply.ok);
+  CHECK(reply.status == 200);
+  CHECK(server.wait_exit() == 0);
+  CHECK(server.wait_for_line("Shutting down: Master", 2s).has_value());
+}
+
+TEST_CASE("QUIT does not wait for in-flight requests") {
+  Server server(hello_binary(),
+                {"-b", "127.0.0.1:0", "-w", "1", "--graceful-timeout", "30", "-t", "60"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  auto slow = std::async(std::launch::async, [port] { return http_get(port, "/sleep?ms=20000"); });
+  REQUIRE(wait_until_handling(server));
+  auto signaled = Clock::now();
+  server.signal(SIGQUIT);
+  CHECK(server.wait_exit(10s) == 0);
+  CHECK(Clock::now() - signaled < 5s);
+  CHECK_FALSE(slow.get().ok);
+}
+
+TEST_CASE("INT is a quick shutdown too") {
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "2"});
+  REQUIRE(server.port() > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::vector<pid_t> workers = server.workers();
+  server.signal(SIGINT);
+  CHECK(server.wait_exit() == 0);
+  for (pid_t worker : workers) CHECK(eventually([&] { return !process_alive(worker); }));
+}
+
+TEST_CASE("WINCH stops every worker and keeps the master; TTIN brings one back") {
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "2"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  server.signal(SIGWINCH);
+  CHECK(server.wait_for_worker_count(0));
+  CHECK(process_alive(server.pid()));
+  server.signal(SIGTTIN);
+  CHECK(server.wait_for_worker_count(1));
+  CHECK(http_get(port, "/").status == 200);
+}
+
+TEST_CASE("a worker that ignores TERM is killed after graceful_timeout") {
+  Server server(hello_binary(),
+                {"-b", "127.0.0.1:0", "-w", "1", "--graceful-timeout", "1", "-t", "60"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  auto slow = std::async(std::launch::async, [port] { return http_get(port, "/sleep?ms=20000"); });
+  REQUIRE(wait_until_handling(server));
+  auto signaled = Clock::now();
+  server.signal(SIGTERM);
+  CHECK(server.wait_exit(10s) == 0);
+  CHECK(Clock::now() - signaled < 5s);
+  CHECK(server.wait_for_line("did not stop in time", 2s).has_value());
+  CHECK_FALSE(slow.get().ok);
+}

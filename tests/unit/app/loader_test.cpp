@@ -1,0 +1,93 @@
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "app/loader.hpp"
+
+using namespace prefork;
+
+namespace {
+
+std::string module(const char* variable) {
+  const char* path = std::getenv(variable);
+  if (!path) throw std::runtime_error(std::string(variable) + " is not set");
+  return path;
+}
+
+class Nothing : public App {
+ public:
+  void handle(const Request&, Responder) override {}
+};
+
+std::unique_ptr<App> make_nothing(const AppConfig&) {
+  return std::make_unique<Nothing>();
+}
+std::unique_ptr<App> make_null(const AppConfig&) {
+  return nullptr;
+}
+std::unique_ptr<App> make_throwing(const AppConfig&) {
+  throw std::runtime_error("no database");
+}
+
+}  // namespace
+
+TEST_CASE("an empty app setting uses the linked factory") {
+  app::LoadOutcome outcome = app::resolve("", make_nothing);
+  REQUIRE(outcome.ok());
+  bool linked = outcome.app.factory == make_nothing;
+  CHECK(linked);
+  CHECK(outcome.app.name.empty());
+}
+
+TEST_CASE("no app setting and no linked factory is a configuration error") {
+  app::LoadOutcome outcome = app::resolve("", nullptr);
+  CHECK_FALSE(outcome.ok());
+  CHECK(outcome.not_configured);
+}
+
+TEST_CASE("a spec without a name is refused with the expected form") {
+  app::LoadOutcome outcome = app::resolve("libfoo.so", nullptr);
+  CHECK(outcome.error.find("expected \"path/libfoo.so:name\"") != std::string::npos);
+  CHECK_FALSE(outcome.not_configured);
+}
+
+TEST_CASE("a missing file is named") {
+  app::LoadOutcome outcome = app::resolve("/nonexistent/libfoo.so:foo", nullptr);
+  CHECK(outcome.error.find("file not found: /nonexistent/libfoo.so") != std::string::npos);
+}
+
+TEST_CASE("a file that is not a library cannot be loaded") {
+  app::LoadOutcome outcome = app::resolve("/etc/hostname:foo", nullptr);
+  CHECK(outcome.error.find("cannot load") != std::string::npos);
+}
+
+TEST_CASE("a missing symbol is named") {
+  app::LoadOutcome outcome = app::resolve(module("GREETING_MODULE") + ":nope", nullptr);
+  CHECK(outcome.error.find("symbol prefork_app_nope not found") != std::string::npos);
+}
+
+TEST_CASE("another ABI version is refused, naming both versions") {
+  app::LoadOutcome outcome = app::resolve(module("WRONG_ABI_MODULE") + ":wrong_abi", nullptr);
+  CHECK(outcome.error.find("ABI version 999, but this prefork has ABI version " +
+                           std::to_string(abi_version)) != std::string::npos);
+}
+
+TEST_CASE("a .so app is found by name and its factory reads the [app] table") {
+  app::LoadOutcome outcome = app::resolve(module("GREETING_MODULE") + ":greeting", nullptr);
+  REQUIRE(outcome.ok());
+  CHECK(outcome.app.name == "greeting");
+  AppConfig config;
+  config.set("greeting", std::string("hi"));
+  app::MadeApp made = app::make(outcome.app, config);
+  CHECK(made.app != nullptr);
+  app::MadeApp refused = app::make(outcome.app, AppConfig{});
+  CHECK(refused.app == nullptr);
+  CHECK(refused.error == "the app factory failed: [app] greeting is required");
+}
+
+TEST_CASE("factories that throw or return nothing give an error, not a crash") {
+  CHECK(app::make({make_throwing, ""}, {}).error == "the app factory failed: no database");
+  CHECK(app::make({make_null, ""}, {}).error == "the app factory returned no app");
+}

@@ -1,0 +1,186 @@
+#include <arpa/inet.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+#include "master/listeners.hpp"
+
+using namespace prefork;
+
+namespace {
+
+config::Bind tcp(std::string host, int port = 0) {
+  config::Bind bind;
+  bind.kind = config::Bind::Kind::tcp;
+  bind.host = host;
+  bind.port = port;
+  bind.text = host + ":" + std::to_string(port);
+  return bind;
+}
+
+config::Bind unix_socket(std::string path) {
+  config::Bind bind;
+  bind.kind = config::Bind::Kind::unix_socket;
+  bind.path = path;
+  bind.text = "unix:" + path;
+  return bind;
+}
+
+int port_of(const master::Listener& listener) {
+  auto& v4 = reinterpret_cast<const sockaddr_in&>(listener.address);
+  return ntohs(v4.sin_port);
+}
+
+bool accepts_connections(const master::Listener& listener) {
+  int fd = socket(listener.address.ss_family, SOCK_STREAM, 0);
+  bool connected =
+      connect(fd, reinterpret_cast<const sockaddr*>(&listener.address), listener.address_size) == 0;
+  close(fd);
+  return connected;
+}
+
+bool exists(const std::string& path) {
+  struct stat info;
+  return lstat(path.c_str(), &info) == 0;
+}
+
+std::string temp_dir() {
+  char pattern[] = "/tmp/prefork-listeners-XXXXXX";
+  return mkdtemp(pattern);
+}
+
+}  // namespace
+
+TEST_CASE("port 0 binds a free port and the url shows the real one") {
+  config::Config config;
+  config.binds = {tcp("127.0.0.1")};
+  master::BindOutcome bound = master::bind_listeners(config);
+  REQUIRE(bound.error.empty());
+  REQUIRE(bound.listeners.all().size() == 1);
+  const master::Listener& listener = bound.listeners.all().front();
+  CHECK(port_of(listener) > 0);
+  CHECK(listener.url() == "http://127.0.0.1:" + std::to_string(port_of(listener)));
+  CHECK(accepts_connections(listener));
+}
+
+TEST_CASE("IPv6 listeners are shown in brackets") {
+  config::Config config;
+  config.binds = {tcp("::1")};
+  master::BindOutcome bound = master::bind_listeners(config);
+  REQUIRE(bound.error.empty());
+  CHECK(bound.listeners.all().front().url().rfind("http://[::1]:", 0) == 0);
+}
+
+TEST_CASE("a port in use is an error naming the bind") {
+  config::Config config;
+  config.binds = {tcp("127.0.0.1")};
+  master::BindOutcome first = master::bind_listeners(config);
+  REQUIRE(first.error.empty());
+  config.binds = {tcp("127.0.0.1", port_of(first.listeners.all().front()))};
+  master::BindOutcome second = master::bind_listeners(config);
+  CHECK(second.error.find("bind 127.0.0.1:") == 0);
+  CHECK(second.error.find("Address already in use") != std::string::npos);
+}
+
+TEST_CASE("reuse_port: the master holds the port without listening, workers open their own") {
+  config::Config config;
+  config.reuse_port = true;
+  config.binds = {tcp("127.0.0.1")};
+  master::BindOutcome bound = master::bind_listeners(config);
+  REQUIRE(bound.error.empty());
+  const master::Listener& listener = bound.listeners.all().front();
+  CHECK(listener.per_worker);
+  CHECK_FALSE(accepts_connections(listener));
+  std::string error;
+  int worker_fd = master::open_reuse_port_socket(listener, 16, error);
+  REQUIRE(worker_fd >= 0);
+  int second_fd = master::open_reuse_port_socket(listener, 16, error);
+  CHECK(second_fd >= 0);
+  CHECK(accepts_connections(listener));
+  close(worker_fd);
+  close(second_fd);
+}
+
+TEST_CASE("a unix socket replaces a stale socket file and is removed on close") {
+  std::string dir = temp_dir();
+  std::string path = dir + "/server.sock";
+  config::Config config;
+  config.binds = {unix_socket(path)};
+  {
+    master::BindOutcome stale = master::bind_listeners(config);
+    REQUIRE(stale.error.empty());
+    // A crashed master leaves its socket file behind: close the fd without removing the file.
+    close(stale.listeners.all().front().fd);
+    master::BindOutcome bound = master::bind_listeners(config);
+    REQUIRE(bound.error.empty());
+    CHECK(bound.listeners.all().front().url() == "unix:" + path);
+    sockaddr_un address{};
+    address.sun_family = AF_UNIX;
+    path.copy(address.sun_path, sizeof address.sun_path - 1);
+    int client = socket(AF_UNIX, SOCK_STREAM, 0);
+    CHECK(connect(client, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+    close(client);
+    CHECK(exists(path));
+  }
+  CHECK_FALSE(exists(path));
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("a unix socket path that is a regular file is refused, not removed") {
+  std::string dir = temp_dir();
+  std::string path = dir + "/data";
+  close(creat(path.c_str(), 0600));
+  config::Config config;
+  config.binds = {unix_socket(path)};
+  master::BindOutcome bound = master::bind_listeners(config);
+  CHECK(bound.error.find("is not a socket") != std::string::npos);
+  CHECK(exists(path));
+  unlink(path.c_str());
+  rmdir(dir.c_str());
+}
+
+TEST_CASE("fd://N adopts an inherited socket") {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  config::Bind bind;
+  bind.kind = config::Bind::Kind::fd;
+  bind.fd = fd;
+  bind.text = "fd://" + std::to_string(fd);
+  config::Config config;
+  config.binds = {bind};
+  master::BindOutcome bound = master::bind_listeners(config);
+  REQUIRE(bound.error.empty());
+  CHECK(bound.listeners.all().front().fd == fd);
+  CHECK(accepts_connections(bound.listeners.all().front()));
+}
+
+TEST_CASE("fd://N of something that is not a socket is an error") {
+  config::Bind bind;
+  bind.kind = config::Bind::Kind::fd;
+  bind.fd = 999;
+  bind.text = "fd://999";
+  config::Config config;
+  config.binds = {bind};
+  master::BindOutcome bound = master::bind_listeners(config);
+  CHECK(bound.error.find("fd://999 is not a socket") == 0);
+}
+
+TEST_CASE("systemd sockets are taken only when LISTEN_PID is this process") {
+  setenv("LISTEN_PID", "1", 1);
+  setenv("LISTEN_FDS", "2", 1);
+  CHECK(master::take_systemd_fds().empty());
+  CHECK(getenv("LISTEN_FDS") == nullptr);
+  setenv("LISTEN_PID", std::to_string(getpid()).c_str(), 1);
+  setenv("LISTEN_FDS", "2", 1);
+  CHECK(master::take_systemd_fds() == std::vector<int>{3, 4});
+  CHECK(getenv("LISTEN_PID") == nullptr);
+}
