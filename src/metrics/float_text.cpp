@@ -27,7 +27,12 @@ Decimal shortest_decimal(double value) {
   for (; position < result.ptr && *position != 'e'; ++position) {
     if (*position != '.') decimal.digits[decimal.digit_count++] = *position;
   }
-  decimal.exponent = std::atoi(position + 1);
+  // to_chars writes no terminator: read the exponent within [position, result.ptr) only.
+  const char* exponent = position + 1;
+  const bool negative_exponent = exponent < result.ptr && *exponent == '-';
+  if (exponent < result.ptr && (*exponent == '-' || *exponent == '+')) ++exponent;
+  std::from_chars(exponent, result.ptr, decimal.exponent);
+  if (negative_exponent) decimal.exponent = -decimal.exponent;
   while (decimal.digit_count > 1 && decimal.digits[decimal.digit_count - 1] == '0') {
     --decimal.digit_count;
   }
