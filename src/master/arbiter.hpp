@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "app/loader.hpp"
 #include "config/config.hpp"
@@ -72,6 +73,8 @@ class Arbiter {
  private:
   // signals.cpp
   void start_signal_handlers();
+  void queue_signal(int signum);
+  void dispatch_signals();
   // spawn.cpp
   void spawn_missing_workers();
   void spawn_worker();
@@ -94,6 +97,8 @@ class Arbiter {
   Setup setup_;
   uv_loop_t loop_;
   std::array<uv_signal_t, 10> signals_;
+  uv_timer_t signal_dispatch_timer_;
+  std::vector<int> pending_signals_;
   uv_timer_t check_timer_;
   std::map<pid_t, WorkerProcess> workers_;
   int target_workers_ = 1;
@@ -104,5 +109,9 @@ class Arbiter {
 };
 
 int default_worker_count();
+
+// Blocks the master's signals until Arbiter::run handles them, so that a TERM sent as soon as
+// "Listening at" is logged is not lost to the default action.
+void hold_master_signals();
 
 }  // namespace prefork::master

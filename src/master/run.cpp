@@ -59,24 +59,20 @@ std::string setup_logging(const config::Config& config) {
   return {};
 }
 
-std::string choose_proc_name(const config::Config& config, const app::LoadedApp& app) {
-  if (!config.proc_name.empty()) return config.proc_name;
-  if (!app.name.empty()) return app.name;
-  return "prefork";
-}
-
 int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Starting prefork ", version);
+  master::hold_master_signals();
   master::BindOutcome bound = master::bind_listeners(setup.config);
   if (!bound.error.empty()) return fail(exit_startup, bound.error);
-  for (const master::Listener& listener : bound.listeners.all())
-    log::info("Listening at: ", listener.url(), " (", getpid(), ")");
-  log::info("Using worker: ", setup.config.worker_class);
+  // The pidfile exists before "Listening at", the line supervisors and tests wait for.
   master::Pidfile pidfile;
   if (!pidfile_path.empty()) {
     if (std::string error = pidfile.create(pidfile_path); !error.empty())
       return fail(exit_startup, error);
   }
+  for (const master::Listener& listener : bound.listeners.all())
+    log::info("Listening at: ", listener.url(), " (", getpid(), ")");
+  log::info("Using worker: ", setup.config.worker_class);
   setup.listeners = std::move(bound.listeners);
   master::set_process_title(master::master_title(setup.proc_name));
   master::Arbiter arbiter(std::move(setup));
@@ -113,7 +109,7 @@ int run(int argc, char** argv, AppFactory factory) {
     if (!made.app) return fail(exit_app_load, "preload_app: " + made.error);
     setup.preloaded_app = std::move(made.app);
   }
-  setup.proc_name = choose_proc_name(config, setup.app);
+  setup.proc_name = config.proc_name.empty() ? "prefork" : config.proc_name;
   setup.argc = command_line.argc();
   setup.argv = command_line.argv();
   setup.envp = environ;

@@ -71,7 +71,8 @@ void Arbiter::release_master_loop() {
         if (!uv_is_closing(handle)) uv_close(handle, nullptr);
       },
       nullptr);
-  uv_run(&loop_, UV_RUN_DEFAULT);
+  // One pass runs the close callbacks; the loop's memory is the master's and is simply left.
+  uv_run(&loop_, UV_RUN_NOWAIT);
   uv_loop_close(&loop_);
 }
 
@@ -99,7 +100,6 @@ void Arbiter::become_worker(int id, Heartbeat* heartbeat) {
   }
   ::umask(mode_t(setup_.config.umask));
   set_process_title(worker_title(setup_.proc_name));
-  log::info("Booting worker with pid: ", getpid());
 
   worker::Boot boot;
   boot.config = &setup_.config;

@@ -83,11 +83,11 @@ TEST_CASE("the statically linked hello binary serves requests") {
 
 TEST_CASE("the [app] table of the config file reaches the plugin's factory") {
   TempDir dir;
-  std::string path =
-      dir.write("plugin.toml", "app = \"" + built_path("GREETING_MODULE") +
-                                   ":greeting\"\nworkers = 1\n\n[app]\n"
-                                   "greeting = \"Greetings from the e2e test\"\nname = \"e2e\"\n");
-  Server server(prefork_binary(), {"-c", path, "-b", "127.0.0.1:0"});
+  std::string path = dir.write("plugin.toml",
+                               "workers = 1\n\n[app]\n"
+                               "greeting = \"Greetings from the e2e test\"\nname = \"e2e\"\n");
+  Server server(prefork_binary(), {"-c", path, "-b", "127.0.0.1:0", "--app",
+                                   built_path("GREETING_MODULE") + ":greeting"});
   int port = server.port();
   REQUIRE(port > 0);
   CHECK(http_get(port, "/").body == "Greetings from the e2e test\n");
@@ -96,9 +96,9 @@ TEST_CASE("the [app] table of the config file reaches the plugin's factory") {
 
 TEST_CASE("a worker that fails to boot stops the master with exit code 3, without a fork loop") {
   TempDir dir;
-  std::string path =
-      dir.write("plugin.toml", "app = \"" + built_path("GREETING_MODULE") + ":greeting\"\n");
-  Server server(prefork_binary(), {"-c", path, "-b", "127.0.0.1:0", "-w", "2"});
+  std::string path = dir.write("plugin.toml", "workers = 2\n");
+  Server server(prefork_binary(), {"-c", path, "-b", "127.0.0.1:0", "--app",
+                                   built_path("GREETING_MODULE") + ":greeting"});
   CHECK(server.wait_exit(20s) == 3);
   CHECK(server.wait_for_line("[app] greeting is required", 2s).has_value());
   CHECK(server.wait_for_line("failed to boot", 2s).has_value());
@@ -107,9 +107,9 @@ TEST_CASE("a worker that fails to boot stops the master with exit code 3, withou
 
 TEST_CASE("preload_app creates the app in the master: a factory error exits 3 before binding") {
   TempDir dir;
-  std::string path = dir.write("plugin.toml", "app = \"" + built_path("GREETING_MODULE") +
-                                                  ":greeting\"\npreload_app = true\n");
-  Server server(prefork_binary(), {"-c", path, "-b", "127.0.0.1:0"});
+  std::string path = dir.write("plugin.toml", "preload_app = true\n");
+  Server server(prefork_binary(), {"-c", path, "-b", "127.0.0.1:0", "--app",
+                                   built_path("GREETING_MODULE") + ":greeting"});
   CHECK(server.wait_exit() == 3);
   CHECK(server.wait_for_line("preload_app: the app factory failed", 2s).has_value());
   CHECK(server.count_lines("Booting worker") == 0);
@@ -141,9 +141,9 @@ TEST_CASE("process titles name the master and the workers") {
   }
 }
 
-TEST_CASE("proc_name and a .so app name the titles") {
-  Server server(prefork_binary(),
-                {"-b", "127.0.0.1:0", "-w", "1", "--app", built_path("HELLO_MODULE") + ":hello"});
+TEST_CASE("proc_name names the titles") {
+  Server server(prefork_binary(), {"-b", "127.0.0.1:0", "-w", "1", "-n", "hello", "--app",
+                                   built_path("HELLO_MODULE") + ":hello"});
   REQUIRE(server.port() > 0);
   CHECK(eventually(
       [&] { return process_cmdline(server.pid()).rfind("prefork: master [hello]", 0) == 0; }));
