@@ -1,5 +1,6 @@
-// RedisMultiProcessCollector: every process's values from one atomic snapshot of the index
-// (a single EVAL), merged with prometheus_client's multiprocess rules by metrics::aggregate.
+// RedisMultiProcessCollector: every process's values from one consistent snapshot (MULTI/EXEC
+// over the watched index), merged with prometheus_client's multiprocess rules by
+// metrics::aggregate.
 #pragma once
 
 #include <string>

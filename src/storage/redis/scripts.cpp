@@ -27,29 +27,4 @@ redis.call('EXPIRE', index, ttl)
 return 1
 )lua";
 
-const std::string_view snapshot = R"lua(
-local prefix = ARGV[1]
-local out = {}
-for _, process in ipairs(redis.call('SMEMBERS', prefix .. ':processes')) do
-  for _, series in ipairs(redis.call('SMEMBERS', prefix .. ':process:' .. process)) do
-    local colon = string.find(series, ':', 1, true)
-    if colon then
-      local kind = string.sub(series, 1, colon - 1)
-      local md5 = string.sub(series, colon + 1)
-      local base = prefix .. ':' .. kind .. ':' .. process
-      local fields = redis.call('HMGET', base .. ':metric:' .. md5, 'value', 'timestamp')
-      local original = redis.call('HGET', base .. ':meta:' .. md5, 'original_key')
-      if fields[1] and original then
-        out[#out + 1] = process
-        out[#out + 1] = kind
-        out[#out + 1] = original
-        out[#out + 1] = fields[1]
-        out[#out + 1] = fields[2] or '0'
-      end
-    end
-  end
-end
-return out
-)lua";
-
 }  // namespace prefork::storage::scripts

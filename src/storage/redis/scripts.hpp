@@ -10,8 +10,4 @@ namespace prefork::storage::scripts {
 // its process set), of the set itself and of the index, so live processes never expire.
 extern const std::string_view touch;
 
-// ARGV: prefix. One consistent snapshot of every stored value: a flat array of
-// process, kind, original_key, value, timestamp. Series whose hashes expired are skipped.
-extern const std::string_view snapshot;
-
 }  // namespace prefork::storage::scripts

@@ -14,6 +14,17 @@ namespace prefork::storage {
 namespace {
 
 constexpr double clock_remeasure_seconds = 60;
+constexpr int snapshot_attempts = 5;
+
+bool read_fields(const redisReply* fields, metrics::StoredValue& stored) {
+  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements != 2 ||
+      fields->element[0]->type != REDIS_REPLY_STRING ||
+      !parse_double(reply_text(fields->element[0]), stored.value)) {
+    return false;
+  }
+  if (!parse_double(reply_text(fields->element[1]), stored.timestamp)) stored.timestamp = 0;
+  return true;
+}
 
 std::vector<std::string> strings_of(const redisReply* reply) {
   std::vector<std::string> out;
@@ -94,9 +105,100 @@ std::vector<std::string> RedisStorageDict::processes() {
   return strings_of(client_.command({"SMEMBERS", layout_.processes()}).get());
 }
 
+// Three round trips: the index, the process sets, then every hash inside MULTI/EXEC. The index
+// and the sets are watched, so a cleanup (or new series) in between aborts the EXEC and the
+// read starts over: a collector never sees a dead process both gone and not yet archived.
 std::vector<metrics::ProcessValues> RedisStorageDict::snapshot() {
-  Reply rows = client_.command({"EVAL", std::string(scripts::snapshot), "0", layout_.prefix()});
-  return group_rows(rows.get());
+  for (int attempt = 0; attempt < snapshot_attempts; ++attempt) {
+    if (std::optional<std::vector<metrics::ProcessValues>> values = try_snapshot(true)) {
+      return std::move(*values);
+    }
+  }
+  // Writers kept changing the index; a read that is not atomic beats no read at all.
+  return try_snapshot(false).value_or(std::vector<metrics::ProcessValues>{});
+}
+
+std::optional<std::vector<metrics::ProcessValues>> RedisStorageDict::try_snapshot(bool atomic) {
+  std::vector<Command> first;
+  if (atomic) first.push_back({"WATCH", layout_.processes()});
+  first.push_back({"SMEMBERS", layout_.processes()});
+  std::vector<std::string> processes = strings_of(client_.pipeline(first).back().get());
+
+  std::vector<Command> second;
+  if (atomic && !processes.empty()) {
+    Command watch = {"WATCH"};
+    for (const std::string& process : processes) watch.push_back(layout_.process(process));
+    second.push_back(std::move(watch));
+  }
+  for (const std::string& process : processes) {
+    second.push_back({"SMEMBERS", layout_.process(process)});
+  }
+  std::vector<Reply> sets = client_.pipeline(second);
+  std::size_t offset = sets.size() - processes.size();
+
+  struct Row {
+    const std::string* process;
+    std::string member;
+    std::string_view kind;
+    std::string_view md5;
+    std::size_t fields = 0;
+    std::size_t meta = 0;  // index of the meta read; unused when the key is known already
+  };
+  std::vector<Row> rows;
+  for (std::size_t i = 0; i < processes.size(); ++i) {
+    for (std::string& member : strings_of(sets[offset + i].get())) {
+      rows.push_back({&processes[i], std::move(member), {}, {}, 0, 0});
+    }
+  }
+  // A meta hash never changes (its md5 is the hash of original_key), so each is read once.
+  std::vector<Command> reads;
+  if (atomic) reads.push_back({"MULTI"});
+  std::size_t first_read = reads.size();
+  for (Row& row : rows) {
+    if (!RedisKeys::split_series(row.member, row.kind, row.md5)) continue;
+    row.fields = reads.size() - first_read;
+    reads.push_back(
+        {"HMGET", layout_.metric(row.kind, *row.process, row.md5), "value", "timestamp"});
+    if (original_keys_.contains(std::string(row.md5))) continue;
+    row.meta = reads.size() - first_read;
+    reads.push_back({"HGET", layout_.meta(row.kind, *row.process, row.md5), "original_key"});
+  }
+  if (atomic) reads.push_back({"EXEC"});
+  std::vector<Reply> replies = client_.pipeline(reads);
+  std::vector<const redisReply*> values;
+  if (atomic) {
+    const redisReply* exec = replies.back().get();
+    if (exec == nullptr || exec->type == REDIS_REPLY_NIL) return std::nullopt;
+    if (exec->type != REDIS_REPLY_ARRAY) {
+      throw RedisError("Redis refused the snapshot: " + std::string(reply_text(exec)));
+    }
+    values.assign(exec->element, exec->element + exec->elements);
+  } else {
+    for (const Reply& reply : replies) values.push_back(reply.get());
+  }
+
+  std::vector<metrics::ProcessValues> out;
+  std::map<std::pair<std::string_view, std::string_view>, std::size_t> groups;
+  for (const Row& row : rows) {
+    metrics::ValueKind kind;
+    metrics::StoredValue stored;
+    if (row.kind.empty() || !metrics::ValueKind::parse(row.kind, kind) ||
+        row.fields >= values.size() || !read_fields(values[row.fields], stored)) {
+      continue;  // expired between the index and the read, or not ours to understand
+    }
+    std::string md5(row.md5);
+    auto known = original_keys_.find(md5);
+    if (known == original_keys_.end()) {
+      const redisReply* original = row.meta < values.size() ? values[row.meta] : nullptr;
+      if (row.meta == 0 || original == nullptr || original->type != REDIS_REPLY_STRING) continue;
+      known = original_keys_.emplace(md5, std::string(reply_text(original))).first;
+    }
+    stored.key = known->second;
+    auto [group, added] = groups.try_emplace({*row.process, row.kind}, out.size());
+    if (added) out.push_back({kind, *row.process, {}});
+    out[group->second].values.push_back(std::move(stored));
+  }
+  return out;
 }
 
 std::vector<metrics::ProcessValues> RedisStorageDict::items(std::string_view process) {
@@ -179,28 +281,6 @@ void RedisStorageDict::touch(const std::vector<std::string>& processes) {
                      std::to_string(ttl_seconds_)};
   command.insert(command.end(), processes.begin(), processes.end());
   client_.command(command);
-}
-
-std::vector<metrics::ProcessValues> group_rows(const redisReply* rows) {
-  std::vector<metrics::ProcessValues> out;
-  if (rows == nullptr || rows->type != REDIS_REPLY_ARRAY) return out;
-  std::map<std::pair<std::string, std::string>, std::size_t> groups;
-  for (std::size_t i = 0; i + 5 <= rows->elements; i += 5) {
-    std::string process(reply_text(rows->element[i]));
-    std::string kind_token(reply_text(rows->element[i + 1]));
-    metrics::ValueKind kind;
-    metrics::StoredValue stored;
-    stored.key = std::string(reply_text(rows->element[i + 2]));
-    if (!metrics::ValueKind::parse(kind_token, kind) ||
-        !parse_double(reply_text(rows->element[i + 3]), stored.value)) {
-      continue;
-    }
-    if (!parse_double(reply_text(rows->element[i + 4]), stored.timestamp)) stored.timestamp = 0;
-    auto [group, added] = groups.try_emplace({process, kind_token}, out.size());
-    if (added) out.push_back({kind, process, {}});
-    out[group->second].values.push_back(std::move(stored));
-  }
-  return out;
 }
 
 }  // namespace prefork::storage

@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 #include <vector>
 
 #include "metrics/sample.hpp"
@@ -59,7 +60,8 @@ class RedisStorageDict {
   std::size_t size(std::string_view process);
   void clear(std::string_view process);
 
-  // Processes in the index, and every stored value of all of them as one atomic snapshot.
+  // Processes in the index, and every stored value of all of them as one consistent snapshot
+  // (watched index and process sets, values read in MULTI/EXEC).
   std::vector<std::string> processes();
   std::vector<metrics::ProcessValues> snapshot();
 
@@ -75,6 +77,7 @@ class RedisStorageDict {
 
  private:
   std::optional<CleanupResult> try_cleanup(std::string_view process);
+  std::optional<std::vector<metrics::ProcessValues>> try_snapshot(bool atomic);
   std::string metric_key(const Series& series) const;
   std::string meta_key(const Series& series) const;
 
@@ -82,12 +85,9 @@ class RedisStorageDict {
   RedisKeys layout_;
   int ttl_seconds_;
   std::string instance_;
+  std::unordered_map<std::string, std::string> original_keys_;  // md5 -> JSON key
   double clock_offset_ = 0;
   double clock_measured_at_ = -1e300;
 };
-
-// Groups snapshot rows (process, kind token, key, value, timestamp) into ProcessValues, in
-// the order the rows came. Rows with an unknown kind or value are skipped.
-std::vector<metrics::ProcessValues> group_rows(const redisReply* rows);
 
 }  // namespace prefork::storage
