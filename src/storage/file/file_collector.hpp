@@ -9,7 +9,8 @@
 // "gauge_max_archive.db", …) and deleted. Archives are ordinary .db files, so
 // prometheus_client reads the same totals. Gauges of mode "all" keep their files, as in
 // prometheus_client: each of their series carries the pid (use liveall to drop them).
-// Only the master writes archives, so cleanups must not run concurrently.
+// Only the master writes archives, so cleanups must not run concurrently. A file is deleted
+// right after its values are folded: a crash between the two would count it twice, never lose it.
 #pragma once
 
 #include <string>
