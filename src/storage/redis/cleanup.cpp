@@ -4,6 +4,7 @@
 
 #include "metrics/fold.hpp"
 #include "storage/redis/errors.hpp"
+#include "storage/redis/reply.hpp"
 #include "storage/redis/storage_dict.hpp"
 
 namespace prefork::storage {
@@ -17,16 +18,6 @@ struct DeadSeries {
   std::string md5;
   metrics::ValueKind kind;
 };
-
-bool read_stored(const redisReply* fields, metrics::StoredValue& stored) {
-  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements != 2 ||
-      fields->element[0]->type != REDIS_REPLY_STRING ||
-      !parse_double(reply_text(fields->element[0]), stored.value)) {
-    return false;
-  }
-  if (!parse_double(reply_text(fields->element[1]), stored.timestamp)) stored.timestamp = 0;
-  return true;
-}
 
 std::vector<DeadSeries> parse_members(const redisReply* reply) {
   std::vector<DeadSeries> out;
@@ -96,9 +87,9 @@ std::optional<CleanupResult> RedisStorageDict::try_cleanup(std::string_view proc
   std::size_t next = watch.size() > 1 ? 1 : 0;
   for (const DeadSeries* series : folded) {
     metrics::StoredValue dead, archived;
-    bool has_dead = read_stored(replies[next].get(), dead);
+    bool has_dead = read_stored_value(replies[next].get(), dead);
     const redisReply* original = replies[next + 1].get();
-    bool has_archive = read_stored(replies[next + 2].get(), archived);
+    bool has_archive = read_stored_value(replies[next + 2].get(), archived);
     next += 3;
     if (!has_dead || original == nullptr || original->type != REDIS_REPLY_STRING) continue;
     metrics::fold_into(series->kind, archived, has_archive, dead);

@@ -8,6 +8,9 @@
 #include <string_view>
 #include <vector>
 
+#include "metrics/sample.hpp"
+#include "storage/redis/keys.hpp"
+
 namespace prefork::storage {
 
 struct ReplyDeleter {
@@ -32,6 +35,17 @@ inline bool is_authentication_error(std::string_view text) {
   return text.starts_with("NOAUTH") || text.starts_with("WRONGPASS") ||
          text.starts_with("ERR invalid password") ||
          text.find("without any password configured") != std::string_view::npos;
+}
+
+// Reads the reply of HMGET key value timestamp; false when there is no readable value.
+inline bool read_stored_value(const redisReply* fields, metrics::StoredValue& stored) {
+  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements != 2 ||
+      fields->element[0]->type != REDIS_REPLY_STRING ||
+      !parse_double(reply_text(fields->element[0]), stored.value)) {
+    return false;
+  }
+  if (!parse_double(reply_text(fields->element[1]), stored.timestamp)) stored.timestamp = 0;
+  return true;
 }
 
 }  // namespace prefork::storage

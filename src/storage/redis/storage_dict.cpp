@@ -7,6 +7,7 @@
 
 #include "metrics/md5.hpp"
 #include "storage/redis/errors.hpp"
+#include "storage/redis/reply.hpp"
 #include "storage/redis/scripts.hpp"
 #include "storage/redis/write_commands.hpp"
 
@@ -15,16 +16,6 @@ namespace {
 
 constexpr double clock_remeasure_seconds = 60;
 constexpr int snapshot_attempts = 5;
-
-bool read_fields(const redisReply* fields, metrics::StoredValue& stored) {
-  if (fields == nullptr || fields->type != REDIS_REPLY_ARRAY || fields->elements != 2 ||
-      fields->element[0]->type != REDIS_REPLY_STRING ||
-      !parse_double(reply_text(fields->element[0]), stored.value)) {
-    return false;
-  }
-  if (!parse_double(reply_text(fields->element[1]), stored.timestamp)) stored.timestamp = 0;
-  return true;
-}
 
 std::vector<std::string> strings_of(const redisReply* reply) {
   std::vector<std::string> out;
@@ -183,7 +174,7 @@ std::optional<std::vector<metrics::ProcessValues>> RedisStorageDict::try_snapsho
     metrics::ValueKind kind;
     metrics::StoredValue stored;
     if (row.kind.empty() || !metrics::ValueKind::parse(row.kind, kind) ||
-        row.fields >= values.size() || !read_fields(values[row.fields], stored)) {
+        row.fields >= values.size() || !read_stored_value(values[row.fields], stored)) {
       continue;  // expired between the index and the read, or not ours to understand
     }
     std::string md5(row.md5);
