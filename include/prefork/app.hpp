@@ -28,7 +28,8 @@ class ResponseSink {
 class Responder {
  public:
   Responder() = default;
-  Responder(detail::ResponseSink* sink, std::uint64_t token) noexcept : sink_(sink), token_(token) {}
+  Responder(detail::ResponseSink* sink, std::uint64_t token) noexcept
+      : sink_(sink), token_(token) {}
   Responder(Responder&& other) noexcept
       : sink_(std::exchange(other.sink_, nullptr)), token_(other.token_) {}
   Responder& operator=(Responder&& other) noexcept {
@@ -89,8 +90,8 @@ int run(int argc, char** argv, AppFactory factory);
 }  // namespace prefork
 
 // Exports an app from a .so: `app = "path/libfoo.so:name"` finds the symbol prefork_app_<name>.
-#define PREFORK_APP(name, factory)                                                      \
-  extern "C" __attribute__((visibility("default"))) const ::prefork::AppDescriptor     \
-      prefork_app_##name {                                                              \
-    ::prefork::abi_version, #name, factory                                              \
+#define PREFORK_APP(name, factory)                    \
+  extern "C" __attribute__((visibility("default")))   \
+  const ::prefork::AppDescriptor prefork_app_##name { \
+    ::prefork::abi_version, #name, factory            \
   }

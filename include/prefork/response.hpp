@@ -30,7 +30,9 @@ struct Response {
   }
   static Response empty(int status) { return {status, {}, {}, {}, {}}; }
 
-  std::string_view payload() const { return body_view.empty() ? std::string_view(body) : body_view; }
+  std::string_view payload() const {
+    return body_view.empty() ? std::string_view(body) : body_view;
+  }
 };
 
 }  // namespace prefork

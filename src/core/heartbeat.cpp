@@ -14,18 +14,22 @@ std::int64_t monotonic_ms() {
   return std::int64_t(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
-void Heartbeat::beat() { last_beat_ms.store(monotonic_ms(), std::memory_order_relaxed); }
+void Heartbeat::beat() {
+  last_beat_ms.store(monotonic_ms(), std::memory_order_relaxed);
+}
 
 static_assert(std::atomic<std::int64_t>::is_always_lock_free, "heartbeat must be lock-free");
 
 SharedHeartbeat::SharedHeartbeat() {
-  void* page = mmap(nullptr, sizeof(Heartbeat), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
-                    -1, 0);
+  void* page =
+      mmap(nullptr, sizeof(Heartbeat), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
   if (page == MAP_FAILED) throw std::runtime_error("mmap of a heartbeat page failed");
   heartbeat_ = new (page) Heartbeat();
   heartbeat_->beat();
 }
 
-SharedHeartbeat::~SharedHeartbeat() { munmap(heartbeat_, sizeof(Heartbeat)); }
+SharedHeartbeat::~SharedHeartbeat() {
+  munmap(heartbeat_, sizeof(Heartbeat));
+}
 
 }  // namespace prefork

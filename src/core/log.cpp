@@ -19,11 +19,16 @@ State state;
 
 const char* level_name(Level level) {
   switch (level) {
-    case Level::debug: return "DEBUG";
-    case Level::info: return "INFO";
-    case Level::warning: return "WARNING";
-    case Level::error: return "ERROR";
-    case Level::critical: return "CRITICAL";
+    case Level::debug:
+      return "DEBUG";
+    case Level::info:
+      return "INFO";
+    case Level::warning:
+      return "WARNING";
+    case Level::error:
+      return "ERROR";
+    case Level::critical:
+      return "CRITICAL";
   }
   return "INFO";
 }
@@ -35,9 +40,11 @@ int open_append(const char* path) {
 }  // namespace
 
 bool parse_level(std::string_view name, Level& level) {
-  static constexpr std::pair<std::string_view, Level> names[] = {
-      {"debug", Level::debug}, {"info", Level::info}, {"warning", Level::warning},
-      {"error", Level::error}, {"critical", Level::critical}};
+  static constexpr std::pair<std::string_view, Level> names[] = {{"debug", Level::debug},
+                                                                 {"info", Level::info},
+                                                                 {"warning", Level::warning},
+                                                                 {"error", Level::error},
+                                                                 {"critical", Level::critical}};
   for (const auto& [text, value] : names) {
     if (text == name) {
       level = value;
@@ -47,9 +54,13 @@ bool parse_level(std::string_view name, Level& level) {
   return false;
 }
 
-void set_level(Level level) { state.level = level; }
+void set_level(Level level) {
+  state.level = level;
+}
 
-bool enabled(Level level) { return level >= state.level; }
+bool enabled(Level level) {
+  return level >= state.level;
+}
 
 bool open(const std::string& path) {
   if (path.empty() || path == "-") {

@@ -30,14 +30,24 @@ void emit(Level level, const Parts&... parts) {
 }
 
 template <class... Parts>
-void debug(const Parts&... parts) { emit(Level::debug, parts...); }
+void debug(const Parts&... parts) {
+  emit(Level::debug, parts...);
+}
 template <class... Parts>
-void info(const Parts&... parts) { emit(Level::info, parts...); }
+void info(const Parts&... parts) {
+  emit(Level::info, parts...);
+}
 template <class... Parts>
-void warning(const Parts&... parts) { emit(Level::warning, parts...); }
+void warning(const Parts&... parts) {
+  emit(Level::warning, parts...);
+}
 template <class... Parts>
-void error(const Parts&... parts) { emit(Level::error, parts...); }
+void error(const Parts&... parts) {
+  emit(Level::error, parts...);
+}
 template <class... Parts>
-void critical(const Parts&... parts) { emit(Level::critical, parts...); }
+void critical(const Parts&... parts) {
+  emit(Level::critical, parts...);
+}
 
 }  // namespace prefork::log
