@@ -43,6 +43,8 @@ struct WorkerProcess {
   bool retiring = false;              // asked to stop: reaped without replacement
   bool timed_out = false;             // SIGABRT sent for a missed heartbeat
   std::int64_t kill_deadline_ms = 0;  // SIGKILL once passed; 0 = none
+  int position = 0;                   // worker::Boot::position
+  int metrics_slot_fd = -1;           // Redis metrics: handed to the observer on reap
 };
 
 class Arbiter {
@@ -78,7 +80,10 @@ class Arbiter {
   // spawn.cpp
   void spawn_missing_workers();
   void spawn_worker();
-  [[noreturn]] void become_worker(int id, Heartbeat* heartbeat);
+  int free_position() const;
+  [[noreturn]] void become_worker(int id, int position, Heartbeat* heartbeat,
+                                  const WorkerMetricsBoot& metrics);
+  void close_other_workers_slots(int own_slot_fd);
   void release_master_loop();
   // reap.cpp
   void reap_workers();

@@ -1,4 +1,5 @@
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include "core/log.hpp"
 #include "master/arbiter.hpp"
@@ -38,6 +39,7 @@ void Arbiter::reap_workers() {
     WorkerProcess worker = std::move(found->second);
     workers_.erase(found);
     worker_exited(worker, status);
+    if (observer_) observer_->workers_changed(int(workers_.size()));
   }
   if (stopping_) {
     stop_loop_when_done();
@@ -54,7 +56,11 @@ void Arbiter::worker_exited(WorkerProcess& worker, int status) {
   } else {
     log::error(text);
   }
-  if (observer_) observer_->worker_reaped({worker.pid, worker.id, status, reason});
+  if (observer_) {
+    observer_->worker_reaped({worker.pid, worker.id, status, reason, worker.metrics_slot_fd});
+  } else if (worker.metrics_slot_fd >= 0) {
+    ::close(worker.metrics_slot_fd);
+  }
   if (reason == ExitReason::boot_error && !stopping_) {
     log::error("Worker (pid:", worker.pid, ") failed to boot.");
     stop(worker::exit_boot_error, true);

@@ -3,6 +3,8 @@
 
 #include <sys/types.h>
 
+#include <string>
+
 namespace prefork::master {
 
 enum class ExitReason {
@@ -20,6 +22,13 @@ struct ReapedWorker {
   int id = 0;      // Worker::id()
   int status = 0;  // as returned by waitpid
   ExitReason reason = ExitReason::exited;
+  int metrics_slot_fd = -1;  // the worker's metrics slot, now owned by the observer; -1 = none
+};
+
+// Where a new worker's metric values go (worker::Boot's metrics fields).
+struct WorkerMetricsBoot {
+  std::string directory;  // file storage
+  int slot_fd = -1;       // Redis storage: a slot made for this worker, kept by the master
 };
 
 // Per-reap work that does not belong to the process model itself (e.g. flushing the worker's
@@ -29,6 +38,15 @@ class ReapObserver {
  public:
   virtual ~ReapObserver() = default;
   virtual void worker_reaped(const ReapedWorker& worker) = 0;
+  // Before each fork.
+  virtual WorkerMetricsBoot prepare_worker() { return {}; }
+  // In the child, right after fork: closes descriptors of the master's that a worker must
+  // not keep. Must not touch the loop or free memory (the master's objects are not destroyed
+  // in workers).
+  virtual void close_in_worker() {}
+  // A signal the master acted on (SIGCHLD included), and the worker count after a change.
+  virtual void signal_handled(int /*signum*/) {}
+  virtual void workers_changed(int /*live*/) {}
 };
 
 }  // namespace prefork::master

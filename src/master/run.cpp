@@ -5,6 +5,9 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <exception>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -12,6 +15,8 @@
 #include "config/config.hpp"
 #include "core/log.hpp"
 #include "master/arbiter.hpp"
+#include "master/master_metrics.hpp"
+#include "master/metrics_endpoint.hpp"
 #include "master/pidfile.hpp"
 #include "master/process_title.hpp"
 
@@ -74,8 +79,27 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
     log::info("Listening at: ", listener.url(), " (", getpid(), ")");
   log::info("Using worker: ", setup.config.worker_class);
   setup.listeners = std::move(bound.listeners);
+  config::Config config = setup.config;
   master::set_process_title(master::master_title(setup.proc_name));
   master::Arbiter arbiter(std::move(setup));
+  // After the workers' listeners, on the master's loop: workers never keep this socket.
+  std::unique_ptr<master::MasterMetrics> metrics;
+  try {
+    metrics = master::MasterMetrics::start(config, arbiter.loop());
+  } catch (const std::exception& error) {
+    return fail(exit_startup, std::string("metrics: ") + error.what());
+  }
+  std::optional<master::MetricsEndpoint> endpoint;
+  if (metrics) {
+    arbiter.set_reap_observer(metrics.get());
+    endpoint.emplace(arbiter.loop(), *metrics);
+    // Serving the application matters more than serving its metrics: a taken port is logged
+    // and the master runs on without the endpoint.
+    if (std::string error = endpoint->listen(); !error.empty()) {
+      log::error(error, ": metrics are recorded but not served");
+      endpoint.reset();
+    }
+  }
   return arbiter.run();
 }
 

@@ -60,6 +60,7 @@ void Arbiter::dispatch_signals() {
       if (action.signum != signum) continue;
       if (signum != SIGCHLD) log::info("Handling signal: ", lower_signal_name(signum));
       (this->*action.handle)();
+      if (observer_) observer_->signal_handled(signum);
     }
   }
 }

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <vector>
 
 #include "core/log.hpp"
 #include "master/arbiter.hpp"
@@ -40,25 +41,49 @@ void Arbiter::spawn_missing_workers() {
   }
 }
 
+int Arbiter::free_position() const {
+  std::vector<bool> taken(workers_.size() + 2, false);
+  for (const auto& [pid, worker] : workers_) {
+    if (std::size_t(worker.position) < taken.size()) taken[worker.position] = true;
+  }
+  int position = 1;
+  while (taken[position]) ++position;
+  return position;
+}
+
 void Arbiter::spawn_worker() {
   int id = next_worker_id_++;
+  int position = free_position();
   auto heartbeat = std::make_unique<SharedHeartbeat>();
+  WorkerMetricsBoot metrics = observer_ ? observer_->prepare_worker() : WorkerMetricsBoot{};
   // Until the child has left the master's loop, a signal it receives would be written into
   // the master's signal pipe and handled as the master's own.
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &previous);
   pid_t pid = fork();
-  if (pid == 0) become_worker(id, heartbeat->get());
+  if (pid == 0) become_worker(id, position, heartbeat->get(), metrics);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) {
     log::error("fork: ", std::strerror(errno));
+    if (metrics.slot_fd >= 0) ::close(metrics.slot_fd);
     return;
   }
   WorkerProcess& worker = workers_[pid];
   worker.pid = pid;
   worker.id = id;
+  worker.position = position;
   worker.heartbeat = std::move(heartbeat);
+  worker.metrics_slot_fd = metrics.slot_fd;
+  if (observer_) observer_->workers_changed(int(workers_.size()));
+}
+
+// A worker writes only its own slot: the others' stay the master's.
+void Arbiter::close_other_workers_slots(int own_slot_fd) {
+  for (const auto& [pid, worker] : workers_) {
+    if (worker.metrics_slot_fd >= 0 && worker.metrics_slot_fd != own_slot_fd)
+      ::close(worker.metrics_slot_fd);
+  }
 }
 
 // The child still shares the epoll instance with the master until uv_loop_fork makes its own:
@@ -76,8 +101,11 @@ void Arbiter::release_master_loop() {
   uv_loop_close(&loop_);
 }
 
-void Arbiter::become_worker(int id, Heartbeat* heartbeat) {
+void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
+                            const WorkerMetricsBoot& metrics) {
   release_master_loop();
+  close_other_workers_slots(metrics.slot_fd);
+  if (observer_) observer_->close_in_worker();
   restore_default_signals();
   std::vector<int> listen_fds;
   for (const Listener& listener : setup_.listeners.all()) {
@@ -105,9 +133,12 @@ void Arbiter::become_worker(int id, Heartbeat* heartbeat) {
   boot.config = &setup_.config;
   boot.listen_fds = std::move(listen_fds);
   boot.id = id;
+  boot.position = position;
   boot.heartbeat = heartbeat;
   boot.preloaded_app = setup_.preloaded_app.get();
   boot.factory = setup_.app.factory;
+  boot.metrics_dir = metrics.directory;
+  boot.metrics_slot_fd = metrics.slot_fd;
   unblock_all_signals();
   int code = 1;
   try {

@@ -7,7 +7,10 @@
 #include <memory>
 
 #include "core/log.hpp"
+#include "storage/redis/keys.hpp"
+#include "worker/memory_store.hpp"
 #include "worker/server.hpp"
+#include "worker/worker_metrics.hpp"
 
 namespace prefork::worker {
 namespace {
@@ -59,8 +62,26 @@ int run(const Boot& boot) {
     app = owned.get();
   }
 
-  Server server(boot, *app);
+  // The server reads the observer through its Boot, which it keeps by reference.
+  Boot serving = boot;
+  Server server(serving, *app);
   if (!server.listen()) return exit_boot_error;
+  std::unique_ptr<WorkerMetrics> metrics;
+  std::unique_ptr<metrics::Registry> unexported;
+  try {
+    metrics = WorkerMetrics::start(boot, server.loop());
+  } catch (const std::exception& error) {
+    log::critical("worker ", boot.id, " failed to boot: metrics storage: ", error.what());
+    return exit_boot_error;
+  }
+  if (metrics) {
+    serving.observer = &metrics->observer();
+    server.use_metrics(metrics->registry());
+  } else {
+    unexported = std::make_unique<metrics::Registry>(std::make_unique<MemoryStore>(
+        storage::process_name(boot.config->metrics.instance, getpid())));
+    server.use_metrics(*unexported);
+  }
   try {
     app->on_worker_start(server);
   } catch (const std::exception& error) {
@@ -74,6 +95,9 @@ int run(const Boot& boot) {
   } catch (const std::exception& error) {
     log::error("on_worker_stop threw: ", error.what());
   }
+  if (metrics) metrics->stop();
+  // Its handles are closed before the server closes whatever is left on the loop.
+  metrics.reset();
   server.shut_down();
   return exit_ok;
 }

@@ -15,11 +15,14 @@ class RequestObserver;
 
 struct Boot {
   const config::Config* config = nullptr;
-  std::vector<int> listen_fds;     // listening sockets, already bound (inherited or reuse_port)
-  int id = 0;                      // Worker::id()
-  Heartbeat* heartbeat = nullptr;  // shared with the master
-  App* preloaded_app = nullptr;    // preload_app: made in the master before fork
-  AppFactory factory = nullptr;    // used when preloaded_app is null
+  std::vector<int> listen_fds;  // listening sockets, already bound (inherited or reuse_port)
+  int id = 0;                   // Worker::id()
+  // The smallest position no other live worker holds: the metrics' worker_id label, reused
+  // by replacements so that series stay proportional to workers, not to restarts.
+  int position = 0;
+  Heartbeat* heartbeat = nullptr;       // shared with the master
+  App* preloaded_app = nullptr;         // preload_app: made in the master before fork
+  AppFactory factory = nullptr;         // used when preloaded_app is null
   RequestObserver* observer = nullptr;  // per-request measurements (worker/observer.hpp)
   // Where the worker's metric values go (design 5.3, 5.4). Both unset: metrics are off.
   std::string metrics_dir;   // file storage: the resolved PROMETHEUS_MULTIPROC_DIR

@@ -96,7 +96,8 @@ Server::~Server() {
 }
 
 metrics::Registry& Server::metrics() {
-  throw std::logic_error("metrics not wired");
+  if (!metrics_) throw std::logic_error("worker.metrics() used before the worker started");
+  return *metrics_;
 }
 
 // ---- listening -----------------------------------------------------------------------------

@@ -41,6 +41,8 @@ class Server final : public Worker, public detail::ResponseSink {
   int id() const override { return boot_.id; }
   const AppConfig& app_config() const override { return config_.app_config; }
   metrics::Registry& metrics() override;
+  // What metrics() returns; set before the app is told the worker started.
+  void use_metrics(metrics::Registry& registry) { metrics_ = &registry; }
   void post(std::function<void()> task) override;
   void offload(std::function<void()> work, std::function<void()> done) override;
 
@@ -93,6 +95,7 @@ class Server final : public Worker, public detail::ResponseSink {
   const config::Config& config_;
   App& app_;
   SyncApp* sync_app_ = nullptr;  // the direct call path when the app answers at once
+  metrics::Registry* metrics_ = nullptr;
   std::unique_ptr<HandlerPool> pool_;
   uv_loop_t loop_;
   std::thread::id loop_thread_;

@@ -47,10 +47,12 @@ void set_timeouts(int fd, std::chrono::milliseconds timeout) {
   setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, sizeof value);
 }
 
-Reply exchange(int fd, std::string_view method, std::string_view target, std::string_view body) {
+Reply exchange(int fd, std::string_view method, std::string_view target, std::string_view body,
+               std::string_view headers = {}) {
   Reply reply;
   std::string request = std::string(method) + " " + std::string(target) +
                         " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n";
+  request += headers;
   if (!body.empty() || method == "POST")
     request += "Content-Length: " + std::to_string(body.size()) + "\r\n";
   request += "\r\n";
@@ -219,17 +221,35 @@ std::optional<int> Server::wait_exit(std::chrono::milliseconds timeout) {
   return exit_code_;
 }
 
-Reply http_request(int port, std::string_view method, std::string_view target,
-                   std::string_view body, std::chrono::milliseconds timeout) {
+namespace {
+
+int connect_loopback(int port, std::chrono::milliseconds timeout) {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_port = htons(std::uint16_t(port));
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   set_timeouts(fd, timeout);
-  Reply reply;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0)
-    reply = exchange(fd, method, target, body);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) return fd;
+  ::close(fd);
+  return -1;
+}
+
+}  // namespace
+
+Reply http_request(int port, std::string_view method, std::string_view target,
+                   std::string_view body, std::chrono::milliseconds timeout) {
+  int fd = connect_loopback(port, timeout);
+  if (fd < 0) return {};
+  Reply reply = exchange(fd, method, target, body);
+  ::close(fd);
+  return reply;
+}
+
+Reply http_get_with_headers(int port, std::string_view target, std::string_view headers) {
+  int fd = connect_loopback(port, 10s);
+  if (fd < 0) return {};
+  Reply reply = exchange(fd, "GET", target, {}, headers);
   ::close(fd);
   return reply;
 }

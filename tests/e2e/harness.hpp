@@ -75,6 +75,8 @@ Reply http_request(int port, std::string_view method, std::string_view target,
 inline Reply http_get(int port, std::string_view target, std::chrono::milliseconds timeout = 10s) {
   return http_request(port, "GET", target, {}, timeout);
 }
+// headers: whole lines, each ending in \r\n.
+Reply http_get_with_headers(int port, std::string_view target, std::string_view headers);
 Reply http_get_unix(const std::string& path, std::string_view target);
 
 // Polls condition every few milliseconds until it holds or the deadline passes.

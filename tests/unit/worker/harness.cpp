@@ -166,6 +166,7 @@ WorkerProcess::WorkerProcess(const config::Config& config, AppFactory factory) {
     boot.config = &config;
     boot.listen_fds = {fd};
     boot.id = 1;
+    boot.position = 1;
     boot.heartbeat = heartbeat_.get();
     boot.factory = factory;
     _exit(worker::run(boot));

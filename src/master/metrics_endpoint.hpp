@@ -1,0 +1,44 @@
+// The master's HTTP endpoint for Prometheus (design 5.5): GET /metrics and GET /health on the
+// master's own loop. One request per connection (answered with Connection: close), parsed by
+// the server's llhttp parser; collection runs on the thread pool (MasterMetrics::scrape).
+//
+// /health: {"status", "storage", "redis_connected"}. 200 when the storage in use works; 503
+// when Redis is the storage and does not answer a PING. After a fallback to files at start,
+// metrics are still served: 200 with "status": "degraded" and "redis_fallback": true.
+//
+// The listener is a handle of the master's loop, so a forked worker closes it with the loop's
+// other handles (Arbiter::release_master_loop).
+#pragma once
+
+#include <uv.h>
+
+#include <string>
+
+#include "master/master_metrics.hpp"
+
+namespace prefork::master {
+
+class MetricsEndpoint {
+ public:
+  MetricsEndpoint(uv_loop_t* loop, MasterMetrics& metrics);
+  ~MetricsEndpoint();
+  MetricsEndpoint(const MetricsEndpoint&) = delete;
+  MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
+
+  // Binds and listens; logs "Metrics listening at: http://ADDRESS:PORT". "" or why not.
+  std::string listen();
+  int port() const { return port_; }
+
+ private:
+  static void on_connection(uv_stream_t* server, int status);
+
+  uv_loop_t* loop_;
+  MasterMetrics& metrics_;
+  const config::Config& config_;
+  uv_tcp_t server_;
+  bool initialized_ = false;
+  bool closed_ = false;
+  int port_ = 0;
+};
+
+}  // namespace prefork::master

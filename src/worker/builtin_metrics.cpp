@@ -1,0 +1,89 @@
+#include "worker/builtin_metrics.hpp"
+
+#include <array>
+
+namespace prefork::worker {
+namespace {
+
+std::vector<double> byte_buckets() {
+  return {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216};
+}
+
+}  // namespace
+
+std::string_view method_label(std::string_view method) {
+  static constexpr std::array<std::string_view, 9> known = {
+      "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"};
+  for (std::string_view name : known) {
+    if (method == name) return name;
+  }
+  return "OTHER";
+}
+
+BuiltinMetrics::BuiltinMetrics(metrics::Registry& registry, const std::string& prefix,
+                               int worker_id)
+    : worker_id_(std::to_string(worker_id)),
+      requests_(registry
+                    .counter(prefix + "_worker_requests_total", "Total number of requests handled.",
+                             {"worker_id"})
+                    .labels({worker_id_})),
+      duration_(registry
+                    .histogram(prefix + "_worker_request_duration_seconds",
+                               "Request duration in seconds.", {"worker_id"})
+                    .labels({worker_id_})),
+      request_size_(registry
+                        .histogram(prefix + "_worker_request_size_bytes",
+                                   "Request size in bytes (head and body as received).",
+                                   {"worker_id"}, byte_buckets())
+                        .labels({worker_id_})),
+      response_size_(registry
+                         .histogram(prefix + "_worker_response_size_bytes",
+                                    "Response size in bytes (as serialized).", {"worker_id"},
+                                    byte_buckets())
+                         .labels({worker_id_})),
+      failed_(registry.counter(prefix + "_worker_failed_requests_total",
+                               "Requests answered with a 4xx or 5xx status.",
+                               {"worker_id", "method", "status_class", "error_type"})),
+      memory_(registry
+                  .gauge(prefix + "_worker_memory_bytes", "Resident memory of the worker in bytes.",
+                         {"worker_id"}, "liveall")
+                  .labels({worker_id_})),
+      cpu_(registry
+               .gauge(prefix + "_worker_cpu_percent",
+                      "CPU use of the worker since the previous sample (100 = one core).",
+                      {"worker_id"}, "liveall")
+               .labels({worker_id_})),
+      uptime_(registry
+                  .gauge(prefix + "_worker_uptime_seconds", "Seconds since the worker started.",
+                         {"worker_id"}, "liveall")
+                  .labels({worker_id_})),
+      state_(registry
+                 .gauge(prefix + "_worker_state", "Worker state: 1 serving, 0 stopping.",
+                        {"worker_id"}, "liveall")
+                 .labels({worker_id_})),
+      started_at_(metrics::detail::now_seconds()) {
+  state_.set(1);
+  update_process_gauges();
+}
+
+void BuiltinMetrics::on_request(const RequestRecord& record) {
+  requests_.inc();
+  duration_.observe(record.duration_seconds);
+  request_size_.observe(double(record.request_bytes));
+  response_size_.observe(double(record.response_bytes));
+  if (record.status < 400) return;
+  bool server_error = record.status >= 500;
+  failed_
+      .labels({worker_id_, method_label(record.method), server_error ? "5xx" : "4xx",
+               server_error ? "server_error" : "client_error"})
+      .inc();
+}
+
+void BuiltinMetrics::update_process_gauges() {
+  double memory = resident_memory_bytes();
+  if (memory >= 0) memory_.set(memory);
+  cpu_.set(cpu_usage_.percent_since_last());
+  uptime_.set(metrics::detail::now_seconds() - started_at_);
+}
+
+}  // namespace prefork::worker

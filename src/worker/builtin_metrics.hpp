@@ -1,0 +1,56 @@
+// The worker's built-in metrics (design 5.6), named as gunicorn-prometheus-exporter names them
+// under config.metrics.prefix, every series labelled worker_id:
+//   {prefix}_worker_requests_total                 counter
+//   {prefix}_worker_request_duration_seconds       histogram (prometheus_client's buckets)
+//   {prefix}_worker_request_size_bytes             histogram (byte buckets)
+//   {prefix}_worker_response_size_bytes            histogram (byte buckets)
+//   {prefix}_worker_failed_requests_total          counter {method, status_class, error_type}
+//   {prefix}_worker_memory_bytes                   gauge, RSS
+//   {prefix}_worker_cpu_percent                    gauge, 100 = one core
+//   {prefix}_worker_uptime_seconds                 gauge
+//   {prefix}_worker_state                          gauge: 1 serving, 0 stopping
+// Gauges use the liveall mode: a dead worker's gauges disappear with it.
+#pragma once
+
+#include <prefork/metrics.hpp>
+
+#include <string>
+
+#include "worker/observer.hpp"
+#include "worker/process_stats.hpp"
+
+namespace prefork::worker {
+
+class BuiltinMetrics final : public RequestObserver {
+ public:
+  // Declares the metrics in registry and keeps the children every request touches.
+  BuiltinMetrics(metrics::Registry& registry, const std::string& prefix, int worker_id);
+
+  // Per request: plain adds into cells found at startup; labels are looked up (without
+  // allocating) only for failed requests.
+  void on_request(const RequestRecord& record) override;
+
+  // Memory, CPU and uptime, read now.
+  void update_process_gauges();
+  void mark_stopping() { state_.set(0); }
+
+ private:
+  std::string worker_id_;
+  metrics::CounterChild& requests_;
+  metrics::HistogramChild& duration_;
+  metrics::HistogramChild& request_size_;
+  metrics::HistogramChild& response_size_;
+  metrics::Counter& failed_;
+  metrics::GaugeChild& memory_;
+  metrics::GaugeChild& cpu_;
+  metrics::GaugeChild& uptime_;
+  metrics::GaugeChild& state_;
+  double started_at_;
+  CpuUsage cpu_usage_;
+};
+
+// The method as a label value: one of the standard methods, else "OTHER" (bounded cardinality
+// whatever clients send).
+std::string_view method_label(std::string_view method);
+
+}  // namespace prefork::worker

@@ -1,0 +1,457 @@
+// Metrics in the server (issue 5): storage selection, the master's /metrics and /health,
+// cleanup after dead workers, several instances on one Redis. Real binaries, a real
+// redis-server, real sockets and signals.
+#include <dirent.h>
+#include <hiredis/hiredis.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "support/redis_server.hpp"
+
+using namespace prefork::e2e;
+using prefork::testing::RedisServer;
+
+namespace {
+
+std::string hello_binary() {
+  return built_path("HELLO_BINARY");
+}
+
+int metrics_port(Server& server) {
+  auto line = server.wait_for_line("Metrics listening at: http://");
+  if (!line) return 0;
+  auto address_end = line->find_first_of(" \n", line->find("http://"));
+  auto port_at = line->rfind(':', address_end);
+  return std::atoi(line->c_str() + port_at + 1);
+}
+
+// The sum of every sample named name (any labels) in exposition text; -1 when there is none.
+double sum_of(const std::string& text, const std::string& name) {
+  std::istringstream lines(text);
+  std::string line;
+  double sum = 0;
+  bool found = false;
+  while (std::getline(lines, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    char next = line.size() > name.size() ? line[name.size()] : '\0';
+    if (next != '{' && next != ' ') continue;
+    sum += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
+    found = true;
+  }
+  return found ? sum : -1;
+}
+
+std::string scrape(int port) {
+  Reply reply = http_get(port, "/metrics");
+  return reply.status == 200 ? reply.body : std::string();
+}
+
+std::string redis_config(const RedisServer& redis, const std::string& extra = "") {
+  return "[redis]\nenabled = true\nhost = \"127.0.0.1\"\nport = " + std::to_string(redis.port()) +
+         "\nconnect_timeout = 1\ncommand_timeout = 1\n"
+         "[metrics]\nbind_address = \"127.0.0.1\"\nport = 0\nflush_interval_ms = 50\n" +
+         extra;
+}
+
+std::string file_config(const std::string& extra = "") {
+  return "[metrics]\nbind_address = \"127.0.0.1\"\nport = 0\n" + extra;
+}
+
+std::vector<std::string> files_in(const std::string& path) {
+  std::vector<std::string> names;
+  if (DIR* directory = opendir(path.c_str())) {
+    while (dirent* entry = readdir(directory)) {
+      std::string name = entry->d_name;
+      if (name != "." && name != "..") names.push_back(name);
+    }
+    closedir(directory);
+  }
+  return names;
+}
+
+// Keys matching pattern (KEYS is fine on a test's own Redis).
+long long redis_key_count(const RedisServer& redis, const std::string& pattern) {
+  redisContext* context = redisConnect("127.0.0.1", redis.port());
+  if (!context || context->err) {
+    if (context) redisFree(context);
+    return -1;
+  }
+  auto* reply = static_cast<redisReply*>(redisCommand(context, "KEYS %s", pattern.c_str()));
+  long long count = reply && reply->type == REDIS_REPLY_ARRAY ? (long long)reply->elements : -1;
+  if (reply) freeReplyObject(reply);
+  redisFree(context);
+  return count;
+}
+
+// The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp.
+std::string listening_inode(int port) {
+  std::ifstream table("/proc/net/tcp");
+  std::string line;
+  char wanted[16];
+  std::snprintf(wanted, sizeof wanted, ":%04X", port);
+  std::getline(table, line);
+  while (std::getline(table, line)) {
+    std::istringstream fields(line);
+    std::string slot, local, remote, state, queues, timer, retransmits, uid, timeout, inode;
+    fields >> slot >> local >> remote >> state >> queues >> timer >> retransmits >> uid >>
+        timeout >> inode;
+    if (state == "0A" && local.size() > 5 && local.substr(local.size() - 5) == wanted) return inode;
+  }
+  return {};
+}
+
+bool holds_socket(pid_t pid, const std::string& inode) {
+  std::string directory = "/proc/" + std::to_string(pid) + "/fd";
+  std::string wanted = "socket:[" + inode + "]";
+  for (const std::string& name : files_in(directory)) {
+    char target[256];
+    ssize_t length = readlink((directory + "/" + name).c_str(), target, sizeof target - 1);
+    if (length > 0 && std::string(target, std::size_t(length)) == wanted) return true;
+  }
+  return false;
+}
+
+// Sends requests from a few threads until stopped; counts the ones answered with 200.
+class Load {
+ public:
+  Load(int port, int threads) {
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, port] {
+        while (!stop_) {
+          if (http_get(port, "/", 5s).status == 200) ++answered_;
+        }
+      });
+    }
+  }
+  ~Load() { stop(); }
+  long answered() const { return answered_; }
+  void stop() {
+    stop_ = true;
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<long> answered_{0};
+  std::vector<std::thread> threads_;
+};
+
+int send_requests(int port, int count) {
+  int answered = 0;
+  for (int i = 0; i < count; ++i) answered += http_get(port, "/").status == 200;
+  return answered;
+}
+
+}  // namespace
+
+TEST_CASE("file storage: /metrics counts every request, /health reports files") {
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", file_config());
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  int metrics = metrics_port(server);
+  REQUIRE(metrics > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  CHECK(server.wait_for_line("Metrics: storage file in /tmp/prefork-metrics-").has_value());
+
+  REQUIRE(send_requests(port, 50) == 50);
+  std::string text;
+  CHECK(eventually([&] {
+    text = scrape(metrics);
+    return sum_of(text, "gunicorn_worker_requests_total") == 50 &&
+           sum_of(text, "gunicorn_worker_request_duration_seconds_count") == 50;
+  }));
+  INFO(text);
+  CHECK(sum_of(text, "gunicorn_master_workers") == 2);
+
+  Reply plain = http_get(metrics, "/metrics");
+  CHECK(plain.head.find("Content-Type: text/plain; version=0.0.4; charset=utf-8") !=
+        std::string::npos);
+  Reply health = http_get(metrics, "/health");
+  CHECK(health.status == 200);
+  CHECK(health.body.find("\"storage\": \"file\"") != std::string::npos);
+  CHECK(health.body.find("\"redis_connected\": false") != std::string::npos);
+  CHECK(http_get(metrics, "/nothing").status == 404);
+}
+
+TEST_CASE("gzip is served when asked for") {
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", file_config());
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "1"});
+  REQUIRE(server.port() > 0);
+  int metrics = metrics_port(server);
+  REQUIRE(metrics > 0);
+  Reply plain = http_get(metrics, "/metrics");
+  Reply packed = http_get_with_headers(metrics, "/metrics", "Accept-Encoding: gzip\r\n");
+  REQUIRE(plain.ok);
+  REQUIRE(packed.ok);
+  CHECK(plain.head.find("Content-Encoding") == std::string::npos);
+  CHECK(packed.head.find("Content-Encoding: gzip") != std::string::npos);
+  // The gzip magic number, and a body smaller than the text it packs.
+  REQUIRE(packed.body.size() > 2);
+  CHECK(std::uint8_t(packed.body[0]) == 0x1f);
+  CHECK(std::uint8_t(packed.body[1]) == 0x8b);
+  CHECK(packed.body.size() < plain.body.size());
+}
+
+TEST_CASE("the metrics listener stays in the master: workers never hold it") {
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", file_config());
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
+  REQUIRE(server.port() > 0);
+  int metrics = metrics_port(server);
+  REQUIRE(metrics > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::string inode = listening_inode(metrics);
+  REQUIRE_FALSE(inode.empty());
+  CHECK(holds_socket(server.pid(), inode));
+  for (pid_t worker : server.workers()) CHECK_FALSE(holds_socket(worker, inode));
+  // A worker forked later (after a SIGKILL) does not get it either.
+  pid_t first = server.workers().front();
+  kill(first, SIGKILL);
+  REQUIRE(eventually([&] {
+    auto now = server.workers();
+    return now.size() == 2 && std::find(now.begin(), now.end(), first) == now.end();
+  }));
+  // A new worker holds the master's descriptors from fork until it has left the master's loop.
+  for (pid_t worker : server.workers())
+    CHECK(eventually([&] { return !holds_socket(worker, inode); }));
+  std::string text;
+  CHECK(eventually([&] {
+    text = scrape(metrics);
+    return sum_of(text, "gunicorn_master_worker_restart_total") == 1;
+  }));
+  INFO(text);
+  CHECK(text.find("gunicorn_master_worker_restart_total{reason=\"signaled\"} 1.0") !=
+        std::string::npos);
+}
+
+TEST_CASE("metrics off: no endpoint") {
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", "[metrics]\nenabled = false\nport = 0\n");
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "1"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_line("Metrics: off").has_value());
+  CHECK(server.count_lines("Metrics listening at") == 0);
+  CHECK(http_get(port, "/").status == 200);
+}
+
+TEST_CASE("Redis storage: /metrics counts every request and no .db file is made") {
+  RedisServer redis;
+  TempDir directory;
+  std::string multiproc = directory.file("multiproc");
+  REQUIRE(mkdir(multiproc.c_str(), 0700) == 0);
+  std::string config = directory.write(
+      "prefork.toml", redis_config(redis, "multiproc_dir = \"" + multiproc + "\"\n"));
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  int metrics = metrics_port(server);
+  REQUIRE(metrics > 0);
+  REQUIRE(server.wait_for_line("Metrics: storage redis").has_value());
+  REQUIRE(server.wait_for_worker_count(2));
+
+  REQUIRE(send_requests(port, 60) == 60);
+  std::string text;
+  CHECK(eventually([&] {
+    text = scrape(metrics);
+    return sum_of(text, "gunicorn_worker_requests_total") == 60 &&
+           sum_of(text, "gunicorn_worker_request_duration_seconds_count") == 60;
+  }));
+  INFO(text);
+  CHECK(eventually([&] { return sum_of(scrape(metrics), "gunicorn_master_workers") == 2; }));
+  CHECK(files_in(multiproc).empty());
+  Reply health = http_get(metrics, "/health");
+  CHECK(health.status == 200);
+  CHECK(health.body.find("\"storage\": \"redis\"") != std::string::npos);
+  CHECK(health.body.find("\"redis_connected\": true") != std::string::npos);
+
+  redis.kill();
+  Reply down = http_get(metrics, "/health");
+  CHECK(down.status == 503);
+  CHECK(down.body.find("\"redis_connected\": false") != std::string::npos);
+}
+
+TEST_CASE("Redis storage: a worker killed with SIGKILL under load loses no increment") {
+  RedisServer redis;
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", redis_config(redis));
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "3"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  int metrics = metrics_port(server);
+  REQUIRE(metrics > 0);
+  REQUIRE(server.wait_for_worker_count(3));
+
+  Load load(port, 4);
+  REQUIRE(eventually([&] { return load.answered() > 200; }));
+  pid_t victim = server.workers().front();
+  kill(victim, SIGKILL);
+  REQUIRE(eventually([&] { return load.answered() > 400; }));
+  load.stop();
+  long answered = load.answered();
+  std::string text;
+  CHECK(eventually([&] {
+    text = scrape(metrics);
+    return sum_of(text, "gunicorn_worker_requests_total") == double(answered);
+  }));
+  INFO("answered ", answered, "\n", text);
+  // Folded into the archive: none of the dead worker's keys are left.
+  CHECK(eventually(
+      [&] { return redis_key_count(redis, "gunicorn:*:" + std::to_string(victim) + ":*") == 0; }));
+  CHECK(text.find("pid=\"" + std::to_string(victim) + "\"") == std::string::npos);
+  CHECK(text.find("gunicorn_master_worker_restart_total{reason=\"signaled\"} 1.0") !=
+        std::string::npos);
+}
+
+TEST_CASE("Redis storage: 200 worker restarts keep the key count bounded") {
+  RedisServer redis;
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", "max_requests = 1\n" + redis_config(redis));
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  int metrics = metrics_port(server);
+  REQUIRE(metrics > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+
+  int answered = 0;
+  auto serve = [&](int count) {
+    for (int i = 0; i < count; ++i) {
+      eventually([&] { return http_get(port, "/", 2s).status == 200; }, 5s) && ++answered;
+    }
+  };
+  serve(20);
+  REQUIRE(server.wait_for_worker_count(2));
+  REQUIRE(eventually(
+      [&] { return sum_of(scrape(metrics), "gunicorn_master_worker_restart_total") >= 20; }));
+  long long early = redis_key_count(redis, "gunicorn:*");
+  serve(180);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::string text;
+  CHECK(eventually(
+      [&] {
+        text = scrape(metrics);
+        return sum_of(text, "gunicorn_master_worker_restart_total") >= 200;
+      },
+      20s));
+  long long late = redis_key_count(redis, "gunicorn:*");
+  INFO("keys after 20 restarts: ", early, ", after 200: ", late);
+  CHECK(late > 0);
+  CHECK(late <= early + early / 2);
+  CHECK(sum_of(text, "gunicorn_worker_requests_total") == double(answered));
+}
+
+TEST_CASE("Redis absent at start: files are used and /health says so") {
+  int port_without_redis = prefork::testing::unused_port();
+  TempDir directory;
+  std::string config =
+      directory.write("prefork.toml", "[redis]\nenabled = true\nhost = \"127.0.0.1\"\nport = " +
+                                          std::to_string(port_without_redis) +
+                                          "\nconnect_timeout = 1\n" + file_config());
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "1"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  int metrics = metrics_port(server);
+  REQUIRE(metrics > 0);
+  CHECK(server.wait_for_line("falling back to files").has_value());
+  CHECK(server.wait_for_line("Metrics: storage file").has_value());
+  Reply health = http_get(metrics, "/health");
+  CHECK(health.status == 200);
+  CHECK(health.body.find("\"status\": \"degraded\"") != std::string::npos);
+  CHECK(health.body.find("\"storage\": \"file\"") != std::string::npos);
+  CHECK(health.body.find("\"redis_fallback\": true") != std::string::npos);
+  REQUIRE(send_requests(port, 10) == 10);
+  CHECK(eventually([&] { return sum_of(scrape(metrics), "gunicorn_master_workers") == 1; }));
+}
+
+TEST_CASE("two instances on one Redis show one aggregated view") {
+  RedisServer redis;
+  TempDir directory;
+  std::string first_config =
+      directory.write("first.toml", redis_config(redis, "instance = \"first\"\n"));
+  std::string second_config =
+      directory.write("second.toml", redis_config(redis, "instance = \"second\"\n"));
+  Server first(hello_binary(), {"-c", first_config, "-b", "127.0.0.1:0", "-w", "2"});
+  Server second(hello_binary(), {"-c", second_config, "-b", "127.0.0.1:0", "-w", "1"});
+  int first_port = first.port(), second_port = second.port();
+  REQUIRE(first_port > 0);
+  REQUIRE(second_port > 0);
+  int first_metrics = metrics_port(first), second_metrics = metrics_port(second);
+  REQUIRE(first_metrics > 0);
+  REQUIRE(second_metrics > 0);
+  REQUIRE(first.wait_for_worker_count(2));
+  REQUIRE(second.wait_for_worker_count(1));
+
+  REQUIRE(send_requests(first_port, 30) == 30);
+  REQUIRE(send_requests(second_port, 20) == 20);
+  // A worker of each instance dies: each master cleans only its own.
+  kill(first.workers().front(), SIGKILL);
+  kill(second.workers().front(), SIGKILL);
+  for (int metrics : {first_metrics, second_metrics}) {
+    std::string text;
+    CHECK(eventually([&] {
+      text = scrape(metrics);
+      return sum_of(text, "gunicorn_master_worker_restart_total") == 2 &&
+             sum_of(text, "gunicorn_worker_requests_total") == 50;
+    }));
+    INFO(text);
+    // livemax over both masters: the larger instance.
+    CHECK(sum_of(text, "gunicorn_master_workers") == 2);
+  }
+  CHECK(redis_key_count(redis, "gunicorn:*:first-archive:*") > 0);
+  CHECK(redis_key_count(redis, "gunicorn:*:second-archive:*") > 0);
+}
+
+TEST_CASE("promtool check metrics accepts /metrics") {
+  std::string promtool;
+  if (const char* configured = getenv("PREFORK_PROMTOOL"); configured && *configured) {
+    promtool = configured;
+  } else if (access(PREFORK_SOURCE_ROOT "/.tools/prometheus/usr/bin/promtool", X_OK) == 0) {
+    promtool = PREFORK_SOURCE_ROOT "/.tools/prometheus/usr/bin/promtool";
+  } else if (system("command -v promtool >/dev/null 2>&1") == 0) {
+    promtool = "promtool";
+  }
+  if (promtool.empty()) {
+    MESSAGE("skipped: promtool not found (put it on PATH or run scripts/install-promtool)");
+    return;
+  }
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", file_config());
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  int metrics = metrics_port(server);
+  REQUIRE(metrics > 0);
+  REQUIRE(send_requests(port, 10) == 10);
+  std::string text = scrape(metrics);
+  REQUIRE_FALSE(text.empty());
+  std::string path = directory.write("metrics.txt", text);
+  std::string command = promtool + " check metrics < " + path + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  REQUIRE(pipe);
+  std::string output;
+  char chunk[512];
+  while (std::size_t read = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, read);
+  int status = pclose(pipe);
+  INFO(output);
+  CHECK(status == 0);
+}

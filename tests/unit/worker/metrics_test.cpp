@@ -1,0 +1,278 @@
+// A real forked worker writing its metrics to a directory of .db files, or to a shared-memory
+// slot flushed to a real redis-server, read back as the master reads them.
+#include <arpa/inet.h>
+#include <dirent.h>
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "core/heartbeat.hpp"
+#include "examples/metrics/shop_app.hpp"
+#include "metrics/aggregate.hpp"
+#include "metrics/slot.hpp"
+#include "storage/file/file_collector.hpp"
+#include "storage/redis/client.hpp"
+#include "storage/redis/collector.hpp"
+#include "storage/redis/endpoint.hpp"
+#include "storage/redis/storage_dict.hpp"
+#include "tests/support/redis_server.hpp"
+#include "tests/unit/worker/harness.hpp"
+#include "worker/builtin_metrics.hpp"
+#include "worker/run.hpp"
+
+using namespace prefork;
+using namespace prefork::testing;
+
+namespace {
+
+struct TempDir {
+  TempDir() {
+    char pattern[] = "/tmp/prefork-wmetrics-XXXXXX";
+    if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~TempDir() { std::filesystem::remove_all(path); }
+  bool empty() const { return std::filesystem::is_empty(path); }
+  std::string path;
+};
+
+int listen_on_loopback(int& port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address = {};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t size = sizeof address;
+  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
+      listen(fd, 128) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
+    throw std::runtime_error("cannot listen on 127.0.0.1");
+  }
+  port = ntohs(address.sin_port);
+  return fd;
+}
+
+// worker::run in a child with the metrics storage the master would give it.
+class MeteredWorker {
+ public:
+  MeteredWorker(const config::Config& config, std::string metrics_dir, int slot_fd) {
+    int fd = listen_on_loopback(port_);
+    pid_ = fork();
+    if (pid_ < 0) throw std::runtime_error("fork failed");
+    if (pid_ == 0) {
+      worker::Boot boot;
+      boot.config = &config;
+      boot.listen_fds = {fd};
+      boot.id = 9;
+      boot.position = 7;
+      boot.heartbeat = heartbeat_.get();
+      boot.factory = examples::ShopApp::make;
+      boot.metrics_dir = metrics_dir;
+      boot.metrics_slot_fd = slot_fd;
+      _exit(worker::run(boot));
+    }
+    close(fd);
+    booted_ = eventually([&] { return heartbeat_.get()->booted.load(); });
+  }
+  ~MeteredWorker() {
+    if (pid_ > 0 && !reaped_) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+
+  bool booted() const { return booted_; }
+  int port() const { return port_; }
+  pid_t pid() const { return pid_; }
+
+  // SIGTERM, then the exit code (nullopt if it does not exit cleanly within the deadline).
+  std::optional<int> stop_gracefully() {
+    kill(pid_, SIGTERM);
+    int status = 0;
+    bool exited = eventually([&] { return waitpid(pid_, &status, WNOHANG) == pid_; });
+    if (!exited) return std::nullopt;
+    reaped_ = true;
+    return WIFEXITED(status) ? std::optional<int>(WEXITSTATUS(status)) : std::nullopt;
+  }
+
+  static bool eventually(const std::function<bool()>& condition,
+                         std::chrono::milliseconds timeout = 10s) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!condition()) {
+      if (std::chrono::steady_clock::now() > deadline) return false;
+      std::this_thread::sleep_for(5ms);
+    }
+    return true;
+  }
+
+ private:
+  SharedHeartbeat heartbeat_;
+  int port_ = 0;
+  pid_t pid_ = -1;
+  bool booted_ = false;
+  bool reaped_ = false;
+};
+
+// The value of a sample whose labels include every one of `labels`; nullopt when absent.
+std::optional<double> find(const std::vector<metrics::Family>& families,
+                           const std::string& sample_name, const metrics::Labels& labels) {
+  for (const metrics::Family& family : families) {
+    for (const metrics::Sample& sample : family.samples) {
+      if (sample.name != sample_name) continue;
+      bool matches = true;
+      for (const auto& wanted : labels) {
+        bool present = false;
+        for (const auto& label : sample.labels) present = present || label == wanted;
+        matches = matches && present;
+      }
+      if (matches) return sample.value;
+    }
+  }
+  return std::nullopt;
+}
+
+void send_requests(int port, int count, std::string_view request) {
+  RawClient client(port);
+  for (int i = 0; i < count; ++i) {
+    client.send(request);
+    REQUIRE(client.read_response());
+  }
+}
+
+const metrics::Labels worker_7 = {{"worker_id", "7"}};
+
+}  // namespace
+
+TEST_CASE("file storage: requests, durations, failures and the app's own metrics in .db files") {
+  TempDir directory;
+  config::Config config = test_config();
+  MeteredWorker worker(config, directory.path, -1);
+  REQUIRE(worker.booted());
+  send_requests(worker.port(), 5, "GET / HTTP/1.1\r\n\r\n");
+  send_requests(worker.port(), 2, "GET /missing/42 HTTP/1.1\r\n\r\n");
+  send_requests(worker.port(), 3, "POST /order?item=pen HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+
+  storage::file::FileCollector collector(directory.path);
+  std::vector<metrics::Family> families;
+  bool counted = MeteredWorker::eventually([&] {
+    families = collector.collect();
+    return find(families, "gunicorn_worker_requests_total", worker_7) == 10.0;
+  });
+  CHECK(counted);
+  CHECK(find(families, "gunicorn_worker_request_duration_seconds_count", worker_7) == 10.0);
+  CHECK(find(families, "gunicorn_worker_response_size_bytes_count", worker_7) == 10.0);
+  CHECK(find(families, "gunicorn_worker_failed_requests_total",
+             {{"worker_id", "7"},
+              {"method", "GET"},
+              {"status_class", "4xx"},
+              {"error_type", "client_error"}}) == 2.0);
+  CHECK(find(families, "shop_orders_total", {{"item", "pen"}}) == 3.0);
+  CHECK(find(families, "shop_orders_total", {{"item", "book"}}) == 0.0);
+  CHECK(find(families, "gunicorn_worker_state", worker_7) == 1.0);
+  CHECK(find(families, "gunicorn_worker_memory_bytes", worker_7).value_or(0) > 0);
+  CHECK(find(families, "gunicorn_worker_uptime_seconds", worker_7).has_value());
+  CHECK(find(families, "gunicorn_worker_cpu_percent", worker_7).has_value());
+  CHECK(collector.errors().empty());
+
+  CHECK(worker.stop_gracefully() == worker::exit_ok);
+  families = collector.collect();
+  CHECK(find(families, "gunicorn_worker_state", worker_7) == 0.0);
+  CHECK(find(families, "gunicorn_worker_requests_total", worker_7) == 10.0);
+}
+
+TEST_CASE("the metric prefix is configurable") {
+  TempDir directory;
+  config::Config config = test_config();
+  config.metrics.prefix = "shopfront";
+  MeteredWorker worker(config, directory.path, -1);
+  REQUIRE(worker.booted());
+  send_requests(worker.port(), 1, "GET / HTTP/1.1\r\n\r\n");
+  storage::file::FileCollector collector(directory.path);
+  CHECK(MeteredWorker::eventually([&] {
+    return find(collector.collect(), "shopfront_worker_requests_total", worker_7) == 1.0;
+  }));
+  CHECK_FALSE(find(collector.collect(), "gunicorn_worker_requests_total", worker_7));
+}
+
+TEST_CASE("metrics off: no files, and worker.metrics() still works for the app") {
+  TempDir directory;
+  config::Config config = test_config();
+  config.metrics.multiproc_dir = directory.path;
+  MeteredWorker worker(config, "", -1);
+  REQUIRE(worker.booted());
+  send_requests(worker.port(), 3, "POST /order?item=book HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  CHECK(worker.stop_gracefully() == worker::exit_ok);
+  CHECK(directory.empty());
+}
+
+TEST_CASE("redis storage: the slot's values reach Redis through the worker's flusher") {
+  RedisServer redis;
+  config::Config config = test_config();
+  config.redis.enabled = true;
+  config.redis.host = redis.host();
+  config.redis.port = redis.port();
+  config.metrics.flush_interval_ms = 50;
+  TempDir directory;
+  int slot = metrics::create_slot();
+  MeteredWorker worker(config, "", slot);
+  REQUIRE(worker.booted());
+  send_requests(worker.port(), 4, "GET / HTTP/1.1\r\n\r\n");
+  send_requests(worker.port(), 1, "BREW /pot HTTP/1.1\r\n\r\n");
+
+  storage::RedisStorageClient client(storage::resolve_endpoint(config.redis).endpoint);
+  storage::RedisStorageDict dict(client, config.redis.key_prefix, config.redis.ttl_seconds);
+  storage::RedisMultiProcessCollector collector(dict);
+  std::vector<metrics::Family> families;
+  CHECK(MeteredWorker::eventually([&] {
+    families = collector.collect();
+    return find(families, "gunicorn_worker_requests_total", worker_7) == 5.0;
+  }));
+  CHECK(find(families, "gunicorn_worker_request_duration_seconds_count", worker_7) == 5.0);
+  CHECK(find(families, "gunicorn_worker_memory_bytes", worker_7).value_or(0) > 0);
+
+  // The slot holds the same values: what the master flushes after reaping.
+  std::vector<metrics::ProcessValues> in_slot;
+  std::string error;
+  CHECK(metrics::read_slot(slot, "reader", in_slot, error));
+  CHECK(find(metrics::aggregate(in_slot), "gunicorn_worker_requests_total", worker_7) == 5.0);
+  close(slot);
+  CHECK(directory.empty());
+}
+
+TEST_CASE("redis storage: a graceful stop flushes what the timer has not sent yet") {
+  RedisServer redis;
+  config::Config config = test_config();
+  config.redis.enabled = true;
+  config.redis.host = redis.host();
+  config.redis.port = redis.port();
+  config.metrics.flush_interval_ms = 600000;
+  int slot = metrics::create_slot();
+  MeteredWorker worker(config, "", slot);
+  close(slot);
+  REQUIRE(worker.booted());
+  send_requests(worker.port(), 6, "GET / HTTP/1.1\r\n\r\n");
+  CHECK(worker.stop_gracefully() == worker::exit_ok);
+
+  storage::RedisStorageClient client(storage::resolve_endpoint(config.redis).endpoint);
+  storage::RedisStorageDict dict(client, config.redis.key_prefix, config.redis.ttl_seconds);
+  auto families = storage::RedisMultiProcessCollector(dict).collect();
+  CHECK(find(families, "gunicorn_worker_requests_total", worker_7) == 6.0);
+  CHECK(find(families, "gunicorn_worker_state", worker_7) == 0.0);
+}
+
+TEST_CASE("failed requests are labelled by a bounded method set") {
+  CHECK(worker::method_label("GET") == "GET");
+  CHECK(worker::method_label("PATCH") == "PATCH");
+  CHECK(worker::method_label("BREW") == "OTHER");
+  CHECK(worker::method_label("") == "OTHER");
+}
