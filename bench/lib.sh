@@ -414,17 +414,22 @@ render_details() {
   done
   if [ -s "$BENCH_TMP/checks" ]; then
     echo
-    echo "Checks after each measured run (does the variant do what its name says?):"
-    echo
-    awk -F '\t' -v names="$(printf '%s\n' "${BENCH_NAMES[@]}")" '
-      BEGIN { split(names, name, "\n") }
-      { printf "- %s, round %s: %s: %s\n", name[$1 + 1], $2, $3, $4 }
-    ' "$BENCH_TMP/checks"
+    render_checks
   fi
   echo
   echo "Requests per second in each round:"
   echo
   render_rounds
+}
+
+# Prints the outcome of every check (see check_last_server) as a markdown list.
+render_checks() {
+  echo "Checks after each measured run (does the variant do what its name says?):"
+  echo
+  awk -F '\t' -v names="$(printf '%s\n' "${BENCH_NAMES[@]}")" '
+    BEGIN { split(names, name, "\n") }
+    { printf "- %s, round %s: %s: %s\n", name[$1 + 1], $2, $3, $4 }
+  ' "$BENCH_TMP/checks"
 }
 
 options_synopsis() {
