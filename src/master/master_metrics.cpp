@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -62,9 +63,27 @@ MasterMetrics::MasterMetrics(const config::Config& config, uv_loop_t* loop)
     : config_(config), loop_(loop), lane_(loop, retry_ms) {
   choose_storage();
   make_registry();
+  if (storage_ == StorageKind::redis) start_refreshing();
+}
+
+void MasterMetrics::start_refreshing() {
+  refresh_timer_ = new uv_timer_t;
+  uv_timer_init(loop_, refresh_timer_);
+  refresh_timer_->data = this;
+  std::uint64_t period = std::uint64_t(std::max(config_.metrics.flush_interval_ms, 100));
+  uv_timer_start(
+      refresh_timer_,
+      [](uv_timer_t* timer) { static_cast<MasterMetrics*>(timer->data)->store_master_values(); },
+      period, period);
+  uv_unref(reinterpret_cast<uv_handle_t*>(refresh_timer_));
 }
 
 MasterMetrics::~MasterMetrics() {
+  // Freed by the loop turns the lane runs below.
+  if (refresh_timer_) {
+    uv_close(reinterpret_cast<uv_handle_t*>(refresh_timer_),
+             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
+  }
   if (storage_ == StorageKind::redis) store_master_values();
   lane_.drain(true);
   if (storage_ == StorageKind::redis) {
@@ -178,7 +197,9 @@ void MasterMetrics::worker_reaped(const ReapedWorker& worker) {
   storage::RedisStorageDict* dict = redis_->get_dict();
   std::string process = storage::process_name(config_.metrics.instance, long(worker.pid));
   int fd = worker.metrics_slot_fd;
-  lane_.push({[dict, process, fd] {
+  // Retried whole while Redis is away; the slot is closed once its values are written, so a
+  // retry after that only repeats the cleanup.
+  lane_.push({[dict, process, fd]() mutable {
                 if (fd >= 0) {
                   std::vector<metrics::ProcessValues> values;
                   std::string error;
@@ -186,6 +207,7 @@ void MasterMetrics::worker_reaped(const ReapedWorker& worker) {
                     log::error("Metrics: slot of ", process, ": ", error);
                   dict->write_values(values);
                   ::close(fd);
+                  fd = -1;
                 }
                 dict->cleanup_dead_worker(process);
                 return true;
@@ -204,7 +226,8 @@ void MasterMetrics::workers_changed(int live) {
 }
 
 // Files are written in place; Redis gets the registry's values, coalesced while one write
-// is queued.
+// is queued. A write that failed stays queued (and retried) rather than piling up new ones
+// while Redis is away.
 void MasterMetrics::store_master_values() {
   if (storage_ != StorageKind::redis || master_values_queued_) return;
   master_values_queued_ = true;
@@ -212,7 +235,12 @@ void MasterMetrics::store_master_values() {
   metrics::ValueStore* store = &registry_->store();
   lane_.push({[this, dict, store] {
                 master_values_queued_ = false;
-                dict->write_values(store->snapshot());
+                try {
+                  dict->write_values(store->snapshot());
+                } catch (const std::exception&) {
+                  master_values_queued_ = true;
+                  throw;
+                }
                 return true;
               },
               {}});

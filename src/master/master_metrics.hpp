@@ -53,6 +53,7 @@ class MasterMetrics final : public ReapObserver {
   void use_files();
   void make_registry();
   void store_master_values();
+  void start_refreshing();
 
   config::Config config_;
   uv_loop_t* loop_;
@@ -67,6 +68,9 @@ class MasterMetrics final : public ReapObserver {
   metrics::Gauge* workers_ = nullptr;
   metrics::Counter* signals_ = nullptr;
   std::atomic<bool> master_values_queued_{false};
+  // Redis: rewrites the master's values now and then, so that their TTL never runs out and a
+  // Redis that restarted empty gets them back.
+  uv_timer_t* refresh_timer_ = nullptr;
   WorkLane lane_;
 };
 

@@ -8,13 +8,15 @@
 
 #include <deque>
 #include <functional>
+#include <string>
 
 namespace prefork::master {
 
 class WorkLane {
  public:
-  // work runs on a pool thread and returns false to be retried after retry_ms; done (may be
-  // empty) runs on the loop once work succeeded.
+  // work runs on a pool thread and returns false (or throws) to be retried after retry_ms;
+  // done (may be empty) runs on the loop once work succeeded. A failed job is set aside
+  // while the jobs behind it go on: a scrape never waits for Redis to come back.
   struct Job {
     std::function<bool()> work;
     std::function<void()> done;
@@ -26,13 +28,15 @@ class WorkLane {
   WorkLane& operator=(const WorkLane&) = delete;
 
   void push(Job job);
-  // Runs the loop until the running job has finished, then (run_queued) the queued ones
-  // until one fails; what is left is dropped. For shutdown.
+  // Runs the loop until the running job and (run_queued) the queued ones have been tried
+  // once; what failed or was not tried is dropped. For shutdown.
   void drain(bool run_queued);
-  bool idle() const { return !running_ && jobs_.empty(); }
+  bool idle() const { return !running_ && jobs_.empty() && failed_.empty(); }
 
  private:
   void start_next();
+  void retry_failed();
+  void report(const std::string& error);
   static void run_job(uv_work_t* request);
   static void job_finished(uv_work_t* request, int status);
 
@@ -40,7 +44,11 @@ class WorkLane {
   unsigned retry_ms_;
   uv_work_t request_;
   uv_timer_t retry_timer_;
+  // Touched on the loop thread only; the pool thread reads nothing but current_.
   std::deque<Job> jobs_;
+  std::deque<Job> failed_;  // back into jobs_ when the retry timer fires
+  Job current_;
+  std::string last_error_;  // pool thread only (one job at a time)
   bool running_ = false;
   bool succeeded_ = false;
   bool timer_closed_ = false;
