@@ -159,6 +159,21 @@ class Load {
   std::vector<std::thread> threads_;
 };
 
+// prefork hello on a free port with its metrics endpoint found and every worker up.
+struct Prefork {
+  Prefork(const std::string& config, int workers)
+      : server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", std::to_string(workers)}) {
+    port = server.port();
+    REQUIRE(port > 0);
+    metrics = metrics_port(server);
+    REQUIRE(metrics > 0);
+    REQUIRE(server.wait_for_worker_count(workers));
+  }
+  Server server;
+  int port = 0;     // the application
+  int metrics = 0;  // the master's /metrics and /health
+};
+
 int send_requests(int port, int count) {
   int answered = 0;
   for (int i = 0; i < count; ++i) answered += http_get(port, "/").status == 200;
@@ -170,12 +185,8 @@ int send_requests(int port, int count) {
 TEST_CASE("file storage: /metrics counts every request, /health reports files") {
   TempDir directory;
   std::string config = directory.write("prefork.toml", file_config());
-  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
-  int port = server.port();
-  REQUIRE(port > 0);
-  int metrics = metrics_port(server);
-  REQUIRE(metrics > 0);
-  REQUIRE(server.wait_for_worker_count(2));
+  Prefork prefork(config, 2);
+  auto& [server, port, metrics] = prefork;
   CHECK(server.wait_for_line("Metrics: storage file in /tmp/prefork-metrics-").has_value());
 
   REQUIRE(send_requests(port, 50) == 50);
@@ -301,12 +312,8 @@ TEST_CASE("Redis storage: a worker killed with SIGKILL under load loses no incre
   RedisServer redis;
   TempDir directory;
   std::string config = directory.write("prefork.toml", redis_config(redis));
-  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "3"});
-  int port = server.port();
-  REQUIRE(port > 0);
-  int metrics = metrics_port(server);
-  REQUIRE(metrics > 0);
-  REQUIRE(server.wait_for_worker_count(3));
+  Prefork prefork(config, 3);
+  auto& [server, port, metrics] = prefork;
 
   Load load(port, 4);
   REQUIRE(eventually([&] { return load.answered() > 200; }));
@@ -333,12 +340,8 @@ TEST_CASE("Redis storage: 200 worker restarts keep the key count bounded") {
   RedisServer redis;
   TempDir directory;
   std::string config = directory.write("prefork.toml", "max_requests = 1\n" + redis_config(redis));
-  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
-  int port = server.port();
-  REQUIRE(port > 0);
-  int metrics = metrics_port(server);
-  REQUIRE(metrics > 0);
-  REQUIRE(server.wait_for_worker_count(2));
+  Prefork prefork(config, 2);
+  auto& [server, port, metrics] = prefork;
 
   int answered = 0;
   auto serve = [&](int count) {
@@ -371,12 +374,8 @@ TEST_CASE("Redis storage: Redis gone for 10 s under load fails no request and lo
   RedisServer redis;
   TempDir directory;
   std::string config = directory.write("prefork.toml", redis_config(redis));
-  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
-  int port = server.port();
-  REQUIRE(port > 0);
-  int metrics = metrics_port(server);
-  REQUIRE(metrics > 0);
-  REQUIRE(server.wait_for_worker_count(2));
+  Prefork prefork(config, 2);
+  auto& [server, port, metrics] = prefork;
 
   Load load(port, 2);
   REQUIRE(eventually([&] { return load.answered() > 100; }));
