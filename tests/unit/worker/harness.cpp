@@ -157,7 +157,8 @@ bool RawClient::silent_for(std::chrono::milliseconds quiet) {
   return poll(&ready, 1, int(quiet.count())) == 0;
 }
 
-WorkerProcess::WorkerProcess(const config::Config& config, AppFactory factory) {
+WorkerProcess::WorkerProcess(const config::Config& config, AppFactory factory,
+                             const MetricsPlace& metrics) {
   int fd = listen_on_free_port(port_);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
@@ -166,9 +167,11 @@ WorkerProcess::WorkerProcess(const config::Config& config, AppFactory factory) {
     boot.config = &config;
     boot.listen_fds = {fd};
     boot.id = 1;
-    boot.position = 1;
+    boot.position = metrics.position;
     boot.heartbeat = heartbeat_.get();
     boot.factory = factory;
+    boot.metrics_dir = metrics.directory;
+    boot.metrics_slot_fd = metrics.slot_fd;
     _exit(worker::run(boot));
   }
   close(fd);
@@ -214,6 +217,20 @@ std::optional<int> WorkerProcess::wait_exit(std::chrono::milliseconds timeout) {
     if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
     std::this_thread::sleep_for(2ms);
   }
+}
+
+std::optional<int> WorkerProcess::stop_gracefully(std::chrono::milliseconds timeout) {
+  kill(pid_, SIGTERM);
+  return wait_exit(timeout);
+}
+
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!condition()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(5ms);
+  }
+  return true;
 }
 
 config::Config test_config() {

@@ -5,6 +5,7 @@
 #include <prefork/app.hpp>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -51,9 +52,16 @@ class RawClient {
 };
 
 // worker::run in a forked child on a fresh 127.0.0.1:0 listener; killed (SIGKILL) at the end.
+// Where a test worker's metric values go, as the master would say (worker::Boot's fields).
+struct MetricsPlace {
+  std::string directory;
+  int slot_fd = -1;
+  int position = 1;  // the worker_id label
+};
+
 class WorkerProcess {
  public:
-  WorkerProcess(const config::Config& config, AppFactory factory);
+  WorkerProcess(const config::Config& config, AppFactory factory, const MetricsPlace& metrics = {});
   ~WorkerProcess();
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
@@ -61,10 +69,13 @@ class WorkerProcess {
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
   const Heartbeat& heartbeat() const { return *heartbeat_.get(); }
+  bool booted() const { return heartbeat_.get()->booted.load(); }
   // Waits until the worker has dispatched at least `count` requests.
   bool wait_requests(std::uint64_t count, std::chrono::milliseconds timeout = 5s) const;
   // The exit code once the process ended, or nullopt at the deadline (or if it was signalled).
   std::optional<int> wait_exit(std::chrono::milliseconds timeout);
+  // SIGTERM, then wait_exit.
+  std::optional<int> stop_gracefully(std::chrono::milliseconds timeout = 10s);
 
  private:
   SharedHeartbeat heartbeat_;
@@ -73,6 +84,9 @@ class WorkerProcess {
   bool reaped_ = false;
   std::optional<int> exit_code_;
 };
+
+// Polls condition every few milliseconds until it holds or the deadline passes.
+bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s);
 
 // A config with small timeouts suited to tests.
 config::Config test_config();

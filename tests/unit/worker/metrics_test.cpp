@@ -1,24 +1,14 @@
 // A real forked worker writing its metrics to a directory of .db files, or to a shared-memory
 // slot flushed to a real redis-server, read back as the master reads them.
-#include <arpa/inet.h>
 #include <dirent.h>
 #include <doctest/doctest.h>
-#include <netinet/in.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <chrono>
 #include <filesystem>
-#include <functional>
 #include <optional>
-#include <stdexcept>
 #include <string>
-#include <thread>
 
-#include "core/heartbeat.hpp"
 #include "examples/metrics/shop_app.hpp"
 #include "metrics/aggregate.hpp"
 #include "metrics/slot.hpp"
@@ -46,81 +36,6 @@ struct TempDir {
   ~TempDir() { std::filesystem::remove_all(path); }
   bool empty() const { return std::filesystem::is_empty(path); }
   std::string path;
-};
-
-int listen_on_loopback(int& port) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address = {};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t size = sizeof address;
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&address), size) != 0 ||
-      listen(fd, 128) != 0 || getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size) != 0) {
-    throw std::runtime_error("cannot listen on 127.0.0.1");
-  }
-  port = ntohs(address.sin_port);
-  return fd;
-}
-
-// worker::run in a child with the metrics storage the master would give it.
-class MeteredWorker {
- public:
-  MeteredWorker(const config::Config& config, std::string metrics_dir, int slot_fd) {
-    int fd = listen_on_loopback(port_);
-    pid_ = fork();
-    if (pid_ < 0) throw std::runtime_error("fork failed");
-    if (pid_ == 0) {
-      worker::Boot boot;
-      boot.config = &config;
-      boot.listen_fds = {fd};
-      boot.id = 9;
-      boot.position = 7;
-      boot.heartbeat = heartbeat_.get();
-      boot.factory = examples::ShopApp::make;
-      boot.metrics_dir = metrics_dir;
-      boot.metrics_slot_fd = slot_fd;
-      _exit(worker::run(boot));
-    }
-    close(fd);
-    booted_ = eventually([&] { return heartbeat_.get()->booted.load(); });
-  }
-  ~MeteredWorker() {
-    if (pid_ > 0 && !reaped_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-  }
-
-  bool booted() const { return booted_; }
-  int port() const { return port_; }
-  pid_t pid() const { return pid_; }
-
-  // SIGTERM, then the exit code (nullopt if it does not exit cleanly within the deadline).
-  std::optional<int> stop_gracefully() {
-    kill(pid_, SIGTERM);
-    int status = 0;
-    bool exited = eventually([&] { return waitpid(pid_, &status, WNOHANG) == pid_; });
-    if (!exited) return std::nullopt;
-    reaped_ = true;
-    return WIFEXITED(status) ? std::optional<int>(WEXITSTATUS(status)) : std::nullopt;
-  }
-
-  static bool eventually(const std::function<bool()>& condition,
-                         std::chrono::milliseconds timeout = 10s) {
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!condition()) {
-      if (std::chrono::steady_clock::now() > deadline) return false;
-      std::this_thread::sleep_for(5ms);
-    }
-    return true;
-  }
-
- private:
-  SharedHeartbeat heartbeat_;
-  int port_ = 0;
-  pid_t pid_ = -1;
-  bool booted_ = false;
-  bool reaped_ = false;
 };
 
 // The value of a sample whose labels include every one of `labels`; nullopt when absent.
@@ -156,7 +71,7 @@ const metrics::Labels worker_7 = {{"worker_id", "7"}};
 TEST_CASE("file storage: requests, durations, failures and the app's own metrics in .db files") {
   TempDir directory;
   config::Config config = test_config();
-  MeteredWorker worker(config, directory.path, -1);
+  WorkerProcess worker(config, examples::ShopApp::make, {directory.path, -1, 7});
   REQUIRE(worker.booted());
   send_requests(worker.port(), 5, "GET / HTTP/1.1\r\n\r\n");
   send_requests(worker.port(), 2, "GET /missing/42 HTTP/1.1\r\n\r\n");
@@ -164,7 +79,7 @@ TEST_CASE("file storage: requests, durations, failures and the app's own metrics
 
   storage::file::FileCollector collector(directory.path);
   std::vector<metrics::Family> families;
-  bool counted = MeteredWorker::eventually([&] {
+  bool counted = eventually([&] {
     families = collector.collect();
     return find(families, "gunicorn_worker_requests_total", worker_7) == 10.0;
   });
@@ -194,11 +109,11 @@ TEST_CASE("the metric prefix is configurable") {
   TempDir directory;
   config::Config config = test_config();
   config.metrics.prefix = "shopfront";
-  MeteredWorker worker(config, directory.path, -1);
+  WorkerProcess worker(config, examples::ShopApp::make, {directory.path, -1, 7});
   REQUIRE(worker.booted());
   send_requests(worker.port(), 1, "GET / HTTP/1.1\r\n\r\n");
   storage::file::FileCollector collector(directory.path);
-  CHECK(MeteredWorker::eventually([&] {
+  CHECK(eventually([&] {
     return find(collector.collect(), "shopfront_worker_requests_total", worker_7) == 1.0;
   }));
   CHECK_FALSE(find(collector.collect(), "gunicorn_worker_requests_total", worker_7));
@@ -208,7 +123,7 @@ TEST_CASE("metrics off: no files, and worker.metrics() still works for the app")
   TempDir directory;
   config::Config config = test_config();
   config.metrics.multiproc_dir = directory.path;
-  MeteredWorker worker(config, "", -1);
+  WorkerProcess worker(config, examples::ShopApp::make, {"", -1, 7});
   REQUIRE(worker.booted());
   send_requests(worker.port(), 3, "POST /order?item=book HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
   CHECK(worker.stop_gracefully() == worker::exit_ok);
@@ -224,7 +139,7 @@ TEST_CASE("redis storage: the slot's values reach Redis through the worker's flu
   config.metrics.flush_interval_ms = 50;
   TempDir directory;
   int slot = metrics::create_slot();
-  MeteredWorker worker(config, "", slot);
+  WorkerProcess worker(config, examples::ShopApp::make, {"", slot, 7});
   REQUIRE(worker.booted());
   send_requests(worker.port(), 4, "GET / HTTP/1.1\r\n\r\n");
   send_requests(worker.port(), 1, "BREW /pot HTTP/1.1\r\n\r\n");
@@ -233,7 +148,7 @@ TEST_CASE("redis storage: the slot's values reach Redis through the worker's flu
   storage::RedisStorageDict dict(client, config.redis.key_prefix, config.redis.ttl_seconds);
   storage::RedisMultiProcessCollector collector(dict);
   std::vector<metrics::Family> families;
-  CHECK(MeteredWorker::eventually([&] {
+  CHECK(eventually([&] {
     families = collector.collect();
     return find(families, "gunicorn_worker_requests_total", worker_7) == 5.0;
   }));
@@ -257,7 +172,7 @@ TEST_CASE("redis storage: a graceful stop flushes what the timer has not sent ye
   config.redis.port = redis.port();
   config.metrics.flush_interval_ms = 600000;
   int slot = metrics::create_slot();
-  MeteredWorker worker(config, "", slot);
+  WorkerProcess worker(config, examples::ShopApp::make, {"", slot, 7});
   close(slot);
   REQUIRE(worker.booted());
   send_requests(worker.port(), 6, "GET / HTTP/1.1\r\n\r\n");
