@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <stdexcept>
 #include <string>
 
 #include "examples/metrics/shop_app.hpp"
