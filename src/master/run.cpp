@@ -19,6 +19,7 @@
 #include "master/metrics_endpoint.hpp"
 #include "master/pidfile.hpp"
 #include "master/process_title.hpp"
+#include "worker/access_log.hpp"
 
 namespace prefork {
 namespace {
@@ -61,7 +62,9 @@ std::string setup_logging(const config::Config& config) {
     return "loglevel \"" + config.loglevel + "\": expected debug, info, warning, error or critical";
   log::set_level(level);
   if (!log::open(config.errorlog)) return "errorlog " + config.errorlog + ": cannot open";
-  return {};
+  // Workers open the access log themselves; a bad path or format stops the master here rather
+  // than every worker at boot.
+  return worker::check_access_log(config);
 }
 
 int serve(master::Setup setup, const std::string& pidfile_path) {

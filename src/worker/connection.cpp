@@ -173,7 +173,7 @@ void Connection::reject(int status) {
   std::string& target = exchange.sequence == head_sequence_ ? out_ : exchange.output;
   std::size_t before = target.size();
   http::append_error(target, status, server_.date());
-  observe(exchange, status, target.size() - before);
+  observe(exchange, status, std::string_view(target).substr(before), nullptr);
   exchange.state = Exchange::State::answered;
   release_answered();
 }
@@ -213,7 +213,7 @@ void Connection::answer(Exchange& exchange, const Response& response) {
     std::string& target = exchange.sequence == head_sequence_ ? out_ : exchange.output;
     std::size_t before = target.size();
     serialize(exchange, response, target);
-    observe(exchange, response.status, target.size() - before);
+    observe(exchange, response.status, std::string_view(target).substr(before), &exchange.request);
   }
   release_answered();
   if (!open_) {
@@ -239,7 +239,8 @@ void Connection::serialize(Exchange& exchange, const Response& response, std::st
   http::append_response(out, response, server_.date(), framing);
 }
 
-void Connection::observe(const Exchange& exchange, int status, std::size_t response_bytes) {
+void Connection::observe(const Exchange& exchange, int status, std::string_view answer,
+                         const Request* request) {
   RequestObserver* observer = server_.observer();
   if (!observer) return;
   RequestRecord record;
@@ -248,7 +249,10 @@ void Connection::observe(const Exchange& exchange, int status, std::size_t respo
   record.duration_seconds =
       exchange.started_ns ? double(uv_hrtime() - exchange.started_ns) / 1e9 : 0.0;
   record.request_bytes = exchange.message.length;
-  record.response_bytes = response_bytes;
+  record.response_bytes = answer.size();
+  record.request = request;
+  record.peer = std::string_view(peer_, peer_length_);
+  record.answer = answer;
   observer->on_request(record);
 }
 

@@ -78,7 +78,9 @@ class Connection {
   void serialize(Exchange& exchange, const Response& response, std::string& out);
   void mark_closing(std::uint32_t sequence);
   void release_answered();
-  void observe(const Exchange& exchange, int status, std::size_t response_bytes);
+  // request: null when the request was rejected before it was parsed.
+  void observe(const Exchange& exchange, int status, std::string_view answer,
+               const Request* request);
 
   // Buffer management.
   bool make_room();

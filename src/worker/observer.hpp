@@ -1,17 +1,24 @@
-// The one place per-request measurements leave the server: metrics plug in here.
+// The one place per-request measurements leave the server: metrics and the access log plug in
+// here.
 #pragma once
+
+#include <prefork/request.hpp>
 
 #include <cstddef>
 #include <string_view>
 
 namespace prefork::worker {
 
+// Views into the connection, valid only during RequestObserver::on_request.
 struct RequestRecord {
   int status = 0;
   std::string_view method;  // "" for a request rejected before its method was known
   double duration_seconds = 0;
-  std::size_t request_bytes = 0;   // head and body as received
-  std::size_t response_bytes = 0;  // as serialized
+  std::size_t request_bytes = 0;     // head and body as received
+  std::size_t response_bytes = 0;    // as serialized
+  const Request* request = nullptr;  // null for a request rejected before it was parsed
+  std::string_view peer;             // the client as Request::peer() gives it
+  std::string_view answer;           // the answer as serialized: head, then body (none for HEAD)
 };
 
 // Called on the worker's loop for every answered request, rejected ones included. Null by

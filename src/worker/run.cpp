@@ -8,7 +8,9 @@
 
 #include "core/log.hpp"
 #include "storage/redis/keys.hpp"
+#include "worker/access_log.hpp"
 #include "worker/memory_store.hpp"
+#include "worker/observers.hpp"
 #include "worker/server.hpp"
 #include "worker/worker_metrics.hpp"
 
@@ -74,8 +76,18 @@ int run(const Boot& boot) {
     log::critical("worker ", boot.id, " failed to boot: metrics storage: ", error.what());
     return exit_boot_error;
   }
+  std::unique_ptr<AccessLog> access_log;
+  try {
+    access_log = AccessLog::start(*boot.config, server.loop());
+  } catch (const std::exception& error) {
+    log::critical("worker ", boot.id, " failed to boot: ", error.what());
+    return exit_boot_error;
+  }
+  ObserverList observers;
+  if (metrics) observers.add(metrics->observer());
+  if (access_log) observers.add(*access_log);
+  serving.observer = observers.entry();
   if (metrics) {
-    serving.observer = &metrics->observer();
     server.use_metrics(metrics->registry());
   } else {
     unexported = std::make_unique<metrics::Registry>(std::make_unique<MemoryStore>(
@@ -96,8 +108,11 @@ int run(const Boot& boot) {
     log::error("on_worker_stop threw: ", error.what());
   }
   if (metrics) metrics->stop();
-  // Its handles are closed before the server closes whatever is left on the loop.
+  serving.observer = nullptr;
+  // Their handles are closed before the server closes whatever is left on the loop; the access
+  // log writes its last lines.
   metrics.reset();
+  access_log.reset();
   server.shut_down();
   return exit_ok;
 }

@@ -1,0 +1,350 @@
+#include "worker/access_format.hpp"
+
+#include <unistd.h>
+
+#include <charconv>
+#include <cmath>
+#include <cstdlib>
+#include <ctime>
+#include <optional>
+
+namespace prefork::worker {
+namespace {
+
+constexpr std::string_view missing = "-";
+
+char lower(char c) {
+  return c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c;
+}
+
+bool equal_to_lower(std::string_view text, std::string_view lowered) {
+  if (text.size() != lowered.size()) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    if (lower(text[i]) != lowered[i]) return false;
+  }
+  return true;
+}
+
+std::string lowered(std::string_view text) {
+  std::string result(text);
+  for (char& c : result) c = lower(c);
+  return result;
+}
+
+// Control characters would break the line and quotes would break the quoted fields around
+// them, so they are escaped the way Apache does: \x0a, \", \\.
+void append_escaped(std::string& out, std::string_view value) {
+  static constexpr char hex[] = "0123456789abcdef";
+  std::size_t run = 0;
+  for (std::size_t i = 0; i < value.size(); ++i) {
+    unsigned char c = static_cast<unsigned char>(value[i]);
+    bool control = c < 0x20 || c == 0x7f;
+    if (!control && c != '"' && c != '\\') continue;
+    out.append(value.data() + run, i - run);
+    run = i + 1;
+    if (control) {
+      const char escape[4] = {'\\', 'x', hex[c >> 4], hex[c & 0xf]};
+      out.append(escape, 4);
+    } else {
+      const char escape[2] = {'\\', char(c)};
+      out.append(escape, 2);
+    }
+  }
+  out.append(value.data() + run, value.size() - run);
+}
+
+template <class Integer>
+void append_number(std::string& out, Integer value) {
+  char digits[24];
+  auto result = std::to_chars(digits, digits + sizeof digits, value);
+  out.append(digits, result.ptr);
+}
+
+void append_protocol(std::string& out, const Request& request) {
+  out.append("HTTP/");
+  append_number(out, request.http_major());
+  out.push_back('.');
+  append_number(out, request.http_minor());
+}
+
+// "ip:port" and "[ip]:port" lose the port, as REMOTE_ADDR has none; a unix socket path stays.
+std::string_view remote_address(std::string_view peer) {
+  if (peer.empty() || peer.front() == '/') return peer;
+  if (peer.front() == '[') {
+    std::size_t close = peer.find(']');
+    return close == std::string_view::npos ? peer : peer.substr(1, close - 1);
+  }
+  std::size_t colon = peer.rfind(':');
+  if (colon == std::string_view::npos || colon + 1 == peer.size()) return peer;
+  for (char c : peer.substr(colon + 1)) {
+    if (c < '0' || c > '9') return peer;
+  }
+  return peer.substr(0, colon);
+}
+
+std::size_t body_size(std::string_view answer) {
+  std::size_t end_of_head = answer.find("\r\n\r\n");
+  return end_of_head == std::string_view::npos ? 0 : answer.size() - end_of_head - 4;
+}
+
+// A header of the serialized answer, so that the server's own (Date, Content-Length, ...) are
+// found as well as the app's.
+std::optional<std::string_view> find_response_header(std::string_view answer,
+                                                     std::string_view name) {
+  std::size_t line_start = answer.find("\r\n");
+  while (line_start != std::string_view::npos) {
+    line_start += 2;
+    std::size_t line_end = answer.find("\r\n", line_start);
+    if (line_end == std::string_view::npos || line_end == line_start) return std::nullopt;
+    std::string_view line = answer.substr(line_start, line_end - line_start);
+    std::size_t colon = line.find(':');
+    if (colon != std::string_view::npos && equal_to_lower(line.substr(0, colon), name)) {
+      std::string_view value = line.substr(colon + 1);
+      while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
+        value.remove_prefix(1);
+      return value;
+    }
+    line_start = line_end;
+  }
+  return std::nullopt;
+}
+
+void append_value(std::string& out, std::optional<std::string_view> value) {
+  if (value) {
+    append_escaped(out, *value);
+  } else {
+    out.append(missing);
+  }
+}
+
+using RequestField = std::string_view (Request::*)() const;
+
+void append_request_field(std::string& out, const Request* request, RequestField field) {
+  append_value(out, request ? std::optional((request->*field)()) : std::nullopt);
+}
+
+void append_request_header(std::string& out, const Request* request, std::string_view name) {
+  if (request) {
+    for (const Header& header : request->headers()) {
+      if (equal_to_lower(header.name, name)) {
+        append_escaped(out, header.value);
+        return;
+      }
+    }
+  }
+  out.append(missing);
+}
+
+// Durations in whole microseconds, as gunicorn derives T, M, D and L from a timedelta.
+void append_duration(std::string& out, AccessFormat::Atom atom, double seconds) {
+  long long micro = seconds > 0 ? std::llround(seconds * 1e6) : 0;
+  switch (atom) {
+    case AccessFormat::Atom::seconds:
+      append_number(out, micro / 1000000);
+      return;
+    case AccessFormat::Atom::milliseconds:
+      append_number(out, micro / 1000);
+      return;
+    case AccessFormat::Atom::microseconds:
+      append_number(out, micro);
+      return;
+    default: {
+      char text[32];
+      int size = std::snprintf(text, sizeof text, "%lld.%06lld", micro / 1000000, micro % 1000000);
+      out.append(text, std::size_t(size));
+    }
+  }
+}
+
+}  // namespace
+
+bool AccessFormat::compile(std::string_view format, std::string& error) {
+  parts_.clear();
+  std::size_t i = 0;
+  while (i < format.size()) {
+    std::size_t percent = format.find('%', i);
+    if (percent == std::string_view::npos) {
+      add_literal(format.substr(i));
+      break;
+    }
+    add_literal(format.substr(i, percent - i));
+    std::string at = "access_log_format: at offset " + std::to_string(percent) + ": ";
+    if (percent + 1 == format.size()) {
+      error = at + "'%' ends the format (write %% for a percent sign)";
+      return false;
+    }
+    if (format[percent + 1] == '%') {
+      add_literal("%");
+      i = percent + 2;
+      continue;
+    }
+    if (format[percent + 1] != '(') {
+      error = at + "expected %(name)s or %%";
+      return false;
+    }
+    // Parentheses nest inside the name, as in Python's %-formatting.
+    std::size_t depth = 1, close = percent + 2;
+    for (; close < format.size(); ++close) {
+      if (format[close] == '(') ++depth;
+      if (format[close] == ')' && --depth == 0) break;
+    }
+    if (close >= format.size()) {
+      error = at + "unterminated %(";
+      return false;
+    }
+    if (close + 1 == format.size() || format[close + 1] != 's') {
+      error = at + "expected 's' after %(" +
+              std::string(format.substr(percent + 2, close - percent - 2)) + ")";
+      return false;
+    }
+    add_atom(format.substr(percent + 2, close - percent - 2));
+    i = close + 2;
+  }
+  return true;
+}
+
+void AccessFormat::add_literal(std::string_view text) {
+  if (text.empty()) return;
+  if (!parts_.empty() && parts_.back().atom == Atom::literal) {
+    parts_.back().text.append(text);
+    return;
+  }
+  parts_.push_back(Part{Atom::literal, std::string(text)});
+}
+
+void AccessFormat::add_atom(std::string_view name) {
+  if (name.size() > 3 && name.front() == '{' && name[name.size() - 2] == '}') {
+    std::string_view key = name.substr(1, name.size() - 3);
+    switch (name.back()) {
+      case 'i':
+        parts_.push_back(Part{Atom::request_header, lowered(key)});
+        return;
+      case 'o':
+        parts_.push_back(Part{Atom::response_header, lowered(key)});
+        return;
+      case 'e': {
+        const char* value = std::getenv(std::string(key).c_str());
+        std::string text;
+        append_escaped(text, value ? std::string_view(value) : missing);
+        add_literal(text);
+        return;
+      }
+      default:
+        add_literal(missing);
+        return;
+    }
+  }
+  static constexpr std::pair<std::string_view, Atom> atoms[] = {
+      {"h", Atom::remote_address}, {"t", Atom::timestamp},
+      {"r", Atom::request_line},   {"m", Atom::method},
+      {"U", Atom::path},           {"q", Atom::query},
+      {"H", Atom::protocol},       {"s", Atom::status},
+      {"B", Atom::body_bytes},     {"b", Atom::body_bytes_or_dash},
+      {"f", Atom::referer},        {"a", Atom::user_agent},
+      {"T", Atom::seconds},        {"M", Atom::milliseconds},
+      {"D", Atom::microseconds},   {"L", Atom::seconds_decimal}};
+  for (const auto& [atom_name, atom] : atoms) {
+    if (name == atom_name) {
+      parts_.push_back(Part{atom, {}});
+      return;
+    }
+  }
+  if (name == "p") {
+    add_literal("<" + std::to_string(getpid()) + ">");
+    return;
+  }
+  // l (identd), u (remote user) and anything unknown.
+  add_literal(missing);
+}
+
+void AccessFormat::append_line(std::string& out, const RequestRecord& record,
+                               std::string_view timestamp) const {
+  const Request* request = record.request;
+  for (const Part& part : parts_) {
+    switch (part.atom) {
+      case Atom::literal:
+        out.append(part.text);
+        break;
+      case Atom::remote_address: {
+        std::string_view address = remote_address(record.peer);
+        append_value(out, address.empty() ? std::nullopt : std::optional(address));
+        break;
+      }
+      case Atom::timestamp:
+        out.append(timestamp);
+        break;
+      case Atom::request_line:
+        if (!request) {
+          out.append(missing);
+          break;
+        }
+        append_escaped(out, request->method());
+        out.push_back(' ');
+        append_escaped(out, request->target());
+        out.push_back(' ');
+        append_protocol(out, *request);
+        break;
+      case Atom::method:
+        append_request_field(out, request, &Request::method);
+        break;
+      case Atom::path:
+        append_request_field(out, request, &Request::path);
+        break;
+      case Atom::query:
+        append_request_field(out, request, &Request::query);
+        break;
+      case Atom::protocol:
+        if (request) {
+          append_protocol(out, *request);
+        } else {
+          out.append(missing);
+        }
+        break;
+      case Atom::status:
+        append_number(out, record.status);
+        break;
+      case Atom::body_bytes:
+        append_number(out, body_size(record.answer));
+        break;
+      case Atom::body_bytes_or_dash: {
+        std::size_t size = body_size(record.answer);
+        if (size == 0) {
+          out.append(missing);
+        } else {
+          append_number(out, size);
+        }
+        break;
+      }
+      case Atom::referer:
+        append_request_header(out, request, "referer");
+        break;
+      case Atom::user_agent:
+        append_request_header(out, request, "user-agent");
+        break;
+      case Atom::seconds:
+      case Atom::milliseconds:
+      case Atom::microseconds:
+      case Atom::seconds_decimal:
+        append_duration(out, part.atom, record.duration_seconds);
+        break;
+      case Atom::request_header:
+        append_request_header(out, request, part.text);
+        break;
+      case Atom::response_header:
+        append_value(out, find_response_header(record.answer, part.text));
+        break;
+    }
+  }
+  out.push_back('\n');
+}
+
+std::string format_timestamp(long seconds_since_epoch) {
+  time_t now = time_t(seconds_since_epoch);
+  struct tm local;
+  localtime_r(&now, &local);
+  char text[64];
+  std::size_t size = strftime(text, sizeof text, "[%d/%b/%Y:%H:%M:%S %z]", &local);
+  return std::string(text, size);
+}
+
+}  // namespace prefork::worker

@@ -1,0 +1,56 @@
+// A worker's access log: one line per answered request in gunicorn's format. Lines gather in
+// memory and are written with one write() per loop iteration (a uv_check handle, which runs
+// right after the iteration's I/O callbacks), or at once past 16 KiB, and when the log is
+// destroyed. Each worker opens the file itself after fork (O_APPEND keeps the lines of all
+// workers whole) and reopens it on SIGUSR1, which the master forwards to every worker.
+#pragma once
+
+#include <uv.h>
+
+#include <ctime>
+#include <memory>
+#include <string>
+
+#include "config/config.hpp"
+#include "worker/access_format.hpp"
+#include "worker/observer.hpp"
+
+namespace prefork::worker {
+
+// For the master before it forks: "" when config's access log can be opened and its format
+// compiles, else what is wrong.
+std::string check_access_log(const config::Config& config);
+
+class AccessLog final : public RequestObserver {
+ public:
+  // Null when config.accesslog is empty. Throws std::runtime_error when the file cannot be
+  // opened or the format does not compile.
+  static std::unique_ptr<AccessLog> start(const config::Config& config, uv_loop_t* loop);
+  // Writes what is left and closes its handles; the loop must run afterwards to release them.
+  ~AccessLog();
+  AccessLog(const AccessLog&) = delete;
+  AccessLog& operator=(const AccessLog&) = delete;
+
+  void on_request(const RequestRecord& record) override;
+  // Writes the gathered lines now.
+  void flush();
+  // Writes what is gathered to the old file, then opens the path again (log rotation). The old
+  // file stays in use when the path cannot be opened.
+  void reopen();
+
+ private:
+  AccessLog(const config::Config& config, uv_loop_t* loop, AccessFormat format, int fd);
+  std::string_view timestamp();
+
+  std::string path_;  // "-": standard output
+  AccessFormat format_;
+  int fd_;
+  std::string pending_;
+  bool write_failing_ = false;  // logged once until a write succeeds again
+  std::time_t stamped_second_ = 0;
+  std::string stamp_;
+  uv_check_t* check_ = nullptr;
+  uv_signal_t* usr1_ = nullptr;
+};
+
+}  // namespace prefork::worker

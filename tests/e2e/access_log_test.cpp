@@ -1,0 +1,208 @@
+// The access log: gunicorn's line format written by the workers, "-" for stdout, reopened on
+// USR1, and a bad path refused at startup.
+#include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "harness.hpp"
+
+using namespace prefork::e2e;
+
+namespace {
+
+std::string hello_binary() {
+  return built_path("HELLO_BINARY");
+}
+
+std::string read_text(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The line of the file containing text, once it is there (workers write at the end of their
+// loop iteration, possibly just after the client has its answer).
+std::optional<std::string> wait_for_logged(const std::string& path, std::string_view text) {
+  std::optional<std::string> found;
+  eventually([&] {
+    std::istringstream lines(read_text(path));
+    for (std::string line; std::getline(lines, line);) {
+      if (line.find(text) != std::string::npos) {
+        found = line;
+        return true;
+      }
+    }
+    return false;
+  });
+  return found;
+}
+
+// Sends raw bytes on a new connection and returns whatever comes back until the server closes.
+std::string raw_exchange(int port, std::string_view bytes) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(std::uint16_t(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  std::string received;
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
+      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())) {
+    char buffer[4096];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) received.append(buffer, n);
+  }
+  ::close(fd);
+  return received;
+}
+
+// True when the process holds a descriptor open on path (under that name: a moved file shows
+// its new name).
+bool has_open(pid_t pid, const std::string& path) {
+  std::error_code error;
+  std::filesystem::directory_iterator fds("/proc/" + std::to_string(pid) + "/fd", error);
+  if (error) return false;
+  for (const auto& entry : fds) {
+    if (std::filesystem::read_symlink(entry.path(), error) == path) return true;
+  }
+  return false;
+}
+
+const std::regex& default_line() {
+  static const std::regex line(
+      R"(127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] )"
+      R"("[^"]*" \d{3} (\d+|-) "[^"]*" "[^"]*")");
+  return line;
+}
+
+}  // namespace
+
+TEST_CASE("each answered request gets a line in gunicorn's default format") {
+  TempDir directory;
+  std::string path = directory.file("access.log");
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "2", "--access-logfile", path});
+  int port = server.port();
+  REQUIRE(port > 0);
+
+  Reply hello = http_get_with_headers(
+      port, "/?lang=en&x=1", "Referer: http://ref.example/page\r\nUser-Agent: e2e-agent/1.0\r\n");
+  CHECK(hello.status == 200);
+  CHECK(http_get(port, "/missing").status == 404);
+  std::string bad = raw_exchange(port, "GET / HTTP/1.1\r\nNo colon here\r\n\r\n");
+  CHECK(bad.compare(0, 12, "HTTP/1.1 400") == 0);
+
+  auto found = wait_for_logged(path, "lang=en");
+  REQUIRE(found);
+  CHECK(std::regex_match(*found, default_line()));
+  CHECK(found->find(R"("GET /?lang=en&x=1 HTTP/1.1" 200 13 "http://ref.example/page" )"
+                    R"("e2e-agent/1.0")") != std::string::npos);
+
+  found = wait_for_logged(path, "/missing");
+  REQUIRE(found);
+  CHECK(std::regex_match(*found, default_line()));
+  CHECK(found->find(R"("GET /missing HTTP/1.1" 404 10 "-" "-")") != std::string::npos);
+
+  // Rejected before it was parsed: no request line, but the status and the error body's size.
+  found = wait_for_logged(path, "\"-\" 400 ");
+  REQUIRE(found);
+  CHECK(std::regex_match(*found, default_line()));
+  std::size_t body = bad.size() - bad.find("\r\n\r\n") - 4;
+  CHECK(found->find("\"-\" 400 " + std::to_string(body) + " \"-\" \"-\"") != std::string::npos);
+
+  // The server answered each request before logging it, and a worker stays up after a 400.
+  CHECK(http_get(port, "/").status == 200);
+  CHECK(wait_for_logged(path, "\"GET / HTTP/1.1\" 200 13 \"-\" \"-\""));
+}
+
+TEST_CASE("a custom format with timing, pid, header and response header atoms") {
+  TempDir directory;
+  std::string path = directory.file("access.log");
+  Server server(hello_binary(),
+                {"-b", "127.0.0.1:0", "-w", "1", "--access-logfile", path, "--access-logformat",
+                 "%(p)s %(m)s %(U)s q=%(q)s %(H)s %(s)s %(B)s %({x-trace}i)s "
+                 "%({content-type}o)s %(D)s %(L)s"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(1));
+  pid_t worker = server.workers().front();
+
+  CHECK(http_get_with_headers(port, "/sleep?ms=30", "X-Trace: t-42\r\n").status == 200);
+  auto found = wait_for_logged(path, "/sleep");
+  REQUIRE(found);
+  std::smatch parts;
+  REQUIRE(std::regex_match(*found, parts,
+                           std::regex(R"(<(\d+)> GET /sleep q=ms=30 HTTP/1\.1 200 6 t-42 )"
+                                      R"(text/plain; charset=utf-8 (\d+) (\d+)\.(\d{6}))")));
+  CHECK(std::stoi(parts[1]) == worker);
+  long micro = std::stol(parts[2]);
+  CHECK(micro >= 30000);
+  CHECK(std::stol(parts[3]) * 1000000 + std::stol(parts[4]) == micro);
+}
+
+TEST_CASE("\"-\" writes the access log to standard output") {
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "1", "--access-logfile", "-"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  CHECK(http_get(port, "/to-stdout").status == 404);
+  auto line = server.wait_for_line("\"GET /to-stdout HTTP/1.1\" 404 10");
+  REQUIRE(line);
+  CHECK(std::regex_match(*line, default_line()));
+}
+
+TEST_CASE("USR1 after the file was moved away: every worker writes to a new file at the path") {
+  TempDir directory;
+  std::string path = directory.file("access.log");
+  std::string moved = directory.file("access.log.1");
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "2", "--access-logfile", path,
+                                 "--access-logformat", "%(p)s %(U)s"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::vector<pid_t> workers = server.workers();
+  CHECK(http_get(port, "/before").status == 404);
+  REQUIRE(wait_for_logged(path, "/before"));
+
+  REQUIRE(std::rename(path.c_str(), moved.c_str()) == 0);
+  server.signal(SIGUSR1);
+  for (pid_t worker : workers) {
+    CHECK(eventually([&] { return has_open(worker, path) && !has_open(worker, moved); }));
+  }
+  for (int i = 0; i < 4; ++i) {
+    CHECK(http_get(port, "/after-" + std::to_string(i)).status == 404);
+  }
+  for (int i = 0; i < 4; ++i) CHECK(wait_for_logged(path, "/after-" + std::to_string(i)));
+  std::string old_file = read_text(moved);
+  CHECK(old_file.find("/before") != std::string::npos);
+  CHECK(old_file.find("/after-") == std::string::npos);
+  // The master does not hold the access log: only workers write it.
+  CHECK_FALSE(has_open(server.pid(), path));
+  CHECK(server.workers() == workers);
+}
+
+TEST_CASE("an access log path that cannot be opened stops the master with exit code 2") {
+  Server server(hello_binary(),
+                {"-b", "127.0.0.1:0", "--access-logfile", "/nonexistent-prefork-dir/access.log"});
+  CHECK(server.wait_exit() == 2);
+  CHECK(
+      server.wait_for_line("accesslog /nonexistent-prefork-dir/access.log: No such file or "
+                           "directory",
+                           2s));
+  CHECK(server.count_lines("Booting worker") == 0);
+}
+
+TEST_CASE("a malformed access log format stops the master with exit code 2") {
+  TempDir directory;
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "--access-logfile",
+                                 directory.file("access.log"), "--access-logformat", "%(h)s %"});
+  CHECK(server.wait_exit() == 2);
+  CHECK(server.wait_for_line("access_log_format: at offset 6", 2s));
+}
