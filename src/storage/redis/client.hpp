@@ -32,6 +32,9 @@ class RedisStorageClient {
   std::vector<Reply> pipeline(const std::vector<Command>& commands) {
     return sync_.pipeline(commands);
   }
+  std::vector<Reply> pipeline(std::initializer_list<std::string_view> parts, std::size_t replies) {
+    return sync_.pipeline(parts, replies);
+  }
   double server_time() { return sync_.server_time(); }
 
   // Starts the non-blocking connection on loop (replacing an earlier one).

@@ -82,6 +82,11 @@ std::string format_double(double value) {
 }
 
 bool parse_double(std::string_view text, double& value) {
+  // from_chars reads everything format_double writes, without a copy; strtod remains for what
+  // other writers may store ("+1", " 1", hexadecimal) and for out-of-range values.
+  const char* end_of_text = text.data() + text.size();
+  auto [stop, error] = std::from_chars(text.data(), end_of_text, value);
+  if (error == std::errc() && stop == end_of_text && !text.empty()) return true;
   std::string copy(text);
   char* end = nullptr;
   value = std::strtod(copy.c_str(), &end);

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
-#include <map>
+#include <span>
 #include <utility>
 
 #include "metrics/md5.hpp"
@@ -24,6 +24,14 @@ std::vector<std::string> strings_of(const redisReply* reply) {
     out.emplace_back(reply_text(reply->element[i]));
   }
   return out;
+}
+
+// HMGET value timestamp for mostrecent gauges, HGET value for the rest.
+bool read_planned_value(const redisReply* reply, bool with_timestamp,
+                        metrics::StoredValue& stored) {
+  if (with_timestamp) return read_stored_value(reply, stored);
+  return reply != nullptr && reply->type == REDIS_REPLY_STRING &&
+         parse_double(reply_text(reply), stored.value);
 }
 
 }  // namespace
@@ -99,6 +107,7 @@ std::vector<std::string> RedisStorageDict::processes() {
 // Three round trips: the index, the process sets, then every hash inside MULTI/EXEC. The index
 // and the sets are watched, so a cleanup (or new series) in between aborts the EXEC and the
 // read starts over: a collector never sees a dead process both gone and not yet archived.
+// The reads of the third trip are planned once per membership of the sets (SnapshotPlan).
 std::vector<metrics::ProcessValues> RedisStorageDict::snapshot() {
   for (int attempt = 0; attempt < snapshot_attempts; ++attempt) {
     if (std::optional<std::vector<metrics::ProcessValues>> values = try_snapshot(true)) {
@@ -124,71 +133,55 @@ std::optional<std::vector<metrics::ProcessValues>> RedisStorageDict::try_snapsho
   for (const std::string& process : processes) {
     second.push_back({"SMEMBERS", layout_.process(process)});
   }
-  std::vector<Reply> sets = client_.pipeline(second);
-  std::size_t offset = sets.size() - processes.size();
+  std::vector<Reply> replies = client_.pipeline(second);
+  std::span<const Reply> sets(replies.end() - static_cast<std::ptrdiff_t>(processes.size()),
+                              replies.end());
+  if (!plan_.matches(processes, sets)) {
+    plan_.build(layout_, std::move(processes), sets, original_keys_);
+  }
 
-  struct Row {
-    const std::string* process;
-    std::string member;
-    std::string_view kind;
-    std::string_view md5;
-    std::size_t fields = 0;
-    std::size_t meta = 0;  // index of the meta read; unused when the key is known already
-  };
-  std::vector<Row> rows;
-  for (std::size_t i = 0; i < processes.size(); ++i) {
-    for (std::string& member : strings_of(sets[offset + i].get())) {
-      rows.push_back({&processes[i], std::move(member), {}, {}, 0, 0});
-    }
-  }
-  // A meta hash never changes (its md5 is the hash of original_key), so each is read once.
-  std::vector<Command> reads;
-  if (atomic) reads.push_back({"MULTI"});
-  std::size_t first_read = reads.size();
-  for (Row& row : rows) {
-    if (!RedisKeys::split_series(row.member, row.kind, row.md5)) continue;
-    row.fields = reads.size() - first_read;
-    reads.push_back(
-        {"HMGET", layout_.metric(row.kind, *row.process, row.md5), "value", "timestamp"});
-    if (original_keys_.contains(std::string(row.md5))) continue;
-    row.meta = reads.size() - first_read;
-    reads.push_back({"HGET", layout_.meta(row.kind, *row.process, row.md5), "original_key"});
-  }
-  if (atomic) reads.push_back({"EXEC"});
-  std::vector<Reply> replies = client_.pipeline(reads);
+  static constexpr std::string_view multi = "*1\r\n$5\r\nMULTI\r\n";
+  static constexpr std::string_view exec = "*1\r\n$4\r\nEXEC\r\n";
   std::vector<const redisReply*> values;
   if (atomic) {
-    const redisReply* exec = replies.back().get();
-    if (exec == nullptr || exec->type == REDIS_REPLY_NIL) return std::nullopt;
-    if (exec->type != REDIS_REPLY_ARRAY) {
-      throw RedisError("Redis refused the snapshot: " + std::string(reply_text(exec)));
+    replies = client_.pipeline({multi, plan_.reads(), exec}, plan_.read_count() + 2);
+    const redisReply* result = replies.back().get();
+    if (result == nullptr || result->type == REDIS_REPLY_NIL) return std::nullopt;
+    if (result->type != REDIS_REPLY_ARRAY) {
+      throw RedisError("Redis refused the snapshot: " + std::string(reply_text(result)));
     }
-    values.assign(exec->element, exec->element + exec->elements);
+    values.assign(result->element, result->element + result->elements);
   } else {
+    replies = client_.pipeline({plan_.reads()}, plan_.read_count());
     for (const Reply& reply : replies) values.push_back(reply.get());
   }
+  return values_of(values);
+}
 
+std::vector<metrics::ProcessValues> RedisStorageDict::values_of(
+    const std::vector<const redisReply*>& replies) {
   std::vector<metrics::ProcessValues> out;
-  std::map<std::pair<std::string_view, std::string_view>, std::size_t> groups;
-  for (const Row& row : rows) {
-    metrics::ValueKind kind;
-    metrics::StoredValue stored;
-    if (row.kind.empty() || !metrics::ValueKind::parse(row.kind, kind) ||
-        row.fields >= values.size() || !read_stored_value(values[row.fields], stored)) {
-      continue;  // expired between the index and the read, or not ours to understand
-    }
-    std::string md5(row.md5);
-    auto known = original_keys_.find(md5);
-    if (known == original_keys_.end()) {
-      const redisReply* original = row.meta < values.size() ? values[row.meta] : nullptr;
-      if (row.meta == 0 || original == nullptr || original->type != REDIS_REPLY_STRING) continue;
-      known = original_keys_.emplace(md5, std::string(reply_text(original))).first;
-    }
-    stored.key = known->second;
-    auto [group, added] = groups.try_emplace({*row.process, row.kind}, out.size());
-    if (added) out.push_back({kind, *row.process, {}});
-    out[group->second].values.push_back(std::move(stored));
+  out.reserve(plan_.groups().size());
+  for (const PlannedGroup& group : plan_.groups()) {
+    out.push_back({group.kind, plan_.processes()[group.process], {}});
   }
+  for (PlannedValue& planned : plan_.values()) {
+    metrics::StoredValue stored;
+    if (planned.value_read >= replies.size() ||
+        !read_planned_value(replies[planned.value_read], planned.with_timestamp, stored)) {
+      continue;  // expired between the index and the read
+    }
+    if (planned.key == nullptr) {
+      const redisReply* original =
+          planned.meta_read < replies.size() ? replies[planned.meta_read] : nullptr;
+      if (original == nullptr || original->type != REDIS_REPLY_STRING) continue;
+      planned.key = &original_keys_.try_emplace(planned.md5, reply_text(original)).first->second;
+    }
+    stored.key = *planned.key;
+    out[planned.group].values.push_back(std::move(stored));
+  }
+  if (plan_.reads_meta()) plan_.discard();
+  std::erase_if(out, [](const metrics::ProcessValues& group) { return group.values.empty(); });
   return out;
 }
 

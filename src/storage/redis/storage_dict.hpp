@@ -13,6 +13,7 @@
 #include "metrics/sample.hpp"
 #include "storage/redis/client.hpp"
 #include "storage/redis/keys.hpp"
+#include "storage/redis/snapshot_plan.hpp"
 
 namespace prefork::storage {
 
@@ -34,6 +35,8 @@ class RedisStorageDict {
   // instance names the archive ("{instance}-archive", or "archive") that cleanup folds into.
   RedisStorageDict(RedisStorageClient& client, std::string key_prefix, int ttl_seconds,
                    std::string instance = "");
+  RedisStorageDict(const RedisStorageDict&) = delete;
+  RedisStorageDict& operator=(const RedisStorageDict&) = delete;
 
   const RedisKeys& layout() const { return layout_; }
   int ttl_seconds() const { return ttl_seconds_; }
@@ -61,7 +64,8 @@ class RedisStorageDict {
   void clear(std::string_view process);
 
   // Processes in the index, and every stored value of all of them as one consistent snapshot
-  // (watched index and process sets, values read in MULTI/EXEC).
+  // (watched index and process sets, values read in MULTI/EXEC). Timestamps are read only for
+  // mostrecent gauges, the one kind whose aggregation uses them; other values have 0.
   std::vector<std::string> processes();
   std::vector<metrics::ProcessValues> snapshot();
 
@@ -78,6 +82,7 @@ class RedisStorageDict {
  private:
   std::optional<CleanupResult> try_cleanup(std::string_view process);
   std::optional<std::vector<metrics::ProcessValues>> try_snapshot(bool atomic);
+  std::vector<metrics::ProcessValues> values_of(const std::vector<const redisReply*>& replies);
   std::string metric_key(const Series& series) const;
   std::string meta_key(const Series& series) const;
 
@@ -85,7 +90,8 @@ class RedisStorageDict {
   RedisKeys layout_;
   int ttl_seconds_;
   std::string instance_;
-  std::unordered_map<std::string, std::string> original_keys_;  // md5 -> JSON key
+  OriginalKeys original_keys_;
+  SnapshotPlan plan_;  // points into original_keys_
   double clock_offset_ = 0;
   double clock_measured_at_ = -1e300;
 };

@@ -127,9 +127,23 @@ std::vector<Reply> SyncConnection::execute_pipeline(const std::vector<Command>& 
       fail("queueing a command for");
     }
   }
+  return read_replies(commands.size());
+}
+
+std::vector<Reply> SyncConnection::execute_pipeline(std::initializer_list<std::string_view> parts,
+                                                    std::size_t replies) {
+  for (std::string_view part : parts) {
+    if (redisAppendFormattedCommand(context_, part.data(), part.size()) != REDIS_OK) {
+      fail("queueing a command for");
+    }
+  }
+  return read_replies(replies);
+}
+
+std::vector<Reply> SyncConnection::read_replies(std::size_t count) {
   std::vector<Reply> replies;
-  replies.reserve(commands.size());
-  for (std::size_t i = 0; i < commands.size(); ++i) {
+  replies.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
     void* reply = nullptr;
     errno = 0;
     if (redisGetReply(context_, &reply) != REDIS_OK) fail("talking to");
@@ -163,6 +177,33 @@ std::vector<Reply> SyncConnection::pipeline(const std::vector<Command>& commands
     if (fresh) throw;
     connect();
     return execute_pipeline(commands);
+  }
+}
+
+std::vector<Reply> SyncConnection::pipeline(std::initializer_list<std::string_view> parts,
+                                            std::size_t replies) {
+  if (replies == 0) return {};
+  bool fresh = context_ == nullptr;
+  ensure_connected();
+  try {
+    return execute_pipeline(parts, replies);
+  } catch (const RedisConnectionError&) {
+    if (fresh) throw;
+    connect();
+    return execute_pipeline(parts, replies);
+  }
+}
+
+void append_command(std::string& out, std::initializer_list<std::string_view> arguments) {
+  out += '*';
+  out += std::to_string(arguments.size());
+  out += "\r\n";
+  for (std::string_view argument : arguments) {
+    out += '$';
+    out += std::to_string(argument.size());
+    out += "\r\n";
+    out += argument;
+    out += "\r\n";
   }
 }
 

@@ -4,7 +4,10 @@
 
 #include <hiredis/hiredis.h>
 
+#include <cstddef>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "storage/redis/endpoint.hpp"
@@ -32,6 +35,9 @@ class SyncConnection {
   // Sends every command before reading any reply: one round trip. Error replies are returned,
   // not thrown, so callers can tell which command failed.
   std::vector<Reply> pipeline(const std::vector<Command>& commands);
+  // The same for commands already in RESP (see append_command): parts are sent in order and
+  // replies replies are read.
+  std::vector<Reply> pipeline(std::initializer_list<std::string_view> parts, std::size_t replies);
 
   // Seconds since the epoch by Redis' clock (TIME), or the local clock when Redis cannot say.
   double server_time();
@@ -44,10 +50,17 @@ class SyncConnection {
   [[noreturn]] void fail(const char* doing);
   Reply execute(const Command& command);
   std::vector<Reply> execute_pipeline(const std::vector<Command>& commands);
+  std::vector<Reply> execute_pipeline(std::initializer_list<std::string_view> parts,
+                                      std::size_t replies);
+  std::vector<Reply> read_replies(std::size_t count);
 
   RedisEndpoint endpoint_;
   redisContext* context_ = nullptr;
 };
+
+// Appends one command in RESP, as redisFormatCommandArgv would format it, for pipelines that
+// are formatted once and sent many times.
+void append_command(std::string& out, std::initializer_list<std::string_view> arguments);
 
 double local_time();
 timeval to_timeval(double seconds);

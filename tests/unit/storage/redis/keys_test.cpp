@@ -118,6 +118,11 @@ TEST_CASE("doubles survive the trip through text exactly") {
   CHECK(std::isnan(back));
   REQUIRE(parse_double(format_double(-INFINITY), back));
   CHECK(back == -INFINITY);
+  // What other writers may store still reads as strtod reads it.
+  REQUIRE(parse_double("+1.5", back));
+  CHECK(back == 1.5);
+  REQUIRE(parse_double("0x10", back));
+  CHECK(back == 16);
   CHECK_FALSE(parse_double("12abc", back));
   CHECK_FALSE(parse_double("", back));
 }
