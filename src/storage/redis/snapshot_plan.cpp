@@ -1,5 +1,8 @@
 #include "storage/redis/snapshot_plan.hpp"
 
+#include <algorithm>
+#include <tuple>
+
 #include "storage/redis/sync_connection.hpp"
 
 namespace prefork::storage {
@@ -46,6 +49,31 @@ void SnapshotPlan::build(const RedisKeys& layout, std::vector<std::string> proce
       plan_member(layout, i, member, known);
     }
   }
+  if (!reads_meta_) sort_values();
+}
+
+// The collector sorts by process, kind and JSON key for a stable exposition; planned in that
+// order, the values come out sorted and the collector's check finds nothing to do.
+void SnapshotPlan::sort_values() {
+  std::vector<std::string> tokens;
+  for (const PlannedGroup& group : groups_) tokens.push_back(group.kind.token());
+  auto order = [&](const PlannedValue& value) {
+    return std::tie(processes_[groups_[value.group].process], tokens[value.group], *value.key);
+  };
+  std::sort(values_.begin(), values_.end(),
+            [&](const PlannedValue& left, const PlannedValue& right) {
+              return order(left) < order(right);
+            });
+  std::vector<PlannedGroup> sorted;
+  std::vector<std::size_t> renumbered(groups_.size(), PlannedValue::no_read);
+  for (PlannedValue& value : values_) {
+    if (renumbered[value.group] == PlannedValue::no_read) {
+      renumbered[value.group] = sorted.size();
+      sorted.push_back(groups_[value.group]);
+    }
+    value.group = renumbered[value.group];
+  }
+  groups_ = std::move(sorted);
 }
 
 void SnapshotPlan::plan_member(const RedisKeys& layout, std::size_t process,

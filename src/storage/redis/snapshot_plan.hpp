@@ -61,6 +61,7 @@ class SnapshotPlan {
   void plan_member(const RedisKeys& layout, std::size_t process, std::string_view member,
                    const OriginalKeys& known);
   std::size_t group_of(metrics::ValueKind kind, std::size_t process);
+  void sort_values();
 
   bool built_ = false;
   std::vector<std::string> processes_;

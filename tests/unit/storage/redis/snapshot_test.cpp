@@ -2,6 +2,7 @@
 // between snapshots and check that every change shows, against a real redis-server.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <map>
 #include <utility>
 
@@ -103,6 +104,16 @@ TEST_CASE("original keys are read once; later scrapes read values only, with the
   CHECK(calls_of(*check, "hget") == 15);
   CHECK(calls_of(*check, "hmget") == 3);
   CHECK(second == first);
+  // Planned with every key known, the snapshot comes in the collector's order already.
+  std::vector<ProcessValues> planned = dict.snapshot();
+  CHECK(std::is_sorted(planned.begin(), planned.end(), [](const auto& left, const auto& right) {
+    return std::pair(left.process, left.kind.token()) <
+           std::pair(right.process, right.kind.token());
+  }));
+  for (const ProcessValues& group : planned) {
+    CHECK(std::is_sorted(group.values.begin(), group.values.end(),
+                         [](const auto& left, const auto& right) { return left.key < right.key; }));
+  }
 
   RedisStorageDict fresh(client, "test", 60);
   CHECK(RedisMultiProcessCollector(fresh).render() == first);
