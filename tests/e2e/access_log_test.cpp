@@ -9,7 +9,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <regex>
 #include <sstream>
 
 #include "harness.hpp"
@@ -77,11 +76,30 @@ bool has_open(pid_t pid, const std::string& path) {
   return false;
 }
 
-const std::regex& default_line() {
-  static const std::regex line(
-      R"(127\.0\.0\.1 - - \[\d{2}/[A-Z][a-z]{2}/\d{4}:\d{2}:\d{2}:\d{2} [+-]\d{4}\] )"
-      R"("[^"]*" \d{3} (\d+|-) "[^"]*" "[^"]*")");
-  return line;
+// A small pattern language for log lines: '#' is one or more digits, '*' any run of characters
+// other than '"', everything else is literal.
+bool matches(std::string_view text, std::string_view pattern) {
+  if (pattern.empty()) return text.empty();
+  char head = pattern.front();
+  if (head == '*') {
+    for (std::size_t taken = 0;; ++taken) {
+      if (matches(text.substr(taken), pattern.substr(1))) return true;
+      if (taken == text.size() || text[taken] == '"') return false;
+    }
+  }
+  if (head == '#') {
+    std::size_t digits = 0;
+    while (digits < text.size() && text[digits] >= '0' && text[digits] <= '9') ++digits;
+    for (std::size_t taken = digits; taken > 0; --taken) {
+      if (matches(text.substr(taken), pattern.substr(1))) return true;
+    }
+    return false;
+  }
+  return !text.empty() && text.front() == head && matches(text.substr(1), pattern.substr(1));
+}
+
+bool is_default_line(std::string_view line) {
+  return matches(line, R"(127.0.0.1 - - [#/*/#:#:#:# *#] "*" # * "*" "*")");
 }
 
 }  // namespace
@@ -102,19 +120,19 @@ TEST_CASE("each answered request gets a line in gunicorn's default format") {
 
   auto found = wait_for_logged(path, "lang=en");
   REQUIRE(found);
-  CHECK(std::regex_match(*found, default_line()));
+  CHECK(is_default_line(*found));
   CHECK(found->find(R"("GET /?lang=en&x=1 HTTP/1.1" 200 13 "http://ref.example/page" )"
                     R"("e2e-agent/1.0")") != std::string::npos);
 
   found = wait_for_logged(path, "/missing");
   REQUIRE(found);
-  CHECK(std::regex_match(*found, default_line()));
+  CHECK(is_default_line(*found));
   CHECK(found->find(R"("GET /missing HTTP/1.1" 404 10 "-" "-")") != std::string::npos);
 
   // Rejected before it was parsed: no request line, but the status and the error body's size.
   found = wait_for_logged(path, "\"-\" 400 ");
   REQUIRE(found);
-  CHECK(std::regex_match(*found, default_line()));
+  CHECK(is_default_line(*found));
   std::size_t body = bad.size() - bad.find("\r\n\r\n") - 4;
   CHECK(found->find("\"-\" 400 " + std::to_string(body) + " \"-\" \"-\"") != std::string::npos);
 
@@ -138,14 +156,17 @@ TEST_CASE("a custom format with timing, pid, header and response header atoms") 
   CHECK(http_get_with_headers(port, "/sleep?ms=30", "X-Trace: t-42\r\n").status == 200);
   auto found = wait_for_logged(path, "/sleep");
   REQUIRE(found);
-  std::smatch parts;
-  REQUIRE(std::regex_match(*found, parts,
-                           std::regex(R"(<(\d+)> GET /sleep q=ms=30 HTTP/1\.1 200 6 t-42 )"
-                                      R"(text/plain; charset=utf-8 (\d+) (\d+)\.(\d{6}))")));
-  CHECK(std::stoi(parts[1]) == worker);
-  long micro = std::stol(parts[2]);
+  CHECK(matches(*found,
+                "<#> GET /sleep q=ms=30 HTTP/1.1 200 6 t-42 text/plain; charset=utf-8 # #.#"));
+  int pid = 0;
+  long micro = 0, seconds = 0, fraction = 0;
+  REQUIRE(std::sscanf(found->c_str(), "<%d>", &pid) == 1);
+  CHECK(pid == worker);
+  std::string timing = found->substr(found->find("utf-8 ") + 6);
+  REQUIRE(std::sscanf(timing.c_str(), "%ld %ld.%ld", &micro, &seconds, &fraction) == 3);
+  CHECK(timing.size() - timing.find('.') - 1 == 6);
   CHECK(micro >= 30000);
-  CHECK(std::stol(parts[3]) * 1000000 + std::stol(parts[4]) == micro);
+  CHECK(seconds * 1000000 + fraction == micro);
 }
 
 TEST_CASE("\"-\" writes the access log to standard output") {
@@ -155,7 +176,7 @@ TEST_CASE("\"-\" writes the access log to standard output") {
   CHECK(http_get(port, "/to-stdout").status == 404);
   auto line = server.wait_for_line("\"GET /to-stdout HTTP/1.1\" 404 10");
   REQUIRE(line);
-  CHECK(std::regex_match(*line, default_line()));
+  CHECK(is_default_line(*line));
 }
 
 TEST_CASE("USR1 after the file was moved away: every worker writes to a new file at the path") {
