@@ -6,6 +6,7 @@
 #include <csignal>
 
 #include "core/log.hpp"
+#include "core/loop.hpp"
 #include "worker/run.hpp"
 
 namespace prefork::master {
@@ -27,12 +28,7 @@ Arbiter::Arbiter(Setup setup) : setup_(std::move(setup)) {
 }
 
 Arbiter::~Arbiter() {
-  uv_walk(
-      &loop_,
-      [](uv_handle_t* handle, void*) {
-        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
-      },
-      nullptr);
+  close_all_handles(&loop_);
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
 }

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/loop.hpp"
 #include "master/arbiter.hpp"
 #include "master/process_title.hpp"
 #include "worker/run.hpp"
@@ -90,12 +91,7 @@ void Arbiter::close_other_workers_slots(int own_slot_fd) {
 // closing handles before that would unregister the master's watchers.
 void Arbiter::release_master_loop() {
   uv_loop_fork(&loop_);
-  uv_walk(
-      &loop_,
-      [](uv_handle_t* handle, void*) {
-        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
-      },
-      nullptr);
+  close_all_handles(&loop_);
   // One pass runs the close callbacks; the loop's memory is the master's and is simply left.
   uv_run(&loop_, UV_RUN_NOWAIT);
   uv_loop_close(&loop_);

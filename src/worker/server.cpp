@@ -10,6 +10,7 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
+#include "core/loop.hpp"
 #include "http/parser.hpp"
 
 namespace prefork::worker {
@@ -340,12 +341,7 @@ void Server::shut_down() {
   if (handles_closed_) return;
   handles_closed_ = true;
   close_own_handles();
-  uv_walk(
-      &loop_,
-      [](uv_handle_t* handle, void*) {
-        if (!uv_is_closing(handle)) uv_close(handle, nullptr);
-      },
-      nullptr);
+  close_all_handles(&loop_);
   uv_run(&loop_, UV_RUN_DEFAULT);
 }
 
