@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared helpers of the benchmark scripts in bench/. Source it from a script that runs
 # under `set -euo pipefail`:
 #
@@ -397,7 +398,7 @@ machine_description() {
 # Prints the markdown sections shared by every report: setup, versions, servers, skips and
 # the per-round numbers. VERSIONS is one preformatted line.
 render_details() {
-  local versions=$1 index entry
+  local versions=$1
   echo "- Machine: $(machine_description)."
   echo "- Load: \`wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_DURATION}s --latency http://127.0.0.1:PORT/\`" \
     "after a ${BENCH_WARMUP} s warm-up, each server started fresh on a free port per round;" \
@@ -406,12 +407,7 @@ render_details() {
   echo
   echo "Servers (PORT and WORKDIR are set by the script):"
   echo
-  for index in "${!BENCH_NAMES[@]}"; do
-    echo "- ${BENCH_NAMES[$index]}: ${BENCH_DESCRIPTIONS[$index]}"
-  done
-  for entry in "${BENCH_SKIPPED[@]+"${BENCH_SKIPPED[@]}"}"; do
-    echo "- skipped: $entry"
-  done
+  render_server_list
   if [ -s "$BENCH_TMP/checks" ]; then
     echo
     render_checks
@@ -423,6 +419,17 @@ render_details() {
 }
 
 # Prints the outcome of every check (see check_last_server) as a markdown list.
+# One line per server: its name and the command it ran; then the skipped ones.
+render_server_list() {
+  local index entry
+  for index in "${!BENCH_NAMES[@]}"; do
+    echo "- ${BENCH_NAMES[$index]}: ${BENCH_DESCRIPTIONS[$index]}"
+  done
+  for entry in "${BENCH_SKIPPED[@]+"${BENCH_SKIPPED[@]}"}"; do
+    echo "- skipped: $entry"
+  done
+}
+
 render_checks() {
   echo "Checks after each measured run (does the variant do what its name says?):"
   echo

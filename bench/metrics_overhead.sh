@@ -32,13 +32,6 @@ prefork_metrics_off_command() {
   prefork_command -c "$WORKDIR/metrics-off.toml" "$@"
 }
 
-redis_cli() {
-  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
-}
-
-redis_answers_ping() {
-  [ "$(redis_cli ping 2>/dev/null)" = PONG ]
-}
 
 count_metric_files() {
   find "$WORKDIR/multiproc" -name '*.db' 2>/dev/null | wc -l
@@ -68,16 +61,6 @@ expect_redis_keys_only() {
   [ "$keys" -gt 0 ] && [ "$files" -eq 0 ]
 }
 
-start_redis() {
-  REDIS_PORT=$(free_port)
-  local dir="$BENCH_TMP/redis"
-  mkdir -p "$dir"
-  spawn_group "$dir/server.log" run_in_workdir redis_command "$REDIS_PORT" "$dir"
-  REDIS_PID=$SPAWNED_PID
-  wait_until "$BENCH_START_TIMEOUT" "$REDIS_PID" "redis-server answered PING" redis_answers_ping ||
-    { tail -n 20 "$dir/server.log" >&2; die "redis-server did not start"; }
-  log "redis-server on 127.0.0.1:$REDIS_PORT"
-}
 
 prefork_description() {
   echo "\`$1$PREFORK $2-w $BENCH_WORKERS -b 127.0.0.1:PORT${PREFORK_ARGS:+ $PREFORK_ARGS}\` $3, $PREFORK_ENV_NOTE"

@@ -60,24 +60,6 @@ prefork_scrape_command() {
     ${PREFORK_ARGS:-}
 }
 
-redis_cli() {
-  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
-}
-
-redis_answers_ping() {
-  [ "$(redis_cli ping 2>/dev/null)" = PONG ]
-}
-
-start_redis() {
-  REDIS_PORT=$(free_port)
-  local dir="$BENCH_TMP/redis"
-  mkdir -p "$dir"
-  spawn_group "$dir/server.log" run_in_workdir redis_command "$REDIS_PORT" "$dir"
-  REDIS_PID=$SPAWNED_PID
-  wait_until "$BENCH_START_TIMEOUT" "$REDIS_PID" "redis-server answered PING" redis_answers_ping ||
-    { tail -n 20 "$dir/server.log" >&2; die "redis-server did not start"; }
-  log "redis-server on 127.0.0.1:$REDIS_PORT"
-}
 
 # Succeeds when the exposition at URL shows every worker: the built-in uptime gauge of each
 # worker_id and the app's per-pid gauge of each worker, so both the built-in and the app's
@@ -385,12 +367,7 @@ mkdir -p "$OUT"
   echo
   echo "Rows (PORT, METRICS_PORT and WORKDIR are set by the script):"
   echo
-  for index in "${!BENCH_NAMES[@]}"; do
-    echo "- ${BENCH_NAMES[$index]}: ${BENCH_DESCRIPTIONS[$index]}"
-  done
-  for entry in "${BENCH_SKIPPED[@]+"${BENCH_SKIPPED[@]}"}"; do
-    echo "- skipped: $entry"
-  done
+  render_server_list
   echo
   render_checks
   echo

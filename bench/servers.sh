@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Commands that run each benchmarked server in the foreground on 127.0.0.1:$PORT, for
 # add_server entries (see lib.sh). They use PORT and WORKDIR, set by start_server, and
 # BENCH_WORKERS for the number of worker processes. Everything they write stays in WORKDIR.
@@ -125,4 +126,25 @@ gunicorn_python() {
 redis_command() {
   exec redis-server --bind 127.0.0.1 --port "$PORT" --dir "$WORKDIR" --save "" \
     --appendonly no --daemonize no
+}
+
+# A redis-server of the script's own on a free loopback port (REDIS_PORT, REDIS_PID), for the
+# benchmarks that store metrics in Redis.
+redis_cli() {
+  redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
+}
+
+redis_answers_ping() {
+  [ "$(redis_cli ping 2>/dev/null)" = PONG ]
+}
+
+start_redis() {
+  REDIS_PORT=$(free_port)
+  local dir="$BENCH_TMP/redis"
+  mkdir -p "$dir"
+  spawn_group "$dir/server.log" run_in_workdir redis_command "$REDIS_PORT" "$dir"
+  REDIS_PID=$SPAWNED_PID
+  wait_until "$BENCH_START_TIMEOUT" "$REDIS_PID" "redis-server answered PING" redis_answers_ping ||
+    { tail -n 20 "$dir/server.log" >&2; die "redis-server did not start"; }
+  log "redis-server on 127.0.0.1:$REDIS_PORT"
 }
