@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -156,7 +157,9 @@ void MasterMetrics::make_registry() {
                                  {"signal"});
 }
 
+// Released in worker_forked(), right after the fork.
 WorkerMetricsBoot MasterMetrics::prepare_worker() {
+  lane_.fork_gate().lock();
   WorkerMetricsBoot boot;
   if (storage_ == StorageKind::file) {
     boot.directory = directory_;
@@ -168,6 +171,10 @@ WorkerMetricsBoot MasterMetrics::prepare_worker() {
     log::error("Metrics: no slot for the new worker, its values are not kept: ", error.what());
   }
   return boot;
+}
+
+void MasterMetrics::worker_forked() {
+  lane_.fork_gate().unlock();
 }
 
 void MasterMetrics::close_in_worker() {
@@ -284,15 +291,17 @@ void MasterMetrics::check_redis(std::function<void(bool connected)> done) {
   struct Check {
     uv_work_t request;
     config::Redis redis;
+    std::mutex* fork_gate;
     bool connected = false;
     std::function<void(bool)> done;
   };
-  auto* check = new Check{{}, config_.redis, false, std::move(done)};
+  auto* check = new Check{{}, config_.redis, &lane_.fork_gate(), false, std::move(done)};
   check->request.data = check;
   uv_queue_work(
       loop_, &check->request,
       [](uv_work_t* request) {
         auto* check = static_cast<Check*>(request->data);
+        std::lock_guard gate(*check->fork_gate);
         storage::EndpointResult resolved = storage::resolve_endpoint(check->redis);
         if (!resolved.error.empty()) return;
         storage::RedisStorageClient client(resolved.endpoint);

@@ -35,6 +35,7 @@ class MasterMetrics final : public ReapObserver {
   const std::string& directory() const { return directory_; }
 
   WorkerMetricsBoot prepare_worker() override;
+  void worker_forked() override;
   void close_in_worker() override;
   void worker_reaped(const ReapedWorker& worker) override;
   void signal_handled(int signum) override;

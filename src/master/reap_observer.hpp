@@ -40,6 +40,8 @@ class ReapObserver {
   virtual void worker_reaped(const ReapedWorker& worker) = 0;
   // Before each fork.
   virtual WorkerMetricsBoot prepare_worker() { return {}; }
+  // In the master, right after that fork (or its failure).
+  virtual void worker_forked() {}
   // In the child, right after fork: closes descriptors of the master's that a worker must
   // not keep. Must not touch the loop or free memory (the master's objects are not destroyed
   // in workers).

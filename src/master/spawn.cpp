@@ -64,6 +64,7 @@ void Arbiter::spawn_worker() {
   pthread_sigmask(SIG_BLOCK, &all, &previous);
   pid_t pid = fork();
   if (pid == 0) become_worker(id, position, heartbeat->get(), metrics);
+  if (observer_) observer_->worker_forked();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) {
     log::error("fork: ", std::strerror(errno));

@@ -51,6 +51,7 @@ void WorkLane::retry_failed() {
 
 void WorkLane::run_job(uv_work_t* request) {
   auto* lane = static_cast<WorkLane*>(request->data);
+  std::lock_guard gate(lane->fork_gate_);
   std::string error;
   try {
     lane->succeeded_ = lane->current_.work();

@@ -8,6 +8,7 @@
 
 #include <deque>
 #include <functional>
+#include <mutex>
 #include <string>
 
 namespace prefork::master {
@@ -32,6 +33,10 @@ class WorkLane {
   // once; what failed or was not tried is dropped. For shutdown.
   void drain(bool run_queued);
   bool idle() const { return !running_ && jobs_.empty() && failed_.empty(); }
+  // Held by a pool thread for as long as a job of this lane runs (and by other pool work of
+  // the master's that takes it). The master takes it around fork(): a child must never start
+  // with a lock (the allocator's under sanitizers, the log's) held by a thread it does not have.
+  std::mutex& fork_gate() { return fork_gate_; }
 
  private:
   void start_next();
@@ -48,7 +53,8 @@ class WorkLane {
   std::deque<Job> jobs_;
   std::deque<Job> failed_;  // back into jobs_ when the retry timer fires
   Job current_;
-  std::string last_error_;  // pool thread only (one job at a time)
+  std::string last_error_;
+  std::mutex fork_gate_;  // pool thread only (one job at a time)
   bool running_ = false;
   bool succeeded_ = false;
   bool timer_closed_ = false;

@@ -212,10 +212,12 @@ TEST_CASE("file storage: /metrics counts every request, /health reports files") 
 TEST_CASE("gzip is served when asked for") {
   TempDir directory;
   std::string config = directory.write("prefork.toml", file_config());
-  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "1"});
-  REQUIRE(server.port() > 0);
-  int metrics = metrics_port(server);
-  REQUIRE(metrics > 0);
+  Prefork prefork(config, 1);
+  auto& [server, port, metrics] = prefork;
+  // A body of some size: the worker's metrics are stored, not just the master's.
+  REQUIRE(send_requests(port, 3) == 3);
+  REQUIRE(
+      eventually([&] { return sum_of(scrape(metrics), "gunicorn_worker_requests_total") == 3; }));
   Reply plain = http_get(metrics, "/metrics");
   Reply packed = http_get_with_headers(metrics, "/metrics", "Accept-Encoding: gzip\r\n");
   REQUIRE(plain.ok);
