@@ -70,7 +70,7 @@ void BuiltinMetrics::on_request(const RequestRecord& record) {
   requests_.inc();
   duration_.observe(record.duration_seconds);
   request_size_.observe(double(record.request_bytes));
-  response_size_.observe(double(record.response_bytes));
+  response_size_.observe(double(record.answer.size()));
   if (record.status < 400) return;
   bool server_error = record.status >= 500;
   failed_

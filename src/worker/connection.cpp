@@ -249,7 +249,6 @@ void Connection::observe(const Exchange& exchange, int status, std::string_view 
   record.duration_seconds =
       exchange.started_ns ? double(uv_hrtime() - exchange.started_ns) / 1e9 : 0.0;
   record.request_bytes = exchange.message.length;
-  record.response_bytes = answer.size();
   record.request = request;
   record.peer = std::string_view(peer_, peer_length_);
   record.answer = answer;

@@ -15,7 +15,6 @@ struct RequestRecord {
   std::string_view method;  // "" for a request rejected before its method was known
   double duration_seconds = 0;
   std::size_t request_bytes = 0;     // head and body as received
-  std::size_t response_bytes = 0;    // as serialized
   const Request* request = nullptr;  // null for a request rejected before it was parsed
   std::string_view peer;             // the client as Request::peer() gives it
   std::string_view answer;           // the answer as serialized: head, then body (none for HEAD)

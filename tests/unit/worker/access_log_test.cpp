@@ -44,7 +44,6 @@ struct Sample {
     record.request = &request;
     record.peer = "192.0.2.7:51234";
     record.answer = answer;
-    record.response_bytes = answer.size();
   }
 
   static Request::Fields fields(const std::vector<Header>& headers) {
