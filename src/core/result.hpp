@@ -29,7 +29,7 @@ class [[nodiscard]] Status {
 template <class T>
 class [[nodiscard]] Result {
  public:
-  Result(T value) : value_(std::move(value)) {}  // NOLINT: a value converts to a result
+  Result(T value) : value_(std::move(value)) {}          // NOLINT: a value converts to a result
   Result(Status status) : status_(std::move(status)) {}  // NOLINT: so does an error
   static Result error(std::string message) { return Result(Status::error(std::move(message))); }
 

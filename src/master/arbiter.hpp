@@ -44,7 +44,6 @@ struct WorkerProcess {
   bool timed_out = false;             // SIGABRT sent for a missed heartbeat
   std::int64_t kill_deadline_ms = 0;  // SIGKILL once passed; 0 = none
   int position = 0;                   // worker::Boot::position
-  int metrics_slot_fd = -1;           // Redis metrics: handed to the observer on reap
 };
 
 class Arbiter {
@@ -82,8 +81,7 @@ class Arbiter {
   void spawn_worker();
   int free_position() const;
   [[noreturn]] void become_worker(int id, int position, Heartbeat* heartbeat,
-                                  const WorkerMetricsBoot& metrics);
-  void close_other_workers_slots(int own_slot_fd);
+                                  storage::WorkerPlace metrics);
   void release_master_loop();
   // reap.cpp
   void reap_workers();

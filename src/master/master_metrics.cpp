@@ -1,46 +1,15 @@
 #include "master/master_metrics.hpp"
 
-#include <dirent.h>
-#include <unistd.h>
-
 #include <algorithm>
+#include <cctype>
 #include <csignal>
-#include <cstdlib>
 #include <cstring>
-#include <exception>
-#include <mutex>
 #include <string>
-#include <vector>
 
 #include "core/log.hpp"
-#include "metrics/exposition.hpp"
-#include "metrics/slot.hpp"
-#include "storage/file/file_collector.hpp"
-#include "storage/file/file_store.hpp"
-#include "storage/redis/keys.hpp"
 
 namespace prefork::master {
 namespace {
-
-// How long a dead worker's flush or cleanup waits before it is tried again (Redis down).
-constexpr unsigned retry_ms = 1000;
-
-std::string make_private_directory() {
-  char pattern[] = "/tmp/prefork-metrics-XXXXXX";
-  if (!::mkdtemp(pattern)) return {};
-  return pattern;
-}
-
-void remove_directory(const std::string& path) {
-  if (DIR* directory = ::opendir(path.c_str())) {
-    while (dirent* entry = ::readdir(directory)) {
-      std::string name = entry->d_name;
-      if (name != "." && name != "..") ::unlink((path + "/" + name).c_str());
-    }
-    ::closedir(directory);
-  }
-  ::rmdir(path.c_str());
-}
 
 std::string signal_label(int signum) {
   const char* name = sigabbrev_np(signum);
@@ -61,92 +30,24 @@ std::unique_ptr<MasterMetrics> MasterMetrics::start(const config::Config& config
 }
 
 MasterMetrics::MasterMetrics(const config::Config& config, uv_loop_t* loop)
-    : config_(config), loop_(loop), lane_(loop, retry_ms) {
-  choose_storage();
+    : config_(config), loop_(loop), backend_(storage::open_backend(config_, loop)) {
   make_registry();
-  if (storage_ == StorageKind::redis) start_refreshing();
-}
-
-void MasterMetrics::start_refreshing() {
-  refresh_timer_ = new uv_timer_t;
-  uv_timer_init(loop_, refresh_timer_);
-  refresh_timer_->data = this;
-  std::uint64_t period = std::uint64_t(std::max(config_.metrics.flush_interval_ms, 100));
-  uv_timer_start(
-      refresh_timer_,
-      [](uv_timer_t* timer) { static_cast<MasterMetrics*>(timer->data)->store_master_values(); },
-      period, period);
-  uv_unref(reinterpret_cast<uv_handle_t*>(refresh_timer_));
 }
 
 MasterMetrics::~MasterMetrics() {
-  // Freed by the loop turns the lane runs below.
-  if (refresh_timer_) {
-    uv_close(reinterpret_cast<uv_handle_t*>(refresh_timer_),
-             [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
-  }
-  if (storage_ == StorageKind::redis) store_master_values();
-  lane_.drain(true);
-  if (storage_ == StorageKind::redis) {
-    try {
-      redis_->get_dict()->cleanup_dead_worker(
-          storage::process_name(config_.metrics.instance, long(getpid())));
-    } catch (const std::exception& error) {
-      log::warning("Metrics: master values left to expire in Redis: ", error.what());
-    }
-  }
-  registry_.reset();
-  if (own_directory_) remove_directory(directory_);
+  shut_down();
 }
 
-void MasterMetrics::choose_storage() {
-  if (config_.redis.enabled) {
-    redis_ =
-        std::make_unique<storage::RedisStorageManager>(config_.redis, config_.metrics.instance);
-    if (redis_->setup()) {
-      storage_ = StorageKind::redis;
-      try {
-        std::size_t cleaned = redis_->cleanup_keys();
-        if (cleaned) log::info("Metrics: cleaned up ", cleaned, " processes of an earlier run");
-      } catch (const std::exception& error) {
-        log::warning("Metrics: cleanup of earlier processes failed: ", error.what());
-      }
-      log::info("Metrics: storage redis");
-      return;
-    }
-    log::warning("Metrics: Redis unreachable at start (", redis_->last_error(),
-                 "): falling back to files");
-    redis_fallback_ = true;
-    redis_.reset();
-  }
-  use_files();
-}
-
-void MasterMetrics::use_files() {
-  storage_ = StorageKind::file;
-  directory_ = config_.metrics.multiproc_dir;
-  if (!directory_.empty()) {
-    // Someone else's directory may hold files that are still wanted: never wiped.
-    log::info("Metrics: storage file in ", directory_);
-    return;
-  }
-  directory_ = make_private_directory();
-  if (directory_.empty())
-    throw std::runtime_error(std::string("metrics directory: mkdtemp: ") + std::strerror(errno));
-  own_directory_ = true;
-  log::info("Metrics: storage file in ", directory_, " (private, removed on exit)");
+void MasterMetrics::shut_down() {
+  if (shut_down_) return;
+  shut_down_ = true;
+  for (auto& waiter : scrape_waiters_) waiter->done(Status::error("the master is stopping"));
+  scrape_waiters_.clear();
+  backend_->shut_down();
 }
 
 void MasterMetrics::make_registry() {
-  std::unique_ptr<metrics::ValueStore> store;
-  if (storage_ == StorageKind::redis) {
-    registry_slot_fd_ = metrics::create_slot();
-    store = std::make_unique<metrics::SlotStore>(
-        registry_slot_fd_, storage::process_name(config_.metrics.instance, long(getpid())));
-  } else {
-    store = std::make_unique<storage::file::FileStore>(directory_, std::to_string(getpid()));
-  }
-  registry_ = std::make_unique<metrics::Registry>(std::move(store));
+  registry_ = std::make_unique<metrics::Registry>(backend_->master_store());
   const std::string& prefix = config_.metrics.prefix;
   restarts_ =
       &registry_->counter(prefix + "_master_worker_restart_total",
@@ -157,160 +58,76 @@ void MasterMetrics::make_registry() {
                                  {"signal"});
 }
 
-// Released in worker_forked(), right after the fork.
-WorkerMetricsBoot MasterMetrics::prepare_worker() {
-  lane_.fork_gate().lock();
-  WorkerMetricsBoot boot;
-  if (storage_ == StorageKind::file) {
-    boot.directory = directory_;
-    return boot;
-  }
-  try {
-    boot.slot_fd = metrics::create_slot();
-  } catch (const std::exception& error) {
-    log::error("Metrics: no slot for the new worker, its values are not kept: ", error.what());
-  }
-  return boot;
+storage::WorkerPlace MasterMetrics::prepare_worker() {
+  return backend_->prepare_worker();
 }
 
-void MasterMetrics::worker_forked() {
-  lane_.fork_gate().unlock();
+void MasterMetrics::worker_forked(pid_t pid) {
+  backend_->worker_forked(pid);
 }
 
 void MasterMetrics::close_in_worker() {
-  if (registry_slot_fd_ >= 0) ::close(registry_slot_fd_);
+  backend_->close_in_child();
 }
 
+// The restart is counted once the dead worker's values are stored, so that a scrape never
+// sees the restart without the requests the worker answered.
 void MasterMetrics::worker_reaped(const ReapedWorker& worker) {
   std::string reason = exit_reason_name(worker.reason);
-  auto count_restart = [this, reason] {
+  backend_->worker_reaped(worker.pid, [this, reason] {
     restarts_->labels({reason}).inc();
-    store_master_values();
-  };
-  if (storage_ == StorageKind::file) {
-    std::string directory = directory_;
-    std::string process = std::to_string(worker.pid);
-    lane_.push({[directory, process] {
-                  storage::file::FileCollector collector(directory);
-                  if (!collector.cleanup_dead_worker(process)) {
-                    for (const std::string& error : collector.errors())
-                      log::error("Metrics: cleanup of ", process, ": ", error);
-                  }
-                  return true;
-                },
-                count_restart});
-    return;
-  }
-  storage::RedisStorageDict* dict = redis_->get_dict();
-  std::string process = storage::process_name(config_.metrics.instance, long(worker.pid));
-  int fd = worker.metrics_slot_fd;
-  // Retried whole while Redis is away; the slot is closed once its values are written, so a
-  // retry after that only repeats the cleanup.
-  lane_.push({[dict, process, fd]() mutable {
-                if (fd >= 0) {
-                  std::vector<metrics::ProcessValues> values;
-                  std::string error;
-                  if (!metrics::read_slot(fd, process, values, error))
-                    log::error("Metrics: slot of ", process, ": ", error);
-                  dict->write_values(values);
-                  ::close(fd);
-                  fd = -1;
-                }
-                dict->cleanup_dead_worker(process);
-                return true;
-              },
-              count_restart});
+    backend_->master_values_changed();
+  });
 }
 
 void MasterMetrics::signal_handled(int signum) {
   signals_->labels({signal_label(signum)}).inc();
-  store_master_values();
+  backend_->master_values_changed();
 }
 
 void MasterMetrics::workers_changed(int live) {
   workers_->set(live);
-  store_master_values();
+  backend_->master_values_changed();
 }
 
-// Files are written in place; Redis gets the registry's values, coalesced while one write
-// is queued. A write that failed stays queued (and retried) rather than piling up new ones
-// while Redis is away.
-void MasterMetrics::store_master_values() {
-  if (storage_ != StorageKind::redis || master_values_queued_) return;
-  master_values_queued_ = true;
-  storage::RedisStorageDict* dict = redis_->get_dict();
-  metrics::ValueStore* store = &registry_->store();
-  lane_.push({[this, dict, store] {
-                master_values_queued_ = false;
-                try {
-                  dict->write_values(store->snapshot());
-                } catch (const std::exception&) {
-                  master_values_queued_ = true;
-                  throw;
-                }
-                return true;
-              },
-              {}});
-}
-
-void MasterMetrics::scrape(std::function<void(bool ok, std::string text)> done) {
-  struct Result {
-    bool ok = false;
-    std::string text;
-  };
-  auto result = std::make_shared<Result>();
-  std::function<bool()> work;
-  if (storage_ == StorageKind::file) {
-    std::string directory = directory_;
-    work = [directory, result] {
-      storage::file::FileCollector collector(directory);
-      result->text = metrics::render_text(collector.collect());
-      result->ok = true;
-      return true;
-    };
-  } else {
-    storage::RedisMultiProcessCollector* collector = redis_->get_collector();
-    work = [collector, result] {
-      try {
-        result->text = collector->render();
-        result->ok = true;
-      } catch (const std::exception& error) {
-        result->text = error.what();
-      }
-      return true;
-    };
-  }
-  lane_.push({std::move(work), [result, done] { done(result->ok, std::move(result->text)); }});
-}
-
-void MasterMetrics::check_redis(std::function<void(bool connected)> done) {
-  if (storage_ != StorageKind::redis) {
-    done(false);
-    return;
-  }
-  struct Check {
-    uv_work_t request;
-    config::Redis redis;
-    std::mutex* fork_gate;
-    bool connected = false;
-    std::function<void(bool)> done;
-  };
-  auto* check = new Check{{}, config_.redis, &lane_.fork_gate(), false, std::move(done)};
-  check->request.data = check;
-  uv_queue_work(
-      loop_, &check->request,
-      [](uv_work_t* request) {
-        auto* check = static_cast<Check*>(request->data);
-        std::lock_guard gate(*check->fork_gate);
-        storage::EndpointResult resolved = storage::resolve_endpoint(check->redis);
-        if (!resolved.error.empty()) return;
-        storage::RedisStorageClient client(resolved.endpoint);
-        check->connected = client.ping();
+void MasterMetrics::scrape(std::function<void(Result<std::string>)> done) {
+  auto waiter = std::make_unique<ScrapeWaiter>();
+  waiter->done = std::move(done);
+  waiter->deadline = UvTimer(loop_, uv_timer_init);
+  waiter->deadline->data = this;
+  uv_timer_start(
+      waiter->deadline.get(),
+      [](uv_timer_t* timer) {
+        auto* self = static_cast<MasterMetrics*>(timer->data);
+        for (auto& waiter : self->scrape_waiters_) {
+          if (waiter->deadline.get() == timer) return self->scrape_timed_out(waiter.get());
+        }
       },
-      [](uv_work_t* request, int) {
-        std::unique_ptr<Check> check(static_cast<Check*>(request->data));
-        check->done(check->connected);
-      });
+      std::uint64_t(std::max(config_.metrics.scrape_timeout, 0.001) * 1000), 0);
+  scrape_waiters_.push_back(std::move(waiter));
+  if (scraping_) return;
+  scraping_ = true;
+  backend_->scrape([this](Result<std::string> text) { scrape_finished(std::move(text)); });
+}
+
+void MasterMetrics::scrape_finished(Result<std::string> text) {
+  scraping_ = false;
+  std::vector<std::unique_ptr<ScrapeWaiter>> waiters = std::move(scrape_waiters_);
+  scrape_waiters_.clear();
+  for (auto& waiter : waiters) waiter->done(text);
+}
+
+void MasterMetrics::scrape_timed_out(ScrapeWaiter* waiter) {
+  auto found = std::find_if(scrape_waiters_.begin(), scrape_waiters_.end(),
+                            [waiter](const auto& entry) { return entry.get() == waiter; });
+  std::unique_ptr<ScrapeWaiter> expired = std::move(*found);
+  scrape_waiters_.erase(found);
+  expired->done(Status::error("the metrics storage did not answer within " +
+                              std::to_string(config_.metrics.scrape_timeout) + " s"));
+}
+
+void MasterMetrics::check_health(std::function<void(const storage::Health&)> done) {
+  backend_->check_health(std::move(done));
 }
 
 }  // namespace prefork::master

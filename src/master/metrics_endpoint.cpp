@@ -100,22 +100,21 @@ class Connection {
       answer(std::move(response));
     } else if (target == "/metrics") {
       bool gzip = metrics::accepts_gzip(field("Accept-Encoding"));
-      metrics_.scrape(
-          [this, gzip](bool ok, std::string text) { send_metrics(ok, std::move(text), gzip); });
+      metrics_.scrape([this, gzip](Result<std::string> text) { send_metrics(text, gzip); });
     } else if (target == "/health") {
-      metrics_.check_redis([this](bool connected) { send_health(connected); });
+      metrics_.check_health([this](const storage::Health& health) { send_health(health); });
     } else {
       answer(Response::text(404, "Not found: try /metrics or /health\n"));
     }
   }
 
-  void send_metrics(bool ok, std::string text, bool gzip) {
-    if (!ok) {
-      log::error("Metrics: scrape failed: ", text);
-      answer(Response::text(503, "Metrics storage unavailable: " + text + "\n"));
+  // The storage's own lanes log its outages once; a failed scrape is only answered.
+  void send_metrics(Result<std::string>& text, bool gzip) {
+    if (!text.ok()) {
+      answer(Response::text(503, "Metrics storage unavailable: " + text.message() + "\n"));
       return;
     }
-    Response response{200, metrics::text_content_type, {}, std::move(text), {}};
+    Response response{200, metrics::text_content_type, {}, std::move(text).value(), {}};
     std::string compressed;
     if (gzip && metrics::gzip(response.body, compressed)) {
       response.body = std::move(compressed);
@@ -124,18 +123,14 @@ class Connection {
     answer(std::move(response));
   }
 
-  void send_health(bool connected) {
-    bool redis = metrics_.storage() == StorageKind::redis;
-    bool healthy = !redis || connected;
+  void send_health(const storage::Health& health) {
     std::string body = "{\"status\": \"";
-    body += !healthy ? "unavailable" : metrics_.redis_fallback() ? "degraded" : "ok";
-    body += "\", \"storage\": \"";
-    body += redis ? "redis" : "file";
-    body += "\", \"redis_connected\": ";
-    body += connected ? "true" : "false";
-    if (metrics_.redis_fallback()) body += ", \"redis_fallback\": true";
+    body += !health.healthy ? "unavailable" : health.redis_fallback ? "degraded" : "ok";
+    body += "\", \"storage\": \"" + health.storage + "\", \"redis_connected\": ";
+    body += health.redis_connected ? "true" : "false";
+    if (health.redis_fallback) body += ", \"redis_fallback\": true";
     body += "}\n";
-    answer(Response::json(healthy ? 200 : 503, std::move(body)));
+    answer(Response::json(health.healthy ? 200 : 503, std::move(body)));
   }
 
   void answer(Response response) {
@@ -170,16 +165,8 @@ class Connection {
 }  // namespace
 
 MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, MasterMetrics& metrics)
-    : loop_(loop), metrics_(metrics), config_(metrics.config()) {
-  server_.data = this;
-}
-
-MetricsEndpoint::~MetricsEndpoint() {
-  if (!initialized_) return;
-  uv_close(reinterpret_cast<uv_handle_t*>(&server_), [](uv_handle_t* handle) {
-    static_cast<MetricsEndpoint*>(handle->data)->closed_ = true;
-  });
-  while (!closed_) uv_run(loop_, UV_RUN_ONCE);
+    : loop_(loop), metrics_(metrics), config_(metrics.config()), server_(loop, uv_tcp_init) {
+  server_->data = this;
 }
 
 std::string MetricsEndpoint::listen() {
@@ -190,16 +177,14 @@ std::string MetricsEndpoint::listen() {
           0 &&
       uv_ip6_addr(address.c_str(), config_.metrics.port, reinterpret_cast<sockaddr_in6*>(any)) != 0)
     return "metrics bind_address " + address + ": not an IP address";
-  uv_tcp_init(loop_, &server_);
-  initialized_ = true;
-  int error = uv_tcp_bind(&server_, any, 0);
-  if (error == 0) error = uv_listen(reinterpret_cast<uv_stream_t*>(&server_), 128, on_connection);
+  int error = uv_tcp_bind(server_.get(), any, 0);
+  if (error == 0) error = uv_listen(server_.stream(), 128, on_connection);
   if (error != 0)
     return "metrics endpoint " + address + ":" + std::to_string(config_.metrics.port) + ": " +
            uv_strerror(error);
   sockaddr_storage bound{};
   int length = sizeof bound;
-  uv_tcp_getsockname(&server_, reinterpret_cast<sockaddr*>(&bound), &length);
+  uv_tcp_getsockname(server_.get(), reinterpret_cast<sockaddr*>(&bound), &length);
   port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                                       : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   bool v6 = address.find(':') != std::string::npos;

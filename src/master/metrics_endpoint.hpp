@@ -2,9 +2,11 @@
 // master's own loop. One request per connection (answered with Connection: close), parsed by
 // the server's llhttp parser; collection runs on the thread pool (MasterMetrics::scrape).
 //
-// /health: {"status", "storage", "redis_connected"}. 200 when the storage in use works; 503
-// when Redis is the storage and does not answer a PING. After a fallback to files at start,
-// metrics are still served: 200 with "status": "degraded" and "redis_fallback": true.
+// /health: {"status", "storage", "redis_connected"}, answered at once (Backend::check_health).
+// 200 when the storage in use works; 503 when Redis is the storage and does not answer a PING
+// within 100 ms. After a fallback to files at start, metrics are still served: 200 with
+// "status": "degraded" and "redis_fallback": true. /metrics answers 503 when the storage
+// fails or takes longer than metrics.scrape_timeout.
 //
 // The listener is a handle of the master's loop, so a forked worker closes it with the loop's
 // other handles (Arbiter::release_master_loop).
@@ -14,6 +16,7 @@
 
 #include <string>
 
+#include "core/uv_handle.hpp"
 #include "master/master_metrics.hpp"
 
 namespace prefork::master {
@@ -21,7 +24,6 @@ namespace prefork::master {
 class MetricsEndpoint {
  public:
   MetricsEndpoint(uv_loop_t* loop, MasterMetrics& metrics);
-  ~MetricsEndpoint();
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 
@@ -35,9 +37,7 @@ class MetricsEndpoint {
   uv_loop_t* loop_;
   MasterMetrics& metrics_;
   const config::Config& config_;
-  uv_tcp_t server_;
-  bool initialized_ = false;
-  bool closed_ = false;
+  UvHandle<uv_tcp_t> server_;
   int port_ = 0;
 };
 

@@ -56,11 +56,7 @@ void Arbiter::worker_exited(WorkerProcess& worker, int status) {
   } else {
     log::error(text);
   }
-  if (observer_) {
-    observer_->worker_reaped({worker.pid, worker.id, status, reason, worker.metrics_slot_fd});
-  } else if (worker.metrics_slot_fd >= 0) {
-    ::close(worker.metrics_slot_fd);
-  }
+  if (observer_) observer_->worker_reaped({worker.pid, worker.id, status, reason});
   if (reason == ExitReason::boot_error && !stopping_) {
     log::error("Worker (pid:", worker.pid, ") failed to boot.");
     stop(worker::exit_boot_error, true);

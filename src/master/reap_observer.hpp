@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "storage/backend.hpp"
+
 namespace prefork::master {
 
 enum class ExitReason {
@@ -22,13 +24,6 @@ struct ReapedWorker {
   int id = 0;      // Worker::id()
   int status = 0;  // as returned by waitpid
   ExitReason reason = ExitReason::exited;
-  int metrics_slot_fd = -1;  // the worker's metrics slot, now owned by the observer; -1 = none
-};
-
-// Where a new worker's metric values go (worker::Boot's metrics fields).
-struct WorkerMetricsBoot {
-  std::string directory;  // file storage
-  int slot_fd = -1;       // Redis storage: a slot made for this worker, kept by the master
 };
 
 // Per-reap work that does not belong to the process model itself (e.g. flushing the worker's
@@ -38,10 +33,10 @@ class ReapObserver {
  public:
   virtual ~ReapObserver() = default;
   virtual void worker_reaped(const ReapedWorker& worker) = 0;
-  // Before each fork.
-  virtual WorkerMetricsBoot prepare_worker() { return {}; }
-  // In the master, right after that fork (or its failure).
-  virtual void worker_forked() {}
+  // Before each fork: where the new worker's metric values go. Never waits.
+  virtual storage::WorkerPlace prepare_worker() { return {}; }
+  // In the master, right after that fork; pid < 0 when it failed.
+  virtual void worker_forked(pid_t /*pid*/) {}
   // In the child, right after fork: closes descriptors of the master's that a worker must
   // not keep. Must not touch the loop or free memory (the master's objects are not destroyed
   // in workers).

@@ -8,6 +8,7 @@
 #include <exception>
 #include <vector>
 
+#include "core/fork_gate.hpp"
 #include "core/log.hpp"
 #include "core/loop.hpp"
 #include "master/arbiter.hpp"
@@ -56,19 +57,20 @@ void Arbiter::spawn_worker() {
   int id = next_worker_id_++;
   int position = free_position();
   auto heartbeat = std::make_unique<SharedHeartbeat>();
-  WorkerMetricsBoot metrics = observer_ ? observer_->prepare_worker() : WorkerMetricsBoot{};
+  storage::WorkerPlace metrics = observer_ ? observer_->prepare_worker() : storage::WorkerPlace{};
   // Until the child has left the master's loop, a signal it receives would be written into
   // the master's signal pipe and handled as the master's own.
   sigset_t all, previous;
   sigfillset(&all);
   pthread_sigmask(SIG_BLOCK, &all, &previous);
+  fork_gate::close_for_fork();
   pid_t pid = fork();
-  if (pid == 0) become_worker(id, position, heartbeat->get(), metrics);
-  if (observer_) observer_->worker_forked();
+  if (pid == 0) become_worker(id, position, heartbeat->get(), std::move(metrics));
+  fork_gate::open_after_fork();
+  if (observer_) observer_->worker_forked(pid);
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) {
     log::error("fork: ", std::strerror(errno));
-    if (metrics.slot_fd >= 0) ::close(metrics.slot_fd);
     return;
   }
   WorkerProcess& worker = workers_[pid];
@@ -76,16 +78,7 @@ void Arbiter::spawn_worker() {
   worker.id = id;
   worker.position = position;
   worker.heartbeat = std::move(heartbeat);
-  worker.metrics_slot_fd = metrics.slot_fd;
   if (observer_) observer_->workers_changed(int(workers_.size()));
-}
-
-// A worker writes only its own slot: the others' stay the master's.
-void Arbiter::close_other_workers_slots(int own_slot_fd) {
-  for (const auto& [pid, worker] : workers_) {
-    if (worker.metrics_slot_fd >= 0 && worker.metrics_slot_fd != own_slot_fd)
-      ::close(worker.metrics_slot_fd);
-  }
 }
 
 // The child still shares the epoll instance with the master until uv_loop_fork makes its own:
@@ -99,9 +92,8 @@ void Arbiter::release_master_loop() {
 }
 
 void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
-                            const WorkerMetricsBoot& metrics) {
+                            storage::WorkerPlace metrics) {
   release_master_loop();
-  close_other_workers_slots(metrics.slot_fd);
   if (observer_) observer_->close_in_worker();
   restore_default_signals();
   std::vector<int> listen_fds;
@@ -134,8 +126,9 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
   boot.heartbeat = heartbeat;
   boot.preloaded_app = setup_.preloaded_app.get();
   boot.factory = setup_.app.factory;
+  // From here the worker's metrics own the slot.
   boot.metrics_dir = metrics.directory;
-  boot.metrics_slot_fd = metrics.slot_fd;
+  boot.metrics_slot_fd = metrics.slot.release();
   unblock_all_signals();
   int code = 1;
   try {

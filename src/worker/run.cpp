@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "core/log.hpp"
-#include "storage/redis/keys.hpp"
+#include "storage/backend.hpp"
 #include "worker/access_log.hpp"
 #include "worker/memory_store.hpp"
 #include "worker/observers.hpp"
@@ -90,8 +90,8 @@ int run(const Boot& boot) {
   if (metrics) {
     server.use_metrics(metrics->registry());
   } else {
-    unexported = std::make_unique<metrics::Registry>(std::make_unique<MemoryStore>(
-        storage::process_name(boot.config->metrics.instance, getpid())));
+    unexported = std::make_unique<metrics::Registry>(
+        std::make_unique<MemoryStore>(storage::process_name(*boot.config, getpid())));
     server.use_metrics(*unexported);
   }
   try {

@@ -27,6 +27,7 @@ class RedisStorageClient {
   // PING; false instead of throwing.
   virtual bool ping();
   bool is_connected() const { return sync_.is_connected(); }
+  int sync_fd() const { return sync_.fd(); }
 
   Reply command(const Command& command) { return sync_.command(command); }
   std::vector<Reply> pipeline(const std::vector<Command>& commands) {

@@ -22,7 +22,7 @@ std::string entry_id(std::string_view kind, std::string_view process, std::strin
 }  // namespace
 
 RedisFlusher::RedisFlusher(RedisStorageDict& dict, uv_loop_t* loop)
-    : dict_(dict), touch_timer_(new uv_timer_t) {
+    : dict_(dict), touch_timer_(loop, uv_timer_init) {
   AsyncConnection::Events events;
   events.ready = [this] { on_ready(); };
   events.lost = [](const std::string& reason) { log::warning("redis: flushing paused: ", reason); };
@@ -30,20 +30,17 @@ RedisFlusher::RedisFlusher(RedisStorageDict& dict, uv_loop_t* loop)
 
   // A third of the TTL leaves two chances to refresh before anything expires.
   std::uint64_t period_ms = std::max<std::uint64_t>(1000, dict_.ttl_seconds() * 1000ULL / 3);
-  uv_timer_init(loop, touch_timer_);
   touch_timer_->data = this;
   uv_timer_start(
-      touch_timer_,
+      touch_timer_.get(),
       [](uv_timer_t* timer) { static_cast<RedisFlusher*>(timer->data)->send_touch(); }, period_ms,
       period_ms);
-  uv_unref(reinterpret_cast<uv_handle_t*>(touch_timer_));
+  uv_unref(touch_timer_.base());
 }
 
 RedisFlusher::~RedisFlusher() {
   closing_ = true;
   dict_.client().detach();
-  uv_close(reinterpret_cast<uv_handle_t*>(touch_timer_),
-           [](uv_handle_t* handle) { delete reinterpret_cast<uv_timer_t*>(handle); });
 }
 
 bool RedisFlusher::is_connected() const {

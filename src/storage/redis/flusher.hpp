@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/uv_handle.hpp"
 #include "metrics/sample.hpp"
 #include "storage/redis/storage_dict.hpp"
 
@@ -67,7 +68,7 @@ class RedisFlusher {
   bool sending_ = false;
   bool closing_ = false;
   bool outage_reported_ = false;
-  uv_timer_t* touch_timer_;
+  UvTimer touch_timer_;
   Stats stats_;
 };
 

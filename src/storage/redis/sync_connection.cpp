@@ -13,12 +13,6 @@ std::string describe(const RedisEndpoint& endpoint) {
   return endpoint.host + ":" + std::to_string(endpoint.port);
 }
 
-bool is_timeout(int error_number, const char* text) {
-  return error_number == EAGAIN || error_number == EWOULDBLOCK || error_number == ETIMEDOUT ||
-         std::strstr(text, "timed out") != nullptr ||
-         std::strstr(text, "temporarily unavailable") != nullptr;
-}
-
 void throw_error_reply(const redisReply* reply, const Command& command) {
   std::string text(reply_text(reply));
   std::string name = command.empty() ? "" : command.front();
@@ -49,18 +43,21 @@ SyncConnection::~SyncConnection() {
 }
 
 void SyncConnection::disconnect() {
-  if (context_ != nullptr) redisFree(context_);
-  context_ = nullptr;
+  socket_.close();
+  reader_.reset();
+}
+
+std::int64_t SyncConnection::deadline() const {
+  return net::now_ms() + std::int64_t(endpoint_.command_timeout * 1000);
 }
 
 void SyncConnection::connect() {
   disconnect();
-  errno = 0;
-  context_ = redisConnectWithTimeout(endpoint_.host.c_str(), endpoint_.port,
-                                     to_timeval(endpoint_.connect_timeout));
-  if (context_ == nullptr) throw RedisConnectionError("cannot allocate a Redis context");
-  if (context_->err != 0) fail("connecting to");
-  redisSetTimeout(context_, to_timeval(endpoint_.command_timeout));
+  Status connected = socket_.connect(endpoint_.host, endpoint_.port,
+                                     std::int64_t(endpoint_.connect_timeout * 1000));
+  if (!connected.ok()) fail("connecting to", connected);
+  reader_.reset(redisReaderCreate());
+  if (!reader_) throw RedisConnectionError("cannot allocate a Redis reply reader");
   authenticate_and_select();
 }
 
@@ -85,75 +82,86 @@ void SyncConnection::authenticate_and_select() {
   }
 }
 
-void SyncConnection::fail(const char* doing) {
-  int error_number = errno;
-  std::string text = context_ != nullptr ? context_->errstr : "no context";
-  bool timed_out = context_ != nullptr && context_->err == REDIS_ERR_IO &&
-                   is_timeout(error_number, text.c_str());
+void SyncConnection::fail(const char* doing, const Status& status) {
+  bool timed_out = socket_.last_failure() == net::BlockingSocket::Failure::timeout;
   disconnect();
-  std::string message = std::string(doing) + " Redis at " + describe(endpoint_) + ": " + text;
+  std::string message =
+      std::string(doing) + " Redis at " + describe(endpoint_) + ": " + status.message();
   if (timed_out) throw RedisTimeoutError(message);
   throw RedisConnectionError(message);
 }
 
 void SyncConnection::ensure_connected() {
-  if (context_ == nullptr) connect();
+  if (!socket_.is_open()) connect();
 }
 
-Reply SyncConnection::execute(const Command& command) {
+void SyncConnection::send(std::string_view bytes, std::int64_t deadline) {
+  if (Status sent = socket_.write_all(bytes, deadline); !sent.ok()) fail("talking to", sent);
+}
+
+Reply SyncConnection::read_reply(std::int64_t deadline) {
+  for (;;) {
+    void* reply = nullptr;
+    if (redisReaderGetReply(reader_.get(), &reply) != REDIS_OK)
+      fail("reading from", Status::error(std::string("protocol error: ") + reader_->errstr));
+    if (reply) return Reply(static_cast<redisReply*>(reply));
+    char buffer[16 * 1024];
+    Result<std::size_t> got = socket_.read_some(buffer, sizeof buffer, deadline);
+    if (!got.ok()) fail("talking to", got.status());
+    redisReaderFeed(reader_.get(), buffer, *got);
+  }
+}
+
+// Formatted by hiredis, as redisCommandArgv would send it.
+static void append_formatted(std::string& out, const Command& command) {
   std::vector<const char*> arguments;
   std::vector<std::size_t> lengths;
+  arguments.reserve(command.size());
+  lengths.reserve(command.size());
   for (const std::string& argument : command) {
     arguments.push_back(argument.data());
     lengths.push_back(argument.size());
   }
-  errno = 0;
-  void* reply = redisCommandArgv(context_, static_cast<int>(command.size()), arguments.data(),
-                                 lengths.data());
-  if (reply == nullptr) fail("talking to");
-  return Reply(static_cast<redisReply*>(reply));
+  char* formatted = nullptr;
+  int length =
+      redisFormatCommandArgv(&formatted, int(command.size()), arguments.data(), lengths.data());
+  if (length < 0) throw RedisError("cannot format a Redis command");
+  out.append(formatted, std::size_t(length));
+  redisFreeCommand(formatted);
+}
+
+Reply SyncConnection::execute(const Command& command) {
+  std::string bytes;
+  append_formatted(bytes, command);
+  std::int64_t until = deadline();
+  send(bytes, until);
+  return read_reply(until);
 }
 
 std::vector<Reply> SyncConnection::execute_pipeline(const std::vector<Command>& commands) {
-  for (const Command& command : commands) {
-    std::vector<const char*> arguments;
-    std::vector<std::size_t> lengths;
-    for (const std::string& argument : command) {
-      arguments.push_back(argument.data());
-      lengths.push_back(argument.size());
-    }
-    if (redisAppendCommandArgv(context_, static_cast<int>(command.size()), arguments.data(),
-                               lengths.data()) != REDIS_OK) {
-      fail("queueing a command for");
-    }
-  }
-  return read_replies(commands.size());
+  std::string bytes;
+  for (const Command& command : commands) append_formatted(bytes, command);
+  std::int64_t until = deadline();
+  send(bytes, until);
+  return read_replies(commands.size(), until);
 }
 
 std::vector<Reply> SyncConnection::execute_pipeline(std::initializer_list<std::string_view> parts,
                                                     std::size_t replies) {
-  for (std::string_view part : parts) {
-    if (redisAppendFormattedCommand(context_, part.data(), part.size()) != REDIS_OK) {
-      fail("queueing a command for");
-    }
-  }
-  return read_replies(replies);
+  std::int64_t until = deadline();
+  for (std::string_view part : parts) send(part, until);
+  return read_replies(replies, until);
 }
 
-std::vector<Reply> SyncConnection::read_replies(std::size_t count) {
+std::vector<Reply> SyncConnection::read_replies(std::size_t count, std::int64_t deadline) {
   std::vector<Reply> replies;
   replies.reserve(count);
-  for (std::size_t i = 0; i < count; ++i) {
-    void* reply = nullptr;
-    errno = 0;
-    if (redisGetReply(context_, &reply) != REDIS_OK) fail("talking to");
-    replies.emplace_back(static_cast<redisReply*>(reply));
-  }
+  for (std::size_t i = 0; i < count; ++i) replies.push_back(read_reply(deadline));
   return replies;
 }
 
 Reply SyncConnection::command(const Command& command) {
-  bool fresh = context_ == nullptr;
+  bool fresh = !socket_.is_open();
   ensure_connected();
   Reply reply;
   try {
@@ -169,7 +177,7 @@ Reply SyncConnection::command(const Command& command) {
 
 std::vector<Reply> SyncConnection::pipeline(const std::vector<Command>& commands) {
   if (commands.empty()) return {};
-  bool fresh = context_ == nullptr;
+  bool fresh = !socket_.is_open();
   ensure_connected();
   try {
     return execute_pipeline(commands);
@@ -183,7 +191,7 @@ std::vector<Reply> SyncConnection::pipeline(const std::vector<Command>& commands
 std::vector<Reply> SyncConnection::pipeline(std::initializer_list<std::string_view> parts,
                                             std::size_t replies) {
   if (replies == 0) return {};
-  bool fresh = context_ == nullptr;
+  bool fresh = !socket_.is_open();
   ensure_connected();
   try {
     return execute_pipeline(parts, replies);

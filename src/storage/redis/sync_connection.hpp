@@ -1,15 +1,20 @@
 // The blocking connection used at startup, for cleanup and by the collector: connect and command
-// timeouts, AUTH and SELECT on every (re)connect, one reconnect attempt per failed call.
+// timeouts, AUTH and SELECT on every (re)connect, one reconnect attempt per failed call. It
+// owns its socket (net::BlockingSocket, which lets the master fork while it waits) and uses
+// hiredis only as the protocol: commands formatted by redisFormatCommandArgv, replies parsed
+// by a redisReader.
 #pragma once
 
 #include <hiredis/hiredis.h>
 
 #include <cstddef>
 #include <initializer_list>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "net/blocking_socket.hpp"
 #include "storage/redis/endpoint.hpp"
 #include "storage/redis/reply.hpp"
 
@@ -25,7 +30,9 @@ class SyncConnection {
   // Connects (or reconnects) now; throws RedisConnectionError, RedisTimeoutError or
   // RedisAuthenticationError.
   void connect();
-  bool is_connected() const { return context_ != nullptr; }
+  bool is_connected() const { return socket_.is_open(); }
+  // The socket's descriptor, -1 when closed: what a forked child closes (Backend::close_in_child).
+  int fd() const { return socket_.fd(); }
   void disconnect();
 
   // Runs one command; a Redis error reply throws RedisError (RedisAuthenticationError for
@@ -47,15 +54,23 @@ class SyncConnection {
  private:
   void ensure_connected();
   void authenticate_and_select();
-  [[noreturn]] void fail(const char* doing);
+  [[noreturn]] void fail(const char* doing, const Status& status);
+  void send(std::string_view bytes, std::int64_t deadline);
+  Reply read_reply(std::int64_t deadline);
   Reply execute(const Command& command);
   std::vector<Reply> execute_pipeline(const std::vector<Command>& commands);
   std::vector<Reply> execute_pipeline(std::initializer_list<std::string_view> parts,
                                       std::size_t replies);
-  std::vector<Reply> read_replies(std::size_t count);
+  std::vector<Reply> read_replies(std::size_t count, std::int64_t deadline);
+
+  std::int64_t deadline() const;
 
   RedisEndpoint endpoint_;
-  redisContext* context_ = nullptr;
+  net::BlockingSocket socket_;
+  struct ReaderDeleter {
+    void operator()(redisReader* reader) const { redisReaderFree(reader); }
+  };
+  std::unique_ptr<redisReader, ReaderDeleter> reader_;
 };
 
 // Appends one command in RESP, as redisFormatCommandArgv would format it, for pipelines that

@@ -1,23 +1,21 @@
-#include "master/work_lane.hpp"
+#include "core/work_lane.hpp"
 
 #include <exception>
 #include <string>
 
+#include "core/fork_gate.hpp"
 #include "core/log.hpp"
 
-namespace prefork::master {
+namespace prefork {
 
-WorkLane::WorkLane(uv_loop_t* loop, unsigned retry_ms) : loop_(loop), retry_ms_(retry_ms) {
+WorkLane::WorkLane(uv_loop_t* loop, std::string name, unsigned retry_ms)
+    : loop_(loop), name_(std::move(name)), retry_ms_(retry_ms), retry_timer_(loop, uv_timer_init) {
   request_.data = this;
-  uv_timer_init(loop_, &retry_timer_);
-  retry_timer_.data = this;
+  retry_timer_->data = this;
 }
 
 WorkLane::~WorkLane() {
   drain(false);
-  uv_close(reinterpret_cast<uv_handle_t*>(&retry_timer_),
-           [](uv_handle_t* handle) { static_cast<WorkLane*>(handle->data)->timer_closed_ = true; });
-  while (!timer_closed_) uv_run(loop_, UV_RUN_ONCE);
 }
 
 void WorkLane::push(Job job) {
@@ -30,7 +28,7 @@ void WorkLane::drain(bool run_queued) {
     start_next();
     uv_run(loop_, UV_RUN_ONCE);
   }
-  uv_timer_stop(&retry_timer_);
+  uv_timer_stop(retry_timer_.get());
   jobs_.clear();
   failed_.clear();
 }
@@ -51,26 +49,25 @@ void WorkLane::retry_failed() {
 
 void WorkLane::run_job(uv_work_t* request) {
   auto* lane = static_cast<WorkLane*>(request->data);
-  std::lock_guard gate(lane->fork_gate_);
-  std::string error;
+  fork_gate::Hold gate;
   try {
-    lane->succeeded_ = lane->current_.work();
+    lane->outcome_ = lane->current_.work();
   } catch (const std::exception& thrown) {
-    error = thrown.what();
-    lane->succeeded_ = false;
+    lane->outcome_ = Status::error(thrown.what());
   }
-  lane->report(error);
 }
 
-// Once per outage, not once per retry.
-void WorkLane::report(const std::string& error) {
-  if (error == last_error_) return;
-  if (error.empty()) {
-    log::info("Metrics storage: working again");
+// Once per change of state, not once per retry.
+void WorkLane::report(const Status& status) {
+  if (status.ok() == last_status_.ok() && status.message() == last_status_.message()) return;
+  if (status.ok()) {
+    log::info(name_, ": working again");
+  } else if (retry_ms_ > 0) {
+    log::error(name_, ": ", status.message(), " (retrying every ", retry_ms_, " ms)");
   } else {
-    log::error("Metrics storage: ", error, " (retrying every ", retry_ms_, " ms)");
+    log::error(name_, ": ", status.message());
   }
-  last_error_ = error;
+  last_status_ = status;
 }
 
 void WorkLane::job_finished(uv_work_t* request, int) {
@@ -78,13 +75,15 @@ void WorkLane::job_finished(uv_work_t* request, int) {
   lane->running_ = false;
   Job job = std::move(lane->current_);
   lane->current_ = {};
-  if (lane->succeeded_) {
-    if (job.done) job.done();
+  Status outcome = std::move(lane->outcome_);
+  lane->report(outcome);
+  if (outcome.ok() || lane->retry_ms_ == 0) {
+    if (job.done) job.done(outcome);
   } else {
     lane->failed_.push_back(std::move(job));
-    if (!uv_is_active(reinterpret_cast<uv_handle_t*>(&lane->retry_timer_))) {
+    if (!uv_is_active(lane->retry_timer_.base())) {
       uv_timer_start(
-          &lane->retry_timer_,
+          lane->retry_timer_.get(),
           [](uv_timer_t* timer) { static_cast<WorkLane*>(timer->data)->retry_failed(); },
           lane->retry_ms_, 0);
     }
@@ -92,4 +91,4 @@ void WorkLane::job_finished(uv_work_t* request, int) {
   lane->start_next();
 }
 
-}  // namespace prefork::master
+}  // namespace prefork

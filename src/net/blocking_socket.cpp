@@ -1,0 +1,114 @@
+#include "net/blocking_socket.hpp"
+
+#include <fcntl.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+
+#include "core/fork_gate.hpp"
+
+namespace prefork::net {
+
+std::int64_t now_ms() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::int64_t(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+}
+
+Status BlockingSocket::fail(Failure failure, std::string message) {
+  failure_ = failure;
+  fd_.reset();
+  return Status::error(std::move(message));
+}
+
+Status BlockingSocket::wait(short events, std::int64_t deadline_ms) {
+  for (;;) {
+    std::int64_t left = deadline_ms - now_ms();
+    if (left <= 0) return fail(Failure::timeout, "timed out");
+    pollfd watched{fd_.get(), events, 0};
+    int ready;
+    {
+      fork_gate::OpenWhileWaiting open;
+      ready = ::poll(&watched, 1, int(left));
+    }
+    if (ready > 0) return {};
+    if (ready < 0 && errno != EINTR) return fail(Failure::refused, std::strerror(errno));
+  }
+}
+
+Status BlockingSocket::connect_one(const void* address, unsigned length, int family,
+                                   std::int64_t deadline) {
+  fd_.reset(::socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
+  if (!fd_) return fail(Failure::refused, std::string("socket: ") + std::strerror(errno));
+  if (::connect(fd_.get(), static_cast<const sockaddr*>(address), length) != 0) {
+    if (errno != EINPROGRESS) return fail(Failure::refused, std::strerror(errno));
+    if (Status ready = wait(POLLOUT, deadline); !ready.ok()) return ready;
+    int error = 0;
+    socklen_t size = sizeof error;
+    ::getsockopt(fd_.get(), SOL_SOCKET, SO_ERROR, &error, &size);
+    if (error != 0) return fail(Failure::refused, std::strerror(error));
+  }
+  // Commands are small and each waits for its reply: Nagle would only add latency.
+  int on = 1;
+  ::setsockopt(fd_.get(), IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  return {};
+}
+
+Status BlockingSocket::connect(const std::string& host, int port, std::int64_t timeout_ms) {
+  std::int64_t deadline = now_ms() + timeout_ms;
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  std::string service = std::to_string(port);
+  if (int error = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); error != 0)
+    return fail(Failure::refused, std::string("cannot resolve: ") + gai_strerror(error));
+  Status status = Status::error("no address");
+  for (addrinfo* address = found; address; address = address->ai_next) {
+    status = connect_one(address->ai_addr, address->ai_addrlen, address->ai_family, deadline);
+    if (status.ok() || failure_ == Failure::timeout) break;
+  }
+  ::freeaddrinfo(found);
+  if (status.ok()) failure_ = Failure::none;
+  return status;
+}
+
+Status BlockingSocket::write_all(std::string_view bytes, std::int64_t deadline_ms) {
+  while (!bytes.empty()) {
+    if (!fd_) return fail(Failure::refused, "not connected");
+    ssize_t written = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
+    if (written > 0) {
+      bytes.remove_prefix(std::size_t(written));
+      continue;
+    }
+    if (written < 0 && errno == EINTR) continue;
+    if (written < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (Status ready = wait(POLLOUT, deadline_ms); !ready.ok()) return ready;
+      continue;
+    }
+    return fail(Failure::refused, std::strerror(errno));
+  }
+  return {};
+}
+
+Result<std::size_t> BlockingSocket::read_some(char* buffer, std::size_t size,
+                                              std::int64_t deadline_ms) {
+  for (;;) {
+    if (!fd_) return fail(Failure::refused, "not connected");
+    ssize_t got = ::recv(fd_.get(), buffer, size, 0);
+    if (got > 0) return std::size_t(got);
+    if (got == 0) return fail(Failure::refused, "connection closed by the server");
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK)
+      return fail(Failure::refused, std::strerror(errno));
+    if (Status ready = wait(POLLIN, deadline_ms); !ready.ok()) return ready;
+  }
+}
+
+}  // namespace prefork::net

@@ -1,0 +1,53 @@
+#include "storage/backend.hpp"
+
+#include <unistd.h>
+
+#include "core/log.hpp"
+#include "storage/file/file_backend.hpp"
+#include "storage/file/file_store.hpp"
+#include "storage/redis/keys.hpp"
+#include "storage/redis/redis_backend.hpp"
+#include "storage/redis/worker_sink.hpp"
+
+namespace prefork::storage {
+namespace {
+
+// Files need nothing after fork: the worker writes its .db files and the master reads them.
+class FileWorkerSink final : public WorkerSink {
+ public:
+  FileWorkerSink(std::string directory, std::string process)
+      : directory_(std::move(directory)), process_(std::move(process)) {}
+  std::unique_ptr<metrics::ValueStore> make_store() override {
+    return std::make_unique<file::FileStore>(directory_, process_);
+  }
+  void start(const metrics::ValueStore&) override {}
+  void stop(std::uint64_t) override {}
+
+ private:
+  std::string directory_;
+  std::string process_;
+};
+
+}  // namespace
+
+std::string process_name(const config::Config& config, long pid) {
+  return process_name(config.metrics.instance, pid);
+}
+
+std::unique_ptr<Backend> open_backend(const config::Config& config, uv_loop_t* loop) {
+  if (!config.redis.enabled) return std::make_unique<file::FileBackend>(config, loop, false);
+  std::string error;
+  if (std::unique_ptr<RedisBackend> redis = RedisBackend::open(config, loop, error)) return redis;
+  log::warning("Metrics: Redis unreachable at start (", error, "): falling back to files");
+  return std::make_unique<file::FileBackend>(config, loop, true);
+}
+
+std::unique_ptr<WorkerSink> open_worker_sink(const config::Config& config, WorkerPlace place,
+                                             uv_loop_t* loop) {
+  if (place.slot) return std::make_unique<RedisWorkerSink>(config, std::move(place.slot), loop);
+  if (!place.directory.empty())
+    return std::make_unique<FileWorkerSink>(place.directory, process_name(config, getpid()));
+  return nullptr;
+}
+
+}  // namespace prefork::storage

@@ -1,0 +1,116 @@
+#include "storage/file/file_backend.hpp"
+
+#include <dirent.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+
+#include "core/log.hpp"
+#include "metrics/exposition.hpp"
+#include "storage/file/file_collector.hpp"
+#include "storage/file/file_store.hpp"
+
+namespace prefork::storage::file {
+namespace {
+
+std::string make_private_directory() {
+  char pattern[] = "/tmp/prefork-metrics-XXXXXX";
+  if (!::mkdtemp(pattern))
+    throw std::runtime_error(std::string("metrics directory: mkdtemp: ") + std::strerror(errno));
+  return pattern;
+}
+
+void remove_directory(const std::string& path) {
+  if (DIR* directory = ::opendir(path.c_str())) {
+    while (dirent* entry = ::readdir(directory)) {
+      std::string name = entry->d_name;
+      if (name != "." && name != "..") ::unlink((path + "/" + name).c_str());
+    }
+    ::closedir(directory);
+  }
+  ::rmdir(path.c_str());
+}
+
+}  // namespace
+
+FileBackend::FileBackend(const config::Config& config, uv_loop_t* loop, bool redis_fallback)
+    : config_(config),
+      directory_(config.metrics.multiproc_dir),
+      redis_fallback_(redis_fallback),
+      cleanups_(loop, "Metrics storage", 0),
+      scrapes_(loop, "Metrics scrapes", 0) {
+  if (!directory_.empty()) {
+    // Someone else's directory may hold files that are still wanted: never wiped.
+    log::info("Metrics: storage file in ", directory_);
+    return;
+  }
+  directory_ = make_private_directory();
+  own_directory_ = true;
+  log::info("Metrics: storage file in ", directory_, " (private, removed on exit)");
+}
+
+FileBackend::~FileBackend() {
+  cleanups_.drain(false);
+  scrapes_.drain(false);
+  if (own_directory_) remove_directory(directory_);
+}
+
+std::string FileBackend::process_of(long pid) const {
+  return process_name(config_, pid);
+}
+
+WorkerPlace FileBackend::prepare_worker() {
+  return {directory_, {}};
+}
+
+// A cleanup that fails leaves the files in place (nothing is lost) and says why; trying again
+// would fail the same way.
+void FileBackend::worker_reaped(pid_t pid, std::function<void()> done) {
+  std::string directory = directory_;
+  std::string process = process_of(pid);
+  cleanups_.push({[directory, process] {
+                    FileCollector collector(directory);
+                    if (!collector.cleanup_dead_worker(process)) {
+                      for (const std::string& error : collector.errors())
+                        log::error("Metrics: cleanup of ", process, ": ", error);
+                    }
+                    return Status();
+                  },
+                  [done](const Status&) {
+                    if (done) done();
+                  }});
+}
+
+std::unique_ptr<metrics::ValueStore> FileBackend::master_store() {
+  return std::make_unique<FileStore>(directory_, process_of(getpid()));
+}
+
+void FileBackend::scrape(std::function<void(Result<std::string>)> done) {
+  auto text = std::make_shared<std::string>();
+  std::string directory = directory_;
+  scrapes_.push({[directory, text] {
+                   FileCollector collector(directory);
+                   *text = metrics::render_text(collector.collect());
+                   return Status();
+                 },
+                 [text, done](const Status& status) {
+                   if (status.ok()) {
+                     done(std::move(*text));
+                   } else {
+                     done(status);
+                   }
+                 }});
+}
+
+void FileBackend::check_health(std::function<void(const Health&)> done) {
+  done({"file", true, false, redis_fallback_});
+}
+
+void FileBackend::shut_down() {
+  cleanups_.drain(true);
+  scrapes_.drain(false);
+}
+
+}  // namespace prefork::storage::file

@@ -1,0 +1,239 @@
+#include "storage/redis/redis_backend.hpp"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <exception>
+
+#include "core/log.hpp"
+#include "metrics/slot.hpp"
+#include "net/blocking_socket.hpp"
+#include "storage/redis/keys.hpp"
+
+namespace prefork::storage {
+namespace {
+
+// How long a dead worker's flush or cleanup waits before it is tried again (Redis down).
+constexpr unsigned retry_ms = 1000;
+// /health answers within this; a PING slower than that counts as "not connected".
+constexpr std::uint64_t health_budget_ms = 100;
+
+void close_fd(int fd) {
+  if (fd >= 0) ::close(fd);
+}
+
+}  // namespace
+
+struct RedisBackend::HealthWaiter {
+  std::function<void(const Health&)> done;
+  UvTimer budget;
+};
+
+std::unique_ptr<RedisBackend> RedisBackend::open(const config::Config& config, uv_loop_t* loop,
+                                                 std::string& error) {
+  auto writes = std::make_unique<RedisStorageManager>(config.redis, config.metrics.instance);
+  if (!writes->setup()) {
+    error = writes->last_error();
+    return nullptr;
+  }
+  return std::make_unique<RedisBackend>(config, loop, std::move(writes));
+}
+
+RedisBackend::RedisBackend(const config::Config& config, uv_loop_t* loop,
+                           std::unique_ptr<RedisStorageManager> writes)
+    : config_(config),
+      loop_(loop),
+      writes_(std::move(writes)),
+      scrape_client_(writes_->get_client()->endpoint()),
+      scrape_dict_(scrape_client_, config.redis.key_prefix, config.redis.ttl_seconds,
+                   config.metrics.instance),
+      collector_(scrape_dict_),
+      health_client_(writes_->get_client()->endpoint()),
+      write_lane_(loop, "Metrics storage", retry_ms),
+      scrape_lane_(loop, "Metrics scrapes", 0),
+      health_lane_(loop, "Metrics health check", 0) {
+  cleanup_earlier_run();
+  log::info("Metrics: storage redis");
+}
+
+// At start, before any worker: the loop has nothing to do yet, so this may wait for Redis.
+void RedisBackend::cleanup_earlier_run() {
+  try {
+    std::size_t cleaned = writes_->cleanup_keys();
+    if (cleaned) log::info("Metrics: cleaned up ", cleaned, " processes of an earlier run");
+  } catch (const std::exception& error) {
+    log::warning("Metrics: cleanup of earlier processes failed: ", error.what());
+  }
+}
+
+RedisBackend::~RedisBackend() {
+  write_lane_.drain(false);
+  scrape_lane_.drain(false);
+  health_lane_.drain(false);
+}
+
+std::string RedisBackend::process_of(long pid) const {
+  return process_name(config_, pid);
+}
+
+// The child gets its own descriptor of the slot; the master's stays in pending_slot_ until
+// worker_forked files it under the child's pid.
+WorkerPlace RedisBackend::prepare_worker() {
+  WorkerPlace place;
+  try {
+    pending_slot_.reset(metrics::create_slot());
+    place.slot.reset(::dup(pending_slot_.get()));
+  } catch (const std::exception& error) {
+    log::error("Metrics: no slot for the new worker, its values are not kept: ", error.what());
+  }
+  return place;
+}
+
+void RedisBackend::worker_forked(pid_t pid) {
+  if (pid > 0 && pending_slot_) slots_[pid] = std::move(pending_slot_);
+  pending_slot_.reset();
+}
+
+void RedisBackend::close_in_child() {
+  close_fd(pending_slot_.get());
+  for (const auto& [pid, slot] : slots_) close_fd(slot.get());
+  close_fd(master_slot_fd_);
+  close_fd(writes_->get_client()->sync_fd());
+  close_fd(scrape_client_.sync_fd());
+  close_fd(health_client_.sync_fd());
+}
+
+// The slot is read here, on the loop (it is memory, not I/O), and closed at once: a slot
+// never waits in the master behind Redis, and no later worker inherits it.
+void RedisBackend::worker_reaped(pid_t pid, std::function<void()> done) {
+  std::string process = process_of(pid);
+  auto values = std::make_shared<std::vector<metrics::ProcessValues>>();
+  if (auto found = slots_.find(pid); found != slots_.end()) {
+    std::string error;
+    if (!metrics::read_slot(found->second.get(), process, *values, error))
+      log::error("Metrics: slot of ", process, ": ", error);
+    slots_.erase(found);
+  }
+  RedisStorageDict* dict = writes_->get_dict();
+  // Retried whole while Redis is away; once the values are written a retry only repeats
+  // the cleanup.
+  write_lane_.push({[dict, process, values] {
+                      if (!values->empty()) {
+                        dict->write_values(*values);
+                        values->clear();
+                      }
+                      dict->cleanup_dead_worker(process);
+                      return Status();
+                    },
+                    [done](const Status&) {
+                      if (done) done();
+                    }});
+}
+
+std::unique_ptr<metrics::ValueStore> RedisBackend::master_store() {
+  master_slot_fd_ = metrics::create_slot();
+  auto store = std::make_unique<metrics::SlotStore>(master_slot_fd_, process_of(getpid()));
+  master_store_ = store.get();
+  start_refreshing();
+  return store;
+}
+
+void RedisBackend::start_refreshing() {
+  refresh_timer_ = UvTimer(loop_, uv_timer_init);
+  refresh_timer_->data = this;
+  std::uint64_t period = std::uint64_t(std::max(config_.metrics.flush_interval_ms, 100));
+  uv_timer_start(
+      refresh_timer_.get(),
+      [](uv_timer_t* timer) { static_cast<RedisBackend*>(timer->data)->master_values_changed(); },
+      period, period);
+  uv_unref(refresh_timer_.base());
+}
+
+// Coalesced while one write is queued. A write that failed stays queued (and retried) rather
+// than piling up new ones while Redis is away.
+void RedisBackend::master_values_changed() {
+  if (!master_store_ || master_values_queued_) return;
+  master_values_queued_ = true;
+  RedisStorageDict* dict = writes_->get_dict();
+  metrics::ValueStore* store = master_store_;
+  write_lane_.push({[this, dict, store] {
+                      master_values_queued_ = false;
+                      try {
+                        dict->write_values(store->snapshot());
+                      } catch (const std::exception&) {
+                        master_values_queued_ = true;
+                        throw;
+                      }
+                      return Status();
+                    },
+                    {}});
+}
+
+void RedisBackend::scrape(std::function<void(Result<std::string>)> done) {
+  auto text = std::make_shared<std::string>();
+  scrape_lane_.push({[this, text] {
+                       *text = collector_.render();
+                       return Status();
+                     },
+                     [text, done](const Status& status) {
+                       if (status.ok()) {
+                         done(std::move(*text));
+                       } else {
+                         done(status);
+                       }
+                     }});
+}
+
+void RedisBackend::check_health(std::function<void(const Health&)> done) {
+  auto waiter = std::make_unique<HealthWaiter>();
+  waiter->done = std::move(done);
+  waiter->budget = UvTimer(loop_, uv_timer_init);
+  waiter->budget->data = this;
+  uv_timer_start(
+      waiter->budget.get(),
+      [](uv_timer_t* timer) {
+        // Still waiting for the PING after the budget: Redis is too slow to count as there.
+        static_cast<RedisBackend*>(timer->data)->answer_health(false);
+      },
+      health_budget_ms, 0);
+  health_waiters_.push_back(std::move(waiter));
+  if (health_lane_.running()) return;
+  health_lane_.push({[this] {
+                       return health_client_.ping() ? Status()
+                                                    : Status::error("Redis does not answer PING");
+                     },
+                     [this](const Status& status) {
+                       connected_ = status.ok();
+                       answer_health(connected_);
+                     }});
+}
+
+void RedisBackend::answer_health(bool connected) {
+  std::vector<std::unique_ptr<HealthWaiter>> waiters = std::move(health_waiters_);
+  health_waiters_.clear();
+  for (auto& waiter : waiters) waiter->done({"redis", connected, connected, false});
+}
+
+void RedisBackend::shut_down() {
+  refresh_timer_.reset();
+  answer_health(connected_);
+  master_values_changed();
+  write_lane_.drain(true);
+  std::string master = process_of(getpid());
+  RedisStorageDict* dict = writes_->get_dict();
+  write_lane_.push({[dict, master] {
+                      try {
+                        dict->cleanup_dead_worker(master);
+                      } catch (const std::exception& error) {
+                        log::warning("Metrics: master values left to expire in Redis: ",
+                                     error.what());
+                      }
+                      return Status();
+                    },
+                    {}});
+  write_lane_.drain(true);
+  scrape_lane_.drain(false);
+  health_lane_.drain(false);
+}
+
+}  // namespace prefork::storage

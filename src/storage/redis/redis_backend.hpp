@@ -1,0 +1,73 @@
+// The Redis backend, master side (design 5.3-5.6). Each worker writes into a shared-memory
+// slot the master made before fork and flushes it to Redis itself; when the worker is reaped
+// the master reads the slot at once (so no slot outlives its worker in the master), writes
+// its last values and folds them into the archive on the write lane.
+//
+// Three connections, each on its own lane, so that no kind of work waits behind another:
+// writes (dead workers, the master's own values; retried while Redis is away), scrapes, and
+// health checks (a PING that /health waits for at most health_budget_ms).
+#pragma once
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "core/work_lane.hpp"
+#include "storage/backend.hpp"
+#include "storage/redis/manager.hpp"
+
+namespace prefork::storage {
+
+class RedisBackend final : public Backend {
+ public:
+  // Null (with the reason in error) when Redis cannot be used now.
+  static std::unique_ptr<RedisBackend> open(const config::Config& config, uv_loop_t* loop,
+                                            std::string& error);
+  ~RedisBackend() override;
+
+  WorkerPlace prepare_worker() override;
+  void worker_forked(pid_t pid) override;
+  void close_in_child() override;
+  void worker_reaped(pid_t pid, std::function<void()> done) override;
+  std::unique_ptr<metrics::ValueStore> master_store() override;
+  void master_values_changed() override;
+  void scrape(std::function<void(Result<std::string>)> done) override;
+  void check_health(std::function<void(const Health&)> done) override;
+  void shut_down() override;
+
+  RedisBackend(const config::Config& config, uv_loop_t* loop,
+               std::unique_ptr<RedisStorageManager> writes);
+
+ private:
+  struct HealthWaiter;
+  void start_refreshing();
+  void answer_health(bool connected);
+  void cleanup_earlier_run();
+  std::string process_of(long pid) const;
+
+  const config::Config& config_;
+  uv_loop_t* loop_;
+  std::unique_ptr<RedisStorageManager> writes_;  // its client is the write lane's
+  RedisStorageClient scrape_client_;             // the scrape lane's
+  RedisStorageDict scrape_dict_;
+  RedisMultiProcessCollector collector_;
+  RedisStorageClient health_client_;  // the health lane's
+  WorkLane write_lane_;
+  WorkLane scrape_lane_;
+  WorkLane health_lane_;
+
+  UniqueFd pending_slot_;            // made for the worker being forked now
+  std::map<pid_t, UniqueFd> slots_;  // live workers' slots, read when they are reaped
+  int master_slot_fd_ = -1;          // owned by the master's SlotStore
+  metrics::ValueStore* master_store_ = nullptr;
+  std::atomic<bool> master_values_queued_{false};
+  // Rewrites the master's values now and then, so that their TTL never runs out and a
+  // Redis that restarted empty gets them back.
+  UvTimer refresh_timer_;
+
+  bool connected_ = true;  // the last health check's answer
+  std::vector<std::unique_ptr<HealthWaiter>> health_waiters_;
+};
+
+}  // namespace prefork::storage

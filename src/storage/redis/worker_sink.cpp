@@ -1,0 +1,62 @@
+#include "storage/redis/worker_sink.hpp"
+
+#include <unistd.h>
+
+#include <stdexcept>
+
+#include "metrics/slot.hpp"
+#include "storage/redis/endpoint.hpp"
+
+namespace prefork::storage {
+
+RedisWorkerSink::RedisWorkerSink(const config::Config& config, UniqueFd slot, uv_loop_t* loop)
+    : config_(config), slot_(std::move(slot)), loop_(loop) {}
+
+RedisWorkerSink::~RedisWorkerSink() {
+  flush_timer_.reset();
+  flusher_.reset();
+}
+
+std::unique_ptr<metrics::ValueStore> RedisWorkerSink::make_store() {
+  return std::make_unique<metrics::SlotStore>(slot_.release(), process_name(config_, getpid()));
+}
+
+void RedisWorkerSink::start(const metrics::ValueStore& store) {
+  store_ = &store;
+  EndpointResult endpoint = resolve_endpoint(config_.redis);
+  if (!endpoint.error.empty()) throw std::runtime_error("redis: " + endpoint.error);
+  client_ = std::make_unique<RedisStorageClient>(endpoint.endpoint);
+  dict_ = std::make_unique<RedisStorageDict>(*client_, config_.redis.key_prefix,
+                                             config_.redis.ttl_seconds, config_.metrics.instance);
+  flusher_ = std::make_unique<RedisFlusher>(*dict_, loop_);
+  std::uint64_t period = std::uint64_t(config_.metrics.flush_interval_ms);
+  flush_timer_ = UvTimer(loop_, uv_timer_init);
+  flush_timer_->data = this;
+  uv_timer_start(
+      flush_timer_.get(),
+      [](uv_timer_t* timer) { static_cast<RedisWorkerSink*>(timer->data)->flush(); }, period,
+      period);
+  // Never keeps the loop alive on its own.
+  uv_unref(flush_timer_.base());
+  flush();
+}
+
+void RedisWorkerSink::flush() {
+  flusher_->write_values(changes_.changes(*store_));
+}
+
+void RedisWorkerSink::stop(std::uint64_t wait_ms) {
+  if (!flusher_) return;
+  flush();
+  if (!flusher_->is_connected()) return;
+  // A referenced timer, so that a loop turn ends by the deadline at the latest.
+  bool expired = false;
+  UvTimer deadline(loop_, uv_timer_init);
+  deadline->data = &expired;
+  uv_timer_start(
+      deadline.get(), [](uv_timer_t* timer) { *static_cast<bool*>(timer->data) = true; }, wait_ms,
+      0);
+  while (!expired && !flusher_->is_idle()) uv_run(loop_, UV_RUN_ONCE);
+}
+
+}  // namespace prefork::storage
