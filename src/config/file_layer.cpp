@@ -1,5 +1,6 @@
 // The TOML layer: walks the parsed file, sends each key to its directive, flattens [app].
 #include "config/layers.hpp"
+#include "config/nesting.hpp"
 
 #include <toml.hpp>
 
@@ -9,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 
 namespace prefork::config {
 namespace {
@@ -20,6 +22,13 @@ struct Located {
   std::string message;
 };
 
+// A key can be as long as the file; messages show its start and its length.
+std::string shortened(const std::string& key) {
+  constexpr std::size_t shown = 60;
+  if (key.size() <= shown + 20) return key;
+  return key.substr(0, shown) + "… (" + std::to_string(key.size()) + " bytes)";
+}
+
 struct Walk {
   const std::string& path;
   Config& config;
@@ -27,7 +36,8 @@ struct Walk {
 
   void fail(const Value& value, const std::string& key, const std::string& what) {
     unsigned line = value.location().line();
-    errors.push_back({line, path + ":" + std::to_string(line) + ": " + key + ": " + what});
+    errors.push_back(
+        {line, path + ":" + std::to_string(line) + ": " + shortened(key) + ": " + what});
   }
 };
 
@@ -85,6 +95,10 @@ std::string unknown_key(const std::string& key) {
   std::size_t best_distance = 3;
   for (const Directive& directive : directives()) {
     if (directive.key.empty()) continue;
+    // The distance is at least the difference in length: a long key is no typo, and skipping
+    // it spares an edit distance over a megabyte.
+    std::size_t longer = std::max(key.size(), directive.key.size());
+    if (longer - std::min(key.size(), directive.key.size()) >= best_distance) continue;
     std::size_t distance = edit_distance(key, directive.key);
     if (distance < best_distance) {
       best = directive.key;
@@ -170,36 +184,61 @@ std::string syntax_message(const std::string& what) {
     auto colon = first.find(": ", prefix);
     if (colon != std::string::npos) first = first.substr(colon + 2);
   }
-  return "syntax error: " + first;
+  return "syntax error: " + shortened(first);
+}
+
+Result<std::string> read_file(const std::string& path) {
+  struct stat info;
+  if (stat(path.c_str(), &info) != 0) {
+    return Result<std::string>::error(path +
+                                      ": cannot read the config file: " + std::strerror(errno));
+  }
+  if (!S_ISREG(info.st_mode)) {
+    return Result<std::string>::error(path + ": cannot read the config file: not a regular file");
+  }
+  std::ifstream stream(path, std::ios::binary);
+  if (!stream) {
+    return Result<std::string>::error(path +
+                                      ": cannot read the config file: " + std::strerror(errno));
+  }
+  std::ostringstream text;
+  text << stream.rdbuf();
+  return text.str();
+}
+
+Result<Value> parse_toml(const std::string& path, const std::string& text) {
+  if (Status nesting = check_nesting(text); !nesting) {
+    return Result<Value>::error(path + ":" + nesting.message());
+  }
+  std::istringstream stream(text);
+  try {
+    return toml::parse<toml::discard_comments, std::unordered_map, std::vector>(stream, path);
+  } catch (const toml::syntax_error& error) {
+    return Result<Value>::error(path + ":" + std::to_string(error.location().line()) + ": " +
+                                syntax_message(error.what()));
+  } catch (const std::exception& error) {
+    // toml11 throws more than syntax errors (an integer out of range, an allocation); a reload
+    // must report them like any other bad file rather than end the master.
+    return Result<Value>::error(path +
+                                ": cannot parse the config file: " + shortened(error.what()));
+  }
 }
 
 }  // namespace
 
 void apply_file(const std::string& path, Config& config, std::vector<std::string>& errors) {
-  struct stat info;
-  if (stat(path.c_str(), &info) != 0) {
-    errors.push_back(path + ": cannot read the config file: " + std::strerror(errno));
+  Result<std::string> text = read_file(path);
+  if (!text) {
+    errors.push_back(text.message());
     return;
   }
-  if (!S_ISREG(info.st_mode)) {
-    errors.push_back(path + ": cannot read the config file: not a regular file");
-    return;
-  }
-  std::ifstream stream(path, std::ios::binary);
-  if (!stream) {
-    errors.push_back(path + ": cannot read the config file: " + std::strerror(errno));
-    return;
-  }
-  Value root;
-  try {
-    root = toml::parse<toml::discard_comments, std::unordered_map, std::vector>(stream, path);
-  } catch (const toml::syntax_error& error) {
-    errors.push_back(path + ":" + std::to_string(error.location().line()) + ": " +
-                     syntax_message(error.what()));
+  Result<Value> root = parse_toml(path, *text);
+  if (!root) {
+    errors.push_back(root.message());
     return;
   }
   Walk walk{path, config, {}};
-  apply_root(walk, root);
+  apply_root(walk, *root);
   std::stable_sort(walk.errors.begin(), walk.errors.end(),
                    [](const Located& a, const Located& b) { return a.line < b.line; });
   for (Located& error : walk.errors) errors.push_back(std::move(error.message));

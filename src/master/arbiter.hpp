@@ -94,6 +94,8 @@ class Arbiter {
   void retire_all(int signum, double grace_seconds);
   void stop(int exit_code, bool graceful);
   void stop_loop_when_done();
+  // reload.cpp
+  config::LoadResult reload_config() const;
   bool apply_reloaded_config(config::Config config);
   int active_workers() const;
 

@@ -17,11 +17,21 @@ bool same_binds(const config::Config& a, const config::Config& b) {
 
 }  // namespace
 
+// Loading reports a bad file as a message; anything it throws (an allocation for a huge file)
+// must not end a master that serves with the running configuration.
+config::LoadResult Arbiter::reload_config() const {
+  try {
+    return config::reload(setup_.config, setup_.argc, setup_.argv, setup_.envp);
+  } catch (const std::exception& error) {
+    return {std::nullopt, error.what(), 2};
+  }
+}
+
 // gunicorn's reload: new config, a full set of new workers, then the old ones stop gracefully.
 void Arbiter::handle_hup() {
   if (stopping_) return;
   log::info("Hang up: Master");
-  config::LoadResult loaded = config::reload(setup_.config, setup_.argc, setup_.argv, setup_.envp);
+  config::LoadResult loaded = reload_config();
   if (!loaded.config) {
     log::error("Reload failed, keeping the running configuration: ", loaded.message);
     return;

@@ -106,3 +106,27 @@ TEST_CASE("HUP applies a changed worker count from the config file") {
   server.signal(SIGHUP);
   CHECK(server.wait_for_worker_count(3));
 }
+
+TEST_CASE("HUP with values nested thousands deep keeps the master alive and serving") {
+  TempDir dir;
+  std::string path = dir.write("prefork.toml", "workers = 2\n");
+  Server server(hello_binary(), {"-c", path, "-b", "127.0.0.1:0"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::vector<pid_t> before = server.workers();
+  std::string deep = "workers = 2\n[app]\nx = ";
+  for (int i = 0; i < 8000; ++i) deep += '[';
+  deep += '1';
+  for (int i = 0; i < 8000; ++i) deep += ']';
+  dir.write("prefork.toml", deep + "\n");
+  server.signal(SIGHUP);
+  REQUIRE(server.wait_for_line("Reload failed, keeping the running configuration").has_value());
+  CHECK(server.wait_for_line(path + ":3: values nest deeper than 64 levels", 1s).has_value());
+  CHECK(process_alive(server.pid()));
+  std::vector<pid_t> after = server.workers();
+  std::sort(before.begin(), before.end());
+  std::sort(after.begin(), after.end());
+  CHECK(before == after);
+  CHECK(http_get(port, "/").status == 200);
+}

@@ -167,3 +167,15 @@ TEST_CASE("--check-config validates and exits without serving") {
   CHECK(server.wait_for_line("configuration OK", 2s).has_value());
   CHECK(server.count_lines("Listening at") == 0);
 }
+
+TEST_CASE("--check-config with inline tables 5000 deep exits 2 naming the file and line") {
+  TempDir dir;
+  std::string deep = "x = ";
+  for (int i = 0; i < 5000; ++i) deep += "{a = ";
+  deep += '1';
+  for (int i = 0; i < 5000; ++i) deep += '}';
+  std::string path = dir.write("deep.toml", "workers = 1\n[app]\n" + deep + "\n");
+  Server server(prefork_binary(), {"--check-config", "-c", path, "-b", "127.0.0.1:0"});
+  CHECK(server.wait_exit() == 2);
+  CHECK(server.wait_for_line(path + ":3: values nest deeper than 64 levels", 2s).has_value());
+}
