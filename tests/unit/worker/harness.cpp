@@ -81,6 +81,24 @@ void RawClient::send(std::string_view bytes) {
   }
 }
 
+bool RawClient::send_within(std::string_view bytes, std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!bytes.empty()) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return false;
+    pollfd ready = {fd_, POLLOUT, 0};
+    int events = poll(&ready, 1, int(left.count()));
+    if (events < 0 && errno == EINTR) continue;
+    if (events <= 0) return false;
+    ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (sent < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    if (sent <= 0) return false;
+    bytes.remove_prefix(std::size_t(sent));
+  }
+  return true;
+}
+
 bool RawClient::receive(std::chrono::steady_clock::time_point deadline) {
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -35,6 +35,8 @@ class RawClient {
   RawClient& operator=(const RawClient&) = delete;
 
   void send(std::string_view bytes);
+  // Sends all of bytes unless the deadline passes or the connection fails first.
+  bool send_within(std::string_view bytes, std::chrono::milliseconds timeout);
   // One response; the body is read by Content-Length (none for HEAD, 1xx, 204, 304).
   // nullopt when the connection closes or the deadline passes first.
   std::optional<HttpResponse> read_response(bool head_request = false,
