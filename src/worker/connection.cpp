@@ -401,13 +401,14 @@ void Connection::update_timer() {
     deadline_ms_ = 0;  // the app holds the request: the heartbeat guards against a stuck loop
   } else if (writing_active_) {
     deadline_ms_ = now + server_.body_timeout_ms();
+  } else if (parser_.phase() == http::Parser::Phase::body) {
+    // Tested before the head rule: a first request's body also has parsed_ == filled_.
+    deadline_ms_ = now + server_.body_timeout_ms();
   } else if (parser_.phase() == http::Parser::Phase::head || (parsed_ == filled_ && served_ == 0) ||
              (parser_.phase() == http::Parser::Phase::idle && parsed_ < filled_)) {
     // Slow clients get header_timeout for the whole head, however they trickle it in.
     if (head_started_ms_ == 0) head_started_ms_ = now;
     deadline_ms_ = head_started_ms_ + server_.header_timeout_ms();
-  } else if (parser_.phase() == http::Parser::Phase::body) {
-    deadline_ms_ = now + server_.body_timeout_ms();
   } else {
     deadline_ms_ = now + server_.keepalive_ms();
   }

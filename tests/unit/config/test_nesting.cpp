@@ -3,6 +3,7 @@
 #include "load_helpers.hpp"
 
 using namespace prefork::config;
+using prefork::Status;
 using namespace prefork::config::testing;
 
 namespace {
