@@ -23,18 +23,29 @@ void WorkLane::push(Job job) {
   start_next();
 }
 
+// The jobs set aside are tried once more first (the storage may be back). The first failure
+// ends the drain: the storage is away, and trying each job in turn would make shutdown wait
+// one timeout per job.
 void WorkLane::drain(bool run_queued) {
-  while (running_ || (run_queued && !jobs_.empty())) {
-    start_next();
-    uv_run(loop_, UV_RUN_ONCE);
-  }
   uv_timer_stop(retry_timer_.get());
+  draining_ = run_queued ? Draining::queued : Draining::running;
+  if (run_queued) {
+    jobs_.insert(jobs_.begin(), std::make_move_iterator(failed_.begin()),
+                 std::make_move_iterator(failed_.end()));
+  }
+  failed_.clear();
+  start_next();
+  while (running_) uv_run(loop_, UV_RUN_ONCE);
+  if (!jobs_.empty() || !failed_.empty())
+    log::warning(name_, ": dropped at shutdown, jobs: ", jobs_.size() + failed_.size());
   jobs_.clear();
   failed_.clear();
+  draining_ = Draining::no;
 }
 
 void WorkLane::start_next() {
   if (running_ || jobs_.empty()) return;
+  if (draining_ == Draining::running || (draining_ == Draining::queued && !failed_.empty())) return;
   current_ = std::move(jobs_.front());
   jobs_.pop_front();
   running_ = true;
@@ -81,7 +92,7 @@ void WorkLane::job_finished(uv_work_t* request, int) {
     if (job.done) job.done(outcome);
   } else {
     lane->failed_.push_back(std::move(job));
-    if (!uv_is_active(lane->retry_timer_.base())) {
+    if (lane->draining_ == Draining::no && !uv_is_active(lane->retry_timer_.base())) {
       uv_timer_start(
           lane->retry_timer_.get(),
           [](uv_timer_t* timer) { static_cast<WorkLane*>(timer->data)->retry_failed(); },

@@ -34,8 +34,9 @@ class WorkLane {
   WorkLane& operator=(const WorkLane&) = delete;
 
   void push(Job job);
-  // Runs the loop until the running job and (run_queued) the queued ones have been tried
-  // once; what failed or was not tried is dropped. For shutdown.
+  // Runs the loop until the running job and (run_queued) the queued and set-aside ones have
+  // been tried once, or one of them failed; what failed or was not tried is dropped (and
+  // counted in a warning). For shutdown.
   void drain(bool run_queued);
   bool idle() const { return !running_ && jobs_.empty() && failed_.empty(); }
   bool running() const { return running_; }
@@ -61,6 +62,10 @@ class WorkLane {
   Status outcome_;
   Status last_status_;
   bool running_ = false;
+  // While draining: running = only the running job finishes; queued = the queued ones run
+  // until one fails.
+  enum class Draining { no, running, queued };
+  Draining draining_ = Draining::no;
 };
 
 }  // namespace prefork

@@ -71,7 +71,9 @@ void Arbiter::stop(int exit_code, bool graceful) {
 }
 
 void Arbiter::stop_loop_when_done() {
-  if (!stopping_ || !workers_.empty()) return;
+  // Once: a second TERM, or a reap after the last one, finds the loop stopping already.
+  if (!stopping_ || !workers_.empty() || loop_stopped_) return;
+  loop_stopped_ = true;
   log::info("Shutting down: Master");
   if (exit_code_ == worker::exit_boot_error) log::info("Reason: Worker failed to boot.");
   uv_stop(&loop_);

@@ -109,6 +109,7 @@ class Arbiter {
   int target_workers_ = 1;
   int next_worker_id_ = 1;
   bool stopping_ = false;
+  bool loop_stopped_ = false;
   int exit_code_ = 0;
   ReapObserver* observer_ = nullptr;
 };

@@ -72,6 +72,11 @@ class RedisServer {
   // SIGKILL: the data set is gone (no persistence), like a crashed Redis.
   void kill() { stop(); }
 
+  // SIGSTOP: the kernel still accepts connections for it, but nothing is ever answered, as
+  // with a Redis stuck in a long command or behind a dead network path. thaw() resumes it.
+  void freeze() { ::kill(pid_, SIGSTOP); }
+  void thaw() { ::kill(pid_, SIGCONT); }
+
   // Starts again on the same port; throws when that fails.
   void restart() {
     stop();

@@ -15,8 +15,9 @@ namespace {
 
 // How long a dead worker's flush or cleanup waits before it is tried again (Redis down).
 constexpr unsigned retry_ms = 1000;
-// /health answers within this; a PING slower than that counts as "not connected".
-constexpr std::uint64_t health_budget_ms = 100;
+// /health answers within this (load balancers poll it with short timeouts); a PING slower
+// than that counts as "not connected", a frozen Redis as much as a gone one.
+constexpr std::uint64_t health_budget_ms = 50;
 
 void close_fd(int fd) {
   if (fd >= 0) ::close(fd);

@@ -1,0 +1,80 @@
+// Helpers for the e2e tests of metrics and storage: the metrics endpoint, exposition sums,
+// Redis keys, a load generator and a started prefork hello.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "harness.hpp"
+#include "support/redis_server.hpp"
+
+namespace prefork::e2e {
+
+using prefork::testing::RedisServer;
+
+std::string hello_binary();
+// The port of the "Metrics listening at" line; 0 at the deadline.
+int metrics_port(Server& server);
+// The sum of every sample named name (any labels) in exposition text; -1 when there is none.
+double sum_of(const std::string& text, const std::string& name);
+// GET /metrics: its body when 200, otherwise "".
+std::string scrape(int port);
+// Redis storage on redis with short timeouts and a metrics endpoint on a free port.
+std::string redis_config(const RedisServer& redis, const std::string& extra = "");
+std::string file_config(const std::string& extra = "");
+std::vector<std::string> files_in(const std::string& path);
+// Keys matching pattern (KEYS is fine on a test's own Redis); -1 when Redis does not answer.
+long long redis_key_count(const RedisServer& redis, const std::string& pattern);
+// The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp.
+std::string listening_inode(int port);
+bool holds_socket(pid_t pid, const std::string& inode);
+// Sends count GETs of / one after another; returns how many were answered with 200.
+int send_requests(int port, int count);
+
+// Sends requests from a few threads until stopped; counts the ones answered with 200 and the
+// ones that were not.
+class Load {
+ public:
+  Load(int port, int threads) {
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, port] {
+        while (!stop_) {
+          if (http_get(port, "/", 5s).status == 200) {
+            ++answered_;
+          } else {
+            ++failed_;
+          }
+        }
+      });
+    }
+  }
+  ~Load() { stop(); }
+  long answered() const { return answered_; }
+  long failed() const { return failed_; }
+  void stop() {
+    stop_ = true;
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<long> answered_{0};
+  std::atomic<long> failed_{0};
+  std::vector<std::thread> threads_;
+};
+
+// prefork hello on a free port with its metrics endpoint found and every worker up.
+struct Prefork {
+  Prefork(const std::string& config, int workers, std::vector<std::string> extra_args = {});
+  Server server;
+  int port = 0;     // the application
+  int metrics = 0;  // the master's /metrics and /health
+};
+
+}  // namespace prefork::e2e
