@@ -1,5 +1,7 @@
 #include "core/log.hpp"
 
+#include "core/files.hpp"
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -31,10 +33,6 @@ const char* level_name(Level level) {
       return "CRITICAL";
   }
   return "INFO";
-}
-
-int open_append(const char* path) {
-  return ::open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
 }
 
 }  // namespace
@@ -70,7 +68,7 @@ bool open(const std::string& path) {
     return true;
   }
   if (path.size() >= sizeof state.path) return false;
-  int fd = open_append(path.c_str());
+  int fd = open_append(path.c_str()).release();
   if (fd < 0) return false;
   if (state.fd != STDERR_FILENO) ::close(state.fd);
   state.fd = fd;
@@ -81,10 +79,8 @@ bool open(const std::string& path) {
 
 void reopen() {
   if (state.path[0] == '\0') return;
-  int fd = open_append(state.path);
-  if (fd < 0) return;
-  ::dup2(fd, state.fd);
-  ::close(fd);
+  UniqueFd fd = open_append(state.path);
+  if (fd) ::dup2(fd.get(), state.fd);
 }
 
 void write(Level level, std::string_view message) {

@@ -56,12 +56,14 @@ int print_and_exit(const config::LoadResult& loaded) {
   return loaded.exit_code;
 }
 
-std::string setup_logging(const config::Config& config) {
+Status setup_logging(const config::Config& config) {
   log::Level level;
   if (!log::parse_level(config.loglevel, level))
-    return "loglevel \"" + config.loglevel + "\": expected debug, info, warning, error or critical";
+    return Status::error("loglevel \"" + config.loglevel +
+                         "\": expected debug, info, warning, error or critical");
   log::set_level(level);
-  if (!log::open(config.errorlog)) return "errorlog " + config.errorlog + ": cannot open";
+  if (!log::open(config.errorlog))
+    return Status::error("errorlog " + config.errorlog + ": cannot open");
   // Workers open the access log themselves; a bad path or format stops the master here rather
   // than every worker at boot.
   return worker::check_access_log(config);
@@ -116,7 +118,8 @@ int run(int argc, char** argv, AppFactory factory) {
   master::Setup setup;
   setup.config = std::move(*loaded.config);
   const config::Config& config = setup.config;
-  if (std::string error = setup_logging(config); !error.empty()) return fail(exit_usage, error);
+  if (Status logging = setup_logging(config); !logging.ok())
+    return fail(exit_usage, logging.message());
   if (!config.chdir.empty() && ::chdir(config.chdir.c_str()) != 0)
     return fail(exit_usage, "chdir " + config.chdir + ": " + std::strerror(errno));
 

@@ -158,7 +158,7 @@ void append_duration(std::string& out, AccessFormat::Atom atom, double seconds) 
 
 }  // namespace
 
-bool AccessFormat::compile(std::string_view format, std::string& error) {
+Status AccessFormat::compile(std::string_view format) {
   parts_.clear();
   std::size_t i = 0;
   while (i < format.size()) {
@@ -169,38 +169,26 @@ bool AccessFormat::compile(std::string_view format, std::string& error) {
     }
     add_literal(format.substr(i, percent - i));
     std::string at = "access_log_format: at offset " + std::to_string(percent) + ": ";
-    if (percent + 1 == format.size()) {
-      error = at + "'%' ends the format (write %% for a percent sign)";
-      return false;
-    }
+    if (percent + 1 == format.size()) return Status::error(at + "'%' ends the format (write %% for a percent sign)");
     if (format[percent + 1] == '%') {
       add_literal("%");
       i = percent + 2;
       continue;
     }
-    if (format[percent + 1] != '(') {
-      error = at + "expected %(name)s or %%";
-      return false;
-    }
+    if (format[percent + 1] != '(') return Status::error(at + "expected %(name)s or %%");
     // Parentheses nest inside the name, as in Python's %-formatting.
     std::size_t depth = 1, close = percent + 2;
     for (; close < format.size(); ++close) {
       if (format[close] == '(') ++depth;
       if (format[close] == ')' && --depth == 0) break;
     }
-    if (close >= format.size()) {
-      error = at + "unterminated %(";
-      return false;
-    }
-    if (close + 1 == format.size() || format[close + 1] != 's') {
-      error = at + "expected 's' after %(" +
-              std::string(format.substr(percent + 2, close - percent - 2)) + ")";
-      return false;
-    }
+    if (close >= format.size()) return Status::error(at + "unterminated %(");
+    if (close + 1 == format.size() || format[close + 1] != 's') return Status::error(at + "expected 's' after %(" +
+              std::string(format.substr(percent + 2, close - percent - 2)) + ")");
     add_atom(format.substr(percent + 2, close - percent - 2));
     i = close + 2;
   }
-  return true;
+  return {};
 }
 
 void AccessFormat::add_literal(std::string_view text) {

@@ -6,6 +6,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/result.hpp"
 #include "worker/observer.hpp"
 
 namespace prefork::worker {
@@ -40,8 +41,8 @@ class AccessFormat {
 
   // Parses format; "%%" is a percent sign. The process id (p) and environment variables
   // ({name}e) are read now and become literal text. Unknown atoms print "-", as in gunicorn.
-  // On a malformed format, returns false and sets error.
-  bool compile(std::string_view format, std::string& error);
+  // A malformed format is an error naming its offset.
+  Status compile(std::string_view format);
 
   // Appends one line, newline included. timestamp: "[10/Oct/2000:13:55:36 +0000]".
   void append_line(std::string& out, const RequestRecord& record, std::string_view timestamp) const;

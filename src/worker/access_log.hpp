@@ -12,21 +12,24 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/result.hpp"
+#include "core/unique_fd.hpp"
+#include "core/uv_handle.hpp"
 #include "worker/access_format.hpp"
 #include "worker/observer.hpp"
 
 namespace prefork::worker {
 
-// For the master before it forks: "" when config's access log can be opened and its format
-// compiles, else what is wrong.
-std::string check_access_log(const config::Config& config);
+// For the master before it forks: whether config's access log can be opened and its format
+// compiles.
+Status check_access_log(const config::Config& config);
 
 class AccessLog final : public RequestObserver {
  public:
   // Null when config.accesslog is empty. Throws std::runtime_error when the file cannot be
   // opened or the format does not compile.
   static std::unique_ptr<AccessLog> start(const config::Config& config, uv_loop_t* loop);
-  // Writes what is left and closes its handles; the loop must run afterwards to release them.
+  // Writes what is left and closes its handles; the loop's next turn releases them.
   ~AccessLog();
   AccessLog(const AccessLog&) = delete;
   AccessLog& operator=(const AccessLog&) = delete;
@@ -39,18 +42,18 @@ class AccessLog final : public RequestObserver {
   void reopen();
 
  private:
-  AccessLog(const config::Config& config, uv_loop_t* loop, AccessFormat format, int fd);
+  AccessLog(const config::Config& config, uv_loop_t* loop, AccessFormat format, UniqueFd fd);
   std::string_view timestamp();
 
   std::string path_;  // "-": standard output
   AccessFormat format_;
-  int fd_;
+  UniqueFd fd_;  // standard output as a duplicate
   std::string pending_;
   bool write_failing_ = false;  // logged once until a write succeeds again
   std::time_t stamped_second_ = 0;
   std::string stamp_;
-  uv_check_t* check_ = nullptr;
-  uv_signal_t* usr1_ = nullptr;
+  UvHandle<uv_check_t> check_;
+  UvHandle<uv_signal_t> usr1_;
 };
 
 }  // namespace prefork::worker

@@ -60,8 +60,8 @@ struct Sample {
 
 std::string render(std::string_view format, const RequestRecord& record) {
   AccessFormat compiled;
-  std::string error;
-  REQUIRE_MESSAGE(compiled.compile(format, error), error);
+  prefork::Status compiled_ok = compiled.compile(format);
+  REQUIRE_MESSAGE(compiled_ok.ok(), compiled_ok.message());
   std::string line;
   compiled.append_line(line, record, stamp);
   REQUIRE(!line.empty());
@@ -72,9 +72,9 @@ std::string render(std::string_view format, const RequestRecord& record) {
 
 std::string compile_error(std::string_view format) {
   AccessFormat compiled;
-  std::string error;
-  CHECK_FALSE(compiled.compile(format, error));
-  return error;
+  prefork::Status compiled_ok = compiled.compile(format);
+  CHECK_FALSE(compiled_ok.ok());
+  return compiled_ok.message();
 }
 
 std::string read_file(const std::string& path) {
@@ -186,8 +186,7 @@ TEST_CASE("literal text, percent signs and nested parentheses") {
   CHECK(render("no atoms at all", sample.record) == "no atoms at all");
   CHECK(render("%({a(b)c}i)s", sample.record) == "-");
   AccessFormat compiled;
-  std::string error;
-  REQUIRE(compiled.compile("a %(s)s b %% c %(m)s", error));
+  REQUIRE(compiled.compile("a %(s)s b %% c %(m)s").ok());
   // Adjacent literal pieces become one part.
   REQUIRE(compiled.parts().size() == 4);
   CHECK(compiled.parts()[0].text == "a ");
@@ -273,7 +272,7 @@ TEST_CASE("off when no path is configured") {
   Loop loop;
   prefork::config::Config config;
   CHECK(AccessLog::start(config, &loop.loop) == nullptr);
-  CHECK(prefork::worker::check_access_log(config).empty());
+  CHECK(prefork::worker::check_access_log(config).ok());
 }
 
 TEST_CASE("lines are written once per loop iteration, and on destruction") {
@@ -333,12 +332,13 @@ TEST_CASE("reopen: after the file is moved away, lines go to a new file at the p
 TEST_CASE("a bad path or format is refused with a clear message") {
   Loop loop;
   std::string missing_directory = "/nonexistent-prefork-dir/access.log";
-  CHECK(prefork::worker::check_access_log(file_config(missing_directory)) ==
+  CHECK(prefork::worker::check_access_log(file_config(missing_directory)).message() ==
         "accesslog /nonexistent-prefork-dir/access.log: No such file or directory");
   CHECK_THROWS_WITH(AccessLog::start(file_config(missing_directory), &loop.loop),
                     "accesslog /nonexistent-prefork-dir/access.log: No such file or directory");
   LogDirectory directory;
-  CHECK(prefork::worker::check_access_log(file_config(directory.path + "/access.log", "%(h)d")) ==
+  CHECK(prefork::worker::check_access_log(file_config(directory.path + "/access.log", "%(h)d"))
+            .message() ==
         "access_log_format: at offset 0: expected 's' after %(h)");
-  CHECK(prefork::worker::check_access_log(file_config("-")).empty());
+  CHECK(prefork::worker::check_access_log(file_config("-")).ok());
 }
