@@ -169,19 +169,19 @@ MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, MasterMetrics& metrics)
   server_->data = this;
 }
 
-std::string MetricsEndpoint::listen() {
+Status MetricsEndpoint::listen() {
   const std::string& address = config_.metrics.bind_address;
   sockaddr_storage storage{};
   auto* any = reinterpret_cast<sockaddr*>(&storage);
   if (uv_ip4_addr(address.c_str(), config_.metrics.port, reinterpret_cast<sockaddr_in*>(any)) !=
           0 &&
       uv_ip6_addr(address.c_str(), config_.metrics.port, reinterpret_cast<sockaddr_in6*>(any)) != 0)
-    return "metrics bind_address " + address + ": not an IP address";
+    return Status::error("metrics bind_address " + address + ": not an IP address");
   int error = uv_tcp_bind(server_.get(), any, 0);
   if (error == 0) error = uv_listen(server_.stream(), 128, on_connection);
   if (error != 0)
-    return "metrics endpoint " + address + ":" + std::to_string(config_.metrics.port) + ": " +
-           uv_strerror(error);
+    return Status::error("metrics endpoint " + address + ":" +
+                         std::to_string(config_.metrics.port) + ": " + uv_strerror(error));
   sockaddr_storage bound{};
   int length = sizeof bound;
   uv_tcp_getsockname(server_.get(), reinterpret_cast<sockaddr*>(&bound), &length);

@@ -27,8 +27,8 @@ class MetricsEndpoint {
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 
-  // Binds and listens; logs "Metrics listening at: http://ADDRESS:PORT". "" or why not.
-  std::string listen();
+  // Binds and listens; logs "Metrics listening at: http://ADDRESS:PORT".
+  Status listen();
   int port() const { return port_; }
 
  private:

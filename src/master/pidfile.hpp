@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "core/result.hpp"
+
 namespace prefork::master {
 
 class Pidfile {
@@ -14,8 +16,8 @@ class Pidfile {
   Pidfile(const Pidfile&) = delete;
   Pidfile& operator=(const Pidfile&) = delete;
 
-  // Writes the current pid to path atomically (temp file + rename). Returns an error or "".
-  std::string create(const std::string& path);
+  // Writes the current pid to path atomically (temp file + rename).
+  Status create(const std::string& path);
 
  private:
   std::string path_;

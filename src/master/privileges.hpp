@@ -7,6 +7,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/result.hpp"
 
 namespace prefork::master {
 
@@ -18,10 +19,10 @@ struct Identity {
   std::string user_name;
 };
 
-// Looks up names or numeric ids. Returns an error message or "".
-std::string resolve_identity(const config::Config& config, Identity& identity);
+// Looks up names or numeric ids.
+Result<Identity> resolve_identity(const config::Config& config);
 
-// In a freshly forked worker. Returns an error message or "".
-std::string drop_privileges(const Identity& identity);
+// In a freshly forked worker.
+Status drop_privileges(const Identity& identity);
 
 }  // namespace prefork::master

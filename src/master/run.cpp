@@ -77,8 +77,8 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
   // The pidfile exists before "Listening at", the line supervisors and tests wait for.
   master::Pidfile pidfile;
   if (!pidfile_path.empty()) {
-    if (std::string error = pidfile.create(pidfile_path); !error.empty())
-      return fail(exit_startup, error);
+    if (Status created = pidfile.create(pidfile_path); !created.ok())
+      return fail(exit_startup, created.message());
   }
   for (const master::Listener& listener : bound.listeners.all())
     log::info("Listening at: ", listener.url(), " (", getpid(), ")");
@@ -100,8 +100,8 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
     endpoint.emplace(arbiter.loop(), *metrics);
     // Serving the application matters more than serving its metrics: a taken port is logged
     // and the master runs on without the endpoint.
-    if (std::string error = endpoint->listen(); !error.empty()) {
-      log::error(error, ": metrics are recorded but not served");
+    if (Status listening = endpoint->listen(); !listening.ok()) {
+      log::error(listening.message(), ": metrics are recorded but not served");
       endpoint.reset();
     }
   }
@@ -132,8 +132,9 @@ int run(int argc, char** argv, AppFactory factory) {
                 config.config_file.empty() ? "prefork" : config.config_file.c_str());
     return 0;
   }
-  if (std::string error = master::resolve_identity(config, setup.identity); !error.empty())
-    return fail(exit_usage, error);
+  Result<master::Identity> identity = master::resolve_identity(config);
+  if (!identity) return fail(exit_usage, identity.message());
+  setup.identity = std::move(*identity);
   if (config.preload_app) {
     app::MadeApp made = app::make(setup.app, config.app_config);
     if (!made.app) return fail(exit_app_load, "preload_app: " + made.error);

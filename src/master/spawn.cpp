@@ -111,8 +111,8 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
     }
     listen_fds.push_back(fd);
   }
-  if (std::string error = drop_privileges(setup_.identity); !error.empty()) {
-    log::error("Worker cannot drop privileges: ", error);
+  if (Status dropped = drop_privileges(setup_.identity); !dropped.ok()) {
+    log::error("Worker cannot drop privileges: ", dropped.message());
     _exit(worker::exit_boot_error);
   }
   ::umask(mode_t(setup_.config.umask));

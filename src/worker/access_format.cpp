@@ -169,7 +169,8 @@ Status AccessFormat::compile(std::string_view format) {
     }
     add_literal(format.substr(i, percent - i));
     std::string at = "access_log_format: at offset " + std::to_string(percent) + ": ";
-    if (percent + 1 == format.size()) return Status::error(at + "'%' ends the format (write %% for a percent sign)");
+    if (percent + 1 == format.size())
+      return Status::error(at + "'%' ends the format (write %% for a percent sign)");
     if (format[percent + 1] == '%') {
       add_literal("%");
       i = percent + 2;
@@ -183,8 +184,9 @@ Status AccessFormat::compile(std::string_view format) {
       if (format[close] == ')' && --depth == 0) break;
     }
     if (close >= format.size()) return Status::error(at + "unterminated %(");
-    if (close + 1 == format.size() || format[close + 1] != 's') return Status::error(at + "expected 's' after %(" +
-              std::string(format.substr(percent + 2, close - percent - 2)) + ")");
+    if (close + 1 == format.size() || format[close + 1] != 's')
+      return Status::error(at + "expected 's' after %(" +
+                           std::string(format.substr(percent + 2, close - percent - 2)) + ")");
     add_atom(format.substr(percent + 2, close - percent - 2));
     i = close + 2;
   }

@@ -31,7 +31,6 @@ std::string open_error(const std::string& path) {
   return "accesslog " + path + ": " + std::strerror(errno);
 }
 
-
 }  // namespace
 
 Status check_access_log(const config::Config& config) {

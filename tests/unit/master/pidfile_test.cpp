@@ -12,7 +12,7 @@ TEST_CASE("the pidfile holds the pid and is removed by its owner") {
   std::string path = dir + "/master.pid";
   {
     prefork::master::Pidfile pidfile;
-    CHECK(pidfile.create(path).empty());
+    CHECK(pidfile.create(path).ok());
     std::ifstream file(path);
     pid_t written = 0;
     file >> written;
@@ -25,6 +25,6 @@ TEST_CASE("the pidfile holds the pid and is removed by its owner") {
 
 TEST_CASE("an unwritable pidfile is an error naming the path") {
   prefork::master::Pidfile pidfile;
-  std::string error = pidfile.create("/nonexistent-dir/master.pid");
+  std::string error = pidfile.create("/nonexistent-dir/master.pid").message();
   CHECK(error.find("pidfile /nonexistent-dir/master.pid: ") == 0);
 }

@@ -338,7 +338,6 @@ TEST_CASE("a bad path or format is refused with a clear message") {
                     "accesslog /nonexistent-prefork-dir/access.log: No such file or directory");
   LogDirectory directory;
   CHECK(prefork::worker::check_access_log(file_config(directory.path + "/access.log", "%(h)d"))
-            .message() ==
-        "access_log_format: at offset 0: expected 's' after %(h)");
+            .message() == "access_log_format: at offset 0: expected 's' after %(h)");
   CHECK(prefork::worker::check_access_log(file_config("-")).ok());
 }
