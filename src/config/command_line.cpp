@@ -3,7 +3,7 @@
 
 #include <prefork/version.hpp>
 
-#include <iomanip>
+#include <algorithm>
 #include <sstream>
 
 namespace prefork::config {
@@ -113,7 +113,17 @@ void apply_command_line(const CommandLine& command_line, Config& config,
   }
 }
 
+// One line per option; the description column starts after the widest flag, so that no flag
+// runs into its description.
 std::string help_text() {
+  std::size_t width = std::string_view("-v, --version").size();
+  for (const Directive& directive : directives()) {
+    if (!directive.flag.empty()) width = std::max(width, flag_column(directive).size());
+  }
+  auto line = [&](std::ostringstream& text, std::string_view left, std::string_view right) {
+    text << "  " << left << std::string(left.size() < width ? width - left.size() : 0, ' ') << "  "
+         << right;
+  };
   std::ostringstream text;
   text << "usage: prefork [-c FILE] [OPTIONS]\n\n"
           "A prefork HTTP server: a master process supervising worker processes.\n"
@@ -121,18 +131,16 @@ std::string help_text() {
           "options:\n";
   for (const Directive& directive : directives()) {
     if (directive.flag.empty()) continue;
-    text << "  " << std::left << std::setw(34) << flag_column(directive) << directive.meaning;
+    line(text, flag_column(directive), directive.meaning);
     if (directive.repeatable) text << " (repeatable)";
     text << " [default: " << directive.default_text << "]\n";
   }
-  text << "  " << std::setw(34) << "-v, --version"
-       << "print the version and exit\n";
-  text << "  " << std::setw(34) << "-h, --help"
-       << "show this help and exit\n";
+  line(text, "-v, --version", "print the version and exit\n");
+  line(text, "-h, --help", "show this help and exit\n");
   text << "\nenvironment:\n";
   for (const Directive& directive : directives()) {
     if (directive.env.empty()) continue;
-    text << "  " << std::setw(34) << directive.env << "same as " << directive.key << "\n";
+    line(text, directive.env, "same as " + std::string(directive.key) + "\n");
   }
   return text.str();
 }

@@ -5,13 +5,10 @@
 #include <cmath>
 #include <cstdlib>
 
+#include "core/text.hpp"
+
 namespace prefork::config {
 namespace {
-
-std::string lowercase(std::string text) {
-  for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
 
 std::string expected(const char* what, const Input& input) {
   if (input.type == Input::Type::text)
@@ -96,7 +93,7 @@ Problem read_boolean(const Input& input, bool& out) {
     return {};
   }
   if (input.type != Input::Type::text) return expected("a boolean", input);
-  std::string word = lowercase(input.string);
+  std::string word = to_lower(input.string);
   if (word == "true" || word == "1" || word == "yes") {
     out = true;
   } else if (word == "false" || word == "0" || word == "no") {

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <string_view>
 
+#include "core/text.hpp"
+
 namespace prefork::http {
 namespace {
 
@@ -12,17 +14,6 @@ constexpr std::size_t unlimited_head_cap = 1 << 20;
 
 Parser& self(llhttp_t* parser) {
   return *static_cast<Parser*>(parser->data);
-}
-
-bool equal_ignoring_case(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = char(x + 32);
-    if (y >= 'A' && y <= 'Z') y = char(y + 32);
-    if (x != y) return false;
-  }
-  return true;
 }
 
 std::string_view trim(std::string_view text) {
@@ -36,7 +27,7 @@ bool only_chunked(std::string_view value) {
   while (!value.empty()) {
     std::size_t comma = value.find(',');
     std::string_view coding = trim(value.substr(0, comma));
-    if (!equal_ignoring_case(coding, "chunked")) return false;
+    if (!iequals(coding, "chunked")) return false;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
@@ -206,10 +197,10 @@ int Parser::inspect_field(const FieldSpan& field) {
   const char* base = buffer_ + message_.start;
   std::string_view name(base + field.name_offset, field.name_length);
   std::string_view value(base + field.value_offset, field.value_length);
-  if (name.size() == 17 && equal_ignoring_case(name, "transfer-encoding")) {
+  if (name.size() == 17 && iequals(name, "transfer-encoding")) {
     if (!only_chunked(value)) return fail(501);
-  } else if (name.size() == 6 && equal_ignoring_case(name, "expect")) {
-    message_.expect_continue = equal_ignoring_case(trim(value), "100-continue");
+  } else if (name.size() == 6 && iequals(name, "expect")) {
+    message_.expect_continue = iequals(trim(value), "100-continue");
   }
   return 0;
 }

@@ -2,22 +2,15 @@
 
 #include <charconv>
 
+#include "core/text.hpp"
 #include "http/status.hpp"
 
 namespace prefork::http {
 namespace {
 
 bool is_framing_header(std::string_view name) {
-  auto equals = [&](std::string_view lower) {
-    if (name.size() != lower.size()) return false;
-    for (std::size_t i = 0; i < name.size(); ++i) {
-      char c = name[i];
-      if (c >= 'A' && c <= 'Z') c = char(c + 32);
-      if (c != lower[i]) return false;
-    }
-    return true;
-  };
-  return equals("content-length") || equals("transfer-encoding") || equals("connection");
+  return iequals(name, "content-length") || iequals(name, "transfer-encoding") ||
+         iequals(name, "connection");
 }
 
 void append_number(std::string& out, std::size_t value) {

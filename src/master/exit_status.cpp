@@ -4,6 +4,8 @@
 
 #include <cstring>
 
+#include "core/signal_name.hpp"
+
 namespace prefork::master {
 
 const char* exit_reason_name(ExitReason reason) {
@@ -26,8 +28,7 @@ std::string describe_exit(pid_t pid, int status) {
   std::string who = "Worker (pid:" + std::to_string(pid) + ")";
   if (WIFSIGNALED(status)) {
     int signum = WTERMSIG(status);
-    const char* name = sigabbrev_np(signum);
-    std::string text = who + " was sent SIG" + (name ? name : std::to_string(signum)) + "!";
+    std::string text = who + " was sent SIG" + signal_name(signum) + "!";
     if (signum == SIGKILL) text += " Perhaps out of memory?";
     return text;
   }

@@ -7,19 +7,10 @@
 #include <string>
 
 #include "core/log.hpp"
+#include "core/signal_name.hpp"
 
 namespace prefork::master {
-namespace {
-
-std::string signal_label(int signum) {
-  const char* name = sigabbrev_np(signum);
-  if (!name) return std::to_string(signum);
-  std::string text = name;
-  for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return text;
-}
-
-}  // namespace
+namespace {}  // namespace
 
 std::unique_ptr<MasterMetrics> MasterMetrics::start(const config::Config& config, uv_loop_t* loop) {
   if (!config.metrics.enabled) {

@@ -4,6 +4,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/signal_name.hpp"
 #include "master/arbiter.hpp"
 
 namespace prefork::master {
@@ -21,13 +22,6 @@ constexpr SignalAction signal_actions[] = {
     {SIGUSR1, &Arbiter::handle_usr1},   {SIGUSR2, &Arbiter::handle_usr2},
     {SIGWINCH, &Arbiter::handle_winch}, {SIGCHLD, &Arbiter::handle_chld},
 };
-
-// gunicorn logs "Handling signal: term".
-std::string lower_signal_name(int signum) {
-  std::string name = sigabbrev_np(signum);
-  for (char& c : name) c = char(c - 'A' + 'a');
-  return name;
-}
 
 sigset_t handled_signals() {
   sigset_t set;
@@ -58,7 +52,7 @@ void Arbiter::dispatch_signals() {
   for (int signum : signals) {
     for (const SignalAction& action : signal_actions) {
       if (action.signum != signum) continue;
-      if (signum != SIGCHLD) log::info("Handling signal: ", lower_signal_name(signum));
+      if (signum != SIGCHLD) log::info("Handling signal: ", signal_label(signum));
       (this->*action.handle)();
       if (observer_) observer_->signal_handled(signum);
     }

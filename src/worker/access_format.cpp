@@ -8,28 +8,12 @@
 #include <ctime>
 #include <optional>
 
+#include "core/text.hpp"
+
 namespace prefork::worker {
 namespace {
 
 constexpr std::string_view missing = "-";
-
-char lower(char c) {
-  return c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c;
-}
-
-bool equal_to_lower(std::string_view text, std::string_view lowered) {
-  if (text.size() != lowered.size()) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (lower(text[i]) != lowered[i]) return false;
-  }
-  return true;
-}
-
-std::string lowered(std::string_view text) {
-  std::string result(text);
-  for (char& c : result) c = lower(c);
-  return result;
-}
 
 // Control characters would break the line and quotes would break the quoted fields around
 // them, so they are escaped the way Apache does: \x0a, \", \\.
@@ -98,7 +82,7 @@ std::optional<std::string_view> find_response_header(std::string_view answer,
     if (line_end == std::string_view::npos || line_end == line_start) return std::nullopt;
     std::string_view line = answer.substr(line_start, line_end - line_start);
     std::size_t colon = line.find(':');
-    if (colon != std::string_view::npos && equal_to_lower(line.substr(0, colon), name)) {
+    if (colon != std::string_view::npos && iequals(line.substr(0, colon), name)) {
       std::string_view value = line.substr(colon + 1);
       while (!value.empty() && (value.front() == ' ' || value.front() == '\t'))
         value.remove_prefix(1);
@@ -126,7 +110,7 @@ void append_request_field(std::string& out, const Request* request, RequestField
 void append_request_header(std::string& out, const Request* request, std::string_view name) {
   if (request) {
     for (const Header& header : request->headers()) {
-      if (equal_to_lower(header.name, name)) {
+      if (iequals(header.name, name)) {
         append_escaped(out, header.value);
         return;
       }
@@ -207,10 +191,10 @@ void AccessFormat::add_atom(std::string_view name) {
     std::string_view key = name.substr(1, name.size() - 3);
     switch (name.back()) {
       case 'i':
-        parts_.push_back(Part{Atom::request_header, lowered(key)});
+        parts_.push_back(Part{Atom::request_header, to_lower(key)});
         return;
       case 'o':
-        parts_.push_back(Part{Atom::response_header, lowered(key)});
+        parts_.push_back(Part{Atom::response_header, to_lower(key)});
         return;
       case 'e': {
         const char* value = std::getenv(std::string(key).c_str());

@@ -1,6 +1,8 @@
 // gunicorn-style flags, --help and --version.
 #include "load_helpers.hpp"
 
+#include <sstream>
+
 #include "config/directives.hpp"
 
 using namespace prefork::config;
@@ -155,6 +157,23 @@ TEST_CASE("--help lists every flag and every environment variable, and exits 0")
     CHECK(result.message.find("-h, --help") != std::string::npos);
     CHECK(result.message.find("-v, --version") != std::string::npos);
   }
+}
+
+TEST_CASE("--help keeps every description apart from its flag, in one column") {
+  std::string help = load_with({"--help"}).message;
+  std::istringstream lines(help.substr(help.find("options:\n") + 9));
+  std::string line;
+  std::size_t column = 0;
+  while (std::getline(lines, line) && !line.empty()) {
+    CAPTURE(line);
+    // "  -w, --workers N   description": the flag ends at the first run of two spaces.
+    std::size_t gap = line.find("  ", line.find_first_not_of(' '));
+    REQUIRE(gap != std::string::npos);
+    std::size_t description = line.find_first_not_of(' ', gap);
+    if (column == 0) column = description;
+    CHECK(description == column);
+  }
+  CHECK(column > 0);
 }
 
 TEST_CASE("flags and short flags are unique across the directive table") {
