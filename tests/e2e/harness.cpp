@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -275,7 +276,7 @@ long current_syscall(pid_t pid) {
 
 bool sleeping_in_handler(pid_t pid) {
   long call = current_syscall(pid);
-  return call == 35 || call == 230;  // nanosleep, clock_nanosleep (x86_64)
+  return call == SYS_nanosleep || call == SYS_clock_nanosleep;
 }
 
 std::string process_cmdline(pid_t pid) {

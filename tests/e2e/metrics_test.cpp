@@ -311,38 +311,3 @@ TEST_CASE("two instances on one Redis show one aggregated view") {
   CHECK(redis_key_count(redis, "gunicorn:*:first-archive:*") > 0);
   CHECK(redis_key_count(redis, "gunicorn:*:second-archive:*") > 0);
 }
-
-TEST_CASE("promtool check metrics accepts /metrics") {
-  std::string promtool;
-  if (const char* configured = getenv("PREFORK_PROMTOOL"); configured && *configured) {
-    promtool = configured;
-  } else if (access(PREFORK_SOURCE_ROOT "/.tools/prometheus/usr/bin/promtool", X_OK) == 0) {
-    promtool = PREFORK_SOURCE_ROOT "/.tools/prometheus/usr/bin/promtool";
-  } else if (system("command -v promtool >/dev/null 2>&1") == 0) {
-    promtool = "promtool";
-  }
-  if (promtool.empty()) {
-    MESSAGE("skipped: promtool not found (put it on PATH or run scripts/install-promtool)");
-    return;
-  }
-  TempDir directory;
-  std::string config = directory.write("prefork.toml", file_config());
-  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
-  int port = server.port();
-  REQUIRE(port > 0);
-  int metrics = metrics_port(server);
-  REQUIRE(metrics > 0);
-  REQUIRE(send_requests(port, 10) == 10);
-  std::string text = scrape(metrics);
-  REQUIRE_FALSE(text.empty());
-  std::string path = directory.write("metrics.txt", text);
-  std::string command = promtool + " check metrics < " + path + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  REQUIRE(pipe);
-  std::string output;
-  char chunk[512];
-  while (std::size_t read = std::fread(chunk, 1, sizeof chunk, pipe)) output.append(chunk, read);
-  int status = pclose(pipe);
-  INFO(output);
-  CHECK(status == 0);
-}

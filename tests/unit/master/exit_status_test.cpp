@@ -26,6 +26,12 @@ TEST_CASE("exit codes and signals read like gunicorn's messages") {
   CHECK(prefork::master::describe_exit(42, killed) ==
         "Worker (pid:42) was sent SIGKILL! Perhaps out of memory?");
   int terminated = status_of_child([] {
+    // Whatever the test runner ignores or blocks, SIGTERM must end this child.
+    signal(SIGTERM, SIG_DFL);
+    sigset_t term;
+    sigemptyset(&term);
+    sigaddset(&term, SIGTERM);
+    sigprocmask(SIG_UNBLOCK, &term, nullptr);
     kill(getpid(), SIGTERM);
     _exit(0);
   });

@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "support/tools.hpp"
+
 namespace file_test {
 
 // A fresh directory under /tmp, removed with its files at the end of the scope.
@@ -70,16 +72,8 @@ inline bool is_executable(const std::string& path) {
   return access(path.c_str(), X_OK) == 0;
 }
 
-// Runs a shell command; stdout and stderr go to output. Returns the exit status.
 inline int run(const std::string& command, std::string& output) {
-  output.clear();
-  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
-  if (!pipe) return -1;
-  char buffer[4096];
-  std::size_t got;
-  while ((got = fread(buffer, 1, sizeof buffer, pipe)) > 0) output.append(buffer, got);
-  const int status = pclose(pipe);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return prefork::testing::run_command(command, output);
 }
 
 // The prometheus_client copy of /work/shared: PREFORK_PYCLIENT, else ../shared/pyclient next
@@ -93,21 +87,6 @@ inline std::string pyclient_path() {
   std::string output;
   if (run("python3 -c 'import sys'", output) != 0) return "";
   return path;
-}
-
-// promtool: PREFORK_PROMTOOL, else PATH, else what scripts/install-promtool unpacked.
-inline std::string promtool_path() {
-  if (const char* configured = getenv("PREFORK_PROMTOOL"); configured && *configured) {
-    return is_executable(configured) ? configured : "";
-  }
-  std::string output;
-  if (run("command -v promtool", output) == 0 && !output.empty()) {
-    while (!output.empty() && output.back() == '\n') output.pop_back();
-    return output;
-  }
-  const std::string unpacked =
-      std::string(PREFORK_SOURCE_ROOT) + "/.tools/prometheus/usr/bin/promtool";
-  return is_executable(unpacked) ? unpacked : "";
 }
 
 }  // namespace file_test

@@ -6,17 +6,17 @@
 #include "metrics/exposition.hpp"
 #include "storage/file/file_collector.hpp"
 #include "storage/file/file_store.hpp"
+#include "support/skip.hpp"
 
 using namespace prefork;
 using file_test::TemporaryDirectory;
 
 TEST_CASE("promtool check metrics accepts our output") {
-  const std::string promtool = file_test::promtool_path();
+  const std::string promtool = prefork::testing::promtool_path(PREFORK_SOURCE_ROOT);
   if (promtool.empty()) {
-    MESSAGE(
-        "skipped: promtool not found (set PREFORK_PROMTOOL, put it on PATH, or run "
+    prefork::testing::skip_test(
+        "promtool not found (install Debian's prometheus, set PREFORK_PROMTOOL, or run "
         "scripts/install-promtool)");
-    return;
   }
   TemporaryDirectory directory;
   {

@@ -11,6 +11,7 @@
 #include "metrics/exposition.hpp"
 #include "storage/file/file_collector.hpp"
 #include "storage/file/file_store.hpp"
+#include "support/skip.hpp"
 
 using namespace prefork;
 using file_test::TemporaryDirectory;
@@ -70,14 +71,14 @@ struct Python {
   std::string client;
   TemporaryDirectory scripts;
 
-  bool available() {
+  // Skips the whole executable when the client cannot run.
+  void require() {
     client = file_test::pyclient_path();
     if (client.empty()) {
-      MESSAGE(
-          "skipped: prometheus_client copy not found (set PREFORK_PYCLIENT, default "
+      prefork::testing::skip_test(
+          "prometheus_client copy not found (set PREFORK_PYCLIENT, default "
           "<source root>/../shared/pyclient) or python3 missing");
     }
-    return !client.empty();
   }
 
   int run(const char* script, const std::string& directory, std::string& output) {
@@ -122,7 +123,7 @@ void write_ours(const std::string& directory, int index) {
 
 TEST_CASE("prometheus_client renders our files exactly as we do") {
   Python python;
-  if (!python.available()) return;
+  python.require();
   TemporaryDirectory directory;
   for (int index = 0; index < 3; ++index) {
     const pid_t pid = fork();
@@ -145,7 +146,7 @@ TEST_CASE("prometheus_client renders our files exactly as we do") {
 
 TEST_CASE("we render prometheus_client's files exactly as it does") {
   Python python;
-  if (!python.available()) return;
+  python.require();
   TemporaryDirectory directory;
   std::string output;
   REQUIRE_MESSAGE(python.run(write_script, directory.path(), output) == 0, output);
@@ -159,7 +160,7 @@ TEST_CASE("we render prometheus_client's files exactly as it does") {
 
 TEST_CASE("after cleanup_dead_worker prometheus_client still reads the same totals") {
   Python python;
-  if (!python.available()) return;
+  python.require();
   TemporaryDirectory directory;
   std::string output;
   REQUIRE_MESSAGE(python.run(write_script, directory.path(), output) == 0, output);
