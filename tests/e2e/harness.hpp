@@ -14,6 +14,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/eventually.hpp"
+
 namespace prefork::e2e {
 
 using namespace std::chrono_literals;
@@ -79,16 +81,7 @@ inline Reply http_get(int port, std::string_view target, std::chrono::millisecon
 Reply http_get_with_headers(int port, std::string_view target, std::string_view headers);
 Reply http_get_unix(const std::string& path, std::string_view target);
 
-// Polls condition every few milliseconds until it holds or the deadline passes.
-template <class Condition>
-bool eventually(Condition condition, std::chrono::milliseconds timeout = 10s) {
-  auto deadline = Clock::now() + timeout;
-  while (!condition()) {
-    if (Clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
+using prefork::testing::eventually;
 
 // The system call a process is blocked in (/proc/PID/syscall), -1 when it is running or gone.
 long current_syscall(pid_t pid);

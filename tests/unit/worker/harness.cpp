@@ -242,15 +242,6 @@ std::optional<int> WorkerProcess::stop_gracefully(std::chrono::milliseconds time
   return wait_exit(timeout);
 }
 
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > deadline) return false;
-    std::this_thread::sleep_for(5ms);
-  }
-  return true;
-}
-
 config::Config test_config() {
   config::Config config;
   config.loglevel = "warning";

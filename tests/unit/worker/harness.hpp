@@ -14,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "core/heartbeat.hpp"
+#include "support/eventually.hpp"
 
 namespace prefork::testing {
 
@@ -87,8 +88,7 @@ class WorkerProcess {
   std::optional<int> exit_code_;
 };
 
-// Polls condition every few milliseconds until it holds or the deadline passes.
-bool eventually(const std::function<bool()>& condition, std::chrono::milliseconds timeout = 10s);
+using prefork::testing::eventually;
 
 // A config with small timeouts suited to tests.
 config::Config test_config();

@@ -18,7 +18,7 @@
 #include "storage/redis/collector.hpp"
 #include "storage/redis/endpoint.hpp"
 #include "storage/redis/storage_dict.hpp"
-#include "tests/support/redis_server.hpp"
+#include "support/redis_server.hpp"
 #include "tests/unit/worker/harness.hpp"
 #include "worker/builtin_metrics.hpp"
 #include "worker/run.hpp"
