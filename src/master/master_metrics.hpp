@@ -1,4 +1,4 @@
-// The master's side of metrics (design 5.3-5.6): opens the storage backend at start, tells
+// The master's side of metrics (ARCHITECTURE.md): opens the storage backend at start, tells
 // each new worker where its values go, hands reaped workers to the backend, keeps the
 // master's own metrics, and answers /metrics and /health through the backend. Nothing here
 // knows which storage is in use, and nothing here waits for it: the backend works off the

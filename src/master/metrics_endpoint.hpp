@@ -1,4 +1,4 @@
-// The master's HTTP endpoint for Prometheus (design 5.5): GET /metrics and GET /health on the
+// The master's HTTP endpoint for Prometheus (ARCHITECTURE.md): GET /metrics and GET /health on the
 // master's own loop. One request per connection (answered with Connection: close), parsed by
 // the server's llhttp parser; collection runs on the thread pool (MasterMetrics::scrape).
 //

@@ -1,5 +1,5 @@
 // Merging the stored values of many processes into metric families, with prometheus_client's
-// multiprocess semantics (design 5.1). Used by the file collector and the Redis collector.
+// multiprocess semantics (ARCHITECTURE.md). Used by the file collector and the Redis collector.
 #pragma once
 
 #include <string>

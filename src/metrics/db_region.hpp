@@ -1,4 +1,4 @@
-// prometheus_client's .db layout (design 5.4) over any mmap-able file descriptor: a file in
+// prometheus_client's .db layout (ARCHITECTURE.md) over any mmap-able file descriptor: a file in
 // PROMETHEUS_MULTIPROC_DIR or a memfd the master creates for a worker's shared-memory slot.
 //
 //   int32 used, 4 bytes padding, then entries:

@@ -1,5 +1,5 @@
-// The identity of one stored sample: the JSON key of design 5.1, byte for byte what
-// prometheus_client's json.dumps([metric, sample, labels, help], sort_keys=True) writes.
+// The identity of one stored sample: the JSON key (ARCHITECTURE.md, "Metric model"), byte for byte
+// what prometheus_client's json.dumps([metric, sample, labels, help], sort_keys=True) writes.
 #pragma once
 
 #include <string>

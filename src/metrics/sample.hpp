@@ -39,7 +39,7 @@ struct ValueKind {
 bool parse_gauge_mode(std::string_view name, GaugeMode& mode);
 std::string_view gauge_mode_name(GaugeMode mode);
 
-// One stored sample. key is the JSON key of design 5.1:
+// One stored sample. key is the JSON key (ARCHITECTURE.md, "Metric model"):
 // ["metric_name", "sample_name", {"label": "value"}, "help"].
 struct StoredValue {
   std::string key;

@@ -1,4 +1,4 @@
-// A worker's shared-memory slot (design 5.3): one memfd in the .db layout that the master
+// A worker's shared-memory slot (ARCHITECTURE.md): one memfd in the .db layout that the master
 // creates before fork, the worker writes its values to, and the master reads after the worker
 // is gone (even after SIGKILL). Entry keys are "{kind token} {JSON key}", so one region holds
 // every kind: "counter [\"requests\", …]", "gauge_livesum [\"inflight\", …]".

@@ -1,4 +1,4 @@
-// Where metric values live, as the master and a worker need it (design 5.3-5.6). The master
+// Where metric values live, as the master and a worker need it (ARCHITECTURE.md). The master
 // opens one Backend at start: Redis when enabled and reachable, files otherwise. No code
 // outside src/storage/ knows which; another Redis topology (Sentinel, Cluster) is another
 // Backend, or another connection under RedisBackend, behind the same calls.

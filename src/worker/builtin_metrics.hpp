@@ -1,4 +1,4 @@
-// The worker's built-in metrics (design 5.6), named as gunicorn-prometheus-exporter names them
+// The worker's built-in metrics (ARCHITECTURE.md), named as gunicorn-prometheus-exporter names them
 // under config.metrics.prefix, every series labelled worker_id:
 //   {prefix}_worker_requests_total                 counter
 //   {prefix}_worker_request_duration_seconds       histogram (prometheus_client's buckets)

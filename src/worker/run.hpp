@@ -24,7 +24,7 @@ struct Boot {
   App* preloaded_app = nullptr;         // preload_app: made in the master before fork
   AppFactory factory = nullptr;         // used when preloaded_app is null
   RequestObserver* observer = nullptr;  // per-request measurements (worker/observer.hpp)
-  // Where the worker's metric values go (design 5.3, 5.4). Both unset: metrics are off.
+  // Where the worker's metric values go (ARCHITECTURE.md). Both unset: metrics are off.
   std::string metrics_dir;   // file storage: the resolved PROMETHEUS_MULTIPROC_DIR
   int metrics_slot_fd = -1;  // Redis storage: the shared-memory slot the master made before fork
 };

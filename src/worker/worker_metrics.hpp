@@ -1,4 +1,4 @@
-// A worker's metrics: the registry over the storage the master chose (design 5.3, 5.4;
+// A worker's metrics: the registry over the storage the master chose (ARCHITECTURE.md;
 // storage::WorkerSink) and the built-in metrics. Requests only ever write into memory.
 #pragma once
 

@@ -1,4 +1,4 @@
-// The Redis key layout (design 5.2):
+// The Redis key layout (ARCHITECTURE.md):
 //   {prefix}:{kind}:{process}:metric:{md5}   hash: value, timestamp, updated_at
 //   {prefix}:{kind}:{process}:meta:{md5}     hash: original_key, created_at
 //   {prefix}:processes                       set of process names (the collector's index)

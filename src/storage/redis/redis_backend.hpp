@@ -1,4 +1,4 @@
-// The Redis backend, master side (design 5.3-5.6). Each worker writes into a shared-memory
+// The Redis backend, master side (ARCHITECTURE.md). Each worker writes into a shared-memory
 // slot the master made before fork and flushes it to Redis itself; when the worker is reaped
 // the master reads the slot at once (so no slot outlives its worker in the master), writes
 // its last values and folds them into the archive on the write lane.
