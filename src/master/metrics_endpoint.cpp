@@ -1,13 +1,13 @@
 #include "master/metrics_endpoint.hpp"
 
 #include <arpa/inet.h>
-#include <strings.h>
 
 #include <memory>
 #include <prefork/response.hpp>
 #include <string_view>
 
 #include "core/log.hpp"
+#include "core/text.hpp"
 #include "http/date.hpp"
 #include "http/parser.hpp"
 #include "http/serializer.hpp"
@@ -79,9 +79,7 @@ class Connection {
     const char* base = buffer_.data() + message.start;
     for (const http::FieldSpan& span : message.fields) {
       std::string_view field_name(base + span.name_offset, span.name_length);
-      if (field_name.size() == name.size() &&
-          strncasecmp(field_name.data(), name.data(), name.size()) == 0)
-        return {base + span.value_offset, span.value_length};
+      if (iequals(field_name, name)) return {base + span.value_offset, span.value_length};
     }
     return {};
   }

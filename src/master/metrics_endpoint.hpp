@@ -4,7 +4,7 @@
 //
 // /health: {"status", "storage", "redis_connected"}, answered at once (Backend::check_health).
 // 200 when the storage in use works; 503 when Redis is the storage and does not answer a PING
-// within 100 ms. After a fallback to files at start, metrics are still served: 200 with
+// within 50 ms. After a fallback to files at start, metrics are still served: 200 with
 // "status": "degraded" and "redis_fallback": true. /metrics answers 503 when the storage
 // fails or takes longer than metrics.scrape_timeout.
 //

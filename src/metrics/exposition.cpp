@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "core/text.hpp"
 #include "metrics/float_text.hpp"
 
 namespace prefork::metrics {
@@ -130,7 +131,8 @@ bool accepts_gzip(std::string_view accept_encoding) {
     std::string_view token = coding.substr(0, parameters);
     while (!token.empty() && token.front() == ' ') token.remove_prefix(1);
     while (!token.empty() && token.back() == ' ') token.remove_suffix(1);
-    if (token != "gzip" && token != "*") continue;
+    // Content-coding names are case-insensitive (RFC 9110, 8.4.1).
+    if (!iequals(token, "gzip") && token != "*") continue;
     if (parameters == std::string_view::npos) return true;
     std::string_view rest = coding.substr(parameters + 1);
     const std::size_t q = rest.find("q=");

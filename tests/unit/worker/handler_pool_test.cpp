@@ -1,0 +1,98 @@
+// worker_class = "threads": handlers run on the pool's threads, every request gets exactly one
+// answer (500 when the handler throws or drops its Responder), and the pool stops cleanly.
+#include "worker/handler_pool.hpp"
+
+#include <doctest/doctest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <set>
+#include <stdexcept>
+#include <thread>
+
+using prefork::Request;
+using prefork::Responder;
+using prefork::Response;
+using prefork::worker::HandlerPool;
+namespace detail = prefork::detail;
+
+namespace {
+
+// Collects answers by token, as the server's loop would.
+class Answers : public detail::ResponseSink {
+ public:
+  void complete(std::uint64_t token, Response&& response) override {
+    std::lock_guard lock(mutex_);
+    ++count_[token];
+    status_[token] = response.status;
+    changed_.notify_all();
+  }
+  bool wait_for(std::size_t answered) {
+    std::unique_lock lock(mutex_);
+    return changed_.wait_for(lock, std::chrono::seconds(10),
+                             [&] { return count_.size() >= answered; });
+  }
+  int status(std::uint64_t token) {
+    std::lock_guard lock(mutex_);
+    return status_[token];
+  }
+  int times(std::uint64_t token) {
+    std::lock_guard lock(mutex_);
+    return count_[token];
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable changed_;
+  std::map<std::uint64_t, int> count_;
+  std::map<std::uint64_t, int> status_;
+};
+
+// Token 1 throws, token 2 drops its Responder, the others answer 200; records its threads.
+class TestApp final : public prefork::App {
+ public:
+  void handle(const Request&, Responder responder) override {
+    {
+      std::lock_guard lock(mutex);
+      threads.insert(std::this_thread::get_id());
+    }
+    std::uint64_t token = next.fetch_add(1);
+    if (token == 1) throw std::runtime_error("handler bug");
+    if (token == 2) return;
+    responder.send(Response::text(200, "ok\n"));
+  }
+  std::atomic<std::uint64_t> next{1};
+  std::mutex mutex;
+  std::set<std::thread::id> threads;
+};
+
+}  // namespace
+
+TEST_CASE("every request is answered once, off the caller's thread; failures answer 500") {
+  TestApp app;
+  Answers answers;
+  Request request{Request::Fields{}};
+  {
+    HandlerPool pool(app, answers, 4);
+    for (std::uint64_t token = 1; token <= 100; ++token) pool.submit(request, token);
+    REQUIRE(answers.wait_for(100));
+  }
+  for (std::uint64_t token = 1; token <= 100; ++token) CHECK(answers.times(token) == 1);
+  CHECK(app.threads.count(std::this_thread::get_id()) == 0);
+  CHECK(app.threads.size() <= 4);
+  // Which token the throwing call answered depends on scheduling; two of them are 500.
+  int failed = 0;
+  for (std::uint64_t token = 1; token <= 100; ++token) failed += answers.status(token) == 500;
+  CHECK(failed == 2);
+}
+
+TEST_CASE("a pool stops with no work, and with fewer than one thread asked it has one") {
+  TestApp app;
+  Answers answers;
+  Request request{Request::Fields{}};
+  HandlerPool pool(app, answers, 0);
+  pool.submit(request, 7);
+  CHECK(answers.wait_for(1));
+}
