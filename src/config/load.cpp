@@ -3,6 +3,7 @@
 #include "config/config.hpp"
 #include "config/layers.hpp"
 #include "config/redis_url.hpp"
+#include "core/exit_codes.hpp"
 
 #include <prefork/version.hpp>
 
@@ -43,7 +44,7 @@ LoadResult build(const CommandLine& command_line, const std::string& file,
   if (!file.empty()) apply_file(file, config, errors);
   apply_environment(envp, config, errors);
   apply_command_line(command_line, config, errors);
-  if (!errors.empty()) return {std::nullopt, joined(errors), 2};
+  if (!errors.empty()) return {std::nullopt, joined(errors), exit_usage};
   config.config_file = file;
   fill_derived_defaults(config);
   return {std::move(config), "", 0};
@@ -53,7 +54,8 @@ LoadResult build(const CommandLine& command_line, const std::string& file,
 
 LoadResult load(int argc, const char* const* argv, const char* const* envp) {
   CommandLine command_line = parse_command_line(argc, argv);
-  if (!command_line.usage_error.empty()) return {std::nullopt, command_line.usage_error, 2};
+  if (!command_line.usage_error.empty())
+    return {std::nullopt, command_line.usage_error, exit_usage};
   if (command_line.request == CommandLine::Request::help) return {std::nullopt, help_text(), 0};
   if (command_line.request == CommandLine::Request::version) {
     return {std::nullopt, std::string("prefork ") + version + "\n", 0};
@@ -64,7 +66,8 @@ LoadResult load(int argc, const char* const* argv, const char* const* envp) {
 LoadResult reload(const Config& running, int argc, const char* const* argv,
                   const char* const* envp) {
   CommandLine command_line = parse_command_line(argc, argv);
-  if (!command_line.usage_error.empty()) return {std::nullopt, command_line.usage_error, 2};
+  if (!command_line.usage_error.empty())
+    return {std::nullopt, command_line.usage_error, exit_usage};
   return build(command_line, running.config_file, envp);
 }
 

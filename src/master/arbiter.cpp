@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <csignal>
 
+#include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "core/loop.hpp"
 #include "worker/run.hpp"
@@ -17,14 +18,9 @@ constexpr double quick_shutdown_grace_seconds = 1;
 
 }  // namespace
 
-int default_worker_count() {
-  long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-  return cpus > 0 ? int(cpus) : 1;
-}
-
 Arbiter::Arbiter(Setup setup) : setup_(std::move(setup)) {
   uv_loop_init(&loop_);
-  target_workers_ = setup_.config.workers > 0 ? setup_.config.workers : default_worker_count();
+  target_workers_ = setup_.config.workers;
 }
 
 Arbiter::~Arbiter() {
@@ -75,7 +71,7 @@ void Arbiter::stop_loop_when_done() {
   if (!stopping_ || !workers_.empty() || loop_stopped_) return;
   loop_stopped_ = true;
   log::info("Shutting down: Master");
-  if (exit_code_ == worker::exit_boot_error) log::info("Reason: Worker failed to boot.");
+  if (exit_code_ == exit_boot_error) log::info("Reason: Worker failed to boot.");
   uv_stop(&loop_);
 }
 

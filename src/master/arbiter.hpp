@@ -114,8 +114,6 @@ class Arbiter {
   ReapObserver* observer_ = nullptr;
 };
 
-int default_worker_count();
-
 // Blocks the master's signals until Arbiter::run handles them, so that a TERM sent as soon as
 // "Listening at" is logged is not lost to the default action.
 void hold_master_signals();

@@ -225,10 +225,7 @@ BindOutcome bind_listeners(const config::Config& config) {
     if (!keep(listener, adopt_fd(fd, config, listener, outcome.error))) return outcome;
   }
   if (!systemd_fds.empty()) return outcome;
-  std::vector<config::Bind> binds = config.binds;
-  if (binds.empty())
-    binds.push_back({config::Bind::Kind::tcp, "127.0.0.1", 8000, {}, -1, "127.0.0.1:8000"});
-  for (const config::Bind& bind : binds) {
+  for (const config::Bind& bind : config.binds) {
     Listener listener;
     bool ok = false;
     switch (bind.kind) {

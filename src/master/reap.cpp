@@ -1,6 +1,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "master/arbiter.hpp"
 #include "master/exit_status.hpp"
@@ -10,8 +11,7 @@ namespace prefork::master {
 namespace {
 
 ExitReason classify(const WorkerProcess& worker, int status) {
-  if (WIFEXITED(status) && WEXITSTATUS(status) == worker::exit_boot_error)
-    return ExitReason::boot_error;
+  if (WIFEXITED(status) && WEXITSTATUS(status) == exit_boot_error) return ExitReason::boot_error;
   if (worker.timed_out) return ExitReason::timeout;
   if (worker.retiring) return ExitReason::retired;
   if (WIFSIGNALED(status)) return ExitReason::signaled;
@@ -59,7 +59,7 @@ void Arbiter::worker_exited(WorkerProcess& worker, int status) {
   if (observer_) observer_->worker_reaped({worker.pid, worker.id, status, reason});
   if (reason == ExitReason::boot_error && !stopping_) {
     log::error("Worker (pid:", worker.pid, ") failed to boot.");
-    stop(worker::exit_boot_error, true);
+    stop(exit_boot_error, true);
   }
 }
 

@@ -1,5 +1,6 @@
 #include <csignal>
 
+#include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "master/arbiter.hpp"
 #include "master/process_title.hpp"
@@ -23,7 +24,7 @@ config::LoadResult Arbiter::reload_config() const {
   try {
     return config::reload(setup_.config, setup_.argc, setup_.argv, setup_.envp);
   } catch (const std::exception& error) {
-    return {std::nullopt, error.what(), 2};
+    return {std::nullopt, error.what(), exit_usage};
   }
 }
 
@@ -81,7 +82,7 @@ bool Arbiter::apply_reloaded_config(config::Config config) {
   setup_.config = std::move(config);
   setup_.app = resolved.app;
   setup_.preloaded_app = std::move(preloaded);
-  target_workers_ = setup_.config.workers > 0 ? setup_.config.workers : default_worker_count();
+  target_workers_ = setup_.config.workers;
   return true;
 }
 

@@ -13,6 +13,7 @@
 
 #include "app/loader.hpp"
 #include "config/config.hpp"
+#include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "master/arbiter.hpp"
 #include "master/master_metrics.hpp"
@@ -23,10 +24,6 @@
 
 namespace prefork {
 namespace {
-
-constexpr int exit_usage = 2;     // config and usage errors, as the config loader reports them
-constexpr int exit_app_load = 3;  // gunicorn's WORKER_BOOT_ERROR: the app cannot be loaded
-constexpr int exit_startup = 1;   // binding, pidfile and other runtime failures
 
 // The process title overwrites the original argv strings, so the master keeps its own copy for
 // reloads.
@@ -125,7 +122,7 @@ int run(int argc, char** argv, AppFactory factory) {
 
   app::LoadOutcome resolved = app::resolve(config.app, factory);
   if (!resolved.ok())
-    return fail(resolved.not_configured ? exit_usage : exit_app_load, resolved.error);
+    return fail(resolved.not_configured ? exit_usage : exit_boot_error, resolved.error);
   setup.app = resolved.app;
   if (config.check_only) {
     std::printf("%s: configuration OK\n",
@@ -137,7 +134,7 @@ int run(int argc, char** argv, AppFactory factory) {
   setup.identity = std::move(*identity);
   if (config.preload_app) {
     app::MadeApp made = app::make(setup.app, config.app_config);
-    if (!made.app) return fail(exit_app_load, "preload_app: " + made.error);
+    if (!made.app) return fail(exit_boot_error, "preload_app: " + made.error);
     setup.preloaded_app = std::move(made.app);
   }
   setup.proc_name = config.proc_name.empty() ? "prefork" : config.proc_name;

@@ -8,6 +8,7 @@
 #include <exception>
 #include <vector>
 
+#include "core/exit_codes.hpp"
 #include "core/fork_gate.hpp"
 #include "core/log.hpp"
 #include "core/loop.hpp"
@@ -107,13 +108,13 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
     int fd = open_reuse_port_socket(listener, setup_.config.backlog, error);
     if (fd < 0) {
       log::error(error);
-      _exit(worker::exit_boot_error);
+      _exit(exit_boot_error);
     }
     listen_fds.push_back(fd);
   }
   if (Status dropped = drop_privileges(setup_.identity); !dropped.ok()) {
     log::error("Worker cannot drop privileges: ", dropped.message());
-    _exit(worker::exit_boot_error);
+    _exit(exit_boot_error);
   }
   ::umask(mode_t(setup_.config.umask));
   set_process_title(worker_title(setup_.proc_name));

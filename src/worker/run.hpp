@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/exit_codes.hpp"
 #include "core/heartbeat.hpp"
 
 namespace prefork::worker {
@@ -30,8 +31,6 @@ struct Boot {
 };
 
 // Exit codes a worker reports to the master through its exit status.
-inline constexpr int exit_ok = 0;
-inline constexpr int exit_boot_error = 3;  // the app could not be created: the master stops
 
 // Runs until the worker is told to stop (SIGTERM graceful, SIGINT/SIGQUIT quick), recycles
 // after max_requests, or finds its master gone. Returns the process exit code.

@@ -100,7 +100,7 @@ TEST_CASE("file storage: requests, durations, failures and the app's own metrics
   CHECK(find(families, "gunicorn_worker_cpu_percent", worker_7).has_value());
   CHECK(collector.errors().empty());
 
-  CHECK(worker.stop_gracefully() == worker::exit_ok);
+  CHECK(worker.stop_gracefully() == prefork::exit_ok);
   families = collector.collect();
   CHECK(find(families, "gunicorn_worker_state", worker_7) == 0.0);
   CHECK(find(families, "gunicorn_worker_requests_total", worker_7) == 10.0);
@@ -127,7 +127,7 @@ TEST_CASE("metrics off: no files, and worker.metrics() still works for the app")
   WorkerProcess worker(config, examples::ShopApp::make, {"", -1, 7});
   REQUIRE(worker.booted());
   send_requests(worker.port(), 3, "POST /order?item=book HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
-  CHECK(worker.stop_gracefully() == worker::exit_ok);
+  CHECK(worker.stop_gracefully() == prefork::exit_ok);
   CHECK(directory.empty());
 }
 
@@ -177,7 +177,7 @@ TEST_CASE("redis storage: a graceful stop flushes what the timer has not sent ye
   close(slot);
   REQUIRE(worker.booted());
   send_requests(worker.port(), 6, "GET / HTTP/1.1\r\n\r\n");
-  CHECK(worker.stop_gracefully() == worker::exit_ok);
+  CHECK(worker.stop_gracefully() == prefork::exit_ok);
 
   storage::RedisStorageClient client(storage::resolve_endpoint(config.redis).endpoint);
   storage::RedisStorageDict dict(client, config.redis.key_prefix, config.redis.ttl_seconds);
