@@ -1,11 +1,14 @@
 #include "metrics/aggregate.hpp"
 
+#include "metrics/fold.hpp"
+
 #include <algorithm>
 #include <cstdlib>
 #include <map>
 #include <unordered_map>
 
 #include "metrics/float_text.hpp"
+#include "metrics/fold.hpp"
 
 namespace prefork::metrics {
 namespace {
@@ -29,7 +32,7 @@ struct RawFamily {
 struct Group {
   Labels labels;
   std::vector<Sample> samples;
-  std::vector<double> timestamps;  // mostrecent gauges: parallel to samples
+  std::vector<double> timestamps;  // parallel to samples (gauges: merge_gauge)
 
   Sample* find(const std::string& name) {
     for (auto& sample : samples) {
@@ -115,55 +118,17 @@ class FamilyMerger {
   void add_gauge(const RawSample& raw) {
     Group& target = group(gauge_labels(raw.key->labels, per_process() ? raw.process : nullptr));
     const std::string& name = raw.key->sample_name;
-    Sample* existing = target.find(name);
-    switch (raw_.mode) {
-      case GaugeMode::min:
-      case GaugeMode::livemin:
-        if (!existing) {
-          target.add(name, target.labels, raw.value);
-        } else if (raw.value < existing->value) {
-          existing->value = raw.value;
-        }
-        return;
-      case GaugeMode::max:
-      case GaugeMode::livemax:
-        if (!existing) {
-          target.add(name, target.labels, raw.value);
-        } else if (raw.value > existing->value) {
-          existing->value = raw.value;
-        }
-        return;
-      case GaugeMode::sum:
-      case GaugeMode::livesum:
-        add_sum(target, raw);
-        return;
-      case GaugeMode::mostrecent:
-      case GaugeMode::livemostrecent:
-        add_most_recent(target, existing, raw);
-        return;
-      case GaugeMode::all:
-      case GaugeMode::liveall:
-        if (existing) {
-          existing->value = raw.value;
-        } else {
-          target.add(name, target.labels, raw.value);
-        }
-        return;
-    }
-  }
-
-  static void add_most_recent(Group& target, Sample* existing, const RawSample& raw) {
-    // Never set (timestamp 0) loses to everything and never shows.
-    if (existing) {
+    if (Sample* existing = target.find(name)) {
       const std::size_t index = std::size_t(existing - target.samples.data());
-      if (target.timestamps[index] < raw.timestamp) {
-        existing->value = raw.value;
-        target.timestamps[index] = raw.timestamp;
-      }
-    } else if (0.0 < raw.timestamp) {
-      target.add(raw.key->sample_name, target.labels, raw.value);
-      target.timestamps.back() = raw.timestamp;
+      merge_gauge(raw_.mode, existing->value, target.timestamps[index], raw.value, raw.timestamp);
+      return;
     }
+    bool most_recent = raw_.mode == GaugeMode::mostrecent || raw_.mode == GaugeMode::livemostrecent;
+    // A mostrecent gauge never set (timestamp 0) loses to everything and never shows.
+    if (most_recent && !(0.0 < raw.timestamp)) return;
+    bool sum = raw_.mode == GaugeMode::sum || raw_.mode == GaugeMode::livesum;
+    target.add(name, target.labels, sum ? 0.0 + raw.value : raw.value);
+    target.timestamps.back() = raw.timestamp;
   }
 
   void add_histogram(const RawSample& raw) {

@@ -19,25 +19,35 @@ void fold_into(const ValueKind& kind, StoredValue& archive, bool archive_exists,
     archive.value += dead.value;
     return;
   }
-  switch (kind.mode) {
+  merge_gauge(kind.mode, archive.value, archive.timestamp, dead.value, dead.timestamp);
+}
+
+void merge_gauge(GaugeMode mode, double& value, double& timestamp, double other,
+                 double other_timestamp) {
+  switch (mode) {
     case GaugeMode::min:
     case GaugeMode::livemin:
-      if (dead.value < archive.value) archive.value = dead.value;
-      break;
+      if (other < value) value = other;
+      return;
     case GaugeMode::max:
     case GaugeMode::livemax:
-      if (dead.value > archive.value) archive.value = dead.value;
-      break;
+      if (other > value) value = other;
+      return;
     case GaugeMode::mostrecent:
     case GaugeMode::livemostrecent:
-      if (dead.timestamp > archive.timestamp) {
-        archive.value = dead.value;
-        archive.timestamp = dead.timestamp;
+      if (other_timestamp > timestamp) {
+        value = other;
+        timestamp = other_timestamp;
       }
-      break;
-    default:
-      archive.value += dead.value;
-      break;
+      return;
+    case GaugeMode::sum:
+    case GaugeMode::livesum:
+      value += other;
+      return;
+    case GaugeMode::all:
+    case GaugeMode::liveall:
+      value = other;
+      return;
   }
 }
 
