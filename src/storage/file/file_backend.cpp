@@ -11,6 +11,7 @@
 #include "metrics/exposition.hpp"
 #include "storage/file/file_collector.hpp"
 #include "storage/file/file_store.hpp"
+#include "storage/scrape_job.hpp"
 
 namespace prefork::storage::file {
 namespace {
@@ -88,20 +89,14 @@ std::unique_ptr<metrics::ValueStore> FileBackend::master_store() {
 }
 
 void FileBackend::scrape(std::function<void(Result<std::string>)> done) {
-  auto text = std::make_shared<std::string>();
   std::string directory = directory_;
-  scrapes_.push({[directory, text] {
-                   FileCollector collector(directory);
-                   *text = metrics::render_text(collector.collect());
-                   return Status();
-                 },
-                 [text, done](const Status& status) {
-                   if (status.ok()) {
-                     done(std::move(*text));
-                   } else {
-                     done(status);
-                   }
-                 }});
+  push_scrape(
+      scrapes_,
+      [directory] {
+        FileCollector collector(directory);
+        return metrics::render_text(collector.collect());
+      },
+      std::move(done));
 }
 
 void FileBackend::check_health(std::function<void(const Health&)> done) {

@@ -187,16 +187,9 @@ bool AsyncConnection::send(const std::vector<Command>& commands, BatchDone done)
 }
 
 bool AsyncConnection::queue(const Command& command, Batch* batch) {
-  std::vector<const char*> arguments;
-  std::vector<std::size_t> lengths;
-  arguments.reserve(command.size());
-  lengths.reserve(command.size());
-  for (const std::string& argument : command) {
-    arguments.push_back(argument.data());
-    lengths.push_back(argument.size());
-  }
-  if (redisAsyncCommandArgv(context_, reply_callback, batch, static_cast<int>(command.size()),
-                            arguments.data(), lengths.data()) != REDIS_OK) {
+  CommandArgv argv(command);
+  if (redisAsyncCommandArgv(context_, reply_callback, batch, argv.count(), argv.arguments.data(),
+                            argv.lengths.data()) != REDIS_OK) {
     return false;
   }
   if (pending_replies_++ == 0) last_progress_ms_ = uv_now(loop_);

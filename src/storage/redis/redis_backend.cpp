@@ -9,6 +9,7 @@
 #include "metrics/slot.hpp"
 #include "net/blocking_socket.hpp"
 #include "storage/redis/keys.hpp"
+#include "storage/scrape_job.hpp"
 
 namespace prefork::storage {
 namespace {
@@ -171,18 +172,8 @@ void RedisBackend::master_values_changed() {
 }
 
 void RedisBackend::scrape(std::function<void(Result<std::string>)> done) {
-  auto text = std::make_shared<std::string>();
-  scrape_lane_.push({[this, text] {
-                       *text = collector_.render();
-                       return Status();
-                     },
-                     [text, done](const Status& status) {
-                       if (status.ok()) {
-                         done(std::move(*text));
-                       } else {
-                         done(status);
-                       }
-                     }});
+  push_scrape(
+      scrape_lane_, [this] { return collector_.render(); }, std::move(done));
 }
 
 void RedisBackend::check_health(std::function<void(const Health&)> done) {

@@ -21,6 +21,22 @@ using Reply = std::unique_ptr<redisReply, ReplyDeleter>;
 // One command as its arguments, sent binary-safe (redisCommandArgv).
 using Command = std::vector<std::string>;
 
+// A Command as hiredis's *Argv functions take it; points into the command, which must outlive
+// it.
+struct CommandArgv {
+  explicit CommandArgv(const Command& command) {
+    arguments.reserve(command.size());
+    lengths.reserve(command.size());
+    for (const std::string& argument : command) {
+      arguments.push_back(argument.data());
+      lengths.push_back(argument.size());
+    }
+  }
+  int count() const { return int(arguments.size()); }
+  std::vector<const char*> arguments;
+  std::vector<std::size_t> lengths;
+};
+
 inline std::string_view reply_text(const redisReply* reply) {
   if (reply == nullptr || reply->str == nullptr) return {};
   return {reply->str, reply->len};

@@ -114,17 +114,10 @@ Reply SyncConnection::read_reply(std::int64_t deadline) {
 
 // Formatted by hiredis, as redisCommandArgv would send it.
 static void append_formatted(std::string& out, const Command& command) {
-  std::vector<const char*> arguments;
-  std::vector<std::size_t> lengths;
-  arguments.reserve(command.size());
-  lengths.reserve(command.size());
-  for (const std::string& argument : command) {
-    arguments.push_back(argument.data());
-    lengths.push_back(argument.size());
-  }
+  CommandArgv argv(command);
   char* formatted = nullptr;
   int length =
-      redisFormatCommandArgv(&formatted, int(command.size()), arguments.data(), lengths.data());
+      redisFormatCommandArgv(&formatted, argv.count(), argv.arguments.data(), argv.lengths.data());
   if (length < 0) throw RedisError("cannot format a Redis command");
   out.append(formatted, std::size_t(length));
   redisFreeCommand(formatted);
