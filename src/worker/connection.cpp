@@ -108,7 +108,7 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   }
   if (nread == 0) return;
   if (nread == UV_ENOBUFS) {
-    self.update_reading();
+    self.on_buffer_full();
     return;
   }
   if (nread != UV_EOF || self.lingering_) {
@@ -125,6 +125,20 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   }
   self.update_reading();
   self.flush();
+}
+
+// on_alloc found no room. Reading stops, or libuv would ask again on every loop turn. With
+// requests outstanding the buffer cannot move, and their answers resume reading; otherwise the
+// buffer is at max_buffer and the request is larger than the limits allow.
+void Connection::on_buffer_full() {
+  uv_read_stop(&socket_.stream);
+  reading_ = false;
+  if (outstanding() != 0) return;
+  in_batch_ = true;
+  reject(parser_.phase() == http::Parser::Phase::body ? 413 : 431);
+  in_batch_ = false;
+  flush();
+  if (open_) after_batch();
 }
 
 void Connection::process_input() {
@@ -144,8 +158,13 @@ void Connection::parse_available() {
       reject(parser_.error_status());
       return;
     }
+    if (outcome == http::Parser::Outcome::need_more) {
+      // Everything read is parsed; chunk framing is forgotten so that only the decoded body
+      // takes buffer space and the next read lands right after it.
+      parsed_ = filled_ = parser_.drop_framing();
+      break;
+    }
     parsed_ = parser_.position();
-    if (outcome == http::Parser::Outcome::need_more) break;
     dispatch_message();
   }
   send_continue_if_expected();

@@ -63,6 +63,7 @@ class Connection {
   static void on_timer(uv_timer_t* timer);
 
   // The read path, in the order a batch of bytes goes through it.
+  void on_buffer_full();
   void process_input();
   void parse_available();
   void dispatch_message();

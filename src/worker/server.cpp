@@ -38,8 +38,9 @@ std::size_t buffer_limit(const config::Limits& limits) {
                 std::size_t(limits.request_fields) * (std::size_t(limits.request_field_size) + 4) +
                 8
           : std::size_t(1) << 20;
-  // A chunked body carries framing too; decoded in place it needs the raw size.
-  std::size_t body = limits.max_body_size > 0 ? std::size_t(limits.max_body_size) * 2 + 4096
+  // Chunk framing is dropped as it is parsed: a body needs room for its decoded bytes and for
+  // the reads that bring them in.
+  std::size_t body = limits.max_body_size > 0 ? std::size_t(limits.max_body_size) + 16 * 1024
                                               : std::size_t(64) << 20;
   return head + body;
 }
