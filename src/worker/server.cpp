@@ -1,5 +1,6 @@
 #include "worker/server.hpp"
 
+#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -45,6 +46,14 @@ std::size_t buffer_limit(const config::Limits& limits) {
   return head + body;
 }
 
+// Spare workspaces kept for reuse; more are freed, so that a burst's memory comes back.
+constexpr std::size_t spare_workspace_limit = 64;
+// A spare keeps a read buffer of at most this size; a larger one, grown by a large request, is
+// freed.
+constexpr std::size_t spare_buffer_limit = initial_read_buffer;
+// Freed memory is handed back to the system once this much has been freed.
+constexpr std::size_t trim_threshold = 1 << 20;
+
 std::uint64_t heartbeat_period_ms(double timeout) {
   std::uint64_t half = to_ms(timeout / 2);
   if (half == 0 || half > 1000) return 1000;
@@ -68,6 +77,7 @@ Server::Server(const Boot& boot, App& app)
       max_buffer_(buffer_limit(boot.config->limits)),
       max_requests_(recycle_after(*boot.config)),
       parent_pid_(getppid()) {
+  scratch_ = std::make_unique<char[]>(scratch_size);
   if (header_timeout_ms_ == 0) header_timeout_ms_ = UINT32_MAX;
   if (body_timeout_ms_ == 0) body_timeout_ms_ = UINT32_MAX;
   uv_loop_init(&loop_);
@@ -184,6 +194,44 @@ void Server::on_connection_released(std::uint32_t index) {
   finish_if_drained();
 }
 
+std::unique_ptr<Workspace> Server::take_workspace() {
+  ++workspaces_held_;
+  if (spare_workspaces_.empty()) return std::make_unique<Workspace>();
+  std::unique_ptr<Workspace> workspace = std::move(spare_workspaces_.back());
+  spare_workspaces_.pop_back();
+  return workspace;
+}
+
+void Server::give_back(std::unique_ptr<Workspace> workspace) {
+  --workspaces_held_;
+  if (spare_workspaces_.size() >= spare_workspace_limit) {
+    released_bytes_ += sizeof(Workspace) + workspace->capacity;
+    return;
+  }
+  if (workspace->capacity > spare_buffer_limit) {
+    released_bytes_ += workspace->capacity;
+    workspace->buffer.reset();
+    workspace->capacity = 0;
+  }
+  for (std::string* output : {&workspace->out, &workspace->writing}) {
+    if (output->capacity() > spare_buffer_limit) {
+      released_bytes_ += output->capacity();
+      std::string().swap(*output);
+    }
+  }
+  spare_workspaces_.push_back(std::move(workspace));
+}
+
+// glibc keeps freed small blocks in its heap; after a burst of closed connections they would
+// stay in the worker's RSS for good.
+void Server::trim_released_memory() {
+  if (released_bytes_ < trim_threshold) return;
+  released_bytes_ = 0;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
+}
+
 // ---- requests ------------------------------------------------------------------------------
 
 void Server::dispatch(Connection& connection, Exchange& exchange) {
@@ -298,6 +346,7 @@ void Server::on_signal(uv_signal_t* handle, int signal) {
 void Server::on_heartbeat(uv_timer_t* timer) {
   Server& self = *static_cast<Server*>(timer->data);
   if (self.boot_.heartbeat) self.boot_.heartbeat->beat();
+  self.trim_released_memory();
   if (getppid() != self.parent_pid_) self.begin_drain("the master is gone");
 }
 

@@ -1,13 +1,16 @@
 // The worker's connection handling under slow, hostile and many clients.
 #include <doctest/doctest.h>
+#include <sys/resource.h>
 
 #include <chrono>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "examples/hello/hello_app.hpp"
 #include "tests/unit/worker/harness.hpp"
+#include "worker/server.hpp"
 
 using namespace prefork;
 using namespace prefork::testing;
@@ -97,4 +100,70 @@ TEST_CASE("a chunked body beyond max_body_size gets 413") {
   auto response = client.read_response(false, 10s);
   REQUIRE(response);
   CHECK(response->status == 413);
+}
+
+namespace {
+
+// Answers /held with the number of workspaces the server's connections hold, "ok" otherwise.
+class WorkspaceCountApp final : public SyncApp {
+ public:
+  static std::unique_ptr<App> make(const AppConfig&) {
+    return std::make_unique<WorkspaceCountApp>();
+  }
+  void on_worker_start(Worker& worker) override {
+    server_ = dynamic_cast<worker::Server*>(&worker);
+  }
+  Response respond(const Request& request) override {
+    if (request.path() != "/held") return Response::text(200, "ok");
+    return Response::text(200, std::to_string(server_ ? server_->workspaces_held() : 999999));
+  }
+
+ private:
+  worker::Server* server_ = nullptr;
+};
+
+// Raises the soft limit on open files to at least `wanted`; false when the hard limit is lower.
+bool allow_open_files(rlim_t wanted) {
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return false;
+  if (limit.rlim_cur >= wanted) return true;
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < wanted) return false;
+  limit.rlim_cur = wanted;
+  return setrlimit(RLIMIT_NOFILE, &limit) == 0;
+}
+
+}  // namespace
+
+TEST_CASE("idle keep-alive connections hold no read buffer") {
+  constexpr int idle_connections = 2000;
+  if (!allow_open_files(idle_connections + 200)) {
+    MESSAGE("skipped: the open files limit is below ", idle_connections + 200);
+    return;
+  }
+  config::Config config = test_config();
+  config.worker_connections = idle_connections + 100;
+  WorkerProcess worker(config, WorkspaceCountApp::make);
+  std::vector<std::unique_ptr<RawClient>> clients;
+  for (int i = 0; i < idle_connections; ++i) {
+    auto client = std::make_unique<RawClient>(worker.port());
+    client->send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto response = client->read_response();
+    REQUIRE(response);
+    REQUIRE(response->body == "ok");
+    clients.push_back(std::move(client));
+  }
+  RawClient asking(worker.port());
+  asking.send("GET /held HTTP/1.1\r\nHost: t\r\n\r\n");
+  auto held = asking.read_response();
+  REQUIRE(held);
+  // At most the spare pool's worth (64): an idle connection holds none, and the asking one
+  // holds one while it is answered.
+  CHECK(std::stoi(held->body) <= 64);
+  // An idle connection takes a workspace again for its next request.
+  for (int i = 0; i < idle_connections; i += 100) {
+    clients[std::size_t(i)]->send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto response = clients[std::size_t(i)]->read_response();
+    REQUIRE(response);
+    CHECK(response->body == "ok");
+  }
 }
