@@ -520,7 +520,17 @@ void Connection::maybe_release() {
 }
 
 void Connection::close_timer() {
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  auto* timer = reinterpret_cast<uv_handle_t*>(&timer_);
+  if (!uv_is_closing(timer)) uv_close(timer, nullptr);
+}
+
+void Connection::retire() {
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_retired);
+}
+
+void Connection::on_retired(uv_handle_t* timer) {
+  Connection& self = *static_cast<Connection*>(timer->data);
+  self.server_.on_connection_retired(self.index_);
 }
 
 }  // namespace prefork::worker

@@ -61,6 +61,9 @@ class Connection {
   void close();
   // Closes the always-open timer, when the worker exits.
   void close_timer();
+  // For a released connection the server does not keep: closes the timer, then the server
+  // destroys this object.
+  void retire();
 
   std::uint32_t index() const { return index_; }
   std::uint64_t token(const Exchange& exchange) const {
@@ -74,6 +77,7 @@ class Connection {
   static void on_shutdown(uv_shutdown_t* request, int status);
   static void on_closed(uv_handle_t* handle);
   static void on_timer(uv_timer_t* timer);
+  static void on_retired(uv_handle_t* timer);
 
   // The read path, in the order a batch of bytes goes through it.
   void on_buffer_full();

@@ -46,6 +46,8 @@ std::size_t buffer_limit(const config::Limits& limits) {
   return head + body;
 }
 
+// Closed connections' objects kept for reuse; more are freed once their timer is closed.
+constexpr std::size_t spare_connection_limit = 256;
 // Spare workspaces kept for reuse; more are freed, so that a burst's memory comes back.
 constexpr std::size_t spare_workspace_limit = 64;
 // A spare keeps a read buffer of at most this size; a larger one, grown by a large request, is
@@ -169,6 +171,10 @@ void Server::accept_from(Listener& listener) {
   if (!free_connections_.empty()) {
     index = free_connections_.back();
     free_connections_.pop_back();
+  } else if (!vacant_connections_.empty()) {
+    index = vacant_connections_.back();
+    vacant_connections_.pop_back();
+    connections_[index] = std::make_unique<Connection>(*this, index);
   } else {
     index = std::uint32_t(connections_.size());
     connections_.push_back(std::make_unique<Connection>(*this, index));
@@ -189,9 +195,19 @@ void Server::on_connection_closed() {
 }
 
 void Server::on_connection_released(std::uint32_t index) {
-  free_connections_.push_back(index);
+  if (free_connections_.size() < spare_connection_limit) {
+    free_connections_.push_back(index);
+  } else {
+    connections_[index]->retire();
+  }
   --live_connections_;
   finish_if_drained();
+}
+
+void Server::on_connection_retired(std::uint32_t index) {
+  connections_[index].reset();
+  vacant_connections_.push_back(index);
+  released_bytes_ += sizeof(Connection);
 }
 
 std::unique_ptr<Workspace> Server::take_workspace() {
@@ -276,7 +292,9 @@ void Server::count_request() {
 void Server::complete(std::uint64_t token, Response&& response) {
   if (std::this_thread::get_id() == loop_thread_) {
     std::uint32_t index = std::uint32_t(token >> 32);
-    if (index < connections_.size()) connections_[index]->answer(std::uint32_t(token), response);
+    if (index < connections_.size() && connections_[index]) {
+      connections_[index]->answer(std::uint32_t(token), response);
+    }
     return;
   }
   {
@@ -378,6 +396,7 @@ void Server::close_own_handles() {
   };
   for (auto& listener : listeners_) close(&listener->handle);
   for (auto& connection : connections_) {
+    if (!connection) continue;
     connection->close();
     connection->close_timer();
   }

@@ -104,7 +104,8 @@ TEST_CASE("a chunked body beyond max_body_size gets 413") {
 
 namespace {
 
-// Answers /held with the number of workspaces the server's connections hold, "ok" otherwise.
+// Answers /held with the number of workspaces the server's connections hold, /objects with the
+// number of connection objects it has, "ok" otherwise.
 class WorkspaceCountApp final : public SyncApp {
  public:
   static std::unique_ptr<App> make(const AppConfig&) {
@@ -114,8 +115,13 @@ class WorkspaceCountApp final : public SyncApp {
     server_ = dynamic_cast<worker::Server*>(&worker);
   }
   Response respond(const Request& request) override {
-    if (request.path() != "/held") return Response::text(200, "ok");
-    return Response::text(200, std::to_string(server_ ? server_->workspaces_held() : 999999));
+    if (!server_) return Response::text(500, "not a worker::Server");
+    if (request.path() == "/held")
+      return Response::text(200, std::to_string(server_->workspaces_held()));
+    if (request.path() == "/objects") {
+      return Response::text(200, std::to_string(server_->connection_objects()));
+    }
+    return Response::text(200, "ok");
   }
 
  private:
@@ -134,7 +140,7 @@ bool allow_open_files(rlim_t wanted) {
 
 }  // namespace
 
-TEST_CASE("idle keep-alive connections hold no read buffer") {
+TEST_CASE("idle keep-alive connections hold no read buffer, closed ones give their memory back") {
   constexpr int idle_connections = 2000;
   if (!allow_open_files(idle_connections + 200)) {
     MESSAGE("skipped: the open files limit is below ", idle_connections + 200);
@@ -166,4 +172,11 @@ TEST_CASE("idle keep-alive connections hold no read buffer") {
     REQUIRE(response);
     CHECK(response->body == "ok");
   }
+  // Once they close, the server keeps at most 256 spare connection objects.
+  clients.clear();
+  CHECK(eventually([&] {
+    asking.send("GET /objects HTTP/1.1\r\nHost: t\r\n\r\n");
+    auto objects = asking.read_response();
+    return objects && std::stoi(objects->body) <= 256 + 1;
+  }));
 }
