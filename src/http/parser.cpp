@@ -85,6 +85,7 @@ void Parser::reset() {
   parser_.data = this;
   message_.clear();
   position_ = 0;
+  dropped_ = 0;
   phase_ = Phase::idle;
   in_field_name_ = false;
   error_status_ = 0;
@@ -104,12 +105,21 @@ Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end
   }
   if (error == HPE_PAUSED) {
     position_ = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
-    message_.length = position_ - message_.start;
+    message_.length = position_ - message_.start + dropped_;
     llhttp_resume(&parser_);
     return Outcome::message;
   }
   if (error_status_ == 0) error_status_ = map_error(error);
   return Outcome::error;
+}
+
+std::size_t Parser::drop_framing() {
+  // Before the first body byte the head is all there is, and it must stay.
+  if (phase_ != Phase::body || message_.body_length == 0) return position_;
+  std::size_t body_end = message_.start + message_.body_offset + message_.body_length;
+  dropped_ += position_ - body_end;
+  position_ = body_end;
+  return body_end;
 }
 
 int Parser::map_error(llhttp_errno_t error) const {
@@ -133,6 +143,7 @@ int Parser::on_message_begin(llhttp_t* parser) {
   std::size_t start = p.message_.start;
   p.message_.clear();
   p.message_.start = start;
+  p.dropped_ = 0;
   p.phase_ = Phase::head;
   p.in_field_name_ = false;
   return 0;

@@ -56,6 +56,10 @@ class Parser {
   int error_status() const { return error_status_; }
   // The caller moved the current request's bytes `delta` bytes towards the buffer start.
   void shift(std::size_t delta) { message_.start -= delta; }
+  // After need_more in a chunked body: forgets the chunk framing parsed past the decoded body
+  // and returns where the decoded body ends, which is where the caller's next bytes belong.
+  // Framing then costs no buffer space, however many chunks a body has.
+  std::size_t drop_framing();
   // Forgets everything, for a new connection.
   void reset();
 
@@ -85,6 +89,7 @@ class Parser {
   Message message_;
   char* buffer_ = nullptr;
   std::size_t position_ = 0;
+  std::size_t dropped_ = 0;  // framing bytes of the current message forgotten by drop_framing
   Phase phase_ = Phase::idle;
   bool in_field_name_ = false;
   int error_status_ = 0;

@@ -10,9 +10,6 @@
 namespace prefork::worker {
 namespace {
 
-constexpr std::size_t initial_buffer = 16 * 1024;
-// A connection keeps a buffer grown by a large request only up to this size once it is reused.
-constexpr std::size_t retained_buffer = 64 * 1024;
 constexpr std::size_t min_read_space = 4 * 1024;
 // Parsing pauses while this much output waits for a slow reader.
 constexpr std::size_t max_pending_output = 1 << 20;
@@ -47,10 +44,6 @@ bool Connection::accept(uv_stream_t* listener, bool unix_socket) {
     return false;
   }
   if (!unix_socket) uv_tcp_nodelay(&socket_.tcp, 1);
-  if (!buffer_) {
-    buffer_ = std::make_unique<char[]>(initial_buffer);
-    capacity_ = initial_buffer;
-  }
   format_peer(unix_socket);
   after_batch();
   return true;
@@ -86,29 +79,35 @@ void Connection::format_peer(bool unix_socket) {
 
 void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buffer) {
   Connection& self = owner(handle);
-  if (self.lingering_) {
-    // Input is thrown away: any spare room will do.
-    *buffer = uv_buf_init(self.buffer_.get(), unsigned(self.capacity_));
+  if (self.lingering_ || !self.work_) {
+    // Input that is thrown away, or the first bytes of an idle connection, which may well be
+    // its EOF: the server's scratch space will do until there is something to keep.
+    *buffer = self.server_.scratch_buffer();
     return;
   }
-  if (self.capacity_ - self.filled_ < min_read_space && !self.make_room()) {
+  Workspace& work = *self.work_;
+  if (work.capacity - self.filled_ < min_read_space && !self.make_room()) {
     *buffer = uv_buf_init(nullptr, 0);
     return;
   }
-  *buffer = uv_buf_init(self.buffer_.get() + self.filled_, unsigned(self.capacity_ - self.filled_));
+  *buffer = uv_buf_init(work.buffer.get() + self.filled_, unsigned(work.capacity - self.filled_));
 }
 
-void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
+void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buffer) {
   Connection& self = owner(reinterpret_cast<uv_handle_t*>(stream));
   if (nread > 0) {
     if (self.lingering_) return;
+    if (!self.work_) {
+      self.take_workspace();
+      std::memcpy(self.work_->buffer.get(), buffer->base, std::size_t(nread));
+    }
     self.filled_ += std::size_t(nread);
     self.process_input();
     return;
   }
   if (nread == 0) return;
   if (nread == UV_ENOBUFS) {
-    self.update_reading();
+    self.on_buffer_full();
     return;
   }
   if (nread != UV_EOF || self.lingering_) {
@@ -127,6 +126,20 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t*) {
   self.flush();
 }
 
+// on_alloc found no room. Reading stops, or libuv would ask again on every loop turn. With
+// requests outstanding the buffer cannot move, and their answers resume reading; otherwise the
+// buffer is at max_buffer and the request is larger than the limits allow.
+void Connection::on_buffer_full() {
+  uv_read_stop(&socket_.stream);
+  reading_ = false;
+  if (outstanding() != 0) return;
+  in_batch_ = true;
+  reject(parser_.phase() == http::Parser::Phase::body ? 413 : 431);
+  in_batch_ = false;
+  flush();
+  if (open_) after_batch();
+}
+
 void Connection::process_input() {
   if (parser_.phase() == http::Parser::Phase::idle) head_started_ms_ = 0;
   in_batch_ = true;
@@ -138,14 +151,19 @@ void Connection::process_input() {
 
 void Connection::parse_available() {
   while (!stop_parsing_ && parsed_ < filled_ && outstanding() < pipeline_depth &&
-         out_.size() < max_pending_output) {
-    http::Parser::Outcome outcome = parser_.execute(buffer_.get(), parsed_, filled_);
+         work_->out.size() < max_pending_output) {
+    http::Parser::Outcome outcome = parser_.execute(work_->buffer.get(), parsed_, filled_);
     if (outcome == http::Parser::Outcome::error) {
       reject(parser_.error_status());
       return;
     }
+    if (outcome == http::Parser::Outcome::need_more) {
+      // Everything read is parsed; chunk framing is forgotten so that only the decoded body
+      // takes buffer space and the next read lands right after it.
+      parsed_ = filled_ = parser_.drop_framing();
+      break;
+    }
     parsed_ = parser_.position();
-    if (outcome == http::Parser::Outcome::need_more) break;
     dispatch_message();
   }
   send_continue_if_expected();
@@ -156,7 +174,7 @@ void Connection::dispatch_message() {
   std::swap(exchange.message, parser_.message());
   exchange.close_after = !exchange.message.keep_alive || exchange.message.upgrade;
   if (exchange.close_after) mark_closing(exchange.sequence);
-  exchange.request = http::make_request(exchange.message, buffer_.get(), exchange.headers,
+  exchange.request = http::make_request(exchange.message, work_->buffer.get(), exchange.headers,
                                         std::string_view(peer_, peer_length_));
   continue_sent_ = false;
   head_started_ms_ = 0;
@@ -170,7 +188,7 @@ void Connection::reject(int status) {
   exchange.close_after = true;
   mark_closing(exchange.sequence);
   if (server_.observer()) exchange.started_ns = uv_hrtime();
-  std::string& target = exchange.sequence == head_sequence_ ? out_ : exchange.output;
+  std::string& target = exchange.sequence == head_sequence_ ? work_->out : exchange.output;
   std::size_t before = target.size();
   http::append_error(target, status, server_.date());
   observe(exchange, status, std::string_view(target).substr(before), nullptr);
@@ -183,7 +201,7 @@ void Connection::reject(int status) {
 void Connection::send_continue_if_expected() {
   if (continue_sent_ || stop_parsing_ || outstanding() != 0) return;
   if (parser_.phase() != http::Parser::Phase::body || !parser_.message().expect_continue) return;
-  out_.append(http::continue_line);
+  work_->out.append(http::continue_line);
   continue_sent_ = true;
 }
 
@@ -210,7 +228,7 @@ void Connection::answer(Exchange& exchange, const Response& response) {
   exchange.state = Exchange::State::answered;
   bool dropped = !open_ || (has_close_sequence_ && exchange.sequence > close_sequence_);
   if (!dropped) {
-    std::string& target = exchange.sequence == head_sequence_ ? out_ : exchange.output;
+    std::string& target = exchange.sequence == head_sequence_ ? work_->out : exchange.output;
     std::size_t before = target.size();
     serialize(exchange, response, target);
     observe(exchange, response.status, std::string_view(target).substr(before), &exchange.request);
@@ -268,7 +286,7 @@ void Connection::release_answered() {
     Exchange& head = slot(head_sequence_);
     if (head.state != Exchange::State::answered) break;
     bool after_close = has_close_sequence_ && head.sequence > close_sequence_;
-    if (open_ && !after_close && !head.output.empty()) out_.append(head.output);
+    if (open_ && !after_close && !head.output.empty()) work_->out.append(head.output);
     if (has_close_sequence_ && head.sequence == close_sequence_) closing_ = true;
     ++head_sequence_;
   }
@@ -278,14 +296,15 @@ void Connection::release_answered() {
 
 void Connection::flush() {
   if (!open_ || writing_active_ || lingering_) return;
-  if (out_.empty()) {
+  if (pending_output() == 0) {
     if (closing_ && outstanding() == 0) finish_after_write();
     return;
   }
-  uv_buf_t chunk = uv_buf_init(out_.data(), unsigned(out_.size()));
+  std::string& out = work_->out;
+  uv_buf_t chunk = uv_buf_init(out.data(), unsigned(out.size()));
   int written = uv_try_write(&socket_.stream, &chunk, 1);
-  if (written == int(out_.size())) {
-    out_.clear();
+  if (written == int(out.size())) {
+    out.clear();
     if (closing_ && outstanding() == 0) finish_after_write();
     return;
   }
@@ -294,9 +313,10 @@ void Connection::flush() {
     return;
   }
   std::size_t sent = written > 0 ? std::size_t(written) : 0;
-  writing_.swap(out_);
-  out_.clear();
-  chunk = uv_buf_init(writing_.data() + sent, unsigned(writing_.size() - sent));
+  std::string& writing = work_->writing;
+  writing.swap(out);
+  out.clear();
+  chunk = uv_buf_init(writing.data() + sent, unsigned(writing.size() - sent));
   if (uv_write(&write_request_, &socket_.stream, &chunk, 1, on_write) != 0) {
     close();
     return;
@@ -307,7 +327,7 @@ void Connection::flush() {
 void Connection::on_write(uv_write_t* request, int status) {
   Connection& self = *static_cast<Connection*>(request->data);
   self.writing_active_ = false;
-  self.writing_.clear();
+  self.work_->writing.clear();
   if (!self.open_) {
     self.maybe_release();
     return;
@@ -349,17 +369,41 @@ void Connection::on_shutdown(uv_shutdown_t* request, int status) {
 
 // ---- buffer, reading, timers ---------------------------------------------------------------
 
+void Connection::take_workspace() {
+  work_ = server_.take_workspace();
+  if (!work_->buffer) {
+    work_->buffer = std::make_unique<char[]>(initial_read_buffer);
+    work_->capacity = initial_read_buffer;
+  }
+}
+
+// Idle: nothing buffered, nothing outstanding, nothing to write. A lingering connection only
+// discards input, so it needs no workspace once its last answer is out.
+void Connection::release_if_idle() {
+  if (!work_ || outstanding() != 0 || writing_active_ || !work_->out.empty()) return;
+  if (!lingering_ && (filled_ != 0 || parser_.phase() != http::Parser::Phase::idle)) return;
+  filled_ = parsed_ = 0;
+  give_back_workspace();
+}
+
+void Connection::give_back_workspace() {
+  work_->out.clear();
+  work_->writing.clear();
+  server_.give_back(std::move(work_));
+}
+
 // Requests handed to the app point into the buffer, so it only moves when none is outstanding.
 bool Connection::make_room() {
   if (outstanding() != 0) return false;
   compact();
-  if (capacity_ - filled_ >= min_read_space) return true;
-  if (capacity_ >= server_.max_buffer()) return capacity_ > filled_;
-  std::size_t grown = std::min(capacity_ * 2, server_.max_buffer());
+  Workspace& work = *work_;
+  if (work.capacity - filled_ >= min_read_space) return true;
+  if (work.capacity >= server_.max_buffer()) return work.capacity > filled_;
+  std::size_t grown = std::min(work.capacity * 2, server_.max_buffer());
   auto larger = std::make_unique<char[]>(grown);
-  std::memcpy(larger.get(), buffer_.get(), filled_);
-  buffer_ = std::move(larger);
-  capacity_ = grown;
+  std::memcpy(larger.get(), work.buffer.get(), filled_);
+  work.buffer = std::move(larger);
+  work.capacity = grown;
   return true;
 }
 
@@ -367,14 +411,16 @@ void Connection::compact() {
   std::size_t keep_from =
       parser_.phase() == http::Parser::Phase::idle ? parsed_ : parser_.message().start;
   if (keep_from == 0) return;
-  std::memmove(buffer_.get(), buffer_.get() + keep_from, filled_ - keep_from);
+  char* buffer = work_->buffer.get();
+  std::memmove(buffer, buffer + keep_from, filled_ - keep_from);
   filled_ -= keep_from;
   parsed_ -= keep_from;
   if (parser_.phase() != http::Parser::Phase::idle) parser_.shift(keep_from);
 }
 
 void Connection::after_batch() {
-  if (outstanding() == 0 && !lingering_) compact();
+  if (outstanding() == 0 && !lingering_ && filled_ != 0) compact();
+  release_if_idle();
   update_reading();
   update_timer();
 }
@@ -382,8 +428,8 @@ void Connection::after_batch() {
 void Connection::update_reading() {
   bool want =
       open_ && (lingering_ || (!stop_parsing_ && !peer_eof_ && outstanding() < pipeline_depth &&
-                               out_.size() < max_pending_output &&
-                               (capacity_ - filled_ >= min_read_space || outstanding() == 0)));
+                               pending_output() < max_pending_output &&
+                               (capacity() - filled_ >= min_read_space || outstanding() == 0)));
   if (lingering_ && peer_eof_) want = false;
   if (want == reading_) return;
   if (want) {
@@ -460,15 +506,10 @@ void Connection::on_closed(uv_handle_t* handle) {
 // (the request views point into this connection's buffer).
 void Connection::maybe_release() {
   if (open_ || socket_.handle.data != nullptr || outstanding() != 0 || writing_active_) return;
-  if (capacity_ > retained_buffer) {
-    buffer_.reset();
-    capacity_ = 0;
-  }
+  if (work_) give_back_workspace();
   filled_ = parsed_ = 0;
   parser_.reset();
   head_sequence_ = next_sequence_ = close_sequence_ = 0;
-  out_.clear();
-  writing_.clear();
   head_started_ms_ = deadline_ms_ = 0;
   served_ = 0;
   stop_parsing_ = closing_ = lingering_ = peer_eof_ = continue_sent_ = false;
@@ -479,7 +520,17 @@ void Connection::maybe_release() {
 }
 
 void Connection::close_timer() {
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), nullptr);
+  auto* timer = reinterpret_cast<uv_handle_t*>(&timer_);
+  if (!uv_is_closing(timer)) uv_close(timer, nullptr);
+}
+
+void Connection::retire() {
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_retired);
+}
+
+void Connection::on_retired(uv_handle_t* timer) {
+  Connection& self = *static_cast<Connection*>(timer->data);
+  self.server_.on_connection_retired(self.index_);
 }
 
 }  // namespace prefork::worker

@@ -30,11 +30,24 @@ struct Exchange {
   std::uint64_t started_ns = 0;  // only measured when someone observes requests
 };
 
+// Requests parsed ahead of their answers; parsing pauses when this many are outstanding.
+constexpr std::uint32_t pipeline_depth = 16;
+// A workspace's read buffer to begin with; it grows for large requests.
+constexpr std::size_t initial_read_buffer = 16 * 1024;
+
+// What a connection needs only while it has something in flight: the read buffer, the
+// pipeline's requests and the answers on their way out. An idle connection hands it back to
+// the server's pool, so that an idle keep-alive connection costs little memory.
+struct Workspace {
+  std::unique_ptr<char[]> buffer;
+  std::size_t capacity = 0;
+  std::array<Exchange, pipeline_depth> exchanges;
+  std::string out;      // answers gathered during a batch
+  std::string writing;  // answers handed to uv_write
+};
+
 class Connection {
  public:
-  // Requests parsed ahead of their answers; parsing pauses when this many are outstanding.
-  static constexpr std::uint32_t pipeline_depth = 16;
-
   Connection(Server& server, std::uint32_t index);
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
@@ -48,6 +61,9 @@ class Connection {
   void close();
   // Closes the always-open timer, when the worker exits.
   void close_timer();
+  // For a released connection the server does not keep: closes the timer, then the server
+  // destroys this object.
+  void retire();
 
   std::uint32_t index() const { return index_; }
   std::uint64_t token(const Exchange& exchange) const {
@@ -61,8 +77,10 @@ class Connection {
   static void on_shutdown(uv_shutdown_t* request, int status);
   static void on_closed(uv_handle_t* handle);
   static void on_timer(uv_timer_t* timer);
+  static void on_retired(uv_handle_t* timer);
 
   // The read path, in the order a batch of bytes goes through it.
+  void on_buffer_full();
   void process_input();
   void parse_available();
   void dispatch_message();
@@ -73,7 +91,7 @@ class Connection {
 
   // Pipeline bookkeeping.
   std::uint32_t outstanding() const { return next_sequence_ - head_sequence_; }
-  Exchange& slot(std::uint32_t sequence) { return exchanges_[sequence % pipeline_depth]; }
+  Exchange& slot(std::uint32_t sequence) { return work_->exchanges[sequence % pipeline_depth]; }
   Exchange& push_exchange();
   void serialize(Exchange& exchange, const Response& response, std::string& out);
   void mark_closing(std::uint32_t sequence);
@@ -83,6 +101,11 @@ class Connection {
                const Request* request);
 
   // Buffer management.
+  void take_workspace();
+  void release_if_idle();
+  void give_back_workspace();
+  std::size_t capacity() const { return work_ ? work_->capacity : 0; }
+  std::size_t pending_output() const { return work_ ? work_->out.size() : 0; }
   bool make_room();
   void compact();
 
@@ -105,20 +128,16 @@ class Connection {
   uv_write_t write_request_;
   uv_shutdown_t shutdown_request_;
 
-  std::unique_ptr<char[]> buffer_;
-  std::size_t capacity_ = 0;
-  std::size_t filled_ = 0;  // bytes received
-  std::size_t parsed_ = 0;  // bytes the parser has consumed
+  std::unique_ptr<Workspace> work_;  // null while idle
+  std::size_t filled_ = 0;           // bytes received
+  std::size_t parsed_ = 0;           // bytes the parser has consumed
   http::Parser parser_;
 
-  std::array<Exchange, pipeline_depth> exchanges_;
   std::uint32_t head_sequence_ = 0;  // the oldest request whose answer is not written out
   std::uint32_t next_sequence_ = 0;
   std::uint32_t close_sequence_ = 0;  // answers after this one are dropped
   bool has_close_sequence_ = false;
 
-  std::string out_;      // answers gathered during a batch
-  std::string writing_;  // answers handed to uv_write
   char peer_[64] = {};
   std::size_t peer_length_ = 0;
 

@@ -1,5 +1,6 @@
 #include "worker/server.hpp"
 
+#include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -38,11 +39,22 @@ std::size_t buffer_limit(const config::Limits& limits) {
                 std::size_t(limits.request_fields) * (std::size_t(limits.request_field_size) + 4) +
                 8
           : std::size_t(1) << 20;
-  // A chunked body carries framing too; decoded in place it needs the raw size.
-  std::size_t body = limits.max_body_size > 0 ? std::size_t(limits.max_body_size) * 2 + 4096
+  // Chunk framing is dropped as it is parsed: a body needs room for its decoded bytes and for
+  // the reads that bring them in.
+  std::size_t body = limits.max_body_size > 0 ? std::size_t(limits.max_body_size) + 16 * 1024
                                               : std::size_t(64) << 20;
   return head + body;
 }
+
+// Closed connections' objects kept for reuse; more are freed once their timer is closed.
+constexpr std::size_t spare_connection_limit = 256;
+// Spare workspaces kept for reuse; more are freed, so that a burst's memory comes back.
+constexpr std::size_t spare_workspace_limit = 64;
+// A spare keeps a read buffer of at most this size; a larger one, grown by a large request, is
+// freed.
+constexpr std::size_t spare_buffer_limit = initial_read_buffer;
+// Freed memory is handed back to the system once this much has been freed.
+constexpr std::size_t trim_threshold = 1 << 20;
 
 std::uint64_t heartbeat_period_ms(double timeout) {
   std::uint64_t half = to_ms(timeout / 2);
@@ -67,6 +79,7 @@ Server::Server(const Boot& boot, App& app)
       max_buffer_(buffer_limit(boot.config->limits)),
       max_requests_(recycle_after(*boot.config)),
       parent_pid_(getppid()) {
+  scratch_ = std::make_unique<char[]>(scratch_size);
   if (header_timeout_ms_ == 0) header_timeout_ms_ = UINT32_MAX;
   if (body_timeout_ms_ == 0) body_timeout_ms_ = UINT32_MAX;
   uv_loop_init(&loop_);
@@ -158,6 +171,10 @@ void Server::accept_from(Listener& listener) {
   if (!free_connections_.empty()) {
     index = free_connections_.back();
     free_connections_.pop_back();
+  } else if (!vacant_connections_.empty()) {
+    index = vacant_connections_.back();
+    vacant_connections_.pop_back();
+    connections_[index] = std::make_unique<Connection>(*this, index);
   } else {
     index = std::uint32_t(connections_.size());
     connections_.push_back(std::make_unique<Connection>(*this, index));
@@ -178,9 +195,57 @@ void Server::on_connection_closed() {
 }
 
 void Server::on_connection_released(std::uint32_t index) {
-  free_connections_.push_back(index);
+  if (free_connections_.size() < spare_connection_limit) {
+    free_connections_.push_back(index);
+  } else {
+    connections_[index]->retire();
+  }
   --live_connections_;
   finish_if_drained();
+}
+
+void Server::on_connection_retired(std::uint32_t index) {
+  connections_[index].reset();
+  vacant_connections_.push_back(index);
+  released_bytes_ += sizeof(Connection);
+}
+
+std::unique_ptr<Workspace> Server::take_workspace() {
+  ++workspaces_held_;
+  if (spare_workspaces_.empty()) return std::make_unique<Workspace>();
+  std::unique_ptr<Workspace> workspace = std::move(spare_workspaces_.back());
+  spare_workspaces_.pop_back();
+  return workspace;
+}
+
+void Server::give_back(std::unique_ptr<Workspace> workspace) {
+  --workspaces_held_;
+  if (spare_workspaces_.size() >= spare_workspace_limit) {
+    released_bytes_ += sizeof(Workspace) + workspace->capacity;
+    return;
+  }
+  if (workspace->capacity > spare_buffer_limit) {
+    released_bytes_ += workspace->capacity;
+    workspace->buffer.reset();
+    workspace->capacity = 0;
+  }
+  for (std::string* output : {&workspace->out, &workspace->writing}) {
+    if (output->capacity() > spare_buffer_limit) {
+      released_bytes_ += output->capacity();
+      std::string().swap(*output);
+    }
+  }
+  spare_workspaces_.push_back(std::move(workspace));
+}
+
+// glibc keeps freed small blocks in its heap; after a burst of closed connections they would
+// stay in the worker's RSS for good.
+void Server::trim_released_memory() {
+  if (released_bytes_ < trim_threshold) return;
+  released_bytes_ = 0;
+#ifdef __GLIBC__
+  malloc_trim(0);
+#endif
 }
 
 // ---- requests ------------------------------------------------------------------------------
@@ -227,7 +292,9 @@ void Server::count_request() {
 void Server::complete(std::uint64_t token, Response&& response) {
   if (std::this_thread::get_id() == loop_thread_) {
     std::uint32_t index = std::uint32_t(token >> 32);
-    if (index < connections_.size()) connections_[index]->answer(std::uint32_t(token), response);
+    if (index < connections_.size() && connections_[index]) {
+      connections_[index]->answer(std::uint32_t(token), response);
+    }
     return;
   }
   {
@@ -297,6 +364,7 @@ void Server::on_signal(uv_signal_t* handle, int signal) {
 void Server::on_heartbeat(uv_timer_t* timer) {
   Server& self = *static_cast<Server*>(timer->data);
   if (self.boot_.heartbeat) self.boot_.heartbeat->beat();
+  self.trim_released_memory();
   if (getppid() != self.parent_pid_) self.begin_drain("the master is gone");
 }
 
@@ -328,6 +396,7 @@ void Server::close_own_handles() {
   };
   for (auto& listener : listeners_) close(&listener->handle);
   for (auto& connection : connections_) {
+    if (!connection) continue;
     connection->close();
     connection->close_timer();
   }

@@ -62,6 +62,20 @@ class Server final : public Worker, public detail::ResponseSink {
   RequestObserver* observer() const { return boot_.observer; }
   void on_connection_closed();
   void on_connection_released(std::uint32_t index);
+  // A released connection beyond the spares is gone: its index can hold a new one.
+  void on_connection_retired(std::uint32_t index);
+  // Workspaces (a read buffer each) for connections with something in flight, from a bounded
+  // pool of spares.
+  std::unique_ptr<Workspace> take_workspace();
+  void give_back(std::unique_ptr<Workspace> workspace);
+  // Where connections without a workspace read; valid until their read callback returns.
+  uv_buf_t scratch_buffer() { return uv_buf_init(scratch_.get(), unsigned(scratch_size)); }
+  // Workspaces that connections hold now; idle connections hold none.
+  std::size_t workspaces_held() const { return workspaces_held_; }
+  // Connection objects that exist: open ones, closing ones and the spares.
+  std::size_t connection_objects() const {
+    return connections_.size() - vacant_connections_.size();
+  }
 
   // Stops accepting; exits once every connection is gone (SIGTERM, max_requests, master gone).
   void begin_drain(const char* reason);
@@ -90,6 +104,7 @@ class Server final : public Worker, public detail::ResponseSink {
   void deliver_remote_answers();
   void finish_if_drained();
   void close_own_handles();
+  void trim_released_memory();
 
   const Boot& boot_;
   const config::Config& config_;
@@ -102,9 +117,16 @@ class Server final : public Worker, public detail::ResponseSink {
 
   std::vector<std::unique_ptr<Listener>> listeners_;
   std::vector<std::unique_ptr<Connection>> connections_;
-  std::vector<std::uint32_t> free_connections_;
-  int open_connections_ = 0;  // sockets open (worker_connections)
+  std::vector<std::uint32_t> free_connections_;    // released, ready for a new client
+  std::vector<std::uint32_t> vacant_connections_;  // null slots of retired connections
+  int open_connections_ = 0;                       // sockets open (worker_connections)
   int live_connections_ = 0;  // objects in use, including closed ones awaiting an answer
+  std::vector<std::unique_ptr<Workspace>> spare_workspaces_;
+  std::size_t workspaces_held_ = 0;
+  std::size_t released_bytes_ = 0;  // freed since the last trim
+  // No larger than a workspace's buffer, into which its bytes are copied.
+  static constexpr std::size_t scratch_size = initial_read_buffer;
+  std::unique_ptr<char[]> scratch_;
 
   uv_signal_t signals_[2];
   uv_timer_t heartbeat_timer_;
