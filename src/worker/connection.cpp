@@ -404,6 +404,10 @@ void Connection::update_timer() {
   } else if (parser_.phase() == http::Parser::Phase::body) {
     // Tested before the head rule: a first request's body also has parsed_ == filled_.
     deadline_ms_ = now + server_.body_timeout_ms();
+  } else if (server_.draining() && parser_.phase() == http::Parser::Phase::idle &&
+             parsed_ == filled_) {
+    // Idle while the worker stops: no request is lost by closing now.
+    deadline_ms_ = now;
   } else if (parser_.phase() == http::Parser::Phase::head || (parsed_ == filled_ && served_ == 0) ||
              (parser_.phase() == http::Parser::Phase::idle && parsed_ < filled_)) {
     // Slow clients get header_timeout for the whole head, however they trickle it in.
@@ -438,6 +442,12 @@ void Connection::on_timer(uv_timer_t* timer) {
 }
 
 // ---- closing and reuse ---------------------------------------------------------------------
+
+// A connection inside its own batch (the request that started the drain) has its timer
+// updated when the batch ends.
+void Connection::drain() {
+  if (open_ && !lingering_ && !in_batch_) update_timer();
+}
 
 void Connection::close() {
   if (!open_) return;

@@ -44,6 +44,9 @@ class Connection {
   // Answers the request `sequence` (a token's low half); a stale sequence is ignored.
   void answer(std::uint32_t sequence, const Response& response);
   void answer(Exchange& exchange, const Response& response);
+  // The worker stops: an idle connection closes at once, a busy one after its answer (answers
+  // carry "Connection: close" while the server drains).
+  void drain();
   // Drops the connection now, whatever is pending.
   void close();
   // Closes the always-open timer, when the worker exits.

@@ -307,6 +307,7 @@ void Server::begin_drain(const char* reason) {
   for (auto& listener : listeners_) {
     if (!uv_is_closing(&listener->handle)) uv_close(&listener->handle, nullptr);
   }
+  for (auto& connection : connections_) connection->drain();
   finish_if_drained();
 }
 

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <csignal>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -93,4 +94,18 @@ TEST_CASE("a signal sent to a worker does not reach the master's handlers, and t
     CHECK(contains(after, worker));
     CHECK(process_state(worker) != 'T');
   }
+}
+
+TEST_CASE("a worker recycled by max_requests does not wait for an idle keep-alive connection") {
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "1", "--max-requests", "2",
+                                 "--keep-alive", "300", "--graceful-timeout", "30"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(1));
+  pid_t old_worker = server.workers().front();
+  Client idle(port);
+  REQUIRE(idle.get("/").status == 200);
+  REQUIRE(http_get(port, "/").status == 200);
+  CHECK(idle.closed_by_server());
+  CHECK(eventually([&] { return !process_alive(old_worker); }, 3s));
 }
