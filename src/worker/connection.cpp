@@ -1,5 +1,7 @@
 #include "worker/connection.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -34,15 +36,19 @@ Connection::Connection(Server& server, std::uint32_t index)
   shutdown_request_.data = this;
 }
 
-bool Connection::accept(uv_stream_t* listener, bool unix_socket) {
+bool Connection::accept(int fd, bool unix_socket) {
+  int opened;
   if (unix_socket) {
     uv_pipe_init(server_.loop(), &socket_.pipe, 0);
+    opened = uv_pipe_open(&socket_.pipe, fd);
   } else {
     uv_tcp_init(server_.loop(), &socket_.tcp);
+    opened = uv_tcp_open(&socket_.tcp, fd);
   }
   socket_.handle.data = this;
   open_ = true;
-  if (uv_accept(listener, &socket_.stream) != 0) {
+  if (opened != 0) {
+    ::close(fd);
     close();
     return false;
   }
@@ -457,7 +463,7 @@ void Connection::close() {
   uv_timer_stop(&timer_);
   timer_armed_ = false;
   uv_close(&socket_.handle, on_closed);
-  server_.on_connection_closed();
+  server_.on_connection_closed(served_ != 0);
 }
 
 void Connection::on_closed(uv_handle_t* handle) {

@@ -39,8 +39,8 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Accepts a pending client of listener and starts reading. False: nothing was accepted.
-  bool accept(uv_stream_t* listener, bool unix_socket);
+  // Takes an accepted client socket and starts reading. False: it could not be used (closed).
+  bool accept(int fd, bool unix_socket);
   // Answers the request `sequence` (a token's low half); a stale sequence is ignored.
   void answer(std::uint32_t sequence, const Response& response);
   void answer(Exchange& exchange, const Response& response);
@@ -53,6 +53,8 @@ class Connection {
   void close_timer();
 
   std::uint32_t index() const { return index_; }
+  // Requests dispatched on this connection so far.
+  std::uint32_t served() const { return served_; }
   std::uint64_t token(const Exchange& exchange) const {
     return (std::uint64_t(index_) << 32) | exchange.sequence;
   }
