@@ -1,6 +1,8 @@
-// The example app: a greeting, an echo, and a slow endpoint for shutdown and timeout tests.
+// The example app: a greeting, an echo, a slow endpoint for shutdown and timeout tests, and the
+// answering worker's pid.
 #pragma once
 
+#include <unistd.h>
 #include <prefork/app.hpp>
 
 #include <charconv>
@@ -24,6 +26,8 @@ class HelloApp : public SyncApp {
       std::this_thread::sleep_for(std::chrono::milliseconds(query_number(request.query(), "ms")));
       return Response::view(200, "text/plain; charset=utf-8", "slept\n");
     }
+    // Which worker answered: tests count requests per worker.
+    if (path == "/pid") return Response::text(200, std::to_string(getpid()));
     return Response::view(404, "text/plain; charset=utf-8", "Not Found\n");
   }
 

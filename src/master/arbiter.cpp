@@ -58,6 +58,9 @@ void Arbiter::stop(int exit_code, bool graceful) {
   if (exit_code != 0) exit_code_ = exit_code;
   stopping_ = true;
   target_workers_ = 0;
+  // As gunicorn does: a client connecting from now on is refused, not queued for workers that
+  // are leaving (they close their copies as they begin to drain).
+  setup_.listeners.close_all();
   if (graceful) {
     retire_all(SIGTERM, setup_.config.graceful_timeout);
   } else {

@@ -61,6 +61,12 @@ BuiltinMetrics::BuiltinMetrics(metrics::Registry& registry, const std::string& p
                  .gauge(prefix + "_worker_state", "Worker state: 1 serving, 0 stopping.",
                         {"worker_id"}, "liveall")
                  .labels({worker_id_})),
+      accept_errors_(registry
+                         .counter(prefix + "_worker_accept_errors_total",
+                                  "Clients the worker could not accept (out of descriptors or "
+                                  "memory); they stay queued.",
+                                  {"worker_id"})
+                         .labels({worker_id_})),
       started_at_(metrics::detail::now_seconds()) {
   state_.set(1);
   update_process_gauges();

@@ -9,6 +9,7 @@
 //   {prefix}_worker_cpu_percent                    gauge, 100 = one core
 //   {prefix}_worker_uptime_seconds                 gauge
 //   {prefix}_worker_state                          gauge: 1 serving, 0 stopping
+//   {prefix}_worker_accept_errors_total            counter: accept() failures (EMFILE, ENFILE…)
 // Gauges use the liveall mode: a dead worker's gauges disappear with it.
 #pragma once
 
@@ -33,6 +34,7 @@ class BuiltinMetrics final : public RequestObserver {
   // Memory, CPU and uptime, read now.
   void update_process_gauges();
   void mark_stopping() { state_.set(0); }
+  metrics::CounterChild& accept_errors() { return accept_errors_; }
 
  private:
   std::string worker_id_;
@@ -45,6 +47,7 @@ class BuiltinMetrics final : public RequestObserver {
   metrics::GaugeChild& cpu_;
   metrics::GaugeChild& uptime_;
   metrics::GaugeChild& state_;
+  metrics::CounterChild& accept_errors_;
   double started_at_;
   CpuUsage cpu_usage_;
 };

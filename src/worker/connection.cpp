@@ -1,5 +1,7 @@
 #include "worker/connection.hpp"
 
+#include <unistd.h>
+
 #include <algorithm>
 #include <cstring>
 
@@ -31,15 +33,19 @@ Connection::Connection(Server& server, std::uint32_t index)
   shutdown_request_.data = this;
 }
 
-bool Connection::accept(uv_stream_t* listener, bool unix_socket) {
+bool Connection::accept(int fd, bool unix_socket) {
+  int opened;
   if (unix_socket) {
     uv_pipe_init(server_.loop(), &socket_.pipe, 0);
+    opened = uv_pipe_open(&socket_.pipe, fd);
   } else {
     uv_tcp_init(server_.loop(), &socket_.tcp);
+    opened = uv_tcp_open(&socket_.tcp, fd);
   }
   socket_.handle.data = this;
   open_ = true;
-  if (uv_accept(listener, &socket_.stream) != 0) {
+  if (opened != 0) {
+    ::close(fd);
     close();
     return false;
   }
@@ -450,6 +456,10 @@ void Connection::update_timer() {
   } else if (parser_.phase() == http::Parser::Phase::body) {
     // Tested before the head rule: a first request's body also has parsed_ == filled_.
     deadline_ms_ = now + server_.body_timeout_ms();
+  } else if (server_.draining() && parser_.phase() == http::Parser::Phase::idle &&
+             parsed_ == filled_) {
+    // Idle while the worker stops: no request is lost by closing now.
+    deadline_ms_ = now;
   } else if (parser_.phase() == http::Parser::Phase::head || (parsed_ == filled_ && served_ == 0) ||
              (parser_.phase() == http::Parser::Phase::idle && parsed_ < filled_)) {
     // Slow clients get header_timeout for the whole head, however they trickle it in.
@@ -485,6 +495,12 @@ void Connection::on_timer(uv_timer_t* timer) {
 
 // ---- closing and reuse ---------------------------------------------------------------------
 
+// A connection inside its own batch (the request that started the drain) has its timer
+// updated when the batch ends.
+void Connection::drain() {
+  if (open_ && !lingering_ && !in_batch_) update_timer();
+}
+
 void Connection::close() {
   if (!open_) return;
   open_ = false;
@@ -493,7 +509,7 @@ void Connection::close() {
   uv_timer_stop(&timer_);
   timer_armed_ = false;
   uv_close(&socket_.handle, on_closed);
-  server_.on_connection_closed();
+  server_.on_connection_closed(served_ != 0);
 }
 
 void Connection::on_closed(uv_handle_t* handle) {

@@ -52,11 +52,14 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Accepts a pending client of listener and starts reading. False: nothing was accepted.
-  bool accept(uv_stream_t* listener, bool unix_socket);
+  // Takes an accepted client socket and starts reading. False: it could not be used (closed).
+  bool accept(int fd, bool unix_socket);
   // Answers the request `sequence` (a token's low half); a stale sequence is ignored.
   void answer(std::uint32_t sequence, const Response& response);
   void answer(Exchange& exchange, const Response& response);
+  // The worker stops: an idle connection closes at once, a busy one after its answer (answers
+  // carry "Connection: close" while the server drains).
+  void drain();
   // Drops the connection now, whatever is pending.
   void close();
   // Closes the always-open timer, when the worker exits.
@@ -66,6 +69,8 @@ class Connection {
   void retire();
 
   std::uint32_t index() const { return index_; }
+  // Requests dispatched on this connection so far.
+  std::uint32_t served() const { return served_; }
   std::uint64_t token(const Exchange& exchange) const {
     return (std::uint64_t(index_) << 32) | exchange.sequence;
   }

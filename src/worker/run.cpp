@@ -89,6 +89,7 @@ int run(const Boot& boot) {
   serving.observer = observers.entry();
   if (metrics) {
     server.use_metrics(metrics->registry());
+    server.count_accept_errors_in(metrics->builtin().accept_errors());
   } else {
     unexported = std::make_unique<metrics::Registry>(
         std::make_unique<MemoryStore>(storage::process_name(*boot.config, getpid())));

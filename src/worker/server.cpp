@@ -4,8 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cmath>
 #include <csignal>
+#include <cstring>
 #include <exception>
 #include <random>
 #include <stdexcept>
@@ -97,6 +99,8 @@ Server::Server(const Boot& boot, App& app)
     signals_[i].data = this;
     uv_signal_start(&signals_[i], on_signal, handled[i]);
   }
+  uv_timer_init(&loop_, &accept_pause_timer_);
+  accept_pause_timer_.data = this;
   uv_timer_init(&loop_, &heartbeat_timer_);
   heartbeat_timer_.data = this;
   std::uint64_t period = heartbeat_period_ms(config_.timeout);
@@ -123,6 +127,7 @@ bool Server::listen() {
     if (!open_listener(*listener, fd)) return false;
     listeners_.push_back(std::move(listener));
   }
+  update_polling();
   return true;
 }
 
@@ -134,39 +139,48 @@ bool Server::open_listener(Listener& listener, int fd) {
     return false;
   }
   listener.unix_socket = address.ss_family == AF_UNIX;
-  int result = listener.unix_socket ? uv_pipe_init(&loop_, &listener.pipe, 0)
-                                    : uv_tcp_init(&loop_, &listener.tcp);
-  if (result == 0) {
-    result =
-        listener.unix_socket ? uv_pipe_open(&listener.pipe, fd) : uv_tcp_open(&listener.tcp, fd);
-  }
-  listener.handle.data = &listener;
-  if (result == 0) result = uv_listen(&listener.stream, config_.backlog, on_connection);
+  int result = uv_poll_init(&loop_, &listener.poll, fd);
   if (result != 0) {
     log::error("cannot listen on fd ", fd, ": ", uv_strerror(result));
-    if (!uv_is_closing(&listener.handle)) uv_close(&listener.handle, nullptr);
     return false;
   }
+  listener.fd = fd;
+  listener.poll.data = &listener;
   return true;
 }
 
-void Server::on_connection(uv_stream_t* stream, int status) {
-  Listener& listener = *static_cast<Listener*>(stream->data);
+void Server::on_listener_ready(uv_poll_t* poll, int status, int) {
+  Listener& listener = *static_cast<Listener*>(poll->data);
   if (status < 0) {
-    log::warning("accept failed: ", uv_strerror(status));
+    log::warning("listener poll failed: ", uv_strerror(status));
     return;
   }
   listener.server->accept_from(listener);
 }
 
-// A client left pending is not lost: libuv stops watching the listener until it is accepted.
+// A few clients per readiness, then back to the loop: the other workers polling the same
+// socket get their share, and this worker's connections are not starved by a burst.
 void Server::accept_from(Listener& listener) {
-  if (draining_) return;
-  if (open_connections_ >= config_.worker_connections) {
-    listener.waiting = true;
-    return;
+  constexpr int accepts_per_turn = 4;
+  for (int taken = 0; taken < accepts_per_turn && can_accept(); ++taken) {
+    int fd = accept4(listener.fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) {
+      if (accept_failed(errno)) continue;
+      break;
+    }
+    accept_failure_logged_ = false;
+    start_connection(listener, fd);
   }
-  listener.waiting = false;
+  update_polling();
+}
+
+// Clients not accepted stay in the shared queue for another worker (or for this one later).
+bool Server::can_accept() const {
+  if (draining_ || accept_paused_ || open_connections_ >= config_.worker_connections) return false;
+  return max_requests_ == 0 || requests_ + unserved_connections_ < max_requests_;
+}
+
+void Server::start_connection(const Listener& listener, int fd) {
   std::uint32_t index;
   if (!free_connections_.empty()) {
     index = free_connections_.back();
@@ -181,17 +195,81 @@ void Server::accept_from(Listener& listener) {
   }
   ++open_connections_;
   ++live_connections_;
-  connections_[index]->accept(&listener.stream, listener.unix_socket);
+  ++unserved_connections_;
+  connections_[index]->accept(fd, listener.unix_socket);
 }
 
-void Server::on_connection_closed() {
-  --open_connections_;
-  if (draining_) return;
+bool Server::accept_failed(int error) {
+  switch (error) {
+    case EAGAIN:
+#if EWOULDBLOCK != EAGAIN
+    case EWOULDBLOCK:
+#endif
+      return false;
+    // The client is gone or the network hiccupped: the next client may be fine.
+    case EINTR:
+    case ECONNABORTED:
+    case EPROTO:
+    case ENETDOWN:
+    case ENETUNREACH:
+    case EHOSTDOWN:
+    case EHOSTUNREACH:
+    case ENONET:
+    case ENOPROTOOPT:
+    case EOPNOTSUPP:
+      return true;
+    default:
+      break;
+  }
+  // Out of descriptors or memory: the client stays queued (not accepted and reset), and the
+  // listener is left alone for a while rather than retried at once in a busy loop.
+  constexpr std::uint64_t accept_pause_ms = 100;
+  if (accept_errors_) accept_errors_->inc();
+  if (!accept_failure_logged_) {
+    log::error("worker ", boot_.id, " cannot accept: ", std::strerror(error), "; retrying every ",
+               accept_pause_ms, " ms");
+    accept_failure_logged_ = true;
+  }
+  accept_paused_ = true;
+  uv_timer_start(&accept_pause_timer_, on_accept_pause_over, accept_pause_ms, 0);
+  return false;
+}
+
+void Server::on_accept_pause_over(uv_timer_t* timer) {
+  Server& self = *static_cast<Server*>(timer->data);
+  self.accept_paused_ = false;
+  self.update_polling();
+}
+
+// Level-triggered: a listener with clients pending would wake the loop on every turn, so it
+// is only polled while this worker can take one.
+void Server::update_polling() {
+  bool want = can_accept();
   for (auto& listener : listeners_) {
-    if (listener->waiting && open_connections_ < config_.worker_connections) {
-      accept_from(*listener);
+    if (listener->fd < 0 || listener->polling == want) continue;
+    if (want) {
+      listener->polling = uv_poll_start(&listener->poll, UV_READABLE, on_listener_ready) == 0;
+    } else {
+      uv_poll_stop(&listener->poll);
+      listener->polling = false;
     }
   }
+}
+
+// The poll never owns the descriptor: this worker's copy is closed here, so that once every
+// process has closed its copy the kernel refuses new clients.
+void Server::close_listener(Listener& listener) {
+  if (!uv_is_closing(reinterpret_cast<uv_handle_t*>(&listener.poll)))
+    uv_close(reinterpret_cast<uv_handle_t*>(&listener.poll), nullptr);
+  if (listener.fd >= 0) ::close(listener.fd);
+  listener.fd = -1;
+  listener.polling = false;
+}
+
+void Server::on_connection_closed(bool served_any) {
+  --open_connections_;
+  if (!served_any) --unserved_connections_;
+  update_polling();
 }
 
 void Server::on_connection_released(std::uint32_t index) {
@@ -251,6 +329,7 @@ void Server::trim_released_memory() {
 // ---- requests ------------------------------------------------------------------------------
 
 void Server::dispatch(Connection& connection, Exchange& exchange) {
+  if (connection.served() == 1) --unserved_connections_;
   count_request();
   if (boot_.observer) exchange.started_ns = uv_hrtime();
   if (sync_app_) {
@@ -286,7 +365,12 @@ void Server::dispatch(Connection& connection, Exchange& exchange) {
 void Server::count_request() {
   if (boot_.heartbeat) boot_.heartbeat->requests.fetch_add(1, std::memory_order_relaxed);
   ++requests_;
-  if (max_requests_ != 0 && requests_ == max_requests_) begin_drain("max_requests reached");
+  if (max_requests_ == 0) return;
+  if (requests_ == max_requests_) {
+    begin_drain("max_requests reached");
+  } else {
+    update_polling();
+  }
 }
 
 void Server::complete(std::uint64_t token, Response&& response) {
@@ -372,9 +456,9 @@ void Server::begin_drain(const char* reason) {
   if (draining_) return;
   draining_ = true;
   log::info("worker ", boot_.id, " (pid ", getpid(), ") shutting down: ", reason);
-  for (auto& listener : listeners_) {
-    if (!uv_is_closing(&listener->handle)) uv_close(&listener->handle, nullptr);
-  }
+  for (auto& listener : listeners_) close_listener(*listener);
+  uv_timer_stop(&accept_pause_timer_);
+  for (auto& connection : connections_) connection->drain();
   finish_if_drained();
 }
 
@@ -394,7 +478,7 @@ void Server::close_own_handles() {
   auto close = [](uv_handle_t* handle) {
     if (!uv_is_closing(handle)) uv_close(handle, nullptr);
   };
-  for (auto& listener : listeners_) close(&listener->handle);
+  for (auto& listener : listeners_) close_listener(*listener);
   for (auto& connection : connections_) {
     if (!connection) continue;
     connection->close();
@@ -402,6 +486,7 @@ void Server::close_own_handles() {
   }
   for (auto& signal : signals_) close(reinterpret_cast<uv_handle_t*>(&signal));
   close(reinterpret_cast<uv_handle_t*>(&heartbeat_timer_));
+  close(reinterpret_cast<uv_handle_t*>(&accept_pause_timer_));
   close(reinterpret_cast<uv_handle_t*>(&wakeup_));
 }
 

@@ -3,6 +3,7 @@
 
 #include <uv.h>
 #include <prefork/app.hpp>
+#include <prefork/metrics.hpp>
 #include <prefork/worker.hpp>
 
 #include <cstdint>
@@ -60,7 +61,8 @@ class Server final : public Worker, public detail::ResponseSink {
   std::uint64_t body_timeout_ms() const { return body_timeout_ms_; }
   std::size_t max_buffer() const { return max_buffer_; }
   RequestObserver* observer() const { return boot_.observer; }
-  void on_connection_closed();
+  // served_any: the connection dispatched a request (else it held a place in the budget).
+  void on_connection_closed(bool served_any);
   void on_connection_released(std::uint32_t index);
   // A released connection beyond the spares is gone: its index can hold a new one.
   void on_connection_retired(std::uint32_t index);
@@ -77,29 +79,38 @@ class Server final : public Worker, public detail::ResponseSink {
     return connections_.size() - vacant_connections_.size();
   }
 
+  // Where accept failures (EMFILE and the like) are counted; none by default.
+  void count_accept_errors_in(metrics::CounterChild& counter) { accept_errors_ = &counter; }
+
   // Stops accepting; exits once every connection is gone (SIGTERM, max_requests, master gone).
   void begin_drain(const char* reason);
 
  private:
+  // The worker accepts itself (uv_listen would accept every pending client in one turn, and
+  // on EMFILE would accept and close them): a poll on the shared listening socket, at most
+  // what the budget allows per readiness.
   struct Listener {
-    union {
-      uv_handle_t handle;
-      uv_stream_t stream;
-      uv_tcp_t tcp;
-      uv_pipe_t pipe;
-    };
+    uv_poll_t poll;
+    int fd = -1;  // this worker's copy of the listening socket, closed at drain
     Server* server = nullptr;
     bool unix_socket = false;
-    bool waiting = false;  // a client is pending but worker_connections are in use
+    bool polling = false;
   };
 
-  static void on_connection(uv_stream_t* listener, int status);
+  static void on_listener_ready(uv_poll_t* poll, int status, int events);
+  static void on_accept_pause_over(uv_timer_t* timer);
   static void on_signal(uv_signal_t* handle, int signal);
   static void on_heartbeat(uv_timer_t* timer);
   static void on_wakeup(uv_async_t* async);
 
   bool open_listener(Listener& listener, int fd);
   void accept_from(Listener& listener);
+  bool can_accept() const;
+  void start_connection(const Listener& listener, int fd);
+  // True when accepting may go on after errno `error`.
+  bool accept_failed(int error);
+  void update_polling();
+  void close_listener(Listener& listener);
   void count_request();
   void deliver_remote_answers();
   void finish_if_drained();
@@ -127,6 +138,13 @@ class Server final : public Worker, public detail::ResponseSink {
   // No larger than a workspace's buffer, into which its bytes are copied.
   static constexpr std::size_t scratch_size = initial_read_buffer;
   std::unique_ptr<char[]> scratch_;
+  // Open connections that have not dispatched a request yet: each may still bring one, so
+  // they count against max_requests before they do.
+  std::uint64_t unserved_connections_ = 0;
+  uv_timer_t accept_pause_timer_;  // accepting resumes when it fires (after EMFILE and the like)
+  bool accept_paused_ = false;
+  bool accept_failure_logged_ = false;  // once per run of failures, not per attempt
+  metrics::CounterChild* accept_errors_ = nullptr;
 
   uv_signal_t signals_[2];
   uv_timer_t heartbeat_timer_;

@@ -27,6 +27,7 @@ class WorkerMetrics {
 
   metrics::Registry& registry() { return registry_; }
   RequestObserver& observer() { return builtin_; }
+  BuiltinMetrics& builtin() { return builtin_; }
 
   // Graceful exit: state 0, gauges read once more, and the sink's last flush, waited for up
   // to wait_ms while the storage is reachable. (After any exit the master reads the slot too.)

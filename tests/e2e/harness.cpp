@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
@@ -268,6 +269,64 @@ Reply http_get_unix(const std::string& path, std::string_view target) {
   return reply;
 }
 
+Client::Client(int port, std::chrono::milliseconds timeout)
+    : fd_(connect_loopback(port, timeout)) {}
+
+Client::~Client() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+bool Client::send_get(std::string_view target) {
+  std::string request = "GET " + std::string(target) + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  return fd_ >= 0 &&
+         ::send(fd_, request.data(), request.size(), MSG_NOSIGNAL) == ssize_t(request.size());
+}
+
+Reply Client::read_reply() {
+  Reply reply;
+  char buffer[16384];
+  auto receive = [&] {
+    ssize_t n = fd_ >= 0 ? ::recv(fd_, buffer, sizeof buffer, 0) : -1;
+    if (n > 0) pending_.append(buffer, std::size_t(n));
+    return n > 0;
+  };
+  std::size_t head_end;
+  while ((head_end = pending_.find("\r\n\r\n")) == std::string::npos) {
+    if (!receive()) return reply;
+  }
+  if (pending_.compare(0, 9, "HTTP/1.1 ") != 0) return reply;
+  reply.head = pending_.substr(0, head_end);
+  reply.status = std::atoi(pending_.c_str() + 9);
+  auto length_at = reply.head.find("Content-Length: ");
+  std::size_t length = length_at == std::string::npos
+                           ? 0
+                           : std::size_t(std::atol(reply.head.c_str() + length_at + 16));
+  while (pending_.size() < head_end + 4 + length) {
+    if (!receive()) return reply;
+  }
+  reply.body = pending_.substr(head_end + 4, length);
+  pending_.erase(0, head_end + 4 + length);
+  reply.ok = true;
+  return reply;
+}
+
+bool Client::closed_by_server() {
+  char byte;
+  ssize_t n = fd_ >= 0 ? ::recv(fd_, &byte, 1, 0) : 0;
+  return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK);
+}
+
+int connect_error(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(std::uint16_t(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  int error = connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 ? 0 : errno;
+  ::close(fd);
+  return error;
+}
+
 long current_syscall(pid_t pid) {
   std::string text = read_whole("/proc/" + std::to_string(pid) + "/syscall");
   if (text.empty() || text.compare(0, 7, "running") == 0) return -1;
@@ -277,6 +336,21 @@ long current_syscall(pid_t pid) {
 bool sleeping_in_handler(pid_t pid) {
   long call = current_syscall(pid);
   return call == SYS_nanosleep || call == SYS_clock_nanosleep;
+}
+
+bool thread_sleeping_in_handler(pid_t pid) {
+  std::string tasks = "/proc/" + std::to_string(pid) + "/task";
+  DIR* dir = opendir(tasks.c_str());
+  if (!dir) return false;
+  bool sleeping = false;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    std::string text = read_whole(tasks + "/" + entry->d_name + "/syscall");
+    long call = text.empty() || text.compare(0, 7, "running") == 0 ? -1 : std::atol(text.c_str());
+    if (call == 35 || call == 230) sleeping = true;
+  }
+  closedir(dir);
+  return sleeping;
 }
 
 std::string process_cmdline(pid_t pid) {

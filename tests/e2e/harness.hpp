@@ -81,12 +81,39 @@ inline Reply http_get(int port, std::string_view target, std::chrono::millisecon
 Reply http_get_with_headers(int port, std::string_view target, std::string_view headers);
 Reply http_get_unix(const std::string& path, std::string_view target);
 
+// A client connection kept open between requests (keep-alive), closed on destruction.
+class Client {
+ public:
+  explicit Client(int port, std::chrono::milliseconds timeout = 10s);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  // Sends a GET without "Connection: close".
+  bool send_get(std::string_view target);
+  // Reads one response, its body by Content-Length.
+  Reply read_reply();
+  Reply get(std::string_view target) { return send_get(target) ? read_reply() : Reply{}; }
+  // True when the server closes the connection (EOF or reset) before the timeout.
+  bool closed_by_server();
+
+ private:
+  int fd_ = -1;
+  std::string pending_;  // bytes read past the previous response
+};
+
+// The errno of a connect() to 127.0.0.1:port, 0 when it succeeds.
+int connect_error(int port);
+
 using prefork::testing::eventually;
 
 // The system call a process is blocked in (/proc/PID/syscall), -1 when it is running or gone.
 long current_syscall(pid_t pid);
 // True while pid sleeps in nanosleep/clock_nanosleep: a handler blocking in /sleep.
 bool sleeping_in_handler(pid_t pid);
+// The same for any thread of pid: a handler blocking in /sleep on a thread pool.
+bool thread_sleeping_in_handler(pid_t pid);
 std::string process_cmdline(pid_t pid);
 bool process_alive(pid_t pid);
 char process_state(pid_t pid);

@@ -130,3 +130,18 @@ TEST_CASE("HUP with values nested thousands deep keeps the master alive and serv
   CHECK(before == after);
   CHECK(http_get(port, "/").status == 200);
 }
+
+TEST_CASE("HUP does not wait for an idle keep-alive connection to the old worker") {
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "1", "--keep-alive", "300",
+                                 "--graceful-timeout", "30"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(1));
+  pid_t old_worker = server.workers().front();
+  Client idle(port);
+  REQUIRE(idle.get("/").status == 200);
+  server.signal(SIGHUP);
+  CHECK(idle.closed_by_server());
+  CHECK(eventually([&] { return !process_alive(old_worker); }, 3s));
+  CHECK(server.count_lines("did not stop in time") == 0);
+}

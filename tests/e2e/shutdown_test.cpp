@@ -1,8 +1,11 @@
 // Stopping: TERM is graceful, QUIT is quick, WINCH stops the workers and keeps the master.
 #include <doctest/doctest.h>
 
+#include <cerrno>
 #include <csignal>
 #include <future>
+#include <memory>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -91,4 +94,47 @@ TEST_CASE("a worker that ignores TERM is killed after graceful_timeout") {
   CHECK(Clock::now() - signaled < 5s);
   CHECK(server.wait_for_line("did not stop in time", 2s).has_value());
   CHECK_FALSE(slow.get().ok);
+}
+
+TEST_CASE("TERM closes idle keep-alive connections at once instead of waiting for them") {
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "2", "--keep-alive", "300",
+                                 "--graceful-timeout", "30", "-t", "60"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  std::vector<std::unique_ptr<Client>> idle;
+  for (int i = 0; i < 5; ++i) {
+    idle.push_back(std::make_unique<Client>(port));
+    REQUIRE(idle.back()->get("/").status == 200);
+  }
+  auto signaled = Clock::now();
+  server.signal(SIGTERM);
+  CHECK(server.wait_exit(15s) == 0);
+  CHECK(Clock::now() - signaled < 5s);
+  CHECK(server.count_lines("did not stop in time") == 0);
+  for (auto& client : idle) CHECK(client->closed_by_server());
+}
+
+TEST_CASE(
+    "during a TERM drain an in-flight request is answered with Connection: close and a "
+    "new connection is refused") {
+  // The threads worker keeps its loop free while the handler sleeps, so that it handles TERM
+  // at once and closes its listener while the request is still in flight.
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "1", "-k", "threads", "--keep-alive",
+                                 "300", "--graceful-timeout", "30", "-t", "60"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(1));
+  pid_t worker = server.workers().front();
+  Client client(port);
+  REQUIRE(client.send_get("/sleep?ms=3000"));
+  REQUIRE(eventually([&] { return thread_sleeping_in_handler(worker); }));
+  server.signal(SIGTERM);
+  REQUIRE(server.wait_for_line("shutting down: SIGTERM").has_value());
+  CHECK(connect_error(port) == ECONNREFUSED);
+  CHECK(process_alive(worker));
+  Reply reply = client.read_reply();
+  CHECK(reply.status == 200);
+  CHECK(reply.head.find("Connection: close") != std::string::npos);
+  CHECK(client.closed_by_server());
+  CHECK(server.wait_exit() == 0);
 }

@@ -3,6 +3,11 @@
 
 #include <algorithm>
 #include <csignal>
+#include <map>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "harness.hpp"
 
@@ -93,4 +98,82 @@ TEST_CASE("a signal sent to a worker does not reach the master's handlers, and t
     CHECK(contains(after, worker));
     CHECK(process_state(worker) != 'T');
   }
+}
+
+TEST_CASE("a worker recycled by max_requests does not wait for an idle keep-alive connection") {
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "1", "--max-requests", "2",
+                                 "--keep-alive", "300", "--graceful-timeout", "30"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(1));
+  pid_t old_worker = server.workers().front();
+  Client idle(port);
+  REQUIRE(idle.get("/").status == 200);
+  REQUIRE(http_get(port, "/").status == 200);
+  CHECK(idle.closed_by_server());
+  CHECK(eventually([&] { return !process_alive(old_worker); }, 3s));
+}
+
+TEST_CASE("max_requests holds with concurrent clients: a worker accepts no more than it serves") {
+  constexpr int max_requests = 1;
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "2", "--max-requests",
+                                 std::to_string(max_requests), "--max-requests-jitter", "0"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::mutex mutex;
+  std::map<std::string, int> per_worker;
+  int failed = 0;
+  std::vector<std::thread> clients;
+  for (int i = 0; i < 8; ++i) {
+    clients.emplace_back([&] {
+      for (int n = 0; n < 5; ++n) {
+        Reply reply = http_get(port, "/pid");
+        std::lock_guard lock(mutex);
+        if (reply.ok && reply.status == 200) {
+          ++per_worker[reply.body];
+        } else {
+          ++failed;
+        }
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  CHECK(failed == 0);
+  CHECK(per_worker.size() >= 2);
+  for (const auto& [pid, served] : per_worker) {
+    INFO("worker ", pid);
+    CHECK(served <= max_requests);
+  }
+}
+
+TEST_CASE("a worker out of descriptors logs it once and serves the waiting clients later") {
+  // The worker inherits the limit; the clients over it must wait in the queue, not be reset.
+  Server server("/bin/sh", {"-c", "ulimit -n 64 && exec \"$0\" \"$@\"", hello_binary(), "-b",
+                            "127.0.0.1:0", "-w", "1", "--keep-alive", "300"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(1));
+  std::vector<std::unique_ptr<Client>> held;
+  std::unique_ptr<Client> queued;
+  while (!queued && held.size() < 64) {
+    auto client = std::make_unique<Client>(port, 2s);
+    REQUIRE(client->send_get("/"));
+    Reply reply = client->read_reply();
+    if (reply.ok) {
+      held.push_back(std::move(client));
+    } else {
+      queued = std::move(client);
+    }
+  }
+  REQUIRE(queued);
+  Client also_queued(port);
+  REQUIRE(also_queued.send_get("/"));
+  REQUIRE(server.wait_for_line("cannot accept: Too many open files").has_value());
+  // Several retry periods pass without another line.
+  std::this_thread::sleep_for(400ms);
+  CHECK(server.count_lines("cannot accept") == 1);
+  held.clear();
+  CHECK(queued->read_reply().status == 200);
+  CHECK(also_queued.read_reply().status == 200);
 }

@@ -3,6 +3,7 @@
 #include <dirent.h>
 #include <doctest/doctest.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -10,6 +11,7 @@
 #include <stdexcept>
 #include <string>
 
+#include "examples/hello/hello_app.hpp"
 #include "examples/metrics/shop_app.hpp"
 #include "metrics/aggregate.hpp"
 #include "metrics/slot.hpp"
@@ -191,4 +193,33 @@ TEST_CASE("failed requests are labelled by a bounded method set") {
   CHECK(worker::method_label("PATCH") == "PATCH");
   CHECK(worker::method_label("BREW") == "OTHER");
   CHECK(worker::method_label("") == "OTHER");
+}
+
+namespace {
+
+// Leaves the worker no descriptor to spare once it has started: every accept fails (EMFILE).
+// A limit below the descriptors already open closes none of them.
+class NoSpareFdApp : public examples::HelloApp {
+ public:
+  void on_worker_start(Worker&) override {
+    rlimit limit{3, 3};
+    setrlimit(RLIMIT_NOFILE, &limit);
+  }
+  static std::unique_ptr<App> make(const AppConfig&) { return std::make_unique<NoSpareFdApp>(); }
+};
+
+}  // namespace
+
+TEST_CASE("a client the worker cannot accept (EMFILE) is counted and left queued, not reset") {
+  TempDir directory;
+  WorkerProcess worker(test_config(), NoSpareFdApp::make, {directory.path, -1, 7});
+  REQUIRE(worker.booted());
+  RawClient client(worker.port());
+  client.send("GET / HTTP/1.1\r\n\r\n");
+  storage::file::FileCollector collector(directory.path);
+  CHECK(eventually([&] {
+    return find(collector.collect(), "gunicorn_worker_accept_errors_total", worker_7).value_or(0) >=
+           2;
+  }));
+  CHECK(client.silent_for(300ms));
 }

@@ -280,7 +280,7 @@ TEST_CASE("keepalive = 0 closes after every response") {
 TEST_CASE("SIGTERM lets an in-flight slow request finish, then the worker exits 0") {
   config::Config config = test_config();
   config.keepalive = 1;
-  SUBCASE("uv: the handler blocks the loop; the idle connection ends with its keepalive") {
+  SUBCASE("uv: the handler blocks the loop; the connection closes once answered") {
     WorkerProcess worker(config, examples::HelloApp::make);
     RawClient client(worker.port());
     client.send("GET /sleep?ms=500 HTTP/1.1\r\n\r\n");
