@@ -77,19 +77,19 @@ TEST_CASE("Redis frozen: killed workers come back at once, /health and /metrics 
       return now.size() == 2 && none_of(now, killed);
     });
   });
-  INFO("both workers replaced after ", replaced / 1ms, " ms");
+  MESSAGE("both workers replaced after ", replaced / 1ms, " ms");
   CHECK(replaced < 500ms);
   answered += send_requests(port, 10);
   CHECK(answered == 30);
 
   Reply health;
   auto health_time = time_of([&] { health = http_get(metrics, "/health"); });
-  INFO("/health answered in ", health_time / 1ms, " ms");
+  MESSAGE("/health answered in ", health_time / 1ms, " ms");
   CHECK(health_time < 100ms);
   CHECK(health.status == 503);
   Reply scraped;
   auto scrape_time = time_of([&] { scraped = http_get(metrics, "/metrics"); });
-  INFO("/metrics answered in ", scrape_time / 1ms, " ms");
+  MESSAGE("/metrics answered in ", scrape_time / 1ms, " ms");
   CHECK(scrape_time < 1500ms);
   CHECK(scraped.status == 503);
 
@@ -118,7 +118,7 @@ TEST_CASE("restart churn under a low fd limit: no failed request, no worker inhe
       },
       90s);
   load.stop();
-  INFO("answered ", load.answered(), ", failed ", load.failed(), ", most fds in a worker ",
+  MESSAGE("answered ", load.answered(), ", failed ", load.failed(), ", most fds in a worker ",
        most_fds);
   CHECK(churned);
   CHECK(load.failed() == 0);
