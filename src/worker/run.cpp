@@ -64,9 +64,7 @@ int run(const Boot& boot) {
     app = owned.get();
   }
 
-  // The server reads the observer through its Boot, which it keeps by reference.
-  Boot serving = boot;
-  Server server(serving, *app);
+  Server server(boot, *app);
   if (!server.listen()) return exit_boot_error;
   std::unique_ptr<WorkerMetrics> metrics;
   std::unique_ptr<metrics::Registry> unexported;
@@ -86,7 +84,7 @@ int run(const Boot& boot) {
   ObserverList observers;
   if (metrics) observers.add(metrics->observer());
   if (access_log) observers.add(*access_log);
-  serving.observer = observers.entry();
+  server.observe_with(observers.entry());
   if (metrics) {
     server.use_metrics(metrics->registry());
     server.count_accept_errors_in(metrics->builtin().accept_errors());
@@ -109,7 +107,7 @@ int run(const Boot& boot) {
     log::error("on_worker_stop threw: ", error.what());
   }
   if (metrics) metrics->stop();
-  serving.observer = nullptr;
+  server.observe_with(nullptr);
   // Their handles are closed before the server closes whatever is left on the loop; the access
   // log writes its last lines.
   metrics.reset();

@@ -30,8 +30,6 @@ struct Boot {
   int metrics_slot_fd = -1;  // Redis storage: the shared-memory slot the master made before fork
 };
 
-// Exit codes a worker reports to the master through its exit status.
-
 // Runs until the worker is told to stop (SIGTERM graceful, SIGINT/SIGQUIT quick), recycles
 // after max_requests, or finds its master gone. Returns the process exit code.
 int run(const Boot& boot);

@@ -61,6 +61,9 @@ class Server final : public Worker, public detail::ResponseSink {
   std::uint64_t body_timeout_ms() const { return body_timeout_ms_; }
   std::size_t max_buffer() const { return max_buffer_; }
   RequestObserver* observer() const { return boot_.observer; }
+  // Set once the metrics and the access log exist (they need the server's loop); null before
+  // the server shuts down.
+  void observe_with(RequestObserver* observer) { boot_.observer = observer; }
   // served_any: the connection dispatched a request (else it held a place in the budget).
   void on_connection_closed(bool served_any);
   void on_connection_released(std::uint32_t index);
@@ -117,7 +120,7 @@ class Server final : public Worker, public detail::ResponseSink {
   void close_own_handles();
   void trim_released_memory();
 
-  const Boot& boot_;
+  Boot boot_;  // a copy: what the worker was forked with
   const config::Config& config_;
   App& app_;
   SyncApp* sync_app_ = nullptr;  // the direct call path when the app answers at once
