@@ -55,7 +55,7 @@ struct Metrics {
   int port = 9092;                       // PROMETHEUS_METRICS_PORT; 0 = a free port
   std::string multiproc_dir;             // PROMETHEUS_MULTIPROC_DIR; "" = a private temp dir
   int flush_interval_ms = 1000;
-  double scrape_timeout = 3;  // seconds a /metrics request waits for the storage, then 503
+  double scrape_timeout = 3;        // seconds a /metrics request waits for the storage, then 503
   std::string instance;             // keys use "{instance}-{pid}" when set
   std::string prefix = "gunicorn";  // metric name prefix of the built-in metrics
   bool debug = false;               // PROMETHEUS_DEBUG

@@ -119,7 +119,7 @@ TEST_CASE("restart churn under a low fd limit: no failed request, no worker inhe
       90s);
   load.stop();
   MESSAGE("answered ", load.answered(), ", failed ", load.failed(), ", most fds in a worker ",
-       most_fds);
+          most_fds);
   CHECK(churned);
   CHECK(load.failed() == 0);
   CHECK(most_fds <= 64);
