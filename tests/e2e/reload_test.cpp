@@ -51,6 +51,28 @@ class Load {
   std::vector<std::thread> clients_;
 };
 
+// The master runs on a file of workers = 2; HUP after bad_file replaced it must log
+// PATH + error_suffix, keep the master, its workers and their configuration, and serve on.
+void check_bad_reload_keeps_running(const std::string& bad_file, const std::string& error_suffix) {
+  TempDir dir;
+  std::string path = dir.write("prefork.toml", "workers = 2\n");
+  Server server(hello_binary(), {"-c", path, "-b", "127.0.0.1:0"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::vector<pid_t> before = server.workers();
+  dir.write("prefork.toml", bad_file);
+  server.signal(SIGHUP);
+  REQUIRE(server.wait_for_line("Reload failed, keeping the running configuration").has_value());
+  CHECK(server.wait_for_line(path + error_suffix, 1s).has_value());
+  CHECK(process_alive(server.pid()));
+  std::vector<pid_t> after = server.workers();
+  std::sort(before.begin(), before.end());
+  std::sort(after.begin(), after.end());
+  CHECK(before == after);
+  CHECK(http_get(port, "/").status == 200);
+}
+
 }  // namespace
 
 TEST_CASE("HUP under load replaces every worker with zero failed requests") {
@@ -78,22 +100,7 @@ TEST_CASE("HUP under load replaces every worker with zero failed requests") {
 }
 
 TEST_CASE("HUP with a broken config file keeps the running workers and configuration") {
-  TempDir dir;
-  std::string path = dir.write("prefork.toml", "workers = 2\n");
-  Server server(hello_binary(), {"-c", path, "-b", "127.0.0.1:0"});
-  int port = server.port();
-  REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
-  std::vector<pid_t> before = server.workers();
-  dir.write("prefork.toml", "workers = 2\nno_such_setting = 1\n");
-  server.signal(SIGHUP);
-  REQUIRE(server.wait_for_line("Reload failed, keeping the running configuration").has_value());
-  CHECK(server.wait_for_line(path + ":2", 1s).has_value());
-  std::vector<pid_t> after = server.workers();
-  std::sort(before.begin(), before.end());
-  std::sort(after.begin(), after.end());
-  CHECK(before == after);
-  CHECK(http_get(port, "/").status == 200);
+  check_bad_reload_keeps_running("workers = 2\nno_such_setting = 1\n", ":2");
 }
 
 TEST_CASE("HUP applies a changed worker count from the config file") {
@@ -108,27 +115,9 @@ TEST_CASE("HUP applies a changed worker count from the config file") {
 }
 
 TEST_CASE("HUP with values nested thousands deep keeps the master alive and serving") {
-  TempDir dir;
-  std::string path = dir.write("prefork.toml", "workers = 2\n");
-  Server server(hello_binary(), {"-c", path, "-b", "127.0.0.1:0"});
-  int port = server.port();
-  REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
-  std::vector<pid_t> before = server.workers();
-  std::string deep = "workers = 2\n[app]\nx = ";
-  for (int i = 0; i < 8000; ++i) deep += '[';
-  deep += '1';
-  for (int i = 0; i < 8000; ++i) deep += ']';
-  dir.write("prefork.toml", deep + "\n");
-  server.signal(SIGHUP);
-  REQUIRE(server.wait_for_line("Reload failed, keeping the running configuration").has_value());
-  CHECK(server.wait_for_line(path + ":3: values nest deeper than 64 levels", 1s).has_value());
-  CHECK(process_alive(server.pid()));
-  std::vector<pid_t> after = server.workers();
-  std::sort(before.begin(), before.end());
-  std::sort(after.begin(), after.end());
-  CHECK(before == after);
-  CHECK(http_get(port, "/").status == 200);
+  std::string deep =
+      "workers = 2\n[app]\nx = " + std::string(8000, '[') + "1" + std::string(8000, ']') + "\n";
+  check_bad_reload_keeps_running(deep, ":3: values nest deeper than 64 levels");
 }
 
 TEST_CASE("HUP does not wait for an idle keep-alive connection to the old worker") {
