@@ -4,16 +4,21 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <string_view>
 #include <system_error>
 
 namespace prefork::metrics {
 namespace {
+
+// Not a value: its token is no kind, so no series can ever have this key.
+constexpr std::string_view storage_client_key = "slot storage_client";
 
 // Groups slot entries by the kind token before the first space.
 bool group_by_kind(const std::vector<StoredValue>& entries, const std::string& process,
                    std::vector<ProcessValues>& grouped, std::string& error) {
   bool known = true;
   for (const StoredValue& entry : entries) {
+    if (entry.key == storage_client_key) continue;
     const std::size_t space = entry.key.find(' ');
     ValueKind kind;
     if (space == std::string::npos || !ValueKind::parse(entry.key.substr(0, space), kind)) {
@@ -46,11 +51,13 @@ int create_slot() {
   return fd;
 }
 
-bool read_slot(int fd, const std::string& process, std::vector<ProcessValues>& values,
-               std::string& error) {
+bool read_slot(int fd, const std::string& process, SlotContents& contents, std::string& error) {
   std::vector<StoredValue> entries;
   const bool intact = read_db(fd, entries, error);
-  const bool known = group_by_kind(entries, process, values, error);
+  for (const StoredValue& entry : entries) {
+    if (entry.key == storage_client_key) contents.storage_client = entry.value;
+  }
+  const bool known = group_by_kind(entries, process, contents.values, error);
   return intact && known;
 }
 
@@ -62,6 +69,10 @@ double* SlotStore::cell(const ValueKind& kind, const std::string& key) {
   slot_key += ' ';
   slot_key += key;
   return region_.cell(slot_key);
+}
+
+void SlotStore::set_storage_client(double id) {
+  *region_.cell(storage_client_key) = id;
 }
 
 std::vector<ProcessValues> SlotStore::snapshot() const {

@@ -17,11 +17,19 @@ namespace prefork::metrics {
 // not. Throws std::system_error.
 int create_slot();
 
-// Everything in a slot, grouped by kind, tagged with process. Entries with an unknown kind
-// token are skipped and reported in error; false when the slot is unreadable or corrupted
-// (the values read before the damage are still returned).
-bool read_slot(int fd, const std::string& process, std::vector<ProcessValues>& values,
-               std::string& error);
+// What a slot holds besides the values: the id the storage gave the worker's connection
+// (Redis' CLIENT ID, 0 when unknown), so that the master can cut that connection off before it
+// writes the dead worker's final values: data the worker sent just before dying must not land
+// after them.
+struct SlotContents {
+  std::vector<ProcessValues> values;
+  double storage_client = 0;
+};
+
+// Everything in a slot, values grouped by kind and tagged with process. Entries with an unknown
+// kind token are skipped and reported in error; false when the slot is unreadable or
+// corrupted (the values read before the damage are still returned).
+bool read_slot(int fd, const std::string& process, SlotContents& contents, std::string& error);
 
 // The worker side: writes into the slot. Takes ownership of fd (the worker's inherited copy).
 class SlotStore final : public ValueStore {
@@ -30,6 +38,8 @@ class SlotStore final : public ValueStore {
 
   double* cell(const ValueKind& kind, const std::string& key) override;
   std::vector<ProcessValues> snapshot() const override;
+  // Written before the first value is sent over that connection (SlotContents).
+  void set_storage_client(double id);
 
  private:
   DbRegion region_;

@@ -150,11 +150,7 @@ void AsyncConnection::begin_handshake() {
       abandon_context(reason);
       return;
     }
-    state_ = State::ready;
-    backoff_ms_ = first_backoff_ms;
-    uv_timer_stop(&timers_->retry);
-    last_error_.clear();
-    if (events_.ready) events_.ready();
+    identify();
   };
   std::vector<Command> commands;
   if (!endpoint_.password.empty()) commands.push_back({"AUTH", endpoint_.password});
@@ -163,6 +159,31 @@ void AsyncConnection::begin_handshake() {
   batch->remaining = commands.size();
   for (const Command& command : commands) queue(command, batch);
   arm_command_watchdog();
+}
+
+// A separate round trip, because a Redis that refuses CLIENT must not fail the handshake.
+void AsyncConnection::identify() {
+  auto* batch = new Batch;
+  batch->remaining = 1;
+  client_id_ = 0;
+  batch->observe = [this](const redisReply* reply) {
+    if (reply != nullptr && reply->type == REDIS_REPLY_INTEGER) client_id_ = reply->integer;
+  };
+  batch->done = [this](bool, const std::string&) {
+    if (state_ == State::handshaking && context_ != nullptr) become_ready();
+  };
+  if (!queue({"CLIENT", "ID"}, batch)) {
+    delete batch;
+    abandon_context("the connection is closing");
+  }
+}
+
+void AsyncConnection::become_ready() {
+  state_ = State::ready;
+  backoff_ms_ = first_backoff_ms;
+  uv_timer_stop(&timers_->retry);
+  last_error_.clear();
+  if (events_.ready) events_.ready();
 }
 
 bool AsyncConnection::send(const std::vector<Command>& commands, BatchDone done) {

@@ -19,7 +19,7 @@ namespace prefork::storage {
 class AsyncConnection {
  public:
   struct Events {
-    std::function<void()> ready;  // connected, authenticated, database selected
+    std::function<void()> ready;  // connected, authenticated, database selected, identified
     std::function<void(const std::string& reason)> lost;  // each failed connect or disconnect
   };
   // Called once per batch: ok when every command got a non-error reply, else the first error.
@@ -36,6 +36,9 @@ class AsyncConnection {
   const std::string& last_error() const { return last_error_; }
   // Redis' clock minus the local clock, measured at the last handshake.
   double clock_offset() const { return clock_offset_; }
+  // Redis' CLIENT ID of this connection, read at the last handshake; 0 when Redis refuses
+  // CLIENT (an ACL or a renamed command).
+  long long client_id() const { return client_id_; }
 
   // Writes every command at once; done runs later, never from inside send(). False (and done
   // is never called) when the connection is not ready.
@@ -52,6 +55,8 @@ class AsyncConnection {
   void start_connect();
   void schedule_reconnect(const std::string& reason);
   void begin_handshake();
+  void identify();
+  void become_ready();
   void abandon_context(const std::string& reason);
   void arm_command_watchdog();
   void on_watchdog();
@@ -72,6 +77,7 @@ class AsyncConnection {
   std::size_t pending_replies_ = 0;
   std::uint64_t last_progress_ms_ = 0;
   double clock_offset_ = 0;
+  long long client_id_ = 0;
   std::string last_error_;
 };
 

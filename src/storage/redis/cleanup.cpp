@@ -1,4 +1,5 @@
-// RedisStorageDict::cleanup_dead_worker: fold a dead process into its instance's archive.
+// RedisStorageDict::cleanup_dead_workers: fold dead processes into their instance's archive.
+#include <map>
 #include <string>
 #include <vector>
 
@@ -17,6 +18,17 @@ struct DeadSeries {
   std::string kind_token;
   std::string md5;
   metrics::ValueKind kind;
+  std::size_t read = 0;  // where its value and original key are among the replies
+};
+
+// One archive series and what the dead processes add to it.
+struct ArchiveSeries {
+  const DeadSeries* first = nullptr;  // names the series
+  std::size_t read = 0;               // where the archive's value is among the replies
+  metrics::StoredValue value;
+  bool exists = false;
+  std::string original_key;
+  bool folded = false;
 };
 
 std::vector<DeadSeries> parse_members(const redisReply* reply) {
@@ -36,93 +48,155 @@ std::vector<DeadSeries> parse_members(const redisReply* reply) {
   return out;
 }
 
+bool is_kept(const metrics::ValueKind& kind) {
+  return kind.type == metrics::Type::gauge && !kind.is_live_gauge() && !metrics::is_archived(kind);
+}
+
+struct Writing {
+  const RedisKeys& layout;
+  std::string archive;
+  std::string ttl;
+  std::string now;
+};
+
+void append_archive_writes(const Writing& writing,
+                           const std::map<std::string, ArchiveSeries>& archived,
+                           std::vector<Command>& transaction) {
+  for (const auto& [member, target] : archived) {
+    if (!target.folded) continue;
+    const DeadSeries& series = *target.first;
+    std::string metric = writing.layout.metric(series.kind_token, writing.archive, series.md5);
+    std::string meta = writing.layout.meta(series.kind_token, writing.archive, series.md5);
+    transaction.push_back({"HSET", metric, "value", format_double(target.value.value), "timestamp",
+                           format_double(target.value.timestamp), "updated_at", writing.now});
+    transaction.push_back({"EXPIRE", metric, writing.ttl});
+    transaction.push_back({"HSET", meta, "original_key", target.original_key});
+    transaction.push_back({"HSETNX", meta, "created_at", writing.now});
+    transaction.push_back({"EXPIRE", meta, writing.ttl});
+    transaction.push_back({"SADD", writing.layout.process(writing.archive), member});
+  }
+}
+
+// Everything of the process but its "all" gauges; the process itself when nothing is kept.
+void append_process_deletes(const Writing& writing, const std::string& process,
+                            const std::vector<DeadSeries>& members, CleanupResult& result,
+                            std::vector<Command>& transaction) {
+  std::size_t kept = 0;
+  for (const DeadSeries& series : members) {
+    if (is_kept(series.kind)) {
+      ++kept;
+      continue;
+    }
+    transaction.push_back({"DEL", writing.layout.metric(series.kind_token, process, series.md5),
+                           writing.layout.meta(series.kind_token, process, series.md5)});
+    transaction.push_back({"SREM", writing.layout.process(process), series.member});
+    ++result.deleted;
+  }
+  result.kept += kept;
+  if (kept > 0) return;
+  transaction.push_back({"DEL", writing.layout.process(process)});
+  transaction.push_back({"SREM", writing.layout.processes(), process});
+}
+
 }  // namespace
 
 CleanupResult RedisStorageDict::cleanup_dead_worker(long pid) {
-  return cleanup_dead_worker(process_name(instance_, pid));
+  return cleanup_dead_workers({process_name(instance_, pid)});
 }
 
 CleanupResult RedisStorageDict::cleanup_dead_worker(std::string_view process) {
-  if (process == archive()) return {};
-  for (int attempt = 0; attempt < cleanup_attempts; ++attempt) {
-    if (std::optional<CleanupResult> result = try_cleanup(process)) return *result;
-  }
-  throw RedisError("cleanup of process " + std::string(process) +
-                   " kept conflicting with concurrent writes");
+  return cleanup_dead_workers({std::string(process)});
 }
 
-// Watches every key it reads, computes the archive values with metrics::fold_into and
-// applies them in MULTI/EXEC; nullopt when a watched key changed (EXEC aborted).
-std::optional<CleanupResult> RedisStorageDict::try_cleanup(std::string_view process) {
-  const std::string archive_name = archive();
-  const std::string process_set = layout_.process(process);
-  client_.command({"WATCH", process_set});
-  std::vector<DeadSeries> members = parse_members(client_.command({"SMEMBERS", process_set}).get());
-
-  std::vector<const DeadSeries*> folded;
-  Command watch = {"WATCH"};
-  for (const DeadSeries& series : members) {
-    if (!metrics::is_archived(series.kind)) continue;
-    folded.push_back(&series);
-    watch.push_back(layout_.metric(series.kind_token, process, series.md5));
-    watch.push_back(layout_.metric(series.kind_token, archive_name, series.md5));
-    watch.push_back(layout_.meta(series.kind_token, archive_name, series.md5));
+CleanupResult RedisStorageDict::cleanup_dead_workers(std::vector<std::string> processes) {
+  std::erase(processes, archive());
+  if (processes.empty()) return {};
+  for (int attempt = 0; attempt < cleanup_attempts; ++attempt) {
+    if (std::optional<CleanupResult> result = try_cleanup(processes)) return *result;
   }
+  throw RedisError("cleanup of " + std::to_string(processes.size()) +
+                   " processes kept conflicting with concurrent writes");
+}
+
+// Three round trips whatever the number of processes: their sets, then (watched) every value
+// to fold and the archive's, then the MULTI/EXEC that writes the archive once per series and
+// deletes the processes. nullopt when a watched key changed (EXEC aborted).
+std::optional<CleanupResult> RedisStorageDict::try_cleanup(
+    const std::vector<std::string>& processes) {
+  const std::string archive_name = archive();
+  std::vector<Command> first = {{"WATCH"}};
+  for (const std::string& process : processes) {
+    first.front().push_back(layout_.process(process));
+    first.push_back({"SMEMBERS", layout_.process(process)});
+  }
+  std::vector<Reply> sets = client_.pipeline(first);
+  std::vector<std::vector<DeadSeries>> members;
+  for (std::size_t i = 0; i < processes.size(); ++i) {
+    members.push_back(parse_members(sets[i + 1].get()));
+  }
+
+  // Reads: each dead value with its original key, then each archive value once.
+  Command watch = {"WATCH"};
   std::vector<Command> reads;
-  if (watch.size() > 1) reads.push_back(watch);
-  for (const DeadSeries* series : folded) {
-    reads.push_back(
-        {"HMGET", layout_.metric(series->kind_token, process, series->md5), "value", "timestamp"});
-    reads.push_back(
-        {"HGET", layout_.meta(series->kind_token, process, series->md5), "original_key"});
-    reads.push_back({"HMGET", layout_.metric(series->kind_token, archive_name, series->md5),
-                     "value", "timestamp"});
+  std::map<std::string, ArchiveSeries> archived;  // by member
+  for (std::size_t p = 0; p < processes.size(); ++p) {
+    for (DeadSeries& series : members[p]) {
+      if (!metrics::is_archived(series.kind)) continue;
+      std::string metric = layout_.metric(series.kind_token, processes[p], series.md5);
+      watch.push_back(metric);
+      series.read = reads.size();
+      reads.push_back({"HMGET", metric, "value", "timestamp"});
+      reads.push_back(
+          {"HGET", layout_.meta(series.kind_token, processes[p], series.md5), "original_key"});
+      ArchiveSeries& target = archived[series.member];
+      if (target.first == nullptr) target.first = &series;
+    }
+  }
+  for (auto& [member, target] : archived) {
+    std::string metric = layout_.metric(target.first->kind_token, archive_name, target.first->md5);
+    watch.push_back(metric);
+    watch.push_back(layout_.meta(target.first->kind_token, archive_name, target.first->md5));
+    target.read = reads.size();
+    reads.push_back({"HMGET", metric, "value", "timestamp"});
+  }
+  std::size_t offset = 0;
+  if (watch.size() > 1) {
+    reads.insert(reads.begin(), watch);
+    offset = 1;
   }
   std::vector<Reply> replies = client_.pipeline(reads);
-  std::string now_text = format_double(now());
-  std::string ttl = std::to_string(ttl_seconds_);
+  for (auto& [member, target] : archived) {
+    target.exists = read_stored_value(replies[offset + target.read].get(), target.value);
+  }
 
   CleanupResult result;
   std::vector<Command> transaction = {{"MULTI"}};
-  std::size_t next = watch.size() > 1 ? 1 : 0;
-  for (const DeadSeries* series : folded) {
-    metrics::StoredValue dead, archived;
-    bool has_dead = read_stored_value(replies[next].get(), dead);
-    const redisReply* original = replies[next + 1].get();
-    bool has_archive = read_stored_value(replies[next + 2].get(), archived);
-    next += 3;
-    if (!has_dead || original == nullptr || original->type != REDIS_REPLY_STRING) continue;
-    metrics::fold_into(series->kind, archived, has_archive, dead);
-    std::string target = layout_.metric(series->kind_token, archive_name, series->md5);
-    std::string target_meta = layout_.meta(series->kind_token, archive_name, series->md5);
-    transaction.push_back({"HSET", target, "value", format_double(archived.value), "timestamp",
-                           format_double(archived.timestamp), "updated_at", now_text});
-    transaction.push_back({"EXPIRE", target, ttl});
-    transaction.push_back({"HSET", target_meta, "original_key", std::string(reply_text(original))});
-    transaction.push_back({"HSETNX", target_meta, "created_at", now_text});
-    transaction.push_back({"EXPIRE", target_meta, ttl});
-    transaction.push_back({"SADD", layout_.process(archive_name), series->member});
-    ++result.folded;
-  }
-  for (const DeadSeries& series : members) {
-    if (series.kind.type == metrics::Type::gauge && !series.kind.is_live_gauge() &&
-        !metrics::is_archived(series.kind)) {
-      ++result.kept;
-      continue;
+  for (std::size_t p = 0; p < processes.size(); ++p) {
+    for (const DeadSeries& series : members[p]) {
+      if (!metrics::is_archived(series.kind)) continue;
+      metrics::StoredValue dead;
+      const redisReply* original = replies[offset + series.read + 1].get();
+      if (!read_stored_value(replies[offset + series.read].get(), dead) || original == nullptr ||
+          original->type != REDIS_REPLY_STRING) {
+        continue;
+      }
+      ArchiveSeries& target = archived.at(series.member);
+      metrics::fold_into(series.kind, target.value, target.exists, dead);
+      target.exists = true;
+      target.folded = true;
+      target.original_key = std::string(reply_text(original));
+      ++result.folded;
     }
-    transaction.push_back({"DEL", layout_.metric(series.kind_token, process, series.md5),
-                           layout_.meta(series.kind_token, process, series.md5)});
-    transaction.push_back({"SREM", process_set, series.member});
-    ++result.deleted;
   }
-  if (result.kept == 0) {
-    transaction.push_back({"DEL", process_set});
-    transaction.push_back({"SREM", layout_.processes(), std::string(process)});
+  Writing writing{layout_, archive_name, std::to_string(ttl_seconds_), format_double(now())};
+  append_archive_writes(writing, archived, transaction);
+  for (std::size_t p = 0; p < processes.size(); ++p) {
+    append_process_deletes(writing, processes[p], members[p], result, transaction);
   }
   if (result.folded > 0) {
-    transaction.push_back({"EXPIRE", layout_.process(archive_name), ttl});
+    transaction.push_back({"EXPIRE", layout_.process(archive_name), writing.ttl});
     transaction.push_back({"SADD", layout_.processes(), archive_name});
-    transaction.push_back({"EXPIRE", layout_.processes(), ttl});
+    transaction.push_back({"EXPIRE", layout_.processes(), writing.ttl});
   }
   transaction.push_back({"EXEC"});
 
@@ -130,8 +204,7 @@ std::optional<CleanupResult> RedisStorageDict::try_cleanup(std::string_view proc
   const redisReply* exec = outcome.back().get();
   if (exec != nullptr && exec->type == REDIS_REPLY_NIL) return std::nullopt;
   if (reply_is_error(exec)) {
-    throw RedisError("cleanup of process " + std::string(process) +
-                     " failed: " + std::string(reply_text(exec)));
+    throw RedisError("cleanup of dead processes failed: " + std::string(reply_text(exec)));
   }
   return result;
 }

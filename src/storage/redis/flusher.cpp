@@ -21,8 +21,8 @@ std::string entry_id(std::string_view kind, std::string_view process, std::strin
 
 }  // namespace
 
-RedisFlusher::RedisFlusher(RedisStorageDict& dict, uv_loop_t* loop)
-    : dict_(dict), touch_timer_(loop, uv_timer_init) {
+RedisFlusher::RedisFlusher(RedisStorageDict& dict, uv_loop_t* loop, Identified identified)
+    : dict_(dict), identified_(std::move(identified)), touch_timer_(loop, uv_timer_init) {
   AsyncConnection::Events events;
   events.ready = [this] { on_ready(); };
   events.lost = [](const std::string& reason) { log::warning("redis: flushing paused: ", reason); };
@@ -82,6 +82,7 @@ void RedisFlusher::on_ready() {
   ++stats_.connects;
   if (outage_reported_) log::info("redis: flushing resumed");
   outage_reported_ = false;
+  if (identified_) identified_(connection_->client_id());
   for (auto& [id, entry] : entries_) {
     entry.meta_sent = false;
     mark_dirty(entry);

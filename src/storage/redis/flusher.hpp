@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include <cstdint>
+#include <functional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -28,8 +29,11 @@ class RedisFlusher {
     std::uint64_t connects = 0;        // handshakes completed
   };
 
+  // Called with the connection's CLIENT ID on every (re)connect, before anything is sent on it.
+  using Identified = std::function<void(long long client_id)>;
+
   // Attaches the dict's client to loop (its non-blocking connection starts connecting).
-  RedisFlusher(RedisStorageDict& dict, uv_loop_t* loop);
+  RedisFlusher(RedisStorageDict& dict, uv_loop_t* loop, Identified identified = {});
   // Detaches the connection; values not yet confirmed are dropped with it.
   ~RedisFlusher();
   RedisFlusher(const RedisFlusher&) = delete;
@@ -60,6 +64,7 @@ class RedisFlusher {
   void mark_dirty(Entry& entry);
 
   RedisStorageDict& dict_;
+  Identified identified_;
   AsyncConnection* connection_;
   std::unordered_map<std::string, Entry> entries_;  // node-based: Entry* stay valid
   std::vector<Entry*> dirty_;

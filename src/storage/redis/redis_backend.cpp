@@ -108,28 +108,65 @@ void RedisBackend::close_in_child() {
 // The slot is read here, on the loop (it is memory, not I/O), and closed at once: a slot
 // never waits in the master behind Redis, and no later worker inherits it.
 void RedisBackend::worker_reaped(pid_t pid, std::function<void()> done) {
-  std::string process = process_of(pid);
-  auto values = std::make_shared<std::vector<metrics::ProcessValues>>();
+  Retiree retiree{process_of(pid), {}, std::move(done)};
   if (auto found = slots_.find(pid); found != slots_.end()) {
     std::string error;
-    if (!metrics::read_slot(found->second.get(), process, *values, error))
-      log::error("Metrics: slot of ", process, ": ", error);
+    if (!metrics::read_slot(found->second.get(), retiree.process, retiree.slot, error))
+      log::error("Metrics: slot of ", retiree.process, ": ", error);
     slots_.erase(found);
   }
-  RedisStorageDict* dict = writes_->get_dict();
-  // Retried whole while Redis is away; once the values are written a retry only repeats
-  // the cleanup.
-  write_lane_.push({[dict, process, values] {
-                      if (!values->empty()) {
-                        dict->write_values(*values);
-                        values->clear();
-                      }
-                      dict->cleanup_dead_worker(process);
+  std::lock_guard lock(retiring_mutex_);
+  retiring_.push_back(std::move(retiree));
+  if (retire_queued_) return;
+  retire_queued_ = true;
+  // One job takes every worker reaped until it runs: under restart churn the lane's cost is
+  // per batch, not per worker. Retried whole while Redis is away.
+  auto batch = std::make_shared<std::vector<Retiree>>();
+  write_lane_.push({[this, batch] {
+                      take_retirees(*batch);
+                      retire(*batch);
                       return Status();
                     },
-                    [done](const Status&) {
-                      if (done) done();
+                    [batch](const Status&) {
+                      for (Retiree& retiree : *batch) {
+                        if (retiree.done) retiree.done();
+                      }
                     }});
+}
+
+void RedisBackend::take_retirees(std::vector<Retiree>& batch) {
+  std::lock_guard lock(retiring_mutex_);
+  retire_queued_ = false;
+  for (Retiree& retiree : retiring_) batch.push_back(std::move(retiree));
+  retiring_.clear();
+}
+
+// On the write lane. First the workers' own connections are cut off: what a worker sent just
+// before it died must not land after its final values. Each step clears what it has done, so
+// that a retry only repeats what failed.
+void RedisBackend::retire(std::vector<Retiree>& batch) {
+  RedisStorageDict& dict = *writes_->get_dict();
+  std::vector<long long> clients;
+  for (const Retiree& retiree : batch) {
+    if (retiree.slot.storage_client > 0)
+      clients.push_back(static_cast<long long>(retiree.slot.storage_client));
+  }
+  if (!clients.empty() && !dict.disconnect_clients(clients) && !kill_refused_) {
+    kill_refused_ = true;
+    log::warning(
+        "Metrics: Redis refuses CLIENT KILL; a worker killed while flushing may have "
+        "its last values counted twice or lost");
+  }
+  std::vector<metrics::ProcessValues> values;
+  std::vector<std::string> processes;
+  for (Retiree& retiree : batch) {
+    retiree.slot.storage_client = 0;
+    values.insert(values.end(), retiree.slot.values.begin(), retiree.slot.values.end());
+    processes.push_back(retiree.process);
+  }
+  if (!values.empty()) dict.write_values(values);
+  for (Retiree& retiree : batch) retiree.slot.values.clear();
+  dict.cleanup_dead_workers(processes);
 }
 
 std::unique_ptr<metrics::ValueStore> RedisBackend::master_store() {

@@ -11,9 +11,11 @@
 #include <atomic>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "core/work_lane.hpp"
+#include "metrics/slot.hpp"
 #include "storage/backend.hpp"
 #include "storage/redis/manager.hpp"
 
@@ -45,6 +47,14 @@ class RedisBackend final : public Backend {
   void answer_health(bool connected);
   void cleanup_earlier_run();
   std::string process_of(long pid) const;
+  // A reaped worker on its way out of Redis: its final values and its connection's id.
+  struct Retiree {
+    std::string process;
+    metrics::SlotContents slot;
+    std::function<void()> done;
+  };
+  void take_retirees(std::vector<Retiree>& batch);
+  void retire(std::vector<Retiree>& batch);
 
   const config::Config& config_;
   uv_loop_t* loop_;
@@ -66,7 +76,11 @@ class RedisBackend final : public Backend {
   // Redis that restarted empty gets them back.
   UvTimer refresh_timer_;
 
-  bool connected_ = true;  // the last health check's answer
+  std::mutex retiring_mutex_;      // the loop adds to retiring_, the write lane takes it
+  std::vector<Retiree> retiring_;  // reaped, not yet taken by a retire job
+  bool retire_queued_ = false;     // a retire job is queued and has not taken retiring_ yet
+  bool kill_refused_ = false;      // write lane only: CLIENT KILL was refused and that was said
+  bool connected_ = true;          // the last health check's answer
   std::vector<std::unique_ptr<HealthWaiter>> health_waiters_;
 };
 

@@ -260,6 +260,16 @@ void RedisStorageDict::clear(std::string_view process) {
   client_.pipeline({del, {"SREM", layout_.processes(), std::string(process)}});
 }
 
+bool RedisStorageDict::disconnect_clients(const std::vector<long long>& ids) {
+  // One command per id: several ID filters in one CLIENT KILL are ANDed.
+  std::vector<Command> kills;
+  for (long long id : ids) kills.push_back({"CLIENT", "KILL", "ID", std::to_string(id)});
+  for (const Reply& reply : client_.pipeline(kills)) {
+    if (reply_is_error(reply.get())) return false;
+  }
+  return true;
+}
+
 void RedisStorageDict::touch(const std::vector<std::string>& processes) {
   Command command = {"EVAL", std::string(scripts::touch), "0", layout_.prefix(),
                      std::to_string(ttl_seconds_)};

@@ -75,12 +75,20 @@ class RedisStorageDict {
   // process, as prometheus_client keeps them, until their TTL expires.
   CleanupResult cleanup_dead_worker(std::string_view process);
   CleanupResult cleanup_dead_worker(long pid);
+  // The same for several processes in one transaction (the same three round trips): the
+  // master retires every worker reaped since the last cleanup at once.
+  CleanupResult cleanup_dead_workers(std::vector<std::string> processes);
+
+  // Closes the connections with these CLIENT IDs, dropping what Redis has not run of them yet:
+  // a dead worker's last writes cannot land after its final values. False when Redis refuses
+  // CLIENT KILL; a connection already gone counts as closed.
+  bool disconnect_clients(const std::vector<long long>& ids);
 
   // Refreshes the TTLs of every key of these processes (touch script).
   void touch(const std::vector<std::string>& processes);
 
  private:
-  std::optional<CleanupResult> try_cleanup(std::string_view process);
+  std::optional<CleanupResult> try_cleanup(const std::vector<std::string>& processes);
   std::optional<std::vector<metrics::ProcessValues>> try_snapshot(bool atomic);
   std::vector<metrics::ProcessValues> values_of(const std::vector<const redisReply*>& replies);
   std::string metric_key(const Series& series) const;

@@ -18,7 +18,10 @@ RedisWorkerSink::~RedisWorkerSink() {
 }
 
 std::unique_ptr<metrics::ValueStore> RedisWorkerSink::make_store() {
-  return std::make_unique<metrics::SlotStore>(slot_.release(), process_name(config_, getpid()));
+  auto store =
+      std::make_unique<metrics::SlotStore>(slot_.release(), process_name(config_, getpid()));
+  slot_store_ = store.get();
+  return store;
 }
 
 void RedisWorkerSink::start(const metrics::ValueStore& store) {
@@ -28,7 +31,9 @@ void RedisWorkerSink::start(const metrics::ValueStore& store) {
   client_ = std::make_unique<RedisStorageClient>(endpoint.endpoint);
   dict_ = std::make_unique<RedisStorageDict>(*client_, config_.redis.key_prefix,
                                              config_.redis.ttl_seconds, config_.metrics.instance);
-  flusher_ = std::make_unique<RedisFlusher>(*dict_, loop_);
+  flusher_ = std::make_unique<RedisFlusher>(*dict_, loop_, [this](long long client_id) {
+    if (slot_store_) slot_store_->set_storage_client(double(client_id));
+  });
   std::uint64_t period = std::uint64_t(config_.metrics.flush_interval_ms);
   flush_timer_ = UvTimer(loop_, uv_timer_init);
   flush_timer_->data = this;

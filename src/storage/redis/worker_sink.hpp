@@ -6,6 +6,7 @@
 
 #include "core/uv_handle.hpp"
 #include "metrics/change_tracker.hpp"
+#include "metrics/slot.hpp"
 #include "storage/backend.hpp"
 #include "storage/redis/client.hpp"
 #include "storage/redis/flusher.hpp"
@@ -29,6 +30,7 @@ class RedisWorkerSink final : public WorkerSink {
   UniqueFd slot_;
   uv_loop_t* loop_;
   const metrics::ValueStore* store_ = nullptr;
+  metrics::SlotStore* slot_store_ = nullptr;  // store_ when it is the slot (owned by the registry)
   std::unique_ptr<RedisStorageClient> client_;
   std::unique_ptr<RedisStorageDict> dict_;
   std::unique_ptr<RedisFlusher> flusher_;

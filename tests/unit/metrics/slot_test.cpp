@@ -39,9 +39,10 @@ TEST_CASE("the master reads a slot after the worker that wrote it was killed") {
   REQUIRE(waitpid(child, &status, 0) == child);
   REQUIRE(WIFSIGNALED(status));
 
-  std::vector<ProcessValues> values;
+  SlotContents contents;
   std::string error;
-  REQUIRE(read_slot(slot, "w1", values, error));
+  REQUIRE(read_slot(slot, "w1", contents, error));
+  const std::vector<ProcessValues>& values = contents.values;
   const ProcessValues* counters = find_kind(values, "counter");
   REQUIRE(counters != nullptr);
   CHECK(counters->process == "w1");
@@ -52,6 +53,25 @@ TEST_CASE("the master reads a slot after the worker that wrote it was killed") {
   const ProcessValues* gauges = find_kind(values, "gauge_livesum");
   REQUIRE(gauges != nullptr);
   CHECK(gauges->values[0].value == 3);
+  close(slot);
+}
+
+TEST_CASE("a slot keeps the storage client id apart from the values") {
+  const int slot = create_slot();
+  {
+    auto store = std::make_unique<SlotStore>(dup(slot), "3");
+    SlotStore* slot_store = store.get();
+    Registry registry(std::move(store));
+    registry.counter("hits_total", "Hits.").inc();
+    slot_store->set_storage_client(42);
+    CHECK(registry.store().snapshot().size() == 1);
+  }
+  SlotContents contents;
+  std::string error;
+  REQUIRE(read_slot(slot, "3", contents, error));
+  CHECK(contents.storage_client == 42);
+  REQUIRE(contents.values.size() == 1);
+  CHECK(contents.values[0].kind.token() == "counter");
   close(slot);
 }
 
@@ -89,11 +109,11 @@ TEST_CASE("a slot entry without a kind token is reported, the rest is read") {
     region.cell("counter [\"a\", \"a_total\", {}, \"\"]")[0] = 1;
     region.cell("nonsense")[0] = 2;
   }
-  std::vector<ProcessValues> values;
+  SlotContents contents;
   std::string error;
-  CHECK_FALSE(read_slot(slot, "1", values, error));
+  CHECK_FALSE(read_slot(slot, "1", contents, error));
   CHECK(error.find("without a kind token") != std::string::npos);
-  REQUIRE(values.size() == 1);
-  CHECK(values[0].values[0].value == 1);
+  REQUIRE(contents.values.size() == 1);
+  CHECK(contents.values[0].values[0].value == 1);
   close(slot);
 }

@@ -159,10 +159,13 @@ TEST_CASE("redis storage: the slot's values reach Redis through the worker's flu
   CHECK(find(families, "gunicorn_worker_memory_bytes", worker_7).value_or(0) > 0);
 
   // The slot holds the same values: what the master flushes after reaping.
-  std::vector<metrics::ProcessValues> in_slot;
+  metrics::SlotContents in_slot;
   std::string error;
   CHECK(metrics::read_slot(slot, "reader", in_slot, error));
-  CHECK(find(metrics::aggregate(in_slot), "gunicorn_worker_requests_total", worker_7) == 5.0);
+  CHECK(find(metrics::aggregate(in_slot.values), "gunicorn_worker_requests_total", worker_7) ==
+        5.0);
+  // The id of the worker's Redis connection, for the master to cut it off after a SIGKILL.
+  CHECK(in_slot.storage_client > 0);
   close(slot);
   CHECK(directory.empty());
 }

@@ -1,6 +1,9 @@
 // RedisStorageClient, RedisStorageDict, RedisValue and the collector against a real
 // redis-server (with and without requirepass).
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -211,6 +214,32 @@ double total_of(RedisMultiProcessCollector& collector, const std::string& family
   return found ? total : NAN;
 }
 
+// A plain TCP connection speaking inline commands.
+class RawConnection {
+ public:
+  explicit RawConnection(int port) : fd_(socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(std::uint16_t(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    REQUIRE(connect(fd_, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0);
+  }
+  ~RawConnection() { close(fd_); }
+  void send(const std::string& bytes) {
+    REQUIRE(::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size()));
+  }
+  std::string exchange(const std::string& bytes) {
+    send(bytes);
+    char reply[256];
+    ssize_t got = recv(fd_, reply, sizeof reply, 0);
+    REQUIRE(got > 0);
+    return std::string(reply, std::size_t(got));
+  }
+
+ private:
+  int fd_;
+};
+
 std::vector<ProcessValues> worker_values(const std::string& process, double requests,
                                          double memory) {
   std::string requests_key = key_of("requests", "requests_total");
@@ -313,6 +342,51 @@ TEST_CASE("cleanup_dead_worker keeps totals, drops live gauges and bounds keys o
   }
   // Everything of the dead is in the archive, which the next cleanup keeps adding to.
   CHECK(dict.size("web-archive") == 5);
+}
+
+TEST_CASE("several dead workers are folded in one cleanup, each value counted once") {
+  RedisServer server;
+  RedisStorageClient client(endpoint_of(server));
+  RedisStorageDict dict(client, "test", 300, "web");
+  RedisMultiProcessCollector collector(dict);
+  dict.write_values(worker_values("web-1", 5, 10));
+  std::vector<std::string> dead;
+  for (int i = 0; i < 30; ++i) {
+    dead.push_back("web-" + std::to_string(100 + i));
+    dict.write_values(worker_values(dead.back(), 2, 20));
+  }
+  CHECK(total_of(collector, "requests", "requests_total") == 65);
+
+  CleanupResult result = dict.cleanup_dead_workers(dead);
+  CHECK(result.folded == 30 * 5);
+  CHECK(result.deleted == 30 * 6);
+  CHECK(result.kept == 30);
+  CHECK(total_of(collector, "requests", "requests_total") == 65);
+  CHECK(total_of(collector, "latency", "latency_count") == 65);
+  CHECK(total_of(collector, "peak", "peak") == 20);  // the max of the dead and the live
+  CHECK(total_of(collector, "memory", "memory") == 10);
+  CHECK(dict.size("web-archive") == 5);
+  // A second cleanup of the same processes finds nothing left to fold.
+  CHECK(dict.cleanup_dead_workers(dead).folded == 0);
+  CHECK(total_of(collector, "requests", "requests_total") == 65);
+}
+
+TEST_CASE("a dead worker's connection is cut off: what Redis has not run of it never runs") {
+  RedisServer server;
+  RedisStorageClient client(endpoint_of(server));
+  RedisStorageDict dict(client, "test", 300, "web");
+  auto check = inspector(server);
+  // The "worker": a raw connection, so that a command can be sent without waiting for it.
+  RawConnection worker(server.port());
+  long long id = std::stoll(worker.exchange("CLIENT ID\r\n").substr(1));
+  // Paused writes wait in Redis, as a dying worker's last batch can.
+  check->command({"CLIENT", "PAUSE", "5000", "WRITE"});
+  worker.send("SET late 1\r\n");
+  CHECK(dict.disconnect_clients({id}));
+  check->command({"CLIENT", "UNPAUSE"});
+  CHECK(integer_of(*check, {"EXISTS", "late"}) == 0);
+  // Gone already (a connection Redis dropped itself): not an error.
+  CHECK(dict.disconnect_clients({id}));
 }
 
 TEST_CASE("one instance's cleanup never touches another instance's keys") {
