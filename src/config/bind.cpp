@@ -10,55 +10,57 @@ namespace {
 
 constexpr const char* forms = "expected HOST:PORT, [IPV6]:PORT, :PORT, unix:PATH or fd://N";
 
-Problem parse_unix(const std::string& text, Bind& bind) {
+Status parse_unix(const std::string& text, Bind& bind) {
   std::string path = text.substr(5);
-  if (path.empty()) return "unix socket path is empty in " + quoted(text);
+  if (path.empty()) return Status::error("unix socket path is empty in " + quoted(text));
   bind.kind = Bind::Kind::unix_socket;
   bind.path = path;
   return {};
 }
 
-Problem parse_fd(const std::string& text, Bind& bind) {
+Status parse_fd(const std::string& text, Bind& bind) {
   std::string number = text.substr(5);
   int fd = -1;
   auto [end, error] = std::from_chars(number.data(), number.data() + number.size(), fd);
   if (number.empty() || error != std::errc() || end != number.data() + number.size() || fd < 0) {
-    return "expected a file descriptor number after fd://, got " + quoted(text);
+    return Status::error("expected a file descriptor number after fd://, got " + quoted(text));
   }
   bind.kind = Bind::Kind::fd;
   bind.fd = fd;
   return {};
 }
 
-Problem parse_tcp(const std::string& text, Bind& bind) {
+Status parse_tcp(const std::string& text, Bind& bind) {
   std::string host;
   std::string port;
   if (!text.empty() && text[0] == '[') {
     auto close = text.find(']');
     if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
-      return std::string(forms) + ", got " + quoted(text);
+      return Status::error(std::string(forms) + ", got " + quoted(text));
     }
     host = text.substr(1, close - 1);
     port = text.substr(close + 2);
     if (host.find(':') == std::string::npos || !is_ip_address(host)) {
-      return "expected an IPv6 address inside [], got " + quoted(text);
+      return Status::error("expected an IPv6 address inside [], got " + quoted(text));
     }
   } else {
     auto colon = text.rfind(':');
-    if (colon == std::string::npos) return std::string(forms) + ", got " + quoted(text);
+    if (colon == std::string::npos)
+      return Status::error(std::string(forms) + ", got " + quoted(text));
     host = text.substr(0, colon);
     port = text.substr(colon + 1);
     if (host.find(':') != std::string::npos) {
-      return "IPv6 addresses need brackets, e.g. [::1]:8000, got " + quoted(text);
+      return Status::error("IPv6 addresses need brackets, e.g. [::1]:8000, got " + quoted(text));
     }
     if (host.empty()) host = "0.0.0.0";
     if (host == "localhost") host = "127.0.0.1";
     if (!is_ip_address(host)) {
-      return "expected an IP address (or localhost) as host, got " + quoted(text);
+      return Status::error("expected an IP address (or localhost) as host, got " + quoted(text));
     }
   }
   int number = 0;
-  if (!parse_port(port, number)) return "expected a port 0..65535, got " + quoted(text);
+  if (!parse_port(port, number))
+    return Status::error("expected a port 0..65535, got " + quoted(text));
   bind.kind = Bind::Kind::tcp;
   bind.host = host;
   bind.port = number;
@@ -84,17 +86,17 @@ bool is_ip_address(const std::string& text) {
          inet_pton(AF_INET6, text.c_str(), address) == 1;
 }
 
-Problem parse_bind(const std::string& text, Bind& bind) {
+Status parse_bind(const std::string& text, Bind& bind) {
   Bind parsed;
-  Problem problem;
+  Status status;
   if (text.rfind("unix:", 0) == 0) {
-    problem = parse_unix(text, parsed);
+    status = parse_unix(text, parsed);
   } else if (text.rfind("fd://", 0) == 0) {
-    problem = parse_fd(text, parsed);
+    status = parse_fd(text, parsed);
   } else {
-    problem = parse_tcp(text, parsed);
+    status = parse_tcp(text, parsed);
   }
-  if (problem) return problem;
+  if (!status.ok()) return status;
   parsed.text = text;
   bind = std::move(parsed);
   return {};

@@ -9,7 +9,7 @@
 namespace prefork::config {
 
 // Fills bind (text included) or says what is wrong with the text.
-Problem parse_bind(const std::string& text, Bind& bind);
+Status parse_bind(const std::string& text, Bind& bind);
 
 // A port number 0..65535 written in decimal; false for anything else.
 bool parse_port(const std::string& text, int& port);

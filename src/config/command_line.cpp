@@ -19,8 +19,10 @@ struct Parser {
   int index = 1;
   CommandLine result;
 
-  bool failed() const { return !result.usage_error.empty(); }
-  void fail(std::string message) { result.usage_error = "command line: " + message + usage_hint; }
+  bool failed() const { return !result.usage.ok(); }
+  void fail(std::string message) {
+    result.usage = Status::error("command line: " + message + usage_hint);
+  }
 
   void add(const Directive& directive, std::string value) {
     if (&directive == find_by_flag("config")) result.config_file = value;
@@ -107,8 +109,9 @@ CommandLine parse_command_line(int argc, const char* const* argv) {
 void apply_command_line(const CommandLine& command_line, Config& config,
                         std::vector<std::string>& errors) {
   for (const CommandLine::Setting& setting : command_line.settings) {
-    if (auto problem = setting.directive->apply(config, setting.input)) {
-      errors.push_back("command line: --" + std::string(setting.directive->flag) + ": " + *problem);
+    if (Status status = setting.directive->apply(config, setting.input); !status.ok()) {
+      errors.push_back("command line: --" + std::string(setting.directive->flag) + ": " +
+                       status.message());
     }
   }
 }

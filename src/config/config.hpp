@@ -95,7 +95,9 @@ struct Config {
   bool check_only = false;  // --check-config
 };
 
-// The outcome of reading the command line: run, or print and exit with a code.
+// The outcome of reading the command line: run, or print and exit with a code. Not a Result:
+// --help and --version end the run without an error, and the caller needs the exit code and
+// the text to print in both cases.
 struct LoadResult {
   std::optional<Config> config;
   std::string message;  // error text ("file:line: key: what is wrong"), --help or --version text

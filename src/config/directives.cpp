@@ -17,136 +17,143 @@ std::string text_of(Number value) {
   return out.str();
 }
 
-Problem check_range(std::int64_t value, std::int64_t min, std::int64_t max) {
+Status check_range(std::int64_t value, std::int64_t min, std::int64_t max) {
   if (value >= min && value <= max) return {};
-  if (max == INT_MAX && min == 0) return "must not be negative, got " + text_of(value);
-  if (max == INT_MAX) return "must be at least " + text_of(min) + ", got " + text_of(value);
-  return "must be between " + text_of(min) + " and " + text_of(max) + ", got " + text_of(value);
+  if (max == INT_MAX && min == 0)
+    return Status::error("must not be negative, got " + text_of(value));
+  if (max == INT_MAX)
+    return Status::error("must be at least " + text_of(min) + ", got " + text_of(value));
+  return Status::error("must be between " + text_of(min) + " and " + text_of(max) + ", got " +
+                       text_of(value));
 }
 
-Problem set_int(int& field, const Input& input, std::int64_t min, std::int64_t max = INT_MAX) {
+Status set_int(int& field, const Input& input, std::int64_t min, std::int64_t max = INT_MAX) {
   std::int64_t value = 0;
-  if (auto problem = read_integer(input, value)) return problem;
-  if (auto problem = check_range(value, min, max)) return problem;
+  if (Status status = read_integer(input, value); !status.ok()) return status;
+  if (Status status = check_range(value, min, max); !status.ok()) return status;
   field = int(value);
   return {};
 }
 
-Problem set_size(std::int64_t& field, const Input& input) {
+Status set_size(std::int64_t& field, const Input& input) {
   std::int64_t value = 0;
-  if (auto problem = read_integer(input, value)) return problem;
-  if (value < 0) return "must not be negative, got " + text_of(value);
+  if (Status status = read_integer(input, value); !status.ok()) return status;
+  if (value < 0) return Status::error("must not be negative, got " + text_of(value));
   field = value;
   return {};
 }
 
 // zero_allowed: 0 means "disabled" for this timeout.
-Problem set_seconds(double& field, const Input& input, bool zero_allowed) {
+Status set_seconds(double& field, const Input& input, bool zero_allowed) {
   double value = 0;
-  if (auto problem = read_number(input, value)) return problem;
-  if (value < 0) return "must not be negative, got " + text_of(value);
-  if (value == 0 && !zero_allowed) return "must be greater than 0, got 0";
+  if (Status status = read_number(input, value); !status.ok()) return status;
+  if (value < 0) return Status::error("must not be negative, got " + text_of(value));
+  if (value == 0 && !zero_allowed) return Status::error("must be greater than 0, got 0");
   field = value;
   return {};
 }
 
-Problem set_bool(bool& field, const Input& input) {
+Status set_bool(bool& field, const Input& input) {
   return read_boolean(input, field);
 }
 
-Problem set_string(std::string& field, const Input& input) {
+Status set_string(std::string& field, const Input& input) {
   return read_string(input, field);
 }
 
-Problem set_word(std::string& field, const Input& input, std::string_view what) {
+Status set_word(std::string& field, const Input& input, std::string_view what) {
   std::string value;
-  if (auto problem = read_string(input, value)) return problem;
-  if (value.empty()) return std::string("must not be empty (") + std::string(what) + ")";
+  if (Status status = read_string(input, value); !status.ok()) return status;
+  if (value.empty())
+    return Status::error(std::string("must not be empty (") + std::string(what) + ")");
   field = std::move(value);
   return {};
 }
 
-Problem set_binds(Config& config, const Input& input) {
+Status set_binds(Config& config, const Input& input) {
   std::vector<std::string> texts;
-  if (auto problem = read_strings(input, texts)) return problem;
-  if (texts.empty()) return "needs at least one address";
+  if (Status status = read_strings(input, texts); !status.ok()) return status;
+  if (texts.empty()) return Status::error("needs at least one address");
   std::vector<Bind> binds(texts.size());
   for (std::size_t i = 0; i < texts.size(); ++i) {
-    if (auto problem = parse_bind(texts[i], binds[i])) return problem;
+    if (Status status = parse_bind(texts[i], binds[i]); !status.ok()) return status;
   }
   config.binds = std::move(binds);
   return {};
 }
 
-Problem set_worker_class(Config& config, const Input& input) {
+Status set_worker_class(Config& config, const Input& input) {
   std::string value;
-  if (auto problem = read_string(input, value)) return problem;
+  if (Status status = read_string(input, value); !status.ok()) return status;
   if (value != "uv" && value != "threads") {
-    return "unknown worker class " + quoted(value) + "; choices: uv, threads";
+    return Status::error("unknown worker class " + quoted(value) + "; choices: uv, threads");
   }
   config.worker_class = value;
   return {};
 }
 
-Problem set_loglevel(Config& config, const Input& input) {
+Status set_loglevel(Config& config, const Input& input) {
   std::string value;
-  if (auto problem = read_string(input, value)) return problem;
+  if (Status status = read_string(input, value); !status.ok()) return status;
   log::Level level;
   if (!log::parse_level(value, level)) {
-    return "unknown log level " + quoted(value) +
-           "; choices: debug, info, warning, error, critical";
+    return Status::error("unknown log level " + quoted(value) +
+                         "; choices: debug, info, warning, error, critical");
   }
   config.loglevel = value;
   return {};
 }
 
-Problem set_umask(Config& config, const Input& input) {
+Status set_umask(Config& config, const Input& input) {
   std::int64_t value = 0;
-  if (auto problem = read_integer(input, value)) return problem;
+  if (Status status = read_integer(input, value); !status.ok()) return status;
   if (value < 0 || value > 0777) {
-    return "expected a permission mask 0o000..0o777 (write it in octal, e.g. 0o022), got " +
-           text_of(value);
+    return Status::error(
+        "expected a permission mask 0o000..0o777 (write it in octal, e.g. 0o022), got " +
+        text_of(value));
   }
   config.umask = int(value);
   return {};
 }
 
-Problem set_app(Config& config, const Input& input) {
+Status set_app(Config& config, const Input& input) {
   std::string value;
-  if (auto problem = read_string(input, value)) return problem;
+  if (Status status = read_string(input, value); !status.ok()) return status;
   auto colon = value.rfind(':');
   if (!value.empty() && (colon == std::string::npos || colon == 0 || colon + 1 == value.size())) {
-    return "expected \"path/libapp.so:name\", got " + quoted(value);
+    return Status::error("expected \"path/libapp.so:name\", got " + quoted(value));
   }
   config.app = value;
   return {};
 }
 
-Problem set_redis_url(Config& config, const Input& input) {
+Status set_redis_url(Config& config, const Input& input) {
   std::string value;
-  if (auto problem = read_string(input, value)) return problem;
+  if (Status status = read_string(input, value); !status.ok()) return status;
   RedisAddress address;
   if (!value.empty()) {
-    if (auto problem = parse_redis_url(value, address)) return problem;
+    if (Status status = parse_redis_url(value, address); !status.ok()) return status;
   }
   config.redis.url = value;
   return {};
 }
 
-Problem set_redis_ssl(Config& config, const Input& input) {
+Status set_redis_ssl(Config& config, const Input& input) {
   bool value = false;
-  if (auto problem = read_boolean(input, value)) return problem;
+  if (Status status = read_boolean(input, value); !status.ok()) return status;
   if (value) {
-    return "TLS connections to Redis are not supported yet; refusing to fall back to plaintext";
+    return Status::error(
+        "TLS connections to Redis are not supported yet; refusing to fall back to plaintext");
   }
   config.redis.ssl = false;
   return {};
 }
 
-Problem set_ip_address(std::string& field, const Input& input) {
+Status set_ip_address(std::string& field, const Input& input) {
   std::string value;
-  if (auto problem = read_string(input, value)) return problem;
-  if (!is_ip_address(value)) return "expected an IPv4 or IPv6 address, got " + quoted(value);
+  if (Status status = read_string(input, value); !status.ok()) return status;
+  if (!is_ip_address(value))
+    return Status::error("expected an IPv4 or IPv6 address, got " + quoted(value));
   field = value;
   return {};
 }
@@ -161,24 +168,25 @@ bool is_metric_name(const std::string& name) {
   return true;
 }
 
-Problem set_metric_prefix(Config& config, const Input& input) {
+Status set_metric_prefix(Config& config, const Input& input) {
   std::string value;
-  if (auto problem = read_string(input, value)) return problem;
+  if (Status status = read_string(input, value); !status.ok()) return status;
   if (!is_metric_name(value)) {
-    return "expected a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got " +
-           quoted(value);
+    return Status::error(
+        "expected a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got " +
+        quoted(value));
   }
   config.metrics.prefix = value;
   return {};
 }
 
 // The instance becomes part of Redis keys ("{instance}-{pid}"), where ':' separates fields.
-Problem set_instance(Config& config, const Input& input) {
+Status set_instance(Config& config, const Input& input) {
   std::string value;
-  if (auto problem = read_string(input, value)) return problem;
+  if (Status status = read_string(input, value); !status.ok()) return status;
   if (value.find_first_of(": \t\n") != std::string::npos) {
-    return "must not contain ':' or whitespace (it becomes part of Redis keys), got " +
-           quoted(value);
+    return Status::error(
+        "must not contain ':' or whitespace (it becomes part of Redis keys), got " + quoted(value));
   }
   config.metrics.instance = value;
   return {};

@@ -19,7 +19,7 @@ struct Directive {
   bool repeatable;           // command-line occurrences add up instead of replacing
   std::string_view default_text;
   std::string_view meaning;
-  Problem (*apply)(Config& config, const Input& input);
+  Status (*apply)(Config& config, const Input& input);
 };
 
 std::span<const Directive> directives();

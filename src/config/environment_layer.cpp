@@ -25,8 +25,8 @@ void apply_environment(const char* const* envp, Config& config, std::vector<std:
     if (directive.env.empty()) continue;
     const char* value = lookup(envp, directive.env);
     if (!value) continue;
-    if (auto problem = directive.apply(config, Input::text(value))) {
-      errors.push_back("environment: " + std::string(directive.env) + ": " + *problem);
+    if (Status status = directive.apply(config, Input::text(value)); !status.ok()) {
+      errors.push_back("environment: " + std::string(directive.env) + ": " + status.message());
     }
   }
 }

@@ -121,8 +121,8 @@ void apply_setting(Walk& walk, const std::string& table, const std::string& name
   }
   const Directive* directive = find_by_key(key);
   if (!directive) return walk.fail(value, key, unknown_key(key));
-  if (auto problem = directive->apply(walk.config, input_of(value))) {
-    walk.fail(value, key, *problem);
+  if (Status status = directive->apply(walk.config, input_of(value)); !status.ok()) {
+    walk.fail(value, key, status.message());
   }
 }
 

@@ -10,10 +10,10 @@
 namespace prefork::config {
 namespace {
 
-std::string expected(const char* what, const Input& input) {
+Status expected(const char* what, const Input& input) {
   if (input.type == Input::Type::text)
-    return std::string("expected ") + what + ", got " + quoted(input.string);
-  return std::string("expected ") + what + ", got " + describe(input.type);
+    return Status::error(std::string("expected ") + what + ", got " + quoted(input.string));
+  return Status::error(std::string("expected ") + what + ", got " + describe(input.type));
 }
 
 }  // namespace
@@ -49,7 +49,7 @@ std::string quoted(const std::string& text) {
   return out + "\"";
 }
 
-Problem read_integer(const Input& input, std::int64_t& out) {
+Status read_integer(const Input& input, std::int64_t& out) {
   if (input.type == Input::Type::integer) {
     out = input.integer;
     return {};
@@ -59,19 +59,19 @@ Problem read_integer(const Input& input, std::int64_t& out) {
   const char* last = first + input.string.size();
   auto [end, error] = std::from_chars(first, last, out);
   if (error == std::errc::result_out_of_range)
-    return "integer out of range: " + quoted(input.string);
+    return Status::error("integer out of range: " + quoted(input.string));
   if (error != std::errc() || end != last || first == last) return expected("an integer", input);
   return {};
 }
 
-Problem read_number(const Input& input, double& out) {
+Status read_number(const Input& input, double& out) {
   if (input.type == Input::Type::integer) {
     out = double(input.integer);
     return {};
   }
   if (input.type == Input::Type::number) {
     if (!std::isfinite(input.number))
-      return "expected a finite number, got " + std::to_string(input.number);
+      return Status::error("expected a finite number, got " + std::to_string(input.number));
     out = input.number;
     return {};
   }
@@ -87,7 +87,7 @@ Problem read_number(const Input& input, double& out) {
   return {};
 }
 
-Problem read_boolean(const Input& input, bool& out) {
+Status read_boolean(const Input& input, bool& out) {
   if (input.type == Input::Type::boolean) {
     out = input.boolean;
     return {};
@@ -104,7 +104,7 @@ Problem read_boolean(const Input& input, bool& out) {
   return {};
 }
 
-Problem read_string(const Input& input, std::string& out) {
+Status read_string(const Input& input, std::string& out) {
   if (input.type != Input::Type::text && input.type != Input::Type::string) {
     return expected("a string", input);
   }
@@ -112,7 +112,7 @@ Problem read_string(const Input& input, std::string& out) {
   return {};
 }
 
-Problem read_strings(const Input& input, std::vector<std::string>& out) {
+Status read_strings(const Input& input, std::vector<std::string>& out) {
   if (input.type == Input::Type::text || input.type == Input::Type::string) {
     out = {input.string};
     return {};
@@ -121,8 +121,8 @@ Problem read_strings(const Input& input, std::vector<std::string>& out) {
   std::vector<std::string> strings;
   for (const Input& item : input.items) {
     if (item.type != Input::Type::string && item.type != Input::Type::text) {
-      return std::string("expected an array of strings, got an array containing ") +
-             describe(item.type);
+      return Status::error(std::string("expected an array of strings, got an array containing ") +
+                           describe(item.type));
     }
     strings.push_back(item.string);
   }

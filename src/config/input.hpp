@@ -1,8 +1,9 @@
 // A setting's value as it arrives, before it is checked: typed from TOML, text from env or CLI.
 #pragma once
 
+#include "core/result.hpp"
+
 #include <cstdint>
-#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,16 +26,15 @@ struct Input {
   }
 };
 
-// What is wrong with a value ("expected an integer, got a string"), or nothing when it is fine.
-using Problem = std::optional<std::string>;
-
-Problem read_integer(const Input& input, std::int64_t& out);
-Problem read_number(const Input& input, double& out);
+// Each read_ fills out, or says what is wrong with the value ("expected an integer, got a
+// string") and leaves out as it was.
+Status read_integer(const Input& input, std::int64_t& out);
+Status read_number(const Input& input, double& out);
 // true/false/1/0/yes/no in any case for text.
-Problem read_boolean(const Input& input, bool& out);
-Problem read_string(const Input& input, std::string& out);
+Status read_boolean(const Input& input, bool& out);
+Status read_string(const Input& input, std::string& out);
 // One string or an array of strings.
-Problem read_strings(const Input& input, std::vector<std::string>& out);
+Status read_strings(const Input& input, std::vector<std::string>& out);
 
 // "an integer", "a string", … for messages.
 const char* describe(Input::Type type);

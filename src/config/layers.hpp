@@ -25,7 +25,7 @@ struct CommandLine {
   Request request = Request::run;
   std::vector<Setting> settings;  // repeatable flags are merged into one array setting
   std::string config_file;        // from -c, "" when absent
-  std::string usage_error;        // bad flag, missing value, stray argument
+  Status usage;                   // a bad flag, a missing value, a stray argument
 };
 
 CommandLine parse_command_line(int argc, const char* const* argv);

@@ -23,7 +23,7 @@ void fill_derived_defaults(Config& config) {
   if (config.workers == 0) config.workers = int(std::max(1u, std::thread::hardware_concurrency()));
   if (config.proc_name.empty()) config.proc_name = "prefork";
   RedisAddress address;
-  if (!config.redis.url.empty() && !parse_redis_url(config.redis.url, address)) {
+  if (!config.redis.url.empty() && parse_redis_url(config.redis.url, address).ok()) {
     config.redis.host = address.host;
     config.redis.port = address.port;
     config.redis.db = address.db;
@@ -54,8 +54,7 @@ LoadResult build(const CommandLine& command_line, const std::string& file,
 
 LoadResult load(int argc, const char* const* argv, const char* const* envp) {
   CommandLine command_line = parse_command_line(argc, argv);
-  if (!command_line.usage_error.empty())
-    return {std::nullopt, command_line.usage_error, exit_usage};
+  if (!command_line.usage.ok()) return {std::nullopt, command_line.usage.message(), exit_usage};
   if (command_line.request == CommandLine::Request::help) return {std::nullopt, help_text(), 0};
   if (command_line.request == CommandLine::Request::version) {
     return {std::nullopt, std::string("prefork ") + version + "\n", 0};
@@ -66,8 +65,7 @@ LoadResult load(int argc, const char* const* argv, const char* const* envp) {
 LoadResult reload(const Config& running, int argc, const char* const* argv,
                   const char* const* envp) {
   CommandLine command_line = parse_command_line(argc, argv);
-  if (!command_line.usage_error.empty())
-    return {std::nullopt, command_line.usage_error, exit_usage};
+  if (!command_line.usage.ok()) return {std::nullopt, command_line.usage.message(), exit_usage};
   return build(command_line, running.config_file, envp);
 }
 

@@ -35,26 +35,27 @@ bool percent_decode(const std::string& text, std::string& out) {
   return true;
 }
 
-Problem parse_user_info(const std::string& user_info, RedisAddress& address) {
+Status parse_user_info(const std::string& user_info, RedisAddress& address) {
   if (user_info.empty() || user_info[0] != ':') {
-    return "user names are not supported; write the password as redis://:PASSWORD@HOST";
+    return Status::error(
+        "user names are not supported; write the password as redis://:PASSWORD@HOST");
   }
   if (!percent_decode(user_info.substr(1), address.password)) {
-    return "bad percent-encoding in the password";
+    return Status::error("bad percent-encoding in the password");
   }
   return {};
 }
 
-Problem parse_host_port(const std::string& authority, RedisAddress& address) {
+Status parse_host_port(const std::string& authority, RedisAddress& address) {
   std::string host = authority;
   std::string port;
   bool has_port = false;
   if (!authority.empty() && authority[0] == '[') {
     auto close = authority.find(']');
-    if (close == std::string::npos) return "unclosed [ in the host";
+    if (close == std::string::npos) return Status::error("unclosed [ in the host");
     host = authority.substr(1, close - 1);
     std::string rest = authority.substr(close + 1);
-    if (!rest.empty() && rest[0] != ':') return "unexpected text after ]";
+    if (!rest.empty() && rest[0] != ':') return Status::error("unexpected text after ]");
     has_port = !rest.empty();
     if (has_port) port = rest.substr(1);
   } else if (auto colon = authority.find(':'); colon != std::string::npos) {
@@ -62,21 +63,21 @@ Problem parse_host_port(const std::string& authority, RedisAddress& address) {
     port = authority.substr(colon + 1);
     has_port = true;
   }
-  if (host.empty()) return "the host is missing";
+  if (host.empty()) return Status::error("the host is missing");
   address.host = host;
   if (!has_port) return {};
   int number = 0;
-  if (!parse_port(port, number) || number == 0) return "expected a port 1..65535";
+  if (!parse_port(port, number) || number == 0) return Status::error("expected a port 1..65535");
   address.port = number;
   return {};
 }
 
-Problem parse_db(const std::string& path, RedisAddress& address) {
+Status parse_db(const std::string& path, RedisAddress& address) {
   if (path.empty()) return {};
   int db = -1;
   auto [end, error] = std::from_chars(path.data(), path.data() + path.size(), db);
   if (error != std::errc() || end != path.data() + path.size() || db < 0) {
-    return "expected a database number after /, got " + quoted(path);
+    return Status::error("expected a database number after /, got " + quoted(path));
   }
   address.db = db;
   return {};
@@ -92,13 +93,15 @@ std::string redacted(const std::string& url) {
 
 }  // namespace
 
-Problem parse_redis_url(const std::string& url, RedisAddress& address) {
+Status parse_redis_url(const std::string& url, RedisAddress& address) {
   if (url.rfind("rediss://", 0) == 0) {
-    return "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext";
+    return Status::error(
+        "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext");
   }
-  if (url.rfind(scheme, 0) != 0) return "expected a redis:// URL, got " + redacted(url);
+  if (url.rfind(scheme, 0) != 0)
+    return Status::error("expected a redis:// URL, got " + redacted(url));
   if (url.find_first_of("?#") != std::string::npos) {
-    return "query parameters and fragments are not supported in " + redacted(url);
+    return Status::error("query parameters and fragments are not supported in " + redacted(url));
   }
   std::string rest = url.substr(scheme.size());
   auto slash = rest.find('/');
@@ -106,14 +109,14 @@ Problem parse_redis_url(const std::string& url, RedisAddress& address) {
   std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
   RedisAddress parsed;
   auto at = authority.rfind('@');
-  Problem problem;
-  if (at != std::string::npos) problem = parse_user_info(authority.substr(0, at), parsed);
-  if (!problem) {
-    problem =
+  Status status;
+  if (at != std::string::npos) status = parse_user_info(authority.substr(0, at), parsed);
+  if (status.ok()) {
+    status =
         parse_host_port(at == std::string::npos ? authority : authority.substr(at + 1), parsed);
   }
-  if (!problem) problem = parse_db(path, parsed);
-  if (problem) return *problem + " in " + redacted(url);
+  if (status.ok()) status = parse_db(path, parsed);
+  if (!status.ok()) return Status::error(status.message() + " in " + redacted(url));
   address = std::move(parsed);
   return {};
 }

@@ -15,6 +15,6 @@ struct RedisAddress {
 };
 
 // Parts the URL leaves out take Redis' defaults (port 6379, db 0, no password).
-Problem parse_redis_url(const std::string& url, RedisAddress& address);
+Status parse_redis_url(const std::string& url, RedisAddress& address);
 
 }  // namespace prefork::config

@@ -21,8 +21,8 @@ EndpointResult resolve_endpoint(const config::Redis& redis) {
   if (redis.url.empty()) return result;
 
   config::RedisAddress address;
-  if (config::Problem problem = config::parse_redis_url(redis.url, address)) {
-    result.error = "PROMETHEUS_REDIS_URL: " + *problem;
+  if (Status status = config::parse_redis_url(redis.url, address); !status.ok()) {
+    result.error = "PROMETHEUS_REDIS_URL: " + status.message();
     return result;
   }
   result.endpoint.host = address.host;

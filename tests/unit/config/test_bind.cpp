@@ -9,17 +9,17 @@ namespace {
 
 Bind bound(const std::string& text) {
   Bind bind;
-  Problem problem = parse_bind(text, bind);
-  INFO(problem.value_or(""));
-  REQUIRE_FALSE(problem);
+  prefork::Status status = parse_bind(text, bind);
+  INFO(status.message());
+  REQUIRE(status.ok());
   return bind;
 }
 
 std::string problem_of(const std::string& text) {
   Bind bind;
-  Problem problem = parse_bind(text, bind);
-  REQUIRE(problem);
-  return *problem;
+  prefork::Status status = parse_bind(text, bind);
+  REQUIRE_FALSE(status.ok());
+  return status.message();
 }
 
 }  // namespace
@@ -79,7 +79,7 @@ TEST_CASE("malformed binds say what is wrong") {
 
 TEST_CASE("a failed parse leaves the bind untouched") {
   Bind bind = bound("127.0.0.1:1");
-  CHECK(parse_bind("nonsense", bind));
+  CHECK_FALSE(parse_bind("nonsense", bind).ok());
   CHECK(bind.port == 1);
   CHECK(bind.text == "127.0.0.1:1");
 }

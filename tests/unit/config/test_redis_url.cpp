@@ -9,17 +9,17 @@ namespace {
 
 RedisAddress parsed(const std::string& url) {
   RedisAddress address;
-  Problem problem = parse_redis_url(url, address);
-  INFO(problem.value_or(""));
-  REQUIRE_FALSE(problem);
+  prefork::Status status = parse_redis_url(url, address);
+  INFO(status.message());
+  REQUIRE(status.ok());
   return address;
 }
 
 std::string problem_of(const std::string& url) {
   RedisAddress address;
-  Problem problem = parse_redis_url(url, address);
-  REQUIRE(problem);
-  return *problem;
+  prefork::Status status = parse_redis_url(url, address);
+  REQUIRE_FALSE(status.ok());
+  return status.message();
 }
 
 }  // namespace
