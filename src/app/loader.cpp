@@ -84,17 +84,16 @@ LoadOutcome resolve(const std::string& spec, AppFactory linked_factory) {
   return outcome;
 }
 
-MadeApp make(const LoadedApp& loaded, const AppConfig& config) {
-  MadeApp made;
+Result<std::unique_ptr<App>> make(const LoadedApp& loaded, const AppConfig& config) {
   try {
-    made.app = loaded.factory(config);
-    if (!made.app) made.error = "the app factory returned no app";
+    std::unique_ptr<App> app = loaded.factory(config);
+    if (!app) return Status::error("the app factory returned no app");
+    return app;
   } catch (const std::exception& error) {
-    made.error = std::string("the app factory failed: ") + error.what();
+    return Status::error(std::string("the app factory failed: ") + error.what());
   } catch (...) {
-    made.error = "the app factory failed with an unknown exception";
+    return Status::error("the app factory failed with an unknown exception");
   }
-  return made;
 }
 
 }  // namespace prefork::app

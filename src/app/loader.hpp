@@ -6,6 +6,8 @@
 #include <memory>
 #include <string>
 
+#include "core/result.hpp"
+
 namespace prefork::app {
 
 // A resolved app. The .so stays loaded for the life of the process (its code is in use by every
@@ -26,11 +28,7 @@ struct LoadOutcome {
 // spec is the `app` setting ("path/libfoo.so:name"); when empty, linked_factory is used.
 LoadOutcome resolve(const std::string& spec, AppFactory linked_factory);
 
-// Calls the factory, turning exceptions and null results into an error message.
-struct MadeApp {
-  std::unique_ptr<App> app;
-  std::string error;
-};
-MadeApp make(const LoadedApp& loaded, const AppConfig& config);
+// Calls the factory, turning exceptions and null results into an error.
+Result<std::unique_ptr<App>> make(const LoadedApp& loaded, const AppConfig& config);
 
 }  // namespace prefork::app

@@ -15,8 +15,8 @@
 namespace prefork::master {
 namespace {
 
-std::string system_error(const std::string& what) {
-  return what + ": " + std::strerror(errno);
+Status system_error(const std::string& what) {
+  return Status::error(what + ": " + std::strerror(errno));
 }
 
 void set_flag(int fd, int level, int option) {
@@ -28,8 +28,7 @@ void make_nonblocking(int fd) {
   fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 }
 
-bool resolve_tcp(const config::Bind& bind, sockaddr_storage& address, socklen_t& size,
-                 std::string& error) {
+Status resolve_tcp(const config::Bind& bind, sockaddr_storage& address, socklen_t& size) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
@@ -38,14 +37,11 @@ bool resolve_tcp(const config::Bind& bind, sockaddr_storage& address, socklen_t&
   std::string port = std::to_string(bind.port);
   const char* host = bind.host.empty() ? nullptr : bind.host.c_str();
   int status = getaddrinfo(host, port.c_str(), &hints, &found);
-  if (status != 0) {
-    error = "bind " + bind.text + ": " + gai_strerror(status);
-    return false;
-  }
+  if (status != 0) return Status::error("bind " + bind.text + ": " + gai_strerror(status));
   std::memcpy(&address, found->ai_addr, found->ai_addrlen);
   size = found->ai_addrlen;
   freeaddrinfo(found);
-  return true;
+  return {};
 }
 
 bool is_any_ipv6(const sockaddr_storage& address) {
@@ -55,94 +51,76 @@ bool is_any_ipv6(const sockaddr_storage& address) {
 }
 
 // Socket options shared by the master's socket and the workers' reuse_port sockets.
-int open_tcp_socket(const sockaddr_storage& address, bool reuse_port, std::string& error) {
-  int fd = socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = system_error("socket");
-    return -1;
-  }
-  set_flag(fd, SOL_SOCKET, SO_REUSEADDR);
-  if (reuse_port) set_flag(fd, SOL_SOCKET, SO_REUSEPORT);
+Result<UniqueFd> open_tcp_socket(const sockaddr_storage& address, bool reuse_port) {
+  UniqueFd fd(socket(address.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return system_error("socket");
+  set_flag(fd.get(), SOL_SOCKET, SO_REUSEADDR);
+  if (reuse_port) set_flag(fd.get(), SOL_SOCKET, SO_REUSEPORT);
   // Like gunicorn: "::" means IPv6 only, so that "0.0.0.0" can be bound next to it.
-  if (is_any_ipv6(address)) set_flag(fd, IPPROTO_IPV6, IPV6_V6ONLY);
+  if (is_any_ipv6(address)) set_flag(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY);
   return fd;
 }
 
-bool bind_tcp(const config::Bind& bind, const config::Config& config, Listener& listener,
-              std::string& error) {
-  if (!resolve_tcp(bind, listener.address, listener.address_size, error)) return false;
+Status bind_tcp(const config::Bind& bind, const config::Config& config, Listener& listener) {
+  if (Status resolved = resolve_tcp(bind, listener.address, listener.address_size); !resolved)
+    return resolved;
   listener.kind = config::Bind::Kind::tcp;
   listener.per_worker = config.reuse_port;
-  int fd = open_tcp_socket(listener.address, config.reuse_port, error);
-  if (fd < 0) return false;
-  listener.fd = fd;
+  Result<UniqueFd> socket = open_tcp_socket(listener.address, config.reuse_port);
+  if (!socket) return socket.status();
+  int fd = listener.fd = socket->release();
   if (::bind(fd, reinterpret_cast<sockaddr*>(&listener.address), listener.address_size) != 0) {
-    error = system_error("bind " + bind.text);
-    return false;
+    return system_error("bind " + bind.text);
   }
   // Learn the real port when 0 was asked for.
   getsockname(fd, reinterpret_cast<sockaddr*>(&listener.address), &listener.address_size);
   // With reuse_port the master only holds the port: a listening socket of its own would take
   // a share of the connections that no worker accepts.
   if (!config.reuse_port && listen(fd, config.backlog) != 0) {
-    error = system_error("listen " + bind.text);
-    return false;
+    return system_error("listen " + bind.text);
   }
   make_nonblocking(fd);
-  return true;
+  return {};
 }
 
-bool remove_stale_unix_socket(const std::string& path, std::string& error) {
+Status remove_stale_unix_socket(const std::string& path) {
   struct stat info;
-  if (lstat(path.c_str(), &info) != 0) return true;
+  if (lstat(path.c_str(), &info) != 0) return {};
   if (!S_ISSOCK(info.st_mode)) {
-    error = "bind unix:" + path + ": exists and is not a socket";
-    return false;
+    return Status::error("bind unix:" + path + ": exists and is not a socket");
   }
   ::unlink(path.c_str());
-  return true;
+  return {};
 }
 
-bool bind_unix(const config::Bind& bind, const config::Config& config, Listener& listener,
-               std::string& error) {
+Status bind_unix(const config::Bind& bind, const config::Config& config, Listener& listener) {
   sockaddr_un address{};
   address.sun_family = AF_UNIX;
   if (bind.path.empty() || bind.path.size() >= sizeof address.sun_path) {
-    error = "bind " + bind.text + ": the path is empty or too long";
-    return false;
+    return Status::error("bind " + bind.text + ": the path is empty or too long");
   }
-  if (!remove_stale_unix_socket(bind.path, error)) return false;
+  if (Status removed = remove_stale_unix_socket(bind.path); !removed) return removed;
   bind.path.copy(address.sun_path, bind.path.size());
   listener.kind = config::Bind::Kind::unix_socket;
   listener.unix_path = bind.path;
   int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) {
-    error = system_error("socket");
-    return false;
-  }
+  if (fd < 0) return system_error("socket");
   listener.fd = fd;
   mode_t old_umask = ::umask(mode_t(config.umask));
   int status = ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
   ::umask(old_umask);
-  if (status != 0) {
-    error = system_error("bind " + bind.text);
-    return false;
-  }
+  if (status != 0) return system_error("bind " + bind.text);
   listener.remove_on_close = true;
-  if (listen(fd, config.backlog) != 0) {
-    error = system_error("listen " + bind.text);
-    return false;
-  }
+  if (listen(fd, config.backlog) != 0) return system_error("listen " + bind.text);
   make_nonblocking(fd);
-  return true;
+  return {};
 }
 
-bool adopt_fd(int fd, const config::Config& config, Listener& listener, std::string& error) {
+Status adopt_fd(int fd, const config::Config& config, Listener& listener) {
   listener.address_size = sizeof listener.address;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&listener.address), &listener.address_size) !=
       0) {
-    error = system_error("fd://" + std::to_string(fd) + " is not a socket");
-    return false;
+    return system_error("fd://" + std::to_string(fd) + " is not a socket");
   }
   listener.fd = fd;
   if (listener.address.ss_family == AF_UNIX) {
@@ -153,13 +131,10 @@ bool adopt_fd(int fd, const config::Config& config, Listener& listener, std::str
   }
   // Inherited sockets may be bound but not yet listening; listen() on a listening socket only
   // updates its backlog.
-  if (listen(fd, config.backlog) != 0) {
-    error = system_error("listen fd://" + std::to_string(fd));
-    return false;
-  }
+  if (listen(fd, config.backlog) != 0) return system_error("listen fd://" + std::to_string(fd));
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   make_nonblocking(fd);
-  return true;
+  return {};
 }
 
 }  // namespace
@@ -212,49 +187,52 @@ void Listeners::close_all() {
   listeners_.clear();
 }
 
+namespace {
+
+Status bind_one(const config::Bind& bind, const config::Config& config, Listener& listener) {
+  switch (bind.kind) {
+    case config::Bind::Kind::tcp:
+      return bind_tcp(bind, config, listener);
+    case config::Bind::Kind::unix_socket:
+      return bind_unix(bind, config, listener);
+    case config::Bind::Kind::fd:
+      return adopt_fd(bind.fd, config, listener);
+  }
+  return Status::error("bind " + bind.text + ": unknown kind");
+}
+
+}  // namespace
+
 BindOutcome bind_listeners(const config::Config& config) {
   BindOutcome outcome;
-  auto keep = [&](Listener& listener, bool ok) {
+  auto keep = [&](Listener& listener, Status status) {
     // A half-made listener is still closed (and its socket file removed) by close_all().
     if (listener.fd >= 0) outcome.listeners.add(listener);
-    return ok;
+    outcome.status = std::move(status);
+    return outcome.status.ok();
   };
   std::vector<int> systemd_fds = take_systemd_fds();
   for (int fd : systemd_fds) {
     Listener listener;
-    if (!keep(listener, adopt_fd(fd, config, listener, outcome.error))) return outcome;
+    if (!keep(listener, adopt_fd(fd, config, listener))) return outcome;
   }
   if (!systemd_fds.empty()) return outcome;
   for (const config::Bind& bind : config.binds) {
     Listener listener;
-    bool ok = false;
-    switch (bind.kind) {
-      case config::Bind::Kind::tcp:
-        ok = bind_tcp(bind, config, listener, outcome.error);
-        break;
-      case config::Bind::Kind::unix_socket:
-        ok = bind_unix(bind, config, listener, outcome.error);
-        break;
-      case config::Bind::Kind::fd:
-        ok = adopt_fd(bind.fd, config, listener, outcome.error);
-        break;
-    }
-    if (!keep(listener, ok)) return outcome;
+    if (!keep(listener, bind_one(bind, config, listener))) return outcome;
   }
   return outcome;
 }
 
-int open_reuse_port_socket(const Listener& listener, int backlog, std::string& error) {
-  int fd = open_tcp_socket(listener.address, true, error);
-  if (fd < 0) return -1;
-  if (::bind(fd, reinterpret_cast<const sockaddr*>(&listener.address), listener.address_size) !=
-          0 ||
-      listen(fd, backlog) != 0) {
-    error = system_error("reuse_port socket for " + listener.url());
-    ::close(fd);
-    return -1;
+Result<UniqueFd> open_reuse_port_socket(const Listener& listener, int backlog) {
+  Result<UniqueFd> fd = open_tcp_socket(listener.address, true);
+  if (!fd) return fd;
+  if (::bind(fd->get(), reinterpret_cast<const sockaddr*>(&listener.address),
+             listener.address_size) != 0 ||
+      listen(fd->get(), backlog) != 0) {
+    return system_error("reuse_port socket for " + listener.url());
   }
-  make_nonblocking(fd);
+  make_nonblocking(fd->get());
   return fd;
 }
 

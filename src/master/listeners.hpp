@@ -8,6 +8,8 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "core/result.hpp"
+#include "core/unique_fd.hpp"
 
 namespace prefork::master {
 
@@ -46,7 +48,7 @@ class Listeners {
 
 struct BindOutcome {
   Listeners listeners;
-  std::string error;
+  Status status;
 };
 
 // Binds config.binds, or takes the sockets systemd passed (LISTEN_FDS/LISTEN_PID).
@@ -57,6 +59,6 @@ BindOutcome bind_listeners(const config::Config& config);
 std::vector<int> take_systemd_fds();
 
 // For reuse_port: a worker's own SO_REUSEPORT socket listening on the listener's address.
-int open_reuse_port_socket(const Listener& listener, int backlog, std::string& error);
+Result<UniqueFd> open_reuse_port_socket(const Listener& listener, int backlog);
 
 }  // namespace prefork::master

@@ -54,12 +54,12 @@ bool Arbiter::apply_reloaded_config(config::Config config) {
   }
   std::unique_ptr<App> preloaded;
   if (config.preload_app) {
-    app::MadeApp made = app::make(resolved.app, config.app_config);
-    if (!made.app) {
-      log::error("Reload failed, keeping the running configuration: ", made.error);
+    Result<std::unique_ptr<App>> made = app::make(resolved.app, config.app_config);
+    if (!made) {
+      log::error("Reload failed, keeping the running configuration: ", made.message());
       return false;
     }
-    preloaded = std::move(made.app);
+    preloaded = std::move(made).value();
   }
   log::Level level;
   if (!log::parse_level(config.loglevel, level)) {

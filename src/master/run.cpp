@@ -70,7 +70,7 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Starting prefork ", version);
   master::hold_master_signals();
   master::BindOutcome bound = master::bind_listeners(setup.config);
-  if (!bound.error.empty()) return fail(exit_startup, bound.error);
+  if (!bound.status) return fail(exit_startup, bound.status.message());
   // The pidfile exists before "Listening at", the line supervisors and tests wait for.
   master::Pidfile pidfile;
   if (!pidfile_path.empty()) {
@@ -133,9 +133,9 @@ int run(int argc, char** argv, AppFactory factory) {
   if (!identity) return fail(exit_usage, identity.message());
   setup.identity = std::move(*identity);
   if (config.preload_app) {
-    app::MadeApp made = app::make(setup.app, config.app_config);
-    if (!made.app) return fail(exit_boot_error, "preload_app: " + made.error);
-    setup.preloaded_app = std::move(made.app);
+    Result<std::unique_ptr<App>> made = app::make(setup.app, config.app_config);
+    if (!made) return fail(exit_boot_error, "preload_app: " + made.message());
+    setup.preloaded_app = std::move(made).value();
   }
   setup.proc_name = config.proc_name.empty() ? "prefork" : config.proc_name;
   setup.argc = command_line.argc();

@@ -104,13 +104,12 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
       continue;
     }
     ::close(listener.fd);
-    std::string error;
-    int fd = open_reuse_port_socket(listener, setup_.config.backlog, error);
-    if (fd < 0) {
-      log::error(error);
+    Result<UniqueFd> own = open_reuse_port_socket(listener, setup_.config.backlog);
+    if (!own) {
+      log::error(own.message());
       _exit(exit_boot_error);
     }
-    listen_fds.push_back(fd);
+    listen_fds.push_back(own->release());
   }
   if (Status dropped = drop_privileges(setup_.identity); !dropped.ok()) {
     log::error("Worker cannot drop privileges: ", dropped.message());

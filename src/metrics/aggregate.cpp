@@ -189,15 +189,14 @@ bool valid_bound(const std::string& text) {
   return end == text.c_str() + text.size();
 }
 
-bool check_key(const ValueKind& kind, const KeyParts& parts, std::string& error) {
-  if (kind.type != Type::histogram) return true;
+Status check_key(const ValueKind& kind, const KeyParts& parts) {
+  if (kind.type != Type::histogram) return {};
   for (const auto& label : parts.labels) {
     if (label.first == "le" && !valid_bound(label.second)) {
-      error = "bucket bound le=\"" + label.second + "\" is not a number";
-      return false;
+      return Status::error("bucket bound le=\"" + label.second + "\" is not a number");
     }
   }
-  return true;
+  return {};
 }
 
 }  // namespace
@@ -211,12 +210,17 @@ std::vector<Family> aggregate(const std::vector<ProcessValues>& input, bool accu
   for (const ProcessValues& process : input) {
     for (const StoredValue& stored : process.values) {
       auto [cached, inserted] = parsed_keys.try_emplace(stored.key);
-      std::string error;
-      if (inserted && (!parse_json_key(stored.key, cached->second, error) ||
-                       !check_key(process.kind, cached->second, error))) {
-        if (errors) errors->push_back(process.kind.token() + "_" + process.process + ": " + error);
-        parsed_keys.erase(cached);
-        continue;
+      if (inserted) {
+        Status parsed = parse_json_key(stored.key, cached->second);
+        if (parsed) parsed = check_key(process.kind, cached->second);
+        if (!parsed) {
+          if (errors) {
+            errors->push_back(process.kind.token() + "_" + process.process + ": " +
+                              parsed.message());
+          }
+          parsed_keys.erase(cached);
+          continue;
+        }
       }
       const KeyParts& key = cached->second;
       auto [found, added] = family_index.try_emplace(key.metric_name, raw_families.size());

@@ -39,17 +39,16 @@ double read_double(const char* at) {
 
 // Walks the entries of data[0, used); calls visit(key, value offset) for each.
 template <class Visit>
-bool walk_entries(const char* data, std::size_t used, std::string& error, Visit visit) {
+Status walk_entries(const char* data, std::size_t used, Visit visit) {
   std::size_t position = header_size;
   while (position < used) {
     if (position + 4 > used) {
-      error = "entry header beyond the used size at offset " + std::to_string(position);
-      return false;
+      return Status::error("entry header beyond the used size at offset " +
+                           std::to_string(position));
     }
     const std::int32_t key_size = read_int32(data + position);
     if (key_size < 0 || position + db_entry_size(std::size_t(key_size)) > used) {
-      error = "entry beyond the used size at offset " + std::to_string(position);
-      return false;
+      return Status::error("entry beyond the used size at offset " + std::to_string(position));
     }
     const std::string_view key(data + position + 4, std::size_t(key_size));
     const std::size_t value_offset = position + 4 + std::size_t(key_size) + padding(key_size);
@@ -117,11 +116,10 @@ void DbRegion::index_entries() {
     throw std::runtime_error(name_ + " is corrupted: used size " + std::to_string(used_size) +
                              " beyond the file size " + std::to_string(capacity_));
   }
-  std::string error;
-  const bool intact = walk_entries(
-      base_, used_size, error,
-      [&](std::string_view key, std::size_t at) { positions_.emplace(std::string(key), at); });
-  if (!intact) throw std::runtime_error(name_ + " is corrupted: " + error);
+  Status intact = walk_entries(base_, used_size, [&](std::string_view key, std::size_t at) {
+    positions_.emplace(std::string(key), at);
+  });
+  if (!intact) throw std::runtime_error(name_ + " is corrupted: " + intact.message());
 }
 
 void DbRegion::grow(std::size_t needed) {
@@ -170,8 +168,8 @@ double* DbRegion::cell(std::string_view key) {
 
 std::vector<StoredValue> DbRegion::values() const {
   std::vector<StoredValue> values;
-  std::string error;
-  walk_entries(base_, used(), error, [&](std::string_view key, std::size_t at) {
+  // Our own region: what index_entries accepted and appends extended stays well formed.
+  (void)walk_entries(base_, used(), [&](std::string_view key, std::size_t at) {
     auto* cell = reinterpret_cast<double*>(base_ + at);
     values.push_back(StoredValue{std::string(key),
                                  std::atomic_ref<double>(cell[0]).load(std::memory_order_relaxed),
@@ -211,17 +209,13 @@ int open_db_file(const std::string& path) {
   return fd;
 }
 
-bool read_db(int fd, std::vector<StoredValue>& values, std::string& error) {
+Status read_db(int fd, std::vector<StoredValue>& values) {
   std::int32_t used = 0;
   const ssize_t got = pread(fd, &used, sizeof used, 0);
-  if (got < 0) {
-    error = std::string("cannot read: ") + std::strerror(errno);
-    return false;
-  }
-  if (got == 0 || used == 0) return true;  // never formatted: no values yet
+  if (got < 0) return Status::error(std::string("cannot read: ") + std::strerror(errno));
+  if (got == 0 || used == 0) return {};  // never formatted: no values yet
   if (got != ssize_t(sizeof used) || used < std::int32_t(header_size)) {
-    error = "bad used size " + std::to_string(used);
-    return false;
+    return Status::error("bad used size " + std::to_string(used));
   }
   std::string data(std::size_t(used), '\0');
   std::size_t have = 0;
@@ -229,24 +223,20 @@ bool read_db(int fd, std::vector<StoredValue>& values, std::string& error) {
     const ssize_t read_now = pread(fd, data.data() + have, data.size() - have, off_t(have));
     if (read_now < 0 && errno == EINTR) continue;
     if (read_now <= 0) {
-      error = "used size " + std::to_string(used) + " beyond the end of the file";
-      return false;
+      return Status::error("used size " + std::to_string(used) + " beyond the end of the file");
     }
     have += std::size_t(read_now);
   }
-  return walk_entries(data.data(), data.size(), error, [&](std::string_view key, std::size_t at) {
+  return walk_entries(data.data(), data.size(), [&](std::string_view key, std::size_t at) {
     values.push_back(StoredValue{std::string(key), read_double(data.data() + at),
                                  read_double(data.data() + at + 8)});
   });
 }
 
-bool read_db_file(const std::string& path, std::vector<StoredValue>& values, std::string& error) {
+Status read_db_file(const std::string& path, std::vector<StoredValue>& values) {
   const int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = std::string("cannot open: ") + std::strerror(errno);
-    return false;
-  }
-  const bool read = read_db(fd, values, error);
+  if (fd < 0) return Status::error(std::string("cannot open: ") + std::strerror(errno));
+  Status read = read_db(fd, values);
   close(fd);
   return read;
 }

@@ -17,6 +17,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "core/result.hpp"
 #include "metrics/sample.hpp"
 
 namespace prefork::metrics {
@@ -70,10 +71,10 @@ int open_db_file(const std::string& path);
 void format_db(int fd, const std::string& name);
 
 // Reads the entries of a .db file or memfd without mapping it (pread of the used part), as
-// prometheus_client's read_all_values_from_file does. Returns false with a reason when the
-// content is corrupted or unreadable.
-bool read_db(int fd, std::vector<StoredValue>& values, std::string& error);
-bool read_db_file(const std::string& path, std::vector<StoredValue>& values, std::string& error);
+// prometheus_client's read_all_values_from_file does, appending to values. An error says why
+// the content is corrupted or unreadable; the values read before the damage are kept.
+Status read_db(int fd, std::vector<StoredValue>& values);
+Status read_db_file(const std::string& path, std::vector<StoredValue>& values);
 
 // The padded size of an entry holding a key of key_size bytes.
 std::size_t db_entry_size(std::size_t key_size);

@@ -122,7 +122,8 @@ void append_json_string(std::string& out, std::string_view text) {
 
 class KeyReader {
  public:
-  KeyReader(std::string_view text, std::string& error) : text_(text), error_(error) {}
+  explicit KeyReader(std::string_view text) : text_(text) {}
+  const std::string& error() const { return error_; }
 
   bool read(KeyParts& parts) {
     parts.labels.clear();
@@ -274,7 +275,7 @@ class KeyReader {
   }
 
   std::string_view text_;
-  std::string& error_;
+  std::string error_;
   std::size_t position_ = 0;
 };
 
@@ -309,8 +310,10 @@ std::string json_key(std::string_view metric_name, std::string_view sample_name,
   return key;
 }
 
-bool parse_json_key(std::string_view key, KeyParts& parts, std::string& error) {
-  return KeyReader(key, error).read(parts);
+Status parse_json_key(std::string_view key, KeyParts& parts) {
+  KeyReader reader(key);
+  if (reader.read(parts)) return {};
+  return Status::error(reader.error());
 }
 
 bool valid_utf8(std::string_view text) {

@@ -7,6 +7,8 @@
 #include <utility>
 #include <vector>
 
+#include "core/result.hpp"
+
 namespace prefork::metrics {
 
 using Labels = std::vector<std::pair<std::string, std::string>>;
@@ -26,8 +28,8 @@ struct KeyParts {
 };
 
 // Reads a key written by json_key() or by any JSON writer (whitespace and escapes of every
-// form are accepted). Returns false and says why when the text is not such a key.
-bool parse_json_key(std::string_view key, KeyParts& parts, std::string& error);
+// form are accepted) into parts; an error says why when the text is not such a key.
+Status parse_json_key(std::string_view key, KeyParts& parts);
 
 bool valid_utf8(std::string_view text);
 

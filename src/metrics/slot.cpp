@@ -14,16 +14,15 @@ namespace {
 constexpr std::string_view storage_client_key = "slot storage_client";
 
 // Groups slot entries by the kind token before the first space.
-bool group_by_kind(const std::vector<StoredValue>& entries, const std::string& process,
-                   std::vector<ProcessValues>& grouped, std::string& error) {
-  bool known = true;
+Status group_by_kind(const std::vector<StoredValue>& entries, const std::string& process,
+                     std::vector<ProcessValues>& grouped) {
+  Status known;
   for (const StoredValue& entry : entries) {
     if (entry.key == storage_client_key) continue;
     const std::size_t space = entry.key.find(' ');
     ValueKind kind;
     if (space == std::string::npos || !ValueKind::parse(entry.key.substr(0, space), kind)) {
-      error = "slot entry without a kind token: " + entry.key.substr(0, 40);
-      known = false;
+      known = Status::error("slot entry without a kind token: " + entry.key.substr(0, 40));
       continue;
     }
     ProcessValues* target = nullptr;
@@ -51,14 +50,14 @@ int create_slot() {
   return fd;
 }
 
-bool read_slot(int fd, const std::string& process, SlotContents& contents, std::string& error) {
+Status read_slot(int fd, const std::string& process, SlotContents& contents) {
   std::vector<StoredValue> entries;
-  const bool intact = read_db(fd, entries, error);
+  Status intact = read_db(fd, entries);
   for (const StoredValue& entry : entries) {
     if (entry.key == storage_client_key) contents.storage_client = entry.value;
   }
-  const bool known = group_by_kind(entries, process, contents.values, error);
-  return intact && known;
+  Status known = group_by_kind(entries, process, contents.values);
+  return intact ? known : intact;
 }
 
 SlotStore::SlotStore(int fd, std::string process, std::size_t reserve)
@@ -77,8 +76,8 @@ void SlotStore::set_storage_client(double id) {
 
 std::vector<ProcessValues> SlotStore::snapshot() const {
   std::vector<ProcessValues> grouped;
-  std::string error;
-  group_by_kind(region_.values(), process_, grouped, error);
+  // Only our own entries are in our own region: every one has a kind.
+  (void)group_by_kind(region_.values(), process_, grouped);
   return grouped;
 }
 

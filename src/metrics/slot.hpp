@@ -26,10 +26,10 @@ struct SlotContents {
   double storage_client = 0;
 };
 
-// Everything in a slot, values grouped by kind and tagged with process. Entries with an unknown
-// kind token are skipped and reported in error; false when the slot is unreadable or
-// corrupted (the values read before the damage are still returned).
-bool read_slot(int fd, const std::string& process, SlotContents& contents, std::string& error);
+// Everything in a slot, values grouped by kind and tagged with process. An error when the slot
+// is unreadable or corrupted, or has entries with an unknown kind token (skipped); what could
+// be read is in contents all the same.
+Status read_slot(int fd, const std::string& process, SlotContents& contents);
 
 // The worker side: writes into the slot. Takes ownership of fd (the worker's inherited copy).
 class SlotStore final : public ValueStore {

@@ -36,9 +36,10 @@ std::string process_name(const config::Config& config, long pid) {
 
 std::unique_ptr<Backend> open_backend(const config::Config& config, uv_loop_t* loop) {
   if (!config.redis.enabled) return std::make_unique<file::FileBackend>(config, loop, false);
-  std::string error;
-  if (std::unique_ptr<RedisBackend> redis = RedisBackend::open(config, loop, error)) return redis;
-  log::warning("Metrics: Redis unreachable at start (", error, "): falling back to files");
+  Result<std::unique_ptr<RedisBackend>> redis = RedisBackend::open(config, loop);
+  if (redis) return std::move(redis).value();
+  log::warning("Metrics: Redis unreachable at start (", redis.message(),
+               "): falling back to files");
   return std::make_unique<file::FileBackend>(config, loop, true);
 }
 

@@ -18,28 +18,23 @@ namespace {
 constexpr std::string_view db_suffix = ".db";
 constexpr std::string_view gauge_prefix = "gauge_";
 
-bool list_db_files(const std::string& directory, std::vector<std::string>& names,
-                   std::string& error) {
+Status list_db_files(const std::string& directory, std::vector<std::string>& names) {
   DIR* listing = opendir(directory.c_str());
-  if (!listing) {
-    error = directory + ": " + std::strerror(errno);
-    return false;
-  }
+  if (!listing) return Status::error(directory + ": " + std::strerror(errno));
   while (const dirent* entry = readdir(listing)) {
     std::string_view name = entry->d_name;
     if (name.size() > db_suffix.size() && name.ends_with(db_suffix)) names.emplace_back(name);
   }
   closedir(listing);
   std::sort(names.begin(), names.end());
-  return true;
+  return {};
 }
 
-bool fold_file(const std::string& directory, const metrics::ValueKind& kind,
-               const std::string& dead_path, std::string& error) {
+Status fold_file(const std::string& directory, const metrics::ValueKind& kind,
+                 const std::string& dead_path) {
   std::vector<metrics::StoredValue> dead;
-  if (!metrics::read_db_file(dead_path, dead, error)) {
-    error = dead_path + ": " + error;
-    return false;
+  if (Status read = metrics::read_db_file(dead_path, dead); !read) {
+    return Status::error(dead_path + ": " + read.message());
   }
   const std::string archive_path = db_path(directory, kind, std::string(archive_process));
   try {
@@ -53,10 +48,9 @@ bool fold_file(const std::string& directory, const metrics::ValueKind& kind,
       cell[1] = folded.timestamp;
     }
   } catch (const std::exception& failure) {
-    error = failure.what();
-    return false;
+    return Status::error(failure.what());
   }
-  return true;
+  return {};
 }
 
 }  // namespace
@@ -78,9 +72,8 @@ FileCollector::FileCollector(std::string directory) : directory_(std::move(direc
 std::vector<metrics::ProcessValues> FileCollector::read() {
   errors_.clear();
   std::vector<std::string> names;
-  std::string error;
-  if (!list_db_files(directory_, names, error)) {
-    errors_.push_back(error);
+  if (Status listed = list_db_files(directory_, names); !listed) {
+    errors_.push_back(listed.message());
     return {};
   }
   std::vector<metrics::ProcessValues> values;
@@ -91,9 +84,9 @@ std::vector<metrics::ProcessValues> FileCollector::read() {
       continue;
     }
     const std::string path = directory_ + "/" + name;
-    if (!metrics::read_db_file(path, file.values, error)) {
+    if (Status read = metrics::read_db_file(path, file.values); !read) {
       if (errno == ENOENT && file.kind.is_live_gauge()) continue;
-      errors_.push_back(path + ": " + error);
+      errors_.push_back(path + ": " + read.message());
       if (file.values.empty()) continue;
     }
     values.push_back(std::move(file));
@@ -109,9 +102,8 @@ std::vector<metrics::Family> FileCollector::collect(bool accumulate) {
 bool FileCollector::cleanup_dead_worker(const std::string& process) {
   errors_.clear();
   std::vector<std::string> names;
-  std::string error;
-  if (!list_db_files(directory_, names, error)) {
-    errors_.push_back(error);
+  if (Status listed = list_db_files(directory_, names); !listed) {
+    errors_.push_back(listed.message());
     return false;
   }
   bool clean = true;
@@ -122,8 +114,8 @@ bool FileCollector::cleanup_dead_worker(const std::string& process) {
     const bool archived = metrics::is_archived(kind);
     if (!archived && !kind.is_live_gauge()) continue;
     const std::string path = directory_ + "/" + name;
-    if (archived && !fold_file(directory_, kind, path, error)) {
-      errors_.push_back(error);
+    if (Status folded = archived ? fold_file(directory_, kind, path) : Status(); !folded) {
+      errors_.push_back(folded.message());
       clean = false;
       continue;
     }

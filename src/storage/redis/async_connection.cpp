@@ -143,8 +143,9 @@ void AsyncConnection::begin_handshake() {
       clock_offset_ = seconds + micros / 1e6 - local_time();
     }
   };
-  batch->done = [this](bool ok, const std::string& error) {
-    if (!ok) {
+  batch->done = [this](const Status& outcome) {
+    if (!outcome) {
+      const std::string& error = outcome.message();
       std::string reason = is_authentication_error(error) ? "Redis refused the password: " + error
                                                           : "Redis handshake failed: " + error;
       abandon_context(reason);
@@ -169,7 +170,7 @@ void AsyncConnection::identify() {
   batch->observe = [this](const redisReply* reply) {
     if (reply != nullptr && reply->type == REDIS_REPLY_INTEGER) client_id_ = reply->integer;
   };
-  batch->done = [this](bool, const std::string&) {
+  batch->done = [this](const Status&) {
     if (state_ == State::handshaking && context_ != nullptr) become_ready();
   };
   if (!queue({"CLIENT", "ID"}, batch)) {
@@ -229,7 +230,7 @@ void AsyncConnection::reply_callback(redisAsyncContext* context, void* reply, vo
   if (--batch->remaining == 0) {
     BatchDone finished = std::move(batch->done);
     delete batch;
-    finished(false, "connection lost");
+    finished(Status::error("connection lost"));
   }
 }
 
@@ -250,7 +251,7 @@ void AsyncConnection::on_reply(Batch* batch, const redisReply* reply) {
     std::string error = std::move(batch->first_error);
     delete batch;
     if (!ok && error.empty()) error = "connection lost";
-    finished(ok, error);
+    finished(ok ? Status() : Status::error(error));
   }
 }
 

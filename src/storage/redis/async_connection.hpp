@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "core/result.hpp"
 #include "storage/redis/endpoint.hpp"
 #include "storage/redis/reply.hpp"
 
@@ -23,7 +24,7 @@ class AsyncConnection {
     std::function<void(const std::string& reason)> lost;  // each failed connect or disconnect
   };
   // Called once per batch: ok when every command got a non-error reply, else the first error.
-  using BatchDone = std::function<void(bool ok, const std::string& error)>;
+  using BatchDone = std::function<void(const Status&)>;
 
   AsyncConnection(uv_loop_t* loop, RedisEndpoint endpoint, Events events);
   // Closes the connection; batches still in flight complete with false. The loop must run

@@ -4,32 +4,30 @@
 
 namespace prefork::storage {
 
-EndpointResult resolve_endpoint(const config::Redis& redis) {
-  EndpointResult result;
+Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
   if (redis.ssl || redis.url.starts_with("rediss://")) {
-    result.error =
-        "TLS to Redis (REDIS_SSL / rediss://) is not supported; refusing to "
-        "connect in plaintext";
-    return result;
+    return Status::error(
+        "TLS to Redis (REDIS_SSL / rediss://) is not supported; refusing to connect in "
+        "plaintext");
   }
-  result.endpoint.host = redis.host;
-  result.endpoint.port = redis.port;
-  result.endpoint.db = redis.db;
-  result.endpoint.password = redis.password;
-  result.endpoint.connect_timeout = redis.connect_timeout;
-  result.endpoint.command_timeout = redis.command_timeout;
-  if (redis.url.empty()) return result;
+  RedisEndpoint endpoint;
+  endpoint.host = redis.host;
+  endpoint.port = redis.port;
+  endpoint.db = redis.db;
+  endpoint.password = redis.password;
+  endpoint.connect_timeout = redis.connect_timeout;
+  endpoint.command_timeout = redis.command_timeout;
+  if (redis.url.empty()) return endpoint;
 
   config::RedisAddress address;
   if (Status status = config::parse_redis_url(redis.url, address); !status.ok()) {
-    result.error = "PROMETHEUS_REDIS_URL: " + status.message();
-    return result;
+    return Status::error("PROMETHEUS_REDIS_URL: " + status.message());
   }
-  result.endpoint.host = address.host;
-  result.endpoint.port = address.port;
-  result.endpoint.db = address.db;
-  if (!address.password.empty()) result.endpoint.password = address.password;
-  return result;
+  endpoint.host = address.host;
+  endpoint.port = address.port;
+  endpoint.db = address.db;
+  if (!address.password.empty()) endpoint.password = address.password;
+  return endpoint;
 }
 
 }  // namespace prefork::storage

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "config/config.hpp"
+#include "core/result.hpp"
 
 namespace prefork::storage {
 
@@ -17,13 +18,9 @@ struct RedisEndpoint {
   double command_timeout = 5;  // seconds
 };
 
-struct EndpointResult {
-  RedisEndpoint endpoint;
-  std::string error;  // "" when endpoint is usable; never contains the password
-};
-
 // An error when REDIS_SSL is set or the URL is rediss:// (TLS is not supported and must never
-// silently become plaintext) or malformed. A URL without a password keeps REDIS_PASSWORD.
-EndpointResult resolve_endpoint(const config::Redis& redis);
+// silently become plaintext) or malformed; its message never contains the password. A URL
+// without a password keeps REDIS_PASSWORD.
+Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis);
 
 }  // namespace prefork::storage

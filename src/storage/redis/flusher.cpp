@@ -110,9 +110,9 @@ void RedisFlusher::send_dirty() {
   in_flight_ = std::move(dirty_);
   dirty_.clear();
   sending_ = true;
-  bool sent = connection_->send(commands, [this](bool ok, const std::string& error) {
-    if (!ok && !closing_) log::debug("redis: a flush batch failed: ", error);
-    on_batch_done(ok);
+  bool sent = connection_->send(commands, [this](const Status& outcome) {
+    if (!outcome && !closing_) log::debug("redis: a flush batch failed: ", outcome.message());
+    on_batch_done(outcome.ok());
   });
   if (!sent) on_batch_done(false);
 }
@@ -140,8 +140,8 @@ void RedisFlusher::send_touch() {
                    std::to_string(dict_.ttl_seconds())};
   touch.insert(touch.end(), processes_.begin(), processes_.end());
   touch.push_back(dict_.archive());
-  connection_->send({touch}, [](bool ok, const std::string& error) {
-    if (!ok) log::debug("redis: refreshing TTLs failed: ", error);
+  connection_->send({touch}, [](const Status& outcome) {
+    if (!outcome) log::debug("redis: refreshing TTLs failed: ", outcome.message());
   });
 }
 

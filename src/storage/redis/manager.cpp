@@ -45,10 +45,10 @@ bool RedisStorageManager::setup() {
   teardown();
   last_error_.clear();
   if (!redis_.enabled) return refuse("Redis storage is disabled (REDIS_ENABLED=false)", false);
-  EndpointResult resolved = resolve_endpoint(redis_);
-  if (!resolved.error.empty()) return refuse(resolved.error, true);
+  Result<RedisEndpoint> resolved = resolve_endpoint(redis_);
+  if (!resolved) return refuse(resolved.message(), true);
   try {
-    client_ = factory_(resolved.endpoint);
+    client_ = factory_(*resolved);
     if (client_ == nullptr) return refuse("no Redis client could be made", true);
     client_->connect();
     if (!client_->ping()) return refuse("Redis does not answer PING", true);

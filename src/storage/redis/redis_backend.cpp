@@ -31,13 +31,10 @@ struct RedisBackend::HealthWaiter {
   UvTimer budget;
 };
 
-std::unique_ptr<RedisBackend> RedisBackend::open(const config::Config& config, uv_loop_t* loop,
-                                                 std::string& error) {
+Result<std::unique_ptr<RedisBackend>> RedisBackend::open(const config::Config& config,
+                                                         uv_loop_t* loop) {
   auto writes = std::make_unique<RedisStorageManager>(config.redis, config.metrics.instance);
-  if (!writes->setup()) {
-    error = writes->last_error();
-    return nullptr;
-  }
+  if (!writes->setup()) return Status::error(writes->last_error());
   return std::make_unique<RedisBackend>(config, loop, std::move(writes));
 }
 
@@ -110,9 +107,8 @@ void RedisBackend::close_in_child() {
 void RedisBackend::worker_reaped(pid_t pid, std::function<void()> done) {
   Retiree retiree{process_of(pid), {}, std::move(done)};
   if (auto found = slots_.find(pid); found != slots_.end()) {
-    std::string error;
-    if (!metrics::read_slot(found->second.get(), retiree.process, retiree.slot, error))
-      log::error("Metrics: slot of ", retiree.process, ": ", error);
+    if (Status read = metrics::read_slot(found->second.get(), retiree.process, retiree.slot); !read)
+      log::error("Metrics: slot of ", retiree.process, ": ", read.message());
     slots_.erase(found);
   }
   std::lock_guard lock(retiring_mutex_);

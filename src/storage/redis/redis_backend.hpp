@@ -23,9 +23,8 @@ namespace prefork::storage {
 
 class RedisBackend final : public Backend {
  public:
-  // Null (with the reason in error) when Redis cannot be used now.
-  static std::unique_ptr<RedisBackend> open(const config::Config& config, uv_loop_t* loop,
-                                            std::string& error);
+  // An error when Redis cannot be used now.
+  static Result<std::unique_ptr<RedisBackend>> open(const config::Config& config, uv_loop_t* loop);
   ~RedisBackend() override;
 
   WorkerPlace prepare_worker() override;

@@ -80,14 +80,15 @@ TEST_CASE("a .so app is found by name and its factory reads the [app] table") {
   CHECK(outcome.app.name == "greeting");
   AppConfig config;
   config.set("greeting", std::string("hi"));
-  app::MadeApp made = app::make(outcome.app, config);
-  CHECK(made.app != nullptr);
-  app::MadeApp refused = app::make(outcome.app, AppConfig{});
-  CHECK(refused.app == nullptr);
-  CHECK(refused.error == "the app factory failed: [app] greeting is required");
+  auto made = app::make(outcome.app, config);
+  REQUIRE(made.ok());
+  CHECK(made.value() != nullptr);
+  auto refused = app::make(outcome.app, AppConfig{});
+  CHECK_FALSE(refused.ok());
+  CHECK(refused.message() == "the app factory failed: [app] greeting is required");
 }
 
 TEST_CASE("factories that throw or return nothing give an error, not a crash") {
-  CHECK(app::make({make_throwing, ""}, {}).error == "the app factory failed: no database");
-  CHECK(app::make({make_null, ""}, {}).error == "the app factory returned no app");
+  CHECK(app::make({make_throwing, ""}, {}).message() == "the app factory failed: no database");
+  CHECK(app::make({make_null, ""}, {}).message() == "the app factory returned no app");
 }

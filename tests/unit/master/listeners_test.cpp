@@ -61,7 +61,7 @@ TEST_CASE("port 0 binds a free port and the url shows the real one") {
   config::Config config;
   config.binds = {tcp("127.0.0.1")};
   master::BindOutcome bound = master::bind_listeners(config);
-  REQUIRE(bound.error.empty());
+  REQUIRE(bound.status.ok());
   REQUIRE(bound.listeners.all().size() == 1);
   const master::Listener& listener = bound.listeners.all().front();
   CHECK(port_of(listener) > 0);
@@ -73,7 +73,7 @@ TEST_CASE("IPv6 listeners are shown in brackets") {
   config::Config config;
   config.binds = {tcp("::1")};
   master::BindOutcome bound = master::bind_listeners(config);
-  REQUIRE(bound.error.empty());
+  REQUIRE(bound.status.ok());
   CHECK(bound.listeners.all().front().url().rfind("http://[::1]:", 0) == 0);
 }
 
@@ -84,7 +84,7 @@ TEST_CASE("a port in use is an error naming the bind") {
   REQUIRE(first.error.empty());
   config.binds = {tcp("127.0.0.1", port_of(first.listeners.all().front()))};
   master::BindOutcome second = master::bind_listeners(config);
-  CHECK(second.error.find("bind 127.0.0.1:") == 0);
+  CHECK(second.status.message().find("bind 127.0.0.1:") == 0);
   CHECK(second.error.find("Address already in use") != std::string::npos);
 }
 
@@ -93,18 +93,15 @@ TEST_CASE("reuse_port: the master holds the port without listening, workers open
   config.reuse_port = true;
   config.binds = {tcp("127.0.0.1")};
   master::BindOutcome bound = master::bind_listeners(config);
-  REQUIRE(bound.error.empty());
+  REQUIRE(bound.status.ok());
   const master::Listener& listener = bound.listeners.all().front();
   CHECK(listener.per_worker);
   CHECK_FALSE(accepts_connections(listener));
-  std::string error;
-  int worker_fd = master::open_reuse_port_socket(listener, 16, error);
-  REQUIRE(worker_fd >= 0);
-  int second_fd = master::open_reuse_port_socket(listener, 16, error);
-  CHECK(second_fd >= 0);
+  Result<UniqueFd> worker_fd = master::open_reuse_port_socket(listener, 16);
+  REQUIRE(worker_fd.ok());
+  Result<UniqueFd> second_fd = master::open_reuse_port_socket(listener, 16);
+  CHECK(second_fd.ok());
   CHECK(accepts_connections(listener));
-  close(worker_fd);
-  close(second_fd);
 }
 
 TEST_CASE("a unix socket replaces a stale socket file and is removed on close") {
@@ -118,7 +115,7 @@ TEST_CASE("a unix socket replaces a stale socket file and is removed on close") 
     // A crashed master leaves its socket file behind: close the fd without removing the file.
     close(stale.listeners.all().front().fd);
     master::BindOutcome bound = master::bind_listeners(config);
-    REQUIRE(bound.error.empty());
+    REQUIRE(bound.status.ok());
     CHECK(bound.listeners.all().front().url() == "unix:" + path);
     sockaddr_un address{};
     address.sun_family = AF_UNIX;
@@ -158,7 +155,7 @@ TEST_CASE("fd://N adopts an inherited socket") {
   config::Config config;
   config.binds = {bind};
   master::BindOutcome bound = master::bind_listeners(config);
-  REQUIRE(bound.error.empty());
+  REQUIRE(bound.status.ok());
   CHECK(bound.listeners.all().front().fd == fd);
   CHECK(accepts_connections(bound.listeners.all().front()));
 }

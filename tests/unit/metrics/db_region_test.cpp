@@ -85,8 +85,7 @@ TEST_CASE("golden bytes read back, in the reader and in a reopened region") {
   REQUIRE(ftruncate(fd, 65536) == 0);
   REQUIRE(pwrite(fd, golden.data(), golden.size(), 0) == ssize_t(golden.size()));
   std::vector<StoredValue> values;
-  std::string error;
-  REQUIRE(read_db(fd, values, error));
+  REQUIRE(read_db(fd, values).ok());
   REQUIRE(values.size() == 3);
   CHECK(values[0].key == R"(["c", "c_total", {}, "h"])");
   CHECK(values[0].value == 1.5);
@@ -119,8 +118,7 @@ TEST_CASE("growth doubles the file and keeps value addresses") {
   CHECK(region.cell("first") == first);
   CHECK(*first == 42);
   std::vector<StoredValue> values;
-  std::string error;
-  REQUIRE(read_db(fd, values, error));
+  REQUIRE(read_db(fd, values).ok());
   REQUIRE(values.size() == 201);
   CHECK(values[200].value == 199);
   CHECK(region.values().size() == 201);
@@ -141,9 +139,7 @@ TEST_CASE("corrupted content is refused with the reason") {
   broken[8] = '\x7f';  // first key length far beyond used
   REQUIRE(pwrite(fd, broken.data(), broken.size(), 0) == ssize_t(broken.size()));
   std::vector<StoredValue> values;
-  std::string error;
-  CHECK_FALSE(read_db(fd, values, error));
-  CHECK(error.find("beyond the used size") != std::string::npos);
+  CHECK(read_db(fd, values).message().find("beyond the used size") != std::string::npos);
   CHECK_THROWS_WITH_AS(DbRegion(dup(fd), "broken.db"), doctest::Contains("broken.db is corrupted"),
                        std::runtime_error);
   close(fd);
@@ -162,10 +158,9 @@ TEST_CASE("open_db_file creates atomically and reopens") {
     CHECK(region.cell("k")[0] == 7);
   }
   std::vector<StoredValue> values;
-  std::string error;
-  REQUIRE(read_db_file(path, values, error));
+  REQUIRE(read_db_file(path, values).ok());
   REQUIRE(values.size() == 1);
-  CHECK_FALSE(read_db_file(path + ".missing", values, error));
+  CHECK_FALSE(read_db_file(path + ".missing", values).ok());
   CHECK(access((path + ".tmp-" + std::to_string(getpid())).c_str(), F_OK) != 0);
   unlink(path.c_str());
   rmdir(directory);

@@ -49,8 +49,7 @@ TEST_CASE("md5 vectors of RFC 1321 and of a key") {
 TEST_CASE("parse reads back what json_key writes") {
   const Labels labels{{"b", "\xc3\xa9\n\"q\""}, {"a", "\xf0\x9f\x98\x80"}};
   KeyParts parts;
-  std::string error;
-  REQUIRE(parse_json_key(json_key("name", "name_sum", labels, "line\nhelp \\"), parts, error));
+  REQUIRE(parse_json_key(json_key("name", "name_sum", labels, "line\nhelp \\"), parts).ok());
   CHECK(parts.metric_name == "name");
   CHECK(parts.sample_name == "name_sum");
   CHECK(parts.help == "line\nhelp \\");
@@ -61,8 +60,7 @@ TEST_CASE("parse reads back what json_key writes") {
 
 TEST_CASE("parse accepts other JSON spellings and sorts labels") {
   KeyParts parts;
-  std::string error;
-  REQUIRE(parse_json_key("[\"m\",\"s\",{\"z\":\"1\",\"a\":\"\\u00E9\\/\"},\"h\"]", parts, error));
+  REQUIRE(parse_json_key("[\"m\",\"s\",{\"z\":\"1\",\"a\":\"\\u00E9\\/\"},\"h\"]", parts).ok());
   REQUIRE(parts.labels.size() == 2);
   CHECK(parts.labels[0].first == "a");
   CHECK(parts.labels[0].second == "\xc3\xa9/");
@@ -70,13 +68,12 @@ TEST_CASE("parse accepts other JSON spellings and sorts labels") {
 
 TEST_CASE("parse refuses what is not a key, saying where") {
   KeyParts parts;
-  std::string error;
-  CHECK_FALSE(parse_json_key("", parts, error));
-  CHECK_FALSE(parse_json_key(R"(["m", "s", {}, "h"] x)", parts, error));
-  CHECK(error.find("trailing") != std::string::npos);
-  CHECK_FALSE(parse_json_key(R"(["m", "s", {"a": 1}, "h"])", parts, error));
-  CHECK_FALSE(parse_json_key(R"(["m", "s", {}])", parts, error));
-  CHECK_FALSE(parse_json_key(R"(["m", "s", {}, "h)", parts, error));
-  CHECK(error.find("unterminated") != std::string::npos);
-  CHECK_FALSE(parse_json_key(R"(["m", "\q", {}, "h"])", parts, error));
+  CHECK_FALSE(parse_json_key("", parts).ok());
+  CHECK(parse_json_key(R"(["m", "s", {}, "h"] x)", parts).message().find("trailing") !=
+        std::string::npos);
+  CHECK_FALSE(parse_json_key(R"(["m", "s", {"a": 1}, "h"])", parts).ok());
+  CHECK_FALSE(parse_json_key(R"(["m", "s", {}])", parts).ok());
+  CHECK(parse_json_key(R"(["m", "s", {}, "h)", parts).message().find("unterminated") !=
+        std::string::npos);
+  CHECK_FALSE(parse_json_key(R"(["m", "\q", {}, "h"])", parts).ok());
 }

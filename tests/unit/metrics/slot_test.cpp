@@ -40,8 +40,7 @@ TEST_CASE("the master reads a slot after the worker that wrote it was killed") {
   REQUIRE(WIFSIGNALED(status));
 
   SlotContents contents;
-  std::string error;
-  REQUIRE(read_slot(slot, "w1", contents, error));
+  REQUIRE(read_slot(slot, "w1", contents).ok());
   const std::vector<ProcessValues>& values = contents.values;
   const ProcessValues* counters = find_kind(values, "counter");
   REQUIRE(counters != nullptr);
@@ -67,8 +66,7 @@ TEST_CASE("a slot keeps the storage client id apart from the values") {
     CHECK(registry.store().snapshot().size() == 1);
   }
   SlotContents contents;
-  std::string error;
-  REQUIRE(read_slot(slot, "3", contents, error));
+  REQUIRE(read_slot(slot, "3", contents).ok());
   CHECK(contents.storage_client == 42);
   REQUIRE(contents.values.size() == 1);
   CHECK(contents.values[0].kind.token() == "counter");
@@ -110,9 +108,7 @@ TEST_CASE("a slot entry without a kind token is reported, the rest is read") {
     region.cell("nonsense")[0] = 2;
   }
   SlotContents contents;
-  std::string error;
-  CHECK_FALSE(read_slot(slot, "1", contents, error));
-  CHECK(error.find("without a kind token") != std::string::npos);
+  CHECK(read_slot(slot, "1", contents).message().find("without a kind token") != std::string::npos);
   REQUIRE(contents.values.size() == 1);
   CHECK(contents.values[0].values[0].value == 1);
   close(slot);

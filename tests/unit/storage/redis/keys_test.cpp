@@ -11,7 +11,7 @@ using namespace prefork::storage;
 
 namespace {
 
-EndpointResult resolve_url(const std::string& url) {
+prefork::Result<RedisEndpoint> resolve_url(const std::string& url) {
   prefork::config::Redis redis;
   redis.url = url;
   return resolve_endpoint(redis);
@@ -20,42 +20,42 @@ EndpointResult resolve_url(const std::string& url) {
 }  // namespace
 
 TEST_CASE("a full redis URL gives host, port, db and password") {
-  EndpointResult result = resolve_url("redis://:s%40cret@redis.example:6380/3");
-  REQUIRE(result.error.empty());
-  CHECK(result.endpoint.host == "redis.example");
-  CHECK(result.endpoint.port == 6380);
-  CHECK(result.endpoint.db == 3);
-  CHECK(result.endpoint.password == "s@cret");
+  prefork::Result<RedisEndpoint> result = resolve_url("redis://:s%40cret@redis.example:6380/3");
+  REQUIRE(result.ok());
+  CHECK(result->host == "redis.example");
+  CHECK(result->port == 6380);
+  CHECK(result->db == 3);
+  CHECK(result->password == "s@cret");
 }
 
 TEST_CASE("a short redis URL keeps the defaults; IPv6 hosts are understood") {
-  EndpointResult result = resolve_url("redis://localhost");
-  REQUIRE(result.error.empty());
-  CHECK(result.endpoint.host == "localhost");
-  CHECK(result.endpoint.port == 6379);
-  CHECK(result.endpoint.db == 0);
-  CHECK(result.endpoint.password.empty());
-  EndpointResult v6 = resolve_url("redis://[::1]:7000/0");
-  REQUIRE(v6.error.empty());
-  CHECK(v6.endpoint.host == "::1");
-  CHECK(v6.endpoint.port == 7000);
+  prefork::Result<RedisEndpoint> result = resolve_url("redis://localhost");
+  REQUIRE(result.ok());
+  CHECK(result->host == "localhost");
+  CHECK(result->port == 6379);
+  CHECK(result->db == 0);
+  CHECK(result->password.empty());
+  prefork::Result<RedisEndpoint> v6 = resolve_url("redis://[::1]:7000/0");
+  REQUIRE(v6.ok());
+  CHECK(v6->host == "::1");
+  CHECK(v6->port == 7000);
 }
 
 TEST_CASE("malformed URLs are refused with a reason that never shows the password") {
   for (const char* url :
        {"http://localhost:6379", "redis://:pw@localhost:notaport", "redis://:pw@localhost:70000",
         "redis://:pw@localhost/x", "redis://:pw@/0"}) {
-    EndpointResult result = resolve_url(url);
-    CHECK_MESSAGE(!result.error.empty(), url);
-    CHECK_MESSAGE(result.error.find("pw") == std::string::npos, url);
+    prefork::Result<RedisEndpoint> result = resolve_url(url);
+    CHECK_MESSAGE(!result.ok(), url);
+    CHECK_MESSAGE(result.message().find("pw") == std::string::npos, url);
   }
 }
 
 TEST_CASE("TLS never falls back to plaintext") {
-  CHECK(resolve_url("rediss://localhost:6379/0").error.find("TLS") != std::string::npos);
+  CHECK(resolve_url("rediss://localhost:6379/0").message().find("TLS") != std::string::npos);
   prefork::config::Redis redis;
   redis.ssl = true;
-  CHECK(resolve_endpoint(redis).error.find("REDIS_SSL") != std::string::npos);
+  CHECK(resolve_endpoint(redis).message().find("REDIS_SSL") != std::string::npos);
 }
 
 TEST_CASE("the URL overrides the separate fields; the password field fills a URL without one") {
@@ -65,13 +65,13 @@ TEST_CASE("the URL overrides the separate fields; the password field fills a URL
   redis.password = "fallback";
   redis.url = "redis://127.0.0.1:6390/2";
   redis.command_timeout = 0.25;
-  EndpointResult result = resolve_endpoint(redis);
-  REQUIRE(result.error.empty());
-  CHECK(result.endpoint.host == "127.0.0.1");
-  CHECK(result.endpoint.port == 6390);
-  CHECK(result.endpoint.db == 2);
-  CHECK(result.endpoint.password == "fallback");
-  CHECK(result.endpoint.command_timeout == 0.25);
+  prefork::Result<RedisEndpoint> result = resolve_endpoint(redis);
+  REQUIRE(result.ok());
+  CHECK(result->host == "127.0.0.1");
+  CHECK(result->port == 6390);
+  CHECK(result->db == 2);
+  CHECK(result->password == "fallback");
+  CHECK(result->command_timeout == 0.25);
 }
 
 TEST_CASE("keys follow {prefix}:{kind}:{process}:{metric|meta}:{md5}") {
