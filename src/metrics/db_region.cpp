@@ -55,7 +55,7 @@ Status walk_entries(const char* data, std::size_t used, Visit visit) {
     visit(key, value_offset);
     position = value_offset + 16;
   }
-  return true;
+  return {};
 }
 
 std::size_t file_size(int fd, const std::string& name) {

@@ -58,9 +58,8 @@ bool RedisStorageManager::setup() {
   dict_ = std::make_unique<RedisStorageDict>(*client_, redis_.key_prefix, redis_.ttl_seconds,
                                              instance_);
   collector_ = std::make_unique<RedisMultiProcessCollector>(*dict_);
-  log::info("redis: metrics stored in Redis at ", resolved.endpoint.host, ":",
-            resolved.endpoint.port, "/", resolved.endpoint.db, " with prefix '", redis_.key_prefix,
-            "'");
+  log::info("redis: metrics stored in Redis at ", resolved->host, ":", resolved->port, "/",
+            resolved->db, " with prefix '", redis_.key_prefix, "'");
   return true;
 }
 

@@ -81,11 +81,11 @@ TEST_CASE("a port in use is an error naming the bind") {
   config::Config config;
   config.binds = {tcp("127.0.0.1")};
   master::BindOutcome first = master::bind_listeners(config);
-  REQUIRE(first.error.empty());
+  REQUIRE(first.status.ok());
   config.binds = {tcp("127.0.0.1", port_of(first.listeners.all().front()))};
   master::BindOutcome second = master::bind_listeners(config);
   CHECK(second.status.message().find("bind 127.0.0.1:") == 0);
-  CHECK(second.error.find("Address already in use") != std::string::npos);
+  CHECK(second.status.message().find("Address already in use") != std::string::npos);
 }
 
 TEST_CASE("reuse_port: the master holds the port without listening, workers open their own") {
@@ -111,7 +111,7 @@ TEST_CASE("a unix socket replaces a stale socket file and is removed on close") 
   config.binds = {unix_socket(path)};
   {
     master::BindOutcome stale = master::bind_listeners(config);
-    REQUIRE(stale.error.empty());
+    REQUIRE(stale.status.ok());
     // A crashed master leaves its socket file behind: close the fd without removing the file.
     close(stale.listeners.all().front().fd);
     master::BindOutcome bound = master::bind_listeners(config);
@@ -136,7 +136,7 @@ TEST_CASE("a unix socket path that is a regular file is refused, not removed") {
   config::Config config;
   config.binds = {unix_socket(path)};
   master::BindOutcome bound = master::bind_listeners(config);
-  CHECK(bound.error.find("is not a socket") != std::string::npos);
+  CHECK(bound.status.message().find("is not a socket") != std::string::npos);
   CHECK(exists(path));
   unlink(path.c_str());
   rmdir(dir.c_str());
@@ -168,7 +168,7 @@ TEST_CASE("fd://N of something that is not a socket is an error") {
   config::Config config;
   config.binds = {bind};
   master::BindOutcome bound = master::bind_listeners(config);
-  CHECK(bound.error.find("fd://999 is not a socket") == 0);
+  CHECK(bound.status.message().find("fd://999 is not a socket") == 0);
 }
 
 TEST_CASE("systemd sockets are taken only when LISTEN_PID is this process") {
