@@ -455,8 +455,9 @@ void Server::on_heartbeat(uv_timer_t* timer) {
 void Server::begin_drain(const char* reason) {
   if (draining_) return;
   draining_ = true;
-  log::info("worker ", boot_.id, " (pid ", getpid(), ") shutting down: ", reason);
+  // Closed before the line is logged: whoever reads it can rely on new clients being refused.
   for (auto& listener : listeners_) close_listener(*listener);
+  log::info("worker ", boot_.id, " (pid ", getpid(), ") shutting down: ", reason);
   uv_timer_stop(&accept_pause_timer_);
   for (auto& connection : connections_) connection->drain();
   finish_if_drained();
