@@ -74,10 +74,11 @@ gunicorn_sync_command() {
 }
 
 # The prefork binary $PREFORK with extra ARGS. The metrics endpoint and its files are kept on
-# loopback and in WORKDIR so that runs never collide with each other or with a real server.
+# loopback and in WORKDIR so that runs never collide with each other or with a real server;
+# METRICS_PORT, when set, is the endpoint's port (else a free one).
 prefork_command() {
   mkdir -p "$WORKDIR/multiproc"
-  PROMETHEUS_BIND_ADDRESS=127.0.0.1 PROMETHEUS_METRICS_PORT=$(free_port) \
+  PROMETHEUS_BIND_ADDRESS=127.0.0.1 PROMETHEUS_METRICS_PORT=${METRICS_PORT:-$(free_port)} \
     PROMETHEUS_MULTIPROC_DIR="$WORKDIR/multiproc" \
     exec "$PREFORK" -w "$BENCH_WORKERS" -b "127.0.0.1:$PORT" "$@"
 }

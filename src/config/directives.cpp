@@ -141,10 +141,7 @@ Status set_redis_url(Config& config, const Input& input) {
 Status set_redis_ssl(Config& config, const Input& input) {
   bool value = false;
   if (Status status = read_boolean(input, value); !status.ok()) return status;
-  if (value) {
-    return Status::error(
-        "TLS connections to Redis are not supported yet; refusing to fall back to plaintext");
-  }
+  if (value) return redis_tls_refused();
   config.redis.ssl = false;
   return {};
 }

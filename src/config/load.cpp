@@ -22,12 +22,14 @@ void fill_derived_defaults(Config& config) {
   }
   if (config.workers == 0) config.workers = int(std::max(1u, std::thread::hardware_concurrency()));
   if (config.proc_name.empty()) config.proc_name = "prefork";
+  // The one place a Redis URL is applied (set_redis_url checked it): it wins over host, port
+  // and db; a URL without a password keeps REDIS_PASSWORD.
   RedisAddress address;
   if (!config.redis.url.empty() && parse_redis_url(config.redis.url, address).ok()) {
     config.redis.host = address.host;
     config.redis.port = address.port;
     config.redis.db = address.db;
-    config.redis.password = address.password;
+    if (!address.password.empty()) config.redis.password = address.password;
   }
 }
 

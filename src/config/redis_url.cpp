@@ -93,11 +93,14 @@ std::string redacted(const std::string& url) {
 
 }  // namespace
 
+Status redis_tls_refused() {
+  return Status::error(
+      "TLS to Redis (REDIS_SSL, rediss://) is not supported yet; refusing to fall back to "
+      "plaintext");
+}
+
 Status parse_redis_url(const std::string& url, RedisAddress& address) {
-  if (url.rfind("rediss://", 0) == 0) {
-    return Status::error(
-        "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext");
-  }
+  if (url.rfind("rediss://", 0) == 0) return redis_tls_refused();
   if (url.rfind(scheme, 0) != 0)
     return Status::error("expected a redis:// URL, got " + redacted(url));
   if (url.find_first_of("?#") != std::string::npos) {

@@ -6,6 +6,7 @@
 #include <exception>
 #include <memory>
 
+#include "app/loader.hpp"
 #include "core/log.hpp"
 #include "storage/backend.hpp"
 #include "worker/access_log.hpp"
@@ -33,16 +34,6 @@ void install_signal_dispositions() {
   signal(SIGPIPE, SIG_IGN);
 }
 
-std::unique_ptr<App> make_app(const Boot& boot, const char*& failure) {
-  if (!boot.factory) {
-    failure = "no app: neither a preloaded app nor a factory was given";
-    return nullptr;
-  }
-  std::unique_ptr<App> app = boot.factory(boot.config->app_config);
-  if (!app) failure = "the app factory returned no app";
-  return app;
-}
-
 }  // namespace
 
 int run(const Boot& boot) {
@@ -50,17 +41,16 @@ int run(const Boot& boot) {
   std::unique_ptr<App> owned;
   App* app = boot.preloaded_app;
   if (!app) {
-    const char* failure = nullptr;
-    try {
-      owned = make_app(boot, failure);
-    } catch (const std::exception& error) {
-      log::critical("worker ", boot.id, " failed to boot: the app factory threw: ", error.what());
+    if (!boot.factory) {
+      log::critical("worker ", boot.id, " failed to boot: neither a preloaded app nor a factory");
       return exit_boot_error;
     }
-    if (!owned) {
-      log::critical("worker ", boot.id, " failed to boot: ", failure);
+    Result<std::unique_ptr<App>> made = app::make({boot.factory, ""}, boot.config->app_config);
+    if (!made) {
+      log::critical("worker ", boot.id, " failed to boot: ", made.message());
       return exit_boot_error;
     }
+    owned = std::move(made).value();
     app = owned.get();
   }
 

@@ -1,15 +1,8 @@
 #include "storage/redis/endpoint.hpp"
 
-#include "config/redis_url.hpp"
-
 namespace prefork::storage {
 
-Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
-  if (redis.ssl || redis.url.starts_with("rediss://")) {
-    return Status::error(
-        "TLS to Redis (REDIS_SSL / rediss://) is not supported; refusing to connect in "
-        "plaintext");
-  }
+RedisEndpoint resolve_endpoint(const config::Redis& redis) {
   RedisEndpoint endpoint;
   endpoint.host = redis.host;
   endpoint.port = redis.port;
@@ -17,16 +10,6 @@ Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
   endpoint.password = redis.password;
   endpoint.connect_timeout = redis.connect_timeout;
   endpoint.command_timeout = redis.command_timeout;
-  if (redis.url.empty()) return endpoint;
-
-  config::RedisAddress address;
-  if (Status status = config::parse_redis_url(redis.url, address); !status.ok()) {
-    return Status::error("PROMETHEUS_REDIS_URL: " + status.message());
-  }
-  endpoint.host = address.host;
-  endpoint.port = address.port;
-  endpoint.db = address.db;
-  if (!address.password.empty()) endpoint.password = address.password;
   return endpoint;
 }
 

@@ -45,10 +45,9 @@ bool RedisStorageManager::setup() {
   teardown();
   last_error_.clear();
   if (!redis_.enabled) return refuse("Redis storage is disabled (REDIS_ENABLED=false)", false);
-  Result<RedisEndpoint> resolved = resolve_endpoint(redis_);
-  if (!resolved) return refuse(resolved.message(), true);
+  RedisEndpoint endpoint = resolve_endpoint(redis_);
   try {
-    client_ = factory_(*resolved);
+    client_ = factory_(endpoint);
     if (client_ == nullptr) return refuse("no Redis client could be made", true);
     client_->connect();
     if (!client_->ping()) return refuse("Redis does not answer PING", true);
@@ -58,8 +57,8 @@ bool RedisStorageManager::setup() {
   dict_ = std::make_unique<RedisStorageDict>(*client_, redis_.key_prefix, redis_.ttl_seconds,
                                              instance_);
   collector_ = std::make_unique<RedisMultiProcessCollector>(*dict_);
-  log::info("redis: metrics stored in Redis at ", resolved->host, ":", resolved->port, "/",
-            resolved->db, " with prefix '", redis_.key_prefix, "'");
+  log::info("redis: metrics stored in Redis at ", endpoint.host, ":", endpoint.port, "/",
+            endpoint.db, " with prefix '", redis_.key_prefix, "'");
   return true;
 }
 

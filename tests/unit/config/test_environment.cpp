@@ -65,8 +65,8 @@ TEST_CASE("a bad environment value names the variable") {
 
 TEST_CASE("REDIS_SSL=true is refused instead of silently using plaintext") {
   CHECK(error_of({}, {"REDIS_SSL=true"}) ==
-        "environment: REDIS_SSL: TLS connections to Redis are not supported yet; refusing to "
-        "fall back to plaintext");
+        "environment: REDIS_SSL: TLS to Redis (REDIS_SSL, rediss://) is not supported yet; "
+        "refusing to fall back to plaintext");
 }
 
 TEST_CASE("PROMETHEUS_REDIS_URL wins over host, port, db and password") {
@@ -78,6 +78,9 @@ TEST_CASE("PROMETHEUS_REDIS_URL wins over host, port, db and password") {
   CHECK(config.redis.port == 6400);
   CHECK(config.redis.db == 2);
   CHECK(config.redis.password == "pw");
+  // A URL without a password keeps REDIS_PASSWORD.
+  CHECK(loaded({}, {"REDIS_PASSWORD=old", "PROMETHEUS_REDIS_URL=redis://cache"}).redis.password ==
+        "old");
 
   Config defaults = loaded({}, {"REDIS_PORT=1234", "PROMETHEUS_REDIS_URL=redis://cache"});
   CHECK(defaults.redis.port == 6379);
@@ -86,6 +89,6 @@ TEST_CASE("PROMETHEUS_REDIS_URL wins over host, port, db and password") {
 
 TEST_CASE("a rediss:// URL is refused") {
   CHECK(error_of({}, {"PROMETHEUS_REDIS_URL=rediss://cache:6380"}) ==
-        "environment: PROMETHEUS_REDIS_URL: rediss:// (TLS) is not supported yet; refusing to "
-        "fall back to plaintext");
+        "environment: PROMETHEUS_REDIS_URL: TLS to Redis (REDIS_SSL, rediss://) is not supported "
+        "yet; refusing to fall back to plaintext");
 }

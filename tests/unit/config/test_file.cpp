@@ -57,10 +57,11 @@ TEST_CASE("each bad setting names file, line and key") {
       {"[redis]\nport = 70000", "redis.port: must be between 1 and 65535, got 70000"},
       {"[redis]\nhots = \"x\"", "redis.hots: unknown key (did you mean redis.host?)"},
       {"[redis]\nssl = true",
-       "redis.ssl: TLS connections to Redis are not supported yet; refusing to fall back to "
-       "plaintext"},
+       "redis.ssl: TLS to Redis (REDIS_SSL, rediss://) is not supported yet; refusing to fall back "
+       "to plaintext"},
       {"[redis]\nurl = \"rediss://example:6380\"",
-       "redis.url: rediss:// (TLS) is not supported yet; refusing to fall back to plaintext"},
+       "redis.url: TLS to Redis (REDIS_SSL, rediss://) is not supported yet; refusing to fall back "
+       "to plaintext"},
       {"[redis]\nttl_seconds = 0", "redis.ttl_seconds: must be at least 1, got 0"},
       {"[redis]\nkey_prefix = \"\"", "redis.key_prefix: must not be empty (a key prefix)"},
       {"[metrics]\nport = -1", "metrics.port: must be between 0 and 65535, got -1"},

@@ -52,7 +52,8 @@ TEST_CASE("the password is percent-decoded") {
 
 TEST_CASE("bad URLs say what is wrong without repeating the password") {
   CHECK(problem_of("rediss://cache:6380") ==
-        "rediss:// (TLS) is not supported yet; refusing to fall back to plaintext");
+        "TLS to Redis (REDIS_SSL, rediss://) is not supported yet; refusing to fall back to "
+        "plaintext");
   CHECK(problem_of("http://cache") == "expected a redis:// URL, got \"http://cache\"");
   CHECK(problem_of("redis://") == "the host is missing in \"redis://\"");
   CHECK(problem_of("redis://cache:0") == "expected a port 1..65535 in \"redis://cache:0\"");

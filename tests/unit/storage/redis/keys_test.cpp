@@ -2,7 +2,11 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <string>
+#include <vector>
 
+#include "config/config.hpp"
+#include "core/result.hpp"
 #include "metrics/md5.hpp"
 #include "storage/redis/endpoint.hpp"
 #include "storage/redis/keys.hpp"
@@ -11,10 +15,20 @@ using namespace prefork::storage;
 
 namespace {
 
+// The endpoint of a configuration loaded from these environment variables, or the loader's
+// error: the way every URL reaches the storage.
+prefork::Result<RedisEndpoint> endpoint_from(std::vector<std::string> environment) {
+  std::vector<const char*> envp;
+  for (const std::string& variable : environment) envp.push_back(variable.c_str());
+  envp.push_back(nullptr);
+  const char* argv[] = {"prefork", nullptr};
+  prefork::config::LoadResult loaded = prefork::config::load(1, argv, envp.data());
+  if (!loaded.config) return prefork::Status::error(loaded.message);
+  return resolve_endpoint(loaded.config->redis);
+}
+
 prefork::Result<RedisEndpoint> resolve_url(const std::string& url) {
-  prefork::config::Redis redis;
-  redis.url = url;
-  return resolve_endpoint(redis);
+  return endpoint_from({"PROMETHEUS_REDIS_URL=" + url});
 }
 
 }  // namespace
@@ -53,25 +67,18 @@ TEST_CASE("malformed URLs are refused with a reason that never shows the passwor
 
 TEST_CASE("TLS never falls back to plaintext") {
   CHECK(resolve_url("rediss://localhost:6379/0").message().find("TLS") != std::string::npos);
-  prefork::config::Redis redis;
-  redis.ssl = true;
-  CHECK(resolve_endpoint(redis).message().find("REDIS_SSL") != std::string::npos);
+  CHECK(endpoint_from({"REDIS_SSL=true"}).message().find("REDIS_SSL") != std::string::npos);
 }
 
 TEST_CASE("the URL overrides the separate fields; the password field fills a URL without one") {
-  prefork::config::Redis redis;
-  redis.host = "ignored";
-  redis.port = 1;
-  redis.password = "fallback";
-  redis.url = "redis://127.0.0.1:6390/2";
-  redis.command_timeout = 0.25;
-  prefork::Result<RedisEndpoint> result = resolve_endpoint(redis);
+  prefork::Result<RedisEndpoint> result =
+      endpoint_from({"REDIS_HOST=ignored", "REDIS_PORT=1", "REDIS_PASSWORD=fallback",
+                     "PROMETHEUS_REDIS_URL=redis://127.0.0.1:6390/2"});
   REQUIRE(result.ok());
   CHECK(result->host == "127.0.0.1");
   CHECK(result->port == 6390);
   CHECK(result->db == 2);
   CHECK(result->password == "fallback");
-  CHECK(result->command_timeout == 0.25);
 }
 
 TEST_CASE("keys follow {prefix}:{kind}:{process}:{metric|meta}:{md5}") {
