@@ -30,7 +30,7 @@ shares() {
         if (counts[i] < low) low = counts[i]
         if (counts[i] > high) high = counts[i]
       }
-      printf "(total %d, max/min %.2f)\n", total, low > 0 ? high / low : 0
+      printf "(total %d, max/min %.2f)\n", total, (low > 0 ? high / low : 0)
     }'
 }
 
