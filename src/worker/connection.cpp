@@ -456,9 +456,12 @@ void Connection::update_timer() {
   } else if (parser_.phase() == http::Parser::Phase::body) {
     // Tested before the head rule: a first request's body also has parsed_ == filled_.
     deadline_ms_ = now + server_.body_timeout_ms();
-  } else if (server_.draining() && parser_.phase() == http::Parser::Phase::idle &&
+  } else if (server_.draining() && served_ != 0 && parser_.phase() == http::Parser::Phase::idle &&
              parsed_ == filled_) {
-    // Idle while the worker stops: no request is lost by closing now.
+    // Idle between requests while the worker stops: no request is lost by closing now. A
+    // connection accepted just before the drain still gets its first request read and answered
+    // (its bytes are usually waiting already): closing it would fail a client that did nothing
+    // wrong.
     deadline_ms_ = now;
   } else if (parser_.phase() == http::Parser::Phase::head || (parsed_ == filled_ && served_ == 0) ||
              (parser_.phase() == http::Parser::Phase::idle && parsed_ < filled_)) {
