@@ -2,6 +2,7 @@
 // answers signals, checks heartbeats, reaps and respawns.
 #pragma once
 
+#include <unistd.h>
 #include <uv.h>
 #include <prefork/app.hpp>
 
@@ -100,6 +101,7 @@ class Arbiter {
   int active_workers() const;
 
   Setup setup_;
+  pid_t master_pid_ = getpid();  // read by a new worker, which cannot trust getppid()
   uv_loop_t loop_;
   std::array<uv_signal_t, 10> signals_;
   uv_timer_t signal_dispatch_timer_;

@@ -124,6 +124,7 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
   boot.id = id;
   boot.position = position;
   boot.heartbeat = heartbeat;
+  boot.master_pid = master_pid_;
   boot.preloaded_app = setup_.preloaded_app.get();
   boot.factory = setup_.app.factory;
   // From here the worker's metrics own the slot.

@@ -1,6 +1,8 @@
 // The entry point of a forked worker: one libuv loop serving HTTP on inherited listeners.
 #pragma once
 
+#include <sys/types.h>
+
 #include <prefork/app.hpp>
 
 #include <string>
@@ -21,7 +23,10 @@ struct Boot {
   // The smallest position no other live worker holds: the metrics' worker_id label, reused
   // by replacements so that series stay proportional to workers, not to restarts.
   int position = 0;
-  Heartbeat* heartbeat = nullptr;       // shared with the master
+  Heartbeat* heartbeat = nullptr;  // shared with the master
+  // The master's pid, taken before fork: a master that died before the worker got going has
+  // already made getppid() 1. 0: the parent at start (a worker run without a master).
+  pid_t master_pid = 0;
   App* preloaded_app = nullptr;         // preload_app: made in the master before fork
   AppFactory factory = nullptr;         // used when preloaded_app is null
   RequestObserver* observer = nullptr;  // per-request measurements (worker/observer.hpp)

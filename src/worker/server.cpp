@@ -80,7 +80,7 @@ Server::Server(const Boot& boot, App& app)
       body_timeout_ms_(to_ms(boot.config->limits.body_timeout)),
       max_buffer_(buffer_limit(boot.config->limits)),
       max_requests_(recycle_after(*boot.config)),
-      parent_pid_(getppid()) {
+      parent_pid_(boot.master_pid != 0 ? boot.master_pid : getppid()) {
   scratch_ = std::make_unique<char[]>(scratch_size);
   if (header_timeout_ms_ == 0) header_timeout_ms_ = UINT32_MAX;
   if (body_timeout_ms_ == 0) body_timeout_ms_ = UINT32_MAX;
