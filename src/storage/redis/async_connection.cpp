@@ -17,13 +17,6 @@ struct AsyncConnection::Batch {
   std::function<void(const redisReply*)> observe;  // sees every reply of the batch
 };
 
-// The timers outlive the connection until libuv has closed them.
-struct AsyncConnection::Timers {
-  uv_timer_t retry;     // backoff before a reconnect, then the connect deadline
-  uv_timer_t watchdog;  // command timeout
-  int open = 2;
-};
-
 namespace {
 
 std::uint64_t milliseconds(double seconds) {
@@ -33,11 +26,13 @@ std::uint64_t milliseconds(double seconds) {
 }  // namespace
 
 AsyncConnection::AsyncConnection(uv_loop_t* loop, RedisEndpoint endpoint, Events events)
-    : loop_(loop), endpoint_(std::move(endpoint)), events_(std::move(events)), timers_(new Timers) {
-  uv_timer_init(loop_, &timers_->retry);
-  uv_timer_init(loop_, &timers_->watchdog);
-  timers_->retry.data = this;
-  timers_->watchdog.data = this;
+    : loop_(loop),
+      endpoint_(std::move(endpoint)),
+      events_(std::move(events)),
+      retry_timer_(loop, uv_timer_init),
+      watchdog_timer_(loop, uv_timer_init) {
+  retry_timer_->data = this;
+  watchdog_timer_->data = this;
   start_connect();
 }
 
@@ -47,14 +42,6 @@ AsyncConnection::~AsyncConnection() {
     context_ = nullptr;
     redisAsyncFree(context);
   }
-  auto closed = [](uv_handle_t* handle) {
-    auto* timers = static_cast<Timers*>(handle->data);
-    if (--timers->open == 0) delete timers;
-  };
-  timers_->retry.data = timers_;
-  timers_->watchdog.data = timers_;
-  uv_close(reinterpret_cast<uv_handle_t*>(&timers_->retry), closed);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timers_->watchdog), closed);
 }
 
 void AsyncConnection::start_connect() {
@@ -75,7 +62,7 @@ void AsyncConnection::start_connect() {
   redisAsyncSetConnectCallback(context, connected_callback);
   redisAsyncSetDisconnectCallback(context, disconnected_callback);
   uv_timer_start(
-      &timers_->retry,
+      retry_timer_.get(),
       [](uv_timer_t* timer) {
         auto* self = static_cast<AsyncConnection*>(timer->data);
         if (self->state_ == State::waiting) {
@@ -90,9 +77,9 @@ void AsyncConnection::start_connect() {
 void AsyncConnection::schedule_reconnect(const std::string& reason) {
   state_ = State::waiting;
   last_error_ = reason;
-  uv_timer_stop(&timers_->watchdog);
+  uv_timer_stop(watchdog_timer_.get());
   uv_timer_start(
-      &timers_->retry,
+      retry_timer_.get(),
       [](uv_timer_t* timer) {
         auto* self = static_cast<AsyncConnection*>(timer->data);
         if (self->state_ == State::waiting) self->start_connect();
@@ -182,7 +169,7 @@ void AsyncConnection::identify() {
 void AsyncConnection::become_ready() {
   state_ = State::ready;
   backoff_ms_ = first_backoff_ms;
-  uv_timer_stop(&timers_->retry);
+  uv_timer_stop(retry_timer_.get());
   last_error_.clear();
   if (events_.ready) events_.ready();
 }
@@ -237,7 +224,7 @@ void AsyncConnection::reply_callback(redisAsyncContext* context, void* reply, vo
 void AsyncConnection::on_reply(Batch* batch, const redisReply* reply) {
   if (pending_replies_ > 0) --pending_replies_;
   last_progress_ms_ = uv_now(loop_);
-  if (pending_replies_ == 0) uv_timer_stop(&timers_->watchdog);
+  if (pending_replies_ == 0) uv_timer_stop(watchdog_timer_.get());
   if (reply_is_error(reply)) {
     if (batch->ok) {
       batch->first_error = reply == nullptr ? "connection lost" : std::string(reply_text(reply));
@@ -256,11 +243,11 @@ void AsyncConnection::on_reply(Batch* batch, const redisReply* reply) {
 }
 
 void AsyncConnection::arm_command_watchdog() {
-  if (pending_replies_ == 0 || uv_is_active(reinterpret_cast<uv_handle_t*>(&timers_->watchdog))) {
+  if (pending_replies_ == 0 || uv_is_active(watchdog_timer_.base())) {
     return;
   }
   uv_timer_start(
-      &timers_->watchdog,
+      watchdog_timer_.get(),
       [](uv_timer_t* timer) { static_cast<AsyncConnection*>(timer->data)->on_watchdog(); },
       milliseconds(endpoint_.command_timeout), 0);
 }
@@ -274,7 +261,7 @@ void AsyncConnection::on_watchdog() {
     return;
   }
   uv_timer_start(
-      &timers_->watchdog,
+      watchdog_timer_.get(),
       [](uv_timer_t* timer) { static_cast<AsyncConnection*>(timer->data)->on_watchdog(); },
       timeout - waited, 0);
 }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "core/uv_handle.hpp"
 #include "storage/redis/endpoint.hpp"
 #include "storage/redis/reply.hpp"
 
@@ -27,7 +28,7 @@ class AsyncConnection {
   using BatchDone = std::function<void(const Status&)>;
 
   AsyncConnection(uv_loop_t* loop, RedisEndpoint endpoint, Events events);
-  // Closes the connection; batches still in flight complete with false. The loop must run
+  // Closes the connection; batches still in flight complete with an error. The loop must run
   // afterwards to release the libuv handles, as with any libuv handle.
   ~AsyncConnection();
   AsyncConnection(const AsyncConnection&) = delete;
@@ -51,7 +52,6 @@ class AsyncConnection {
  private:
   enum class State { waiting, connecting, handshaking, ready, closed };
   struct Batch;
-  struct Timers;
 
   void start_connect();
   void schedule_reconnect(const std::string& reason);
@@ -72,7 +72,8 @@ class AsyncConnection {
   RedisEndpoint endpoint_;
   Events events_;
   redisAsyncContext* context_ = nullptr;
-  Timers* timers_;  // freed by the last close callback, after this object may be gone
+  UvTimer retry_timer_;     // backoff before a reconnect, then the connect deadline
+  UvTimer watchdog_timer_;  // command timeout
   State state_ = State::waiting;
   std::uint64_t backoff_ms_ = first_backoff_ms;
   std::size_t pending_replies_ = 0;
