@@ -13,15 +13,14 @@ struct Spec {
   std::string name;
 };
 
-bool split_spec(const std::string& spec, Spec& parts, std::string& error) {
+Status split_spec(const std::string& spec, Spec& parts) {
   auto colon = spec.rfind(':');
   if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size()) {
-    error = "app \"" + spec + "\": expected \"path/libfoo.so:name\"";
-    return false;
+    return Status::error("app \"" + spec + "\": expected \"path/libfoo.so:name\"");
   }
   parts.path = spec.substr(0, colon);
   parts.name = spec.substr(colon + 1);
-  return true;
+  return {};
 }
 
 std::string abi_text(std::uint32_t version) {
@@ -31,36 +30,39 @@ std::string abi_text(std::uint32_t version) {
 LoadOutcome load_shared_object(const std::string& spec) {
   LoadOutcome outcome;
   Spec parts;
-  if (!split_spec(spec, parts, outcome.error)) return outcome;
+  outcome.status = split_spec(spec, parts);
+  if (!outcome.status) return outcome;
   struct stat info;
   if (stat(parts.path.c_str(), &info) != 0) {
-    outcome.error = "app \"" + spec + "\": file not found: " + parts.path;
+    outcome.status = Status::error("app \"" + spec + "\": file not found: " + parts.path);
     return outcome;
   }
   // Without a slash dlopen searches the library path instead of the file the user named.
   std::string path = parts.path.find('/') == std::string::npos ? "./" + parts.path : parts.path;
   void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!handle) {
-    outcome.error = "app \"" + spec + "\": cannot load: " + dlerror();
+    outcome.status = Status::error("app \"" + spec + "\": cannot load: " + dlerror());
     return outcome;
   }
   std::string symbol = "prefork_app_" + parts.name;
   auto* descriptor = static_cast<const AppDescriptor*>(dlsym(handle, symbol.c_str()));
   if (!descriptor) {
-    outcome.error = "app \"" + spec + "\": symbol " + symbol + " not found in " + parts.path +
-                    " (is PREFORK_APP(" + parts.name + ", ...) in the library?)";
+    outcome.status =
+        Status::error("app \"" + spec + "\": symbol " + symbol + " not found in " + parts.path +
+                      " (is PREFORK_APP(" + parts.name + ", ...) in the library?)");
     dlclose(handle);
     return outcome;
   }
   if (descriptor->abi_version != abi_version) {
-    outcome.error = "app \"" + spec + "\": built for prefork ABI version " +
-                    abi_text(descriptor->abi_version) + ", but this prefork has ABI version " +
-                    abi_text(abi_version) + "; rebuild the app against this prefork";
+    outcome.status =
+        Status::error("app \"" + spec + "\": built for prefork ABI version " +
+                      abi_text(descriptor->abi_version) + ", but this prefork has ABI version " +
+                      abi_text(abi_version) + "; rebuild the app against this prefork");
     dlclose(handle);
     return outcome;
   }
   if (!descriptor->factory) {
-    outcome.error = "app \"" + spec + "\": " + symbol + " has no factory";
+    outcome.status = Status::error("app \"" + spec + "\": " + symbol + " has no factory");
     dlclose(handle);
     return outcome;
   }
@@ -76,8 +78,8 @@ LoadOutcome resolve(const std::string& spec, AppFactory linked_factory) {
   LoadOutcome outcome;
   if (!linked_factory) {
     outcome.not_configured = true;
-    outcome.error =
-        "app: no application: set app = \"path/libfoo.so:name\" in the config file or pass --app";
+    outcome.status = Status::error(
+        "app: no application: set app = \"path/libfoo.so:name\" in the config file or pass --app");
     return outcome;
   }
   outcome.app.factory = linked_factory;

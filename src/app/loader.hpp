@@ -19,10 +19,10 @@ struct LoadedApp {
 
 struct LoadOutcome {
   LoadedApp app;
-  std::string error;  // empty on success
+  Status status;
   // No app was named anywhere: a configuration error (exit 2), not a load failure (exit 3).
   bool not_configured = false;
-  bool ok() const { return error.empty(); }
+  bool ok() const { return status.ok(); }
 };
 
 // spec is the `app` setting ("path/libfoo.so:name"); when empty, linked_factory is used.

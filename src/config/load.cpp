@@ -2,7 +2,6 @@
 // defaults that depend on the machine or on other settings.
 #include "config/config.hpp"
 #include "config/layers.hpp"
-#include "config/redis_url.hpp"
 #include "core/exit_codes.hpp"
 
 #include <prefork/version.hpp>
@@ -22,15 +21,6 @@ void fill_derived_defaults(Config& config) {
   }
   if (config.workers == 0) config.workers = int(std::max(1u, std::thread::hardware_concurrency()));
   if (config.proc_name.empty()) config.proc_name = "prefork";
-  // The one place a Redis URL is applied (set_redis_url checked it): it wins over host, port
-  // and db; a URL without a password keeps REDIS_PASSWORD.
-  RedisAddress address;
-  if (!config.redis.url.empty() && parse_redis_url(config.redis.url, address).ok()) {
-    config.redis.host = address.host;
-    config.redis.port = address.port;
-    config.redis.db = address.db;
-    if (!address.password.empty()) config.redis.password = address.password;
-  }
 }
 
 std::string joined(const std::vector<std::string>& lines) {

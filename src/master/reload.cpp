@@ -49,7 +49,7 @@ void Arbiter::handle_hup() {
 bool Arbiter::apply_reloaded_config(config::Config config) {
   app::LoadOutcome resolved = app::resolve(config.app, setup_.linked_factory);
   if (!resolved.ok()) {
-    log::error("Reload failed, keeping the running configuration: ", resolved.error);
+    log::error("Reload failed, keeping the running configuration: ", resolved.status.message());
     return false;
   }
   std::unique_ptr<App> preloaded;

@@ -122,7 +122,7 @@ int run(int argc, char** argv, AppFactory factory) {
 
   app::LoadOutcome resolved = app::resolve(config.app, factory);
   if (!resolved.ok())
-    return fail(resolved.not_configured ? exit_usage : exit_boot_error, resolved.error);
+    return fail(resolved.not_configured ? exit_usage : exit_boot_error, resolved.status.message());
   setup.app = resolved.app;
   if (config.check_only) {
     std::printf("%s: configuration OK\n",

@@ -4,6 +4,7 @@
 
 #include <sys/types.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -80,6 +81,47 @@ inline Reply http_get(int port, std::string_view target, std::chrono::millisecon
 // headers: whole lines, each ending in \r\n.
 Reply http_get_with_headers(int port, std::string_view target, std::string_view headers);
 Reply http_get_unix(const std::string& path, std::string_view target);
+
+// Sends requests from a few threads until stopped; counts the ones answered with 200 and the
+// ones that were not.
+class Load {
+ public:
+  Load(int port, int threads) {
+    for (int i = 0; i < threads; ++i) {
+      threads_.emplace_back([this, port] {
+        while (!stop_) {
+          if (http_get(port, "/", 5s).status == 200) {
+            ++answered_;
+          } else {
+            ++failed_;
+          }
+        }
+      });
+    }
+  }
+  ~Load() { stop(); }
+  long answered() const { return answered_; }
+  long failed() const { return failed_; }
+  void stop() {
+    stop_ = true;
+    for (std::thread& thread : threads_) {
+      if (thread.joinable()) thread.join();
+    }
+  }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<long> answered_{0};
+  std::atomic<long> failed_{0};
+  std::vector<std::thread> threads_;
+};
+
+// True when no pid of now is one of old: every worker was replaced.
+inline bool all_replaced(const std::vector<pid_t>& now, const std::vector<pid_t>& old) {
+  return std::none_of(now.begin(), now.end(), [&](pid_t pid) {
+    return std::find(old.begin(), old.end(), pid) != old.end();
+  });
+}
 
 // A client connection kept open between requests (keep-alive), closed on destruction.
 class Client {

@@ -4,9 +4,7 @@
 
 #include <sys/types.h>
 
-#include <atomic>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "harness.hpp"
@@ -34,40 +32,6 @@ std::string listening_inode(int port);
 bool holds_socket(pid_t pid, const std::string& inode);
 // Sends count GETs of / one after another; returns how many were answered with 200.
 int send_requests(int port, int count);
-
-// Sends requests from a few threads until stopped; counts the ones answered with 200 and the
-// ones that were not.
-class Load {
- public:
-  Load(int port, int threads) {
-    for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([this, port] {
-        while (!stop_) {
-          if (http_get(port, "/", 5s).status == 200) {
-            ++answered_;
-          } else {
-            ++failed_;
-          }
-        }
-      });
-    }
-  }
-  ~Load() { stop(); }
-  long answered() const { return answered_; }
-  long failed() const { return failed_; }
-  void stop() {
-    stop_ = true;
-    for (std::thread& thread : threads_) {
-      if (thread.joinable()) thread.join();
-    }
-  }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<long> answered_{0};
-  std::atomic<long> failed_{0};
-  std::vector<std::thread> threads_;
-};
 
 // prefork hello on a free port with its metrics endpoint found and every worker up.
 struct Prefork {

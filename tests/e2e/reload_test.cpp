@@ -1,10 +1,7 @@
 // SIGHUP: re-read the config, replace every worker, drop no request.
 #include <doctest/doctest.h>
 
-#include <algorithm>
-#include <atomic>
 #include <csignal>
-#include <thread>
 
 #include "harness.hpp"
 
@@ -15,41 +12,6 @@ namespace {
 std::string hello_binary() {
   return built_path("HELLO_BINARY");
 }
-
-bool none_of(const std::vector<pid_t>& now, const std::vector<pid_t>& old) {
-  return std::none_of(now.begin(), now.end(), [&](pid_t pid) {
-    return std::find(old.begin(), old.end(), pid) != old.end();
-  });
-}
-
-// Client threads that request "/" on new connections until stopped, counting outcomes.
-class Load {
- public:
-  Load(int port, int threads) {
-    for (int i = 0; i < threads; ++i) {
-      clients_.emplace_back([this, port] {
-        while (!stop_) {
-          Reply reply = http_get(port, "/", 5s);
-          ++(reply.ok && reply.status == 200 ? served_ : failed_);
-        }
-      });
-    }
-  }
-  ~Load() { stop(); }
-  void stop() {
-    stop_ = true;
-    for (std::thread& client : clients_) {
-      if (client.joinable()) client.join();
-    }
-  }
-  int served() const { return served_; }
-  int failed() const { return failed_; }
-
- private:
-  std::atomic<bool> stop_{false};
-  std::atomic<int> served_{0}, failed_{0};
-  std::vector<std::thread> clients_;
-};
 
 // The master runs on a file of workers = 2; HUP after bad_file replaced it must log
 // PATH + error_suffix, keep the master, its workers and their configuration, and serve on.
@@ -82,20 +44,20 @@ TEST_CASE("HUP under load replaces every worker with zero failed requests") {
   REQUIRE(server.wait_for_worker_count(2));
   std::vector<pid_t> old_workers = server.workers();
   Load load(port, 2);
-  REQUIRE(eventually([&] { return load.served() >= 50; }));
+  REQUIRE(eventually([&] { return load.answered() >= 50; }));
   auto started = Clock::now();
   server.signal(SIGHUP);
   bool replaced = eventually([&] {
     std::vector<pid_t> now = server.workers();
-    return now.size() == 2 && none_of(now, old_workers);
+    return now.size() == 2 && all_replaced(now, old_workers);
   });
-  int served_at_replacement = load.served();
+  long served_at_replacement = load.answered();
   // Keep the load on the new workers until about 1.5 s have passed in all.
   eventually([&] { return Clock::now() - started >= 1500ms; }, 3s);
   load.stop();
   CHECK(replaced);
   CHECK(load.failed() == 0);
-  CHECK(load.served() > served_at_replacement);
+  CHECK(load.answered() > served_at_replacement);
   CHECK(server.count_lines("Hang up: Master") == 1);
 }
 

@@ -43,12 +43,6 @@ std::size_t open_fds(pid_t pid) {
   return files_in("/proc/" + std::to_string(pid) + "/fd").size();
 }
 
-bool none_of(const std::vector<pid_t>& now, const std::vector<pid_t>& gone) {
-  return std::none_of(now.begin(), now.end(), [&](pid_t pid) {
-    return std::find(gone.begin(), gone.end(), pid) != gone.end();
-  });
-}
-
 template <class Action>
 Clock::duration time_of(Action action) {
   auto start = Clock::now();
@@ -74,7 +68,7 @@ TEST_CASE("Redis frozen: killed workers come back at once, /health and /metrics 
   auto replaced = time_of([&] {
     eventually([&] {
       std::vector<pid_t> now = server.workers();
-      return now.size() == 2 && none_of(now, killed);
+      return now.size() == 2 && all_replaced(now, killed);
     });
   });
   MESSAGE("both workers replaced after ", replaced / 1ms, " ms");

@@ -1,10 +1,11 @@
-// Where Redis is and how to log in: config::Redis resolved into one value. The config loader
-// has already applied PROMETHEUS_REDIS_URL and refused TLS.
+// Where Redis is and how to log in: config::Redis resolved into one value. A
+// PROMETHEUS_REDIS_URL (parsed by config::parse_redis_url) wins over host, port and db.
 #pragma once
 
 #include <string>
 
 #include "config/config.hpp"
+#include "core/result.hpp"
 
 namespace prefork::storage {
 
@@ -17,6 +18,9 @@ struct RedisEndpoint {
   double command_timeout = 5;  // seconds
 };
 
-RedisEndpoint resolve_endpoint(const config::Redis& redis);
+// The one place PROMETHEUS_REDIS_URL is applied. An error when REDIS_SSL is set or the URL is
+// rediss:// (TLS is not supported and must never silently become plaintext) or malformed; its
+// message never contains the password. A URL without a password keeps REDIS_PASSWORD.
+Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis);
 
 }  // namespace prefork::storage

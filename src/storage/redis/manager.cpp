@@ -45,9 +45,10 @@ bool RedisStorageManager::setup() {
   teardown();
   last_error_.clear();
   if (!redis_.enabled) return refuse("Redis storage is disabled (REDIS_ENABLED=false)", false);
-  RedisEndpoint endpoint = resolve_endpoint(redis_);
+  Result<RedisEndpoint> resolved = resolve_endpoint(redis_);
+  if (!resolved) return refuse(resolved.message(), true);
   try {
-    client_ = factory_(endpoint);
+    client_ = factory_(*resolved);
     if (client_ == nullptr) return refuse("no Redis client could be made", true);
     client_->connect();
     if (!client_->ping()) return refuse("Redis does not answer PING", true);
@@ -57,8 +58,8 @@ bool RedisStorageManager::setup() {
   dict_ = std::make_unique<RedisStorageDict>(*client_, redis_.key_prefix, redis_.ttl_seconds,
                                              instance_);
   collector_ = std::make_unique<RedisMultiProcessCollector>(*dict_);
-  log::info("redis: metrics stored in Redis at ", endpoint.host, ":", endpoint.port, "/",
-            endpoint.db, " with prefix '", redis_.key_prefix, "'");
+  log::info("redis: metrics stored in Redis at ", resolved->host, ":", resolved->port, "/",
+            resolved->db, " with prefix '", redis_.key_prefix, "'");
   return true;
 }
 

@@ -26,7 +26,9 @@ std::unique_ptr<metrics::ValueStore> RedisWorkerSink::make_store() {
 
 void RedisWorkerSink::start(const metrics::ValueStore& store) {
   store_ = &store;
-  client_ = std::make_unique<RedisStorageClient>(resolve_endpoint(config_.redis));
+  Result<RedisEndpoint> endpoint = resolve_endpoint(config_.redis);
+  if (!endpoint) throw std::runtime_error("redis: " + endpoint.message());
+  client_ = std::make_unique<RedisStorageClient>(*endpoint);
   dict_ = std::make_unique<RedisStorageDict>(*client_, config_.redis.key_prefix,
                                              config_.redis.ttl_seconds, config_.metrics.instance);
   flusher_ = std::make_unique<RedisFlusher>(*dict_, loop_, [this](long long client_id) {

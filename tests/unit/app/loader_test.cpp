@@ -49,28 +49,28 @@ TEST_CASE("no app setting and no linked factory is a configuration error") {
 
 TEST_CASE("a spec without a name is refused with the expected form") {
   app::LoadOutcome outcome = app::resolve("libfoo.so", nullptr);
-  CHECK(outcome.error.find("expected \"path/libfoo.so:name\"") != std::string::npos);
+  CHECK(outcome.status.message().find("expected \"path/libfoo.so:name\"") != std::string::npos);
   CHECK_FALSE(outcome.not_configured);
 }
 
 TEST_CASE("a missing file is named") {
   app::LoadOutcome outcome = app::resolve("/nonexistent/libfoo.so:foo", nullptr);
-  CHECK(outcome.error.find("file not found: /nonexistent/libfoo.so") != std::string::npos);
+  CHECK(outcome.status.message().find("file not found: /nonexistent/libfoo.so") != std::string::npos);
 }
 
 TEST_CASE("a file that is not a library cannot be loaded") {
   app::LoadOutcome outcome = app::resolve("/etc/hostname:foo", nullptr);
-  CHECK(outcome.error.find("cannot load") != std::string::npos);
+  CHECK(outcome.status.message().find("cannot load") != std::string::npos);
 }
 
 TEST_CASE("a missing symbol is named") {
   app::LoadOutcome outcome = app::resolve(module("GREETING_MODULE") + ":nope", nullptr);
-  CHECK(outcome.error.find("symbol prefork_app_nope not found") != std::string::npos);
+  CHECK(outcome.status.message().find("symbol prefork_app_nope not found") != std::string::npos);
 }
 
 TEST_CASE("another ABI version is refused, naming both versions") {
   app::LoadOutcome outcome = app::resolve(module("WRONG_ABI_MODULE") + ":wrong_abi", nullptr);
-  CHECK(outcome.error.find("ABI version 999, but this prefork has ABI version " +
+  CHECK(outcome.status.message().find("ABI version 999, but this prefork has ABI version " +
                            std::to_string(abi_version)) != std::string::npos);
 }
 

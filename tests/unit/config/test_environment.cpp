@@ -69,22 +69,9 @@ TEST_CASE("REDIS_SSL=true is refused instead of silently using plaintext") {
         "refusing to fall back to plaintext");
 }
 
-TEST_CASE("PROMETHEUS_REDIS_URL wins over host, port, db and password") {
-  Config config =
-      loaded({}, {"REDIS_HOST=ignored", "REDIS_PORT=1234", "REDIS_DB=5", "REDIS_PASSWORD=old",
-                  "PROMETHEUS_REDIS_URL=redis://:pw@cache:6400/2"});
+TEST_CASE("PROMETHEUS_REDIS_URL is kept as given (the storage applies it)") {
+  Config config = loaded({}, {"PROMETHEUS_REDIS_URL=redis://:pw@cache:6400/2"});
   CHECK(config.redis.url == "redis://:pw@cache:6400/2");
-  CHECK(config.redis.host == "cache");
-  CHECK(config.redis.port == 6400);
-  CHECK(config.redis.db == 2);
-  CHECK(config.redis.password == "pw");
-  // A URL without a password keeps REDIS_PASSWORD.
-  CHECK(loaded({}, {"REDIS_PASSWORD=old", "PROMETHEUS_REDIS_URL=redis://cache"}).redis.password ==
-        "old");
-
-  Config defaults = loaded({}, {"REDIS_PORT=1234", "PROMETHEUS_REDIS_URL=redis://cache"});
-  CHECK(defaults.redis.port == 6379);
-  CHECK(defaults.redis.db == 0);
 }
 
 TEST_CASE("a rediss:// URL is refused") {

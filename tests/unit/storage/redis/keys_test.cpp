@@ -81,6 +81,22 @@ TEST_CASE("the URL overrides the separate fields; the password field fills a URL
   CHECK(result->password == "fallback");
 }
 
+TEST_CASE("PROMETHEUS_REDIS_URL wins over host, port, db and password") {
+  prefork::Result<RedisEndpoint> given =
+      endpoint_from({"REDIS_HOST=ignored", "REDIS_PORT=1234", "REDIS_DB=5", "REDIS_PASSWORD=old",
+                     "PROMETHEUS_REDIS_URL=redis://:pw@cache:6400/2"});
+  REQUIRE(given.ok());
+  CHECK(given->host == "cache");
+  CHECK(given->port == 6400);
+  CHECK(given->db == 2);
+  CHECK(given->password == "pw");
+  prefork::Result<RedisEndpoint> defaults =
+      endpoint_from({"REDIS_PORT=1234", "PROMETHEUS_REDIS_URL=redis://cache"});
+  REQUIRE(defaults.ok());
+  CHECK(defaults->port == 6379);
+  CHECK(defaults->db == 0);
+}
+
 TEST_CASE("keys follow {prefix}:{kind}:{process}:{metric|meta}:{md5}") {
   RedisKeys keys("gunicorn");
   std::string json =
