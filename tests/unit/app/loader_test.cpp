@@ -55,7 +55,8 @@ TEST_CASE("a spec without a name is refused with the expected form") {
 
 TEST_CASE("a missing file is named") {
   app::LoadOutcome outcome = app::resolve("/nonexistent/libfoo.so:foo", nullptr);
-  CHECK(outcome.status.message().find("file not found: /nonexistent/libfoo.so") != std::string::npos);
+  CHECK(outcome.status.message().find("file not found: /nonexistent/libfoo.so") !=
+        std::string::npos);
 }
 
 TEST_CASE("a file that is not a library cannot be loaded") {
@@ -71,7 +72,7 @@ TEST_CASE("a missing symbol is named") {
 TEST_CASE("another ABI version is refused, naming both versions") {
   app::LoadOutcome outcome = app::resolve(module("WRONG_ABI_MODULE") + ":wrong_abi", nullptr);
   CHECK(outcome.status.message().find("ABI version 999, but this prefork has ABI version " +
-                           std::to_string(abi_version)) != std::string::npos);
+                                      std::to_string(abi_version)) != std::string::npos);
 }
 
 TEST_CASE("a .so app is found by name and its factory reads the [app] table") {

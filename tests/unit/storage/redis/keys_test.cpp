@@ -31,24 +31,25 @@ prefork::Result<RedisEndpoint> resolve_url(const std::string& url) {
   return endpoint_from({"PROMETHEUS_REDIS_URL=" + url});
 }
 
+// The endpoint a configuration resolved to, field by field.
+void check_endpoint(const prefork::Result<RedisEndpoint>& endpoint, const std::string& host,
+                    int port, int db, const std::string& password) {
+  REQUIRE(endpoint.ok());
+  CHECK(endpoint->host == host);
+  CHECK(endpoint->port == port);
+  CHECK(endpoint->db == db);
+  CHECK(endpoint->password == password);
+}
+
 }  // namespace
 
 TEST_CASE("a full redis URL gives host, port, db and password") {
-  prefork::Result<RedisEndpoint> result = resolve_url("redis://:s%40cret@redis.example:6380/3");
-  REQUIRE(result.ok());
-  CHECK(result->host == "redis.example");
-  CHECK(result->port == 6380);
-  CHECK(result->db == 3);
-  CHECK(result->password == "s@cret");
+  check_endpoint(resolve_url("redis://:s%40cret@redis.example:6380/3"), "redis.example", 6380, 3,
+                 "s@cret");
 }
 
 TEST_CASE("a short redis URL keeps the defaults; IPv6 hosts are understood") {
-  prefork::Result<RedisEndpoint> result = resolve_url("redis://localhost");
-  REQUIRE(result.ok());
-  CHECK(result->host == "localhost");
-  CHECK(result->port == 6379);
-  CHECK(result->db == 0);
-  CHECK(result->password.empty());
+  check_endpoint(resolve_url("redis://localhost"), "localhost", 6379, 0, "");
   prefork::Result<RedisEndpoint> v6 = resolve_url("redis://[::1]:7000/0");
   REQUIRE(v6.ok());
   CHECK(v6->host == "::1");
@@ -71,25 +72,16 @@ TEST_CASE("TLS never falls back to plaintext") {
 }
 
 TEST_CASE("the URL overrides the separate fields; the password field fills a URL without one") {
-  prefork::Result<RedisEndpoint> result =
-      endpoint_from({"REDIS_HOST=ignored", "REDIS_PORT=1", "REDIS_PASSWORD=fallback",
-                     "PROMETHEUS_REDIS_URL=redis://127.0.0.1:6390/2"});
-  REQUIRE(result.ok());
-  CHECK(result->host == "127.0.0.1");
-  CHECK(result->port == 6390);
-  CHECK(result->db == 2);
-  CHECK(result->password == "fallback");
+  check_endpoint(endpoint_from({"REDIS_HOST=ignored", "REDIS_PORT=1", "REDIS_PASSWORD=fallback",
+                                "PROMETHEUS_REDIS_URL=redis://127.0.0.1:6390/2"}),
+                 "127.0.0.1", 6390, 2, "fallback");
 }
 
 TEST_CASE("PROMETHEUS_REDIS_URL wins over host, port, db and password") {
-  prefork::Result<RedisEndpoint> given =
+  check_endpoint(
       endpoint_from({"REDIS_HOST=ignored", "REDIS_PORT=1234", "REDIS_DB=5", "REDIS_PASSWORD=old",
-                     "PROMETHEUS_REDIS_URL=redis://:pw@cache:6400/2"});
-  REQUIRE(given.ok());
-  CHECK(given->host == "cache");
-  CHECK(given->port == 6400);
-  CHECK(given->db == 2);
-  CHECK(given->password == "pw");
+                     "PROMETHEUS_REDIS_URL=redis://:pw@cache:6400/2"}),
+      "cache", 6400, 2, "pw");
   prefork::Result<RedisEndpoint> defaults =
       endpoint_from({"REDIS_PORT=1234", "PROMETHEUS_REDIS_URL=redis://cache"});
   REQUIRE(defaults.ok());
