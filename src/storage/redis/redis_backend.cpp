@@ -111,10 +111,12 @@ void RedisBackend::worker_reaped(pid_t pid, std::function<void()> done) {
       log::error("Metrics: slot of ", retiree.process, ": ", read.message());
     slots_.erase(found);
   }
-  std::lock_guard lock(retiring_mutex_);
-  retiring_.push_back(std::move(retiree));
-  if (retire_queued_) return;
-  retire_queued_ = true;
+  {
+    std::lock_guard lock(retiring_mutex_);
+    retiring_.push_back(std::move(retiree));
+    if (retire_queued_) return;
+    retire_queued_ = true;
+  }
   // One job takes every worker reaped until it runs: under restart churn the lane's cost is
   // per batch, not per worker. Retried whole while Redis is away.
   auto batch = std::make_shared<std::vector<Retiree>>();
