@@ -136,7 +136,7 @@ std::string help_text() {
     if (directive.flag.empty()) continue;
     line(text, flag_column(directive), directive.meaning);
     if (directive.repeatable) text << " (repeatable)";
-    text << " [default: " << directive.default_text << "]\n";
+    text << " [default: " << default_text(directive) << "]\n";
   }
   line(text, "-v, --version", "print the version and exit\n");
   line(text, "-h, --help", "show this help and exit\n");

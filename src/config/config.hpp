@@ -64,9 +64,9 @@ struct Metrics {
 };
 
 struct Config {
-  std::string config_file;          // "" when none was given
-  std::vector<Bind> binds;          // default: 127.0.0.1:8000
-  int workers = 0;                  // default: number of CPUs; GUNICORN_WORKERS
+  std::string config_file;  // "" when none was given
+  std::vector<Bind> binds = {{Bind::Kind::tcp, "127.0.0.1", 8000, "", -1, "127.0.0.1:8000"}};
+  int workers = 0;                  // 0 = the number of CPUs, filled in by load(); GUNICORN_WORKERS
   std::string worker_class = "uv";  // "uv" or "threads"
   int threads = 1;
   int worker_connections = 1000;
@@ -83,7 +83,7 @@ struct Config {
   std::string user, group;  // drop privileges after bind
   int umask = 0;
   std::string chdir;
-  std::string proc_name;  // default: "prefork"
+  std::string proc_name = "prefork";
   std::string loglevel = "info";
   std::string errorlog = "-";
   std::string accesslog;  // "" = off, "-" = stdout

@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 
 #include <climits>
+#include <cstdio>
 #include <sstream>
 
 namespace prefork::config {
@@ -189,145 +190,220 @@ Status set_instance(Config& config, const Input& input) {
   return {};
 }
 
-constexpr const char* access_format_default =
-    R"("%(h)s %(l)s %(u)s %(t)s \"%(r)s\" %(s)s %(b)s \"%(f)s\" \"%(a)s\"")";
+// A setting's value as a user would write it; the help text and the README print the value of
+// a default Config, so that each default is written once, in config.hpp.
+std::string shown(bool value) {
+  return value ? "true" : "false";
+}
+
+std::string shown(const std::string& value) {
+  return value.empty() ? "none" : quoted(value);
+}
+
+template <class Number>
+std::string shown(Number value) {
+  return text_of(value);
+}
+
+template <auto field>
+std::string show(const Config& config) {
+  return shown(config.*field);
+}
+
+template <auto group, auto field>
+std::string show_in(const Config& config) {
+  return shown(config.*group.*field);
+}
+
+std::string show_binds(const Config& config) {
+  std::string text;
+  for (const Bind& bind : config.binds) text += (text.empty() ? "" : ", ") + quoted(bind.text);
+  return config.binds.size() == 1 ? text : "[" + text + "]";
+}
+
+std::string show_workers(const Config& config) {
+  return config.workers == 0 ? "number of CPUs" : shown(config.workers);
+}
+
+std::string show_umask(const Config& config) {
+  char text[16];
+  std::snprintf(text, sizeof text, "0o%03o", unsigned(config.umask));
+  return text;
+}
+
+std::string show_multiproc_dir(const Config& config) {
+  return config.metrics.multiproc_dir.empty() ? "a private temp dir"
+                                              : quoted(config.metrics.multiproc_dir);
+}
 
 // clang-format off
 constexpr Directive table[] = {
-  {"", "", "config", 'c', "FILE", false, "none", "the TOML configuration file",
+  {"", "", "config", 'c', "FILE", false, show<&Config::config_file>, "the TOML configuration file",
    [](Config& c, const Input& in) { return set_string(c.config_file, in); }},
-  {"bind", "", "bind", 'b', "ADDR", true, "\"127.0.0.1:8000\"",
+  {"bind", "", "bind", 'b', "ADDR", true, show_binds,
    "addresses to listen on: HOST:PORT, [IPV6]:PORT, :PORT, unix:PATH or fd://N; a string or an "
    "array (repeat the flag for several)",
    set_binds},
-  {"workers", "GUNICORN_WORKERS", "workers", 'w', "N", false, "number of CPUs",
+  {"workers", "GUNICORN_WORKERS", "workers", 'w', "N", false, show_workers,
    "worker processes",
    [](Config& c, const Input& in) { return set_int(c.workers, in, 1); }},
-  {"worker_class", "", "worker-class", 'k', "CLASS", false, "\"uv\"",
+  {"worker_class", "", "worker-class", 'k', "CLASS", false, show<&Config::worker_class>,
    "uv (handlers run on the worker's event loop) or threads (handlers run on a thread pool)",
    set_worker_class},
-  {"threads", "", "threads", 0, "N", false, "1", "handler threads per worker (worker_class threads)",
+  {"threads", "", "threads", 0, "N", false, show<&Config::threads>,
+   "handler threads per worker (worker_class threads)",
    [](Config& c, const Input& in) { return set_int(c.threads, in, 1); }},
-  {"worker_connections", "", "worker-connections", 0, "N", false, "1000",
+  {"worker_connections", "", "worker-connections", 0, "N", false, show<&Config::worker_connections>,
    "open connections per worker at most",
    [](Config& c, const Input& in) { return set_int(c.worker_connections, in, 1); }},
-  {"timeout", "", "timeout", 't', "SECONDS", false, "30",
+  {"timeout", "", "timeout", 't', "SECONDS", false, show<&Config::timeout>,
    "a worker silent this long is killed and replaced; 0 disables",
    [](Config& c, const Input& in) { return set_seconds(c.timeout, in, true); }},
-  {"graceful_timeout", "", "graceful-timeout", 0, "SECONDS", false, "30",
+  {"graceful_timeout", "", "graceful-timeout", 0, "SECONDS", false, show<&Config::graceful_timeout>,
    "time for in-flight requests at graceful stop, then SIGKILL",
    [](Config& c, const Input& in) { return set_seconds(c.graceful_timeout, in, true); }},
-  {"keepalive", "", "keep-alive", 0, "SECONDS", false, "2",
+  {"keepalive", "", "keep-alive", 0, "SECONDS", false, show<&Config::keepalive>,
    "idle keep-alive connection timeout; 0 disables keep-alive",
    [](Config& c, const Input& in) { return set_seconds(c.keepalive, in, true); }},
-  {"max_requests", "", "max-requests", 0, "N", false, "0",
+  {"max_requests", "", "max-requests", 0, "N", false, show<&Config::max_requests>,
    "restart a worker after this many requests; 0 disables",
    [](Config& c, const Input& in) { return set_int(c.max_requests, in, 0); }},
-  {"max_requests_jitter", "", "max-requests-jitter", 0, "N", false, "0",
+  {"max_requests_jitter", "", "max-requests-jitter", 0, "N", false,
+   show<&Config::max_requests_jitter>,
    "add a random 0..N to max_requests per worker",
    [](Config& c, const Input& in) { return set_int(c.max_requests_jitter, in, 0); }},
-  {"backlog", "", "backlog", 0, "N", false, "2048", "listen() backlog",
+  {"backlog", "", "backlog", 0, "N", false, show<&Config::backlog>, "listen() backlog",
    [](Config& c, const Input& in) { return set_int(c.backlog, in, 1); }},
-  {"reuse_port", "", "reuse-port", 0, "", false, "false",
+  {"reuse_port", "", "reuse-port", 0, "", false, show<&Config::reuse_port>,
    "each worker gets its own SO_REUSEPORT socket",
    [](Config& c, const Input& in) { return set_bool(c.reuse_port, in); }},
-  {"preload_app", "", "preload", 0, "", false, "false", "load the app in the master before fork",
+  {"preload_app", "", "preload", 0, "", false, show<&Config::preload_app>,
+   "load the app in the master before fork",
    [](Config& c, const Input& in) { return set_bool(c.preload_app, in); }},
-  {"app", "", "app", 0, "SPEC", false, "none", "the app to serve: \"path/libapp.so:name\"",
+  {"app", "", "app", 0, "SPEC", false, show<&Config::app>,
+   "the app to serve: \"path/libapp.so:name\"",
    set_app},
-  {"pidfile", "", "pid", 'p', "FILE", false, "none", "write the master's pid to this file",
+  {"pidfile", "", "pid", 'p', "FILE", false, show<&Config::pidfile>,
+   "write the master's pid to this file",
    [](Config& c, const Input& in) { return set_string(c.pidfile, in); }},
-  {"user", "", "user", 'u', "USER", false, "none", "switch worker processes to this user",
+  {"user", "", "user", 'u', "USER", false, show<&Config::user>,
+   "switch worker processes to this user",
    [](Config& c, const Input& in) { return set_string(c.user, in); }},
-  {"group", "", "group", 'g', "GROUP", false, "none", "switch worker processes to this group",
+  {"group", "", "group", 'g', "GROUP", false, show<&Config::group>,
+   "switch worker processes to this group",
    [](Config& c, const Input& in) { return set_string(c.group, in); }},
-  {"umask", "", "", 0, "", false, "0o000", "umask of worker processes (octal)", set_umask},
-  {"chdir", "", "chdir", 0, "DIR", false, "none", "change to this directory before loading the app",
+  {"umask", "", "", 0, "", false, show_umask, "umask of worker processes (octal)", set_umask},
+  {"chdir", "", "chdir", 0, "DIR", false, show<&Config::chdir>,
+   "change to this directory before loading the app",
    [](Config& c, const Input& in) { return set_string(c.chdir, in); }},
-  {"proc_name", "", "name", 'n', "NAME", false, "\"prefork\"",
+  {"proc_name", "", "name", 'n', "NAME", false, show<&Config::proc_name>,
    "process titles: prefork: master [NAME], prefork: worker [NAME]",
    [](Config& c, const Input& in) { return set_word(c.proc_name, in, "a process title name"); }},
-  {"loglevel", "", "log-level", 0, "LEVEL", false, "\"info\"",
+  {"loglevel", "", "log-level", 0, "LEVEL", false, show<&Config::loglevel>,
    "debug, info, warning, error or critical", set_loglevel},
-  {"errorlog", "", "error-logfile", 0, "FILE", false, "\"-\"", "error log file; \"-\" is stderr",
+  {"errorlog", "", "error-logfile", 0, "FILE", false, show<&Config::errorlog>,
+   "error log file; \"-\" is stderr",
    [](Config& c, const Input& in) { return set_word(c.errorlog, in, "\"-\" is stderr"); }},
-  {"accesslog", "", "access-logfile", 0, "FILE", false, "none",
+  {"accesslog", "", "access-logfile", 0, "FILE", false, show<&Config::accesslog>,
    "access log file; \"-\" is stdout; none disables",
    [](Config& c, const Input& in) { return set_string(c.accesslog, in); }},
-  {"access_log_format", "", "access-logformat", 0, "FORMAT", false, access_format_default,
+  {"access_log_format", "", "access-logformat", 0, "FORMAT", false,
+   show<&Config::access_log_format>,
    "access log line with gunicorn's atoms",
    [](Config& c, const Input& in) { return set_word(c.access_log_format, in, "a format"); }},
-  {"limit_request_line", "", "limit-request-line", 0, "BYTES", false, "4094",
+  {"limit_request_line", "", "limit-request-line", 0, "BYTES", false,
+   show_in<&Config::limits, &Limits::request_line>,
    "longest request line (414 beyond); 0 = unlimited",
    [](Config& c, const Input& in) { return set_int(c.limits.request_line, in, 0); }},
-  {"limit_request_fields", "", "limit-request-fields", 0, "N", false, "100",
+  {"limit_request_fields", "", "limit-request-fields", 0, "N", false,
+   show_in<&Config::limits, &Limits::request_fields>,
    "most header fields per request (431 beyond)",
    [](Config& c, const Input& in) { return set_int(c.limits.request_fields, in, 0); }},
-  {"limit_request_field_size", "", "limit-request-field-size", 0, "BYTES", false, "8190",
+  {"limit_request_field_size", "", "limit-request-field-size", 0, "BYTES", false,
+   show_in<&Config::limits, &Limits::request_field_size>,
    "longest header field (431 beyond); 0 = unlimited",
    [](Config& c, const Input& in) { return set_int(c.limits.request_field_size, in, 0); }},
-  {"max_body_size", "", "max-body-size", 0, "BYTES", false, "1048576",
+  {"max_body_size", "", "max-body-size", 0, "BYTES", false,
+   show_in<&Config::limits, &Limits::max_body_size>,
    "largest request body (413 beyond); 0 = unlimited",
    [](Config& c, const Input& in) { return set_size(c.limits.max_body_size, in); }},
-  {"header_timeout", "", "", 0, "", false, "10", "seconds to receive a whole request head",
+  {"header_timeout", "", "", 0, "", false, show_in<&Config::limits, &Limits::header_timeout>,
+   "seconds to receive a whole request head",
    [](Config& c, const Input& in) { return set_seconds(c.limits.header_timeout, in, false); }},
-  {"body_timeout", "", "", 0, "", false, "30",
+  {"body_timeout", "", "", 0, "", false, show_in<&Config::limits, &Limits::body_timeout>,
    "seconds without progress while reading a request body",
    [](Config& c, const Input& in) { return set_seconds(c.limits.body_timeout, in, false); }},
 
-  {"redis.enabled", "REDIS_ENABLED", "", 0, "", false, "false",
+  {"redis.enabled", "REDIS_ENABLED", "", 0, "", false, show_in<&Config::redis, &Redis::enabled>,
    "store metrics in Redis instead of files",
    [](Config& c, const Input& in) { return set_bool(c.redis.enabled, in); }},
-  {"redis.host", "REDIS_HOST", "", 0, "", false, "\"localhost\"", "Redis host",
+  {"redis.host", "REDIS_HOST", "", 0, "", false, show_in<&Config::redis, &Redis::host>,
+   "Redis host",
    [](Config& c, const Input& in) { return set_word(c.redis.host, in, "a host name"); }},
-  {"redis.port", "REDIS_PORT", "", 0, "", false, "6379", "Redis port",
+  {"redis.port", "REDIS_PORT", "", 0, "", false, show_in<&Config::redis, &Redis::port>,
+   "Redis port",
    [](Config& c, const Input& in) { return set_int(c.redis.port, in, 1, 65535); }},
-  {"redis.db", "REDIS_DB", "", 0, "", false, "0", "Redis database number",
+  {"redis.db", "REDIS_DB", "", 0, "", false, show_in<&Config::redis, &Redis::db>,
+   "Redis database number",
    [](Config& c, const Input& in) { return set_int(c.redis.db, in, 0); }},
-  {"redis.key_prefix", "REDIS_KEY_PREFIX", "", 0, "", false, "\"gunicorn\"",
+  {"redis.key_prefix", "REDIS_KEY_PREFIX", "", 0, "", false,
+   show_in<&Config::redis, &Redis::key_prefix>,
    "prefix of every Redis key",
    [](Config& c, const Input& in) { return set_word(c.redis.key_prefix, in, "a key prefix"); }},
-  {"redis.ttl_seconds", "REDIS_TTL_SECONDS", "", 0, "", false, "300",
+  {"redis.ttl_seconds", "REDIS_TTL_SECONDS", "", 0, "", false,
+   show_in<&Config::redis, &Redis::ttl_seconds>,
    "expiry of metric keys; live processes refresh it",
    [](Config& c, const Input& in) { return set_int(c.redis.ttl_seconds, in, 1); }},
-  {"redis.password", "REDIS_PASSWORD", "", 0, "", false, "none", "Redis AUTH password",
+  {"redis.password", "REDIS_PASSWORD", "", 0, "", false, show_in<&Config::redis, &Redis::password>,
+   "Redis AUTH password",
    [](Config& c, const Input& in) { return set_string(c.redis.password, in); }},
-  {"redis.ssl", "REDIS_SSL", "", 0, "", false, "false",
+  {"redis.ssl", "REDIS_SSL", "", 0, "", false, show_in<&Config::redis, &Redis::ssl>,
    "TLS to Redis (not supported yet: true is refused)", set_redis_ssl},
-  {"redis.url", "PROMETHEUS_REDIS_URL", "", 0, "", false, "none",
+  {"redis.url", "PROMETHEUS_REDIS_URL", "", 0, "", false, show_in<&Config::redis, &Redis::url>,
    "redis://[:PASSWORD@]HOST[:PORT][/DB]; wins over host, port, db and password", set_redis_url},
-  {"redis.connect_timeout", "", "", 0, "", false, "5", "seconds to connect to Redis",
+  {"redis.connect_timeout", "", "", 0, "", false, show_in<&Config::redis, &Redis::connect_timeout>,
+   "seconds to connect to Redis",
    [](Config& c, const Input& in) { return set_seconds(c.redis.connect_timeout, in, false); }},
-  {"redis.command_timeout", "", "", 0, "", false, "5", "seconds to wait for a Redis reply",
+  {"redis.command_timeout", "", "", 0, "", false, show_in<&Config::redis, &Redis::command_timeout>,
+   "seconds to wait for a Redis reply",
    [](Config& c, const Input& in) { return set_seconds(c.redis.command_timeout, in, false); }},
-  {"redis.debug", "REDIS_DEBUG", "", 0, "", false, "false", "log Redis storage details",
+  {"redis.debug", "REDIS_DEBUG", "", 0, "", false, show_in<&Config::redis, &Redis::debug>,
+   "log Redis storage details",
    [](Config& c, const Input& in) { return set_bool(c.redis.debug, in); }},
 
-  {"metrics.enabled", "", "", 0, "", false, "true", "record and serve metrics",
+  {"metrics.enabled", "", "", 0, "", false, show_in<&Config::metrics, &Metrics::enabled>,
+   "record and serve metrics",
    [](Config& c, const Input& in) { return set_bool(c.metrics.enabled, in); }},
-  {"metrics.bind_address", "PROMETHEUS_BIND_ADDRESS", "", 0, "", false, "\"0.0.0.0\"",
+  {"metrics.bind_address", "PROMETHEUS_BIND_ADDRESS", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::bind_address>,
    "address of the master's /metrics endpoint",
    [](Config& c, const Input& in) { return set_ip_address(c.metrics.bind_address, in); }},
-  {"metrics.port", "PROMETHEUS_METRICS_PORT", "", 0, "", false, "9092",
+  {"metrics.port", "PROMETHEUS_METRICS_PORT", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::port>,
    "port of the /metrics endpoint; 0 = a free port",
    [](Config& c, const Input& in) { return set_int(c.metrics.port, in, 0, 65535); }},
-  {"metrics.multiproc_dir", "PROMETHEUS_MULTIPROC_DIR", "", 0, "", false, "a private temp dir",
+  {"metrics.multiproc_dir", "PROMETHEUS_MULTIPROC_DIR", "", 0, "", false, show_multiproc_dir,
    "directory of the .db files when Redis is off",
    [](Config& c, const Input& in) { return set_string(c.metrics.multiproc_dir, in); }},
-  {"metrics.flush_interval_ms", "", "", 0, "", false, "1000",
+  {"metrics.flush_interval_ms", "", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::flush_interval_ms>,
    "how often workers write changed values to Redis",
    [](Config& c, const Input& in) { return set_int(c.metrics.flush_interval_ms, in, 1); }},
-  {"metrics.scrape_timeout", "", "", 0, "", false, "3",
+  {"metrics.scrape_timeout", "", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::scrape_timeout>,
    "seconds /metrics waits for the storage before it answers 503",
    [](Config& c, const Input& in) { return set_seconds(c.metrics.scrape_timeout, in, false); }},
-  {"metrics.instance", "", "", 0, "", false, "none",
+  {"metrics.instance", "", "", 0, "", false, show_in<&Config::metrics, &Metrics::instance>,
    "distinguishes instances sharing one Redis: keys use INSTANCE-PID", set_instance},
-  {"metrics.prefix", "", "", 0, "", false, "\"gunicorn\"", "name prefix of the built-in metrics",
+  {"metrics.prefix", "", "", 0, "", false, show_in<&Config::metrics, &Metrics::prefix>,
+   "name prefix of the built-in metrics",
    set_metric_prefix},
-  {"metrics.debug", "PROMETHEUS_DEBUG", "", 0, "", false, "false", "log metrics details",
+  {"metrics.debug", "PROMETHEUS_DEBUG", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::debug>, "log metrics details",
    [](Config& c, const Input& in) { return set_bool(c.metrics.debug, in); }},
 
-  {"", "", "check-config", 0, "", false, "false", "check the configuration and exit",
+  {"", "", "check-config", 0, "", false, show<&Config::check_only>,
+   "check the configuration and exit",
    [](Config& c, const Input& in) { return set_bool(c.check_only, in); }},
 };
 // clang-format on
@@ -336,6 +412,10 @@ constexpr Directive table[] = {
 
 std::span<const Directive> directives() {
   return table;
+}
+
+std::string default_text(const Directive& directive) {
+  return directive.show(Config{});
 }
 
 const Directive* find_by_key(std::string_view key) {

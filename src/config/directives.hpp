@@ -1,4 +1,5 @@
-// Every setting once: its TOML key, env name, command-line flag, default and checker.
+// Every setting once: its TOML key, env name, command-line flag, checker and how its value
+// prints (the default itself lives once, in config.hpp).
 // The file, environment and command-line layers all apply settings through this table.
 #pragma once
 
@@ -17,12 +18,15 @@ struct Directive {
   char short_flag;           // 0 when none
   std::string_view metavar;  // the flag's argument ("N"); "" for a switch
   bool repeatable;           // command-line occurrences add up instead of replacing
-  std::string_view default_text;
+  std::string (*show)(const Config& config);  // the setting's value in config, as written
   std::string_view meaning;
   Status (*apply)(Config& config, const Input& input);
 };
 
 std::span<const Directive> directives();
+
+// The value a directive has in a default Config, as a user would write it ("30", "\"info\"").
+std::string default_text(const Directive& directive);
 
 const Directive* find_by_key(std::string_view key);
 const Directive* find_by_flag(std::string_view flag);

@@ -1,5 +1,5 @@
 // Layers the sources in order (defaults, file, environment, command line), then fills the
-// defaults that depend on the machine or on other settings.
+// defaults that depend on the machine.
 #include "config/config.hpp"
 #include "config/layers.hpp"
 #include "core/exit_codes.hpp"
@@ -11,16 +11,8 @@
 namespace prefork::config {
 namespace {
 
-void fill_derived_defaults(Config& config) {
-  if (config.binds.empty()) {
-    Bind bind;
-    bind.host = "127.0.0.1";
-    bind.port = 8000;
-    bind.text = "127.0.0.1:8000";
-    config.binds.push_back(bind);
-  }
+void fill_machine_defaults(Config& config) {
   if (config.workers == 0) config.workers = int(std::max(1u, std::thread::hardware_concurrency()));
-  if (config.proc_name.empty()) config.proc_name = "prefork";
 }
 
 std::string joined(const std::vector<std::string>& lines) {
@@ -38,7 +30,7 @@ LoadResult build(const CommandLine& command_line, const std::string& file,
   apply_command_line(command_line, config, errors);
   if (!errors.empty()) return {std::nullopt, joined(errors), exit_usage};
   config.config_file = file;
-  fill_derived_defaults(config);
+  fill_machine_defaults(config);
   return {std::move(config), "", 0};
 }
 

@@ -29,7 +29,6 @@ struct Setup {
   app::LoadedApp app;
   std::unique_ptr<App> preloaded_app;  // preload_app
   Identity identity;
-  std::string proc_name;
   // Kept for SIGHUP, which re-reads the config file with the same command line and environment.
   int argc = 0;
   const char* const* argv = nullptr;

@@ -38,7 +38,9 @@ void MasterMetrics::shut_down() {
 }
 
 void MasterMetrics::make_registry() {
-  registry_ = std::make_unique<metrics::Registry>(backend_->master_store());
+  std::unique_ptr<metrics::ValueStore> store = backend_->master_store();
+  master_store_ = store.get();
+  registry_ = std::make_unique<metrics::Registry>(std::move(store));
   const std::string& prefix = config_.metrics.prefix;
   restarts_ =
       &registry_->counter(prefix + "_master_worker_restart_total",
@@ -58,6 +60,7 @@ void MasterMetrics::worker_forked(pid_t pid) {
 }
 
 void MasterMetrics::close_in_worker() {
+  master_store_->close_in_child();
   backend_->close_in_child();
 }
 

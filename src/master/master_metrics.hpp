@@ -59,6 +59,7 @@ class MasterMetrics final : public ReapObserver {
   uv_loop_t* loop_;
   std::unique_ptr<storage::Backend> backend_;
   std::unique_ptr<metrics::Registry> registry_;
+  metrics::ValueStore* master_store_ = nullptr;  // the registry's: its files close in a worker
   metrics::Counter* restarts_ = nullptr;
   metrics::Gauge* workers_ = nullptr;
   metrics::Counter* signals_ = nullptr;

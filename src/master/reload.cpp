@@ -77,8 +77,7 @@ bool Arbiter::apply_reloaded_config(config::Config config) {
     log::warning("bind changes take effect on restart; still listening on the old addresses");
     config.binds = setup_.config.binds;
   }
-  if (!config.proc_name.empty()) setup_.proc_name = config.proc_name;
-  set_process_title(master_title(setup_.proc_name));
+  set_process_title(master_title(config.proc_name));
   setup_.config = std::move(config);
   setup_.app = resolved.app;
   setup_.preloaded_app = std::move(preloaded);

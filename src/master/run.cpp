@@ -82,7 +82,7 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Using worker: ", setup.config.worker_class);
   setup.listeners = std::move(bound.listeners);
   config::Config config = setup.config;
-  master::set_process_title(master::master_title(setup.proc_name));
+  master::set_process_title(master::master_title(setup.config.proc_name));
   master::Arbiter arbiter(std::move(setup));
   // After the workers' listeners, on the master's loop: workers never keep this socket.
   std::unique_ptr<master::MasterMetrics> metrics;
@@ -137,7 +137,6 @@ int run(int argc, char** argv, AppFactory factory) {
     if (!made) return fail(exit_boot_error, "preload_app: " + made.message());
     setup.preloaded_app = std::move(made).value();
   }
-  setup.proc_name = config.proc_name.empty() ? "prefork" : config.proc_name;
   setup.argc = command_line.argc();
   setup.argv = command_line.argv();
   setup.envp = environ;

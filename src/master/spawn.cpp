@@ -116,7 +116,7 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
     _exit(exit_boot_error);
   }
   ::umask(mode_t(setup_.config.umask));
-  set_process_title(worker_title(setup_.proc_name));
+  set_process_title(worker_title(setup_.config.proc_name));
 
   worker::Boot boot;
   boot.config = &setup_.config;

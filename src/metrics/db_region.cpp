@@ -81,11 +81,11 @@ void format_db(int fd, const std::string& name) {
 DbRegion::DbRegion(int fd, std::string name, std::size_t reserve)
     : fd_(fd), name_(std::move(name)), reserve_(reserve) {
   try {
-    if (file_size(fd_, name_) == 0) format_db(fd_, name_);
-    capacity_ = file_size(fd_, name_);
+    if (file_size(fd, name_) == 0) format_db(fd, name_);
+    capacity_ = file_size(fd, name_);
     if (capacity_ < header_size) throw std::runtime_error(name_ + " is too short for a header");
     if (capacity_ > reserve_) reserve_ = capacity_;
-    void* mapped = mmap(nullptr, reserve_, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+    void* mapped = mmap(nullptr, reserve_, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
     if (mapped == MAP_FAILED) throw system_error("cannot map", name_);
     base_ = static_cast<char*>(mapped);
     if (used() == 0) {
@@ -95,14 +95,12 @@ DbRegion::DbRegion(int fd, std::string name, std::size_t reserve)
     index_entries();
   } catch (...) {
     if (base_) munmap(base_, reserve_);
-    close(fd_);
     throw;
   }
 }
 
 DbRegion::~DbRegion() {
   munmap(base_, reserve_);
-  close(fd_);
 }
 
 std::uint32_t DbRegion::used() const {
@@ -129,7 +127,7 @@ void DbRegion::grow(std::size_t needed) {
     throw std::length_error(name_ + ": metric values need more than the reserved " +
                             std::to_string(reserve_ >> 20) + " MiB");
   }
-  if (ftruncate(fd_, off_t(capacity)) != 0) throw system_error("cannot grow", name_);
+  if (ftruncate(fd_.get(), off_t(capacity)) != 0) throw system_error("cannot grow", name_);
   capacity_ = capacity;
 }
 

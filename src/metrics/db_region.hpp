@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/result.hpp"
+#include "core/unique_fd.hpp"
 #include "metrics/sample.hpp"
 
 namespace prefork::metrics {
@@ -45,7 +46,8 @@ class DbRegion {
   // Every entry, in the order they were added.
   std::vector<StoredValue> values() const;
 
-  int fd() const { return fd_; }
+  // In a forked child that must not keep the file open; the mapping stays, unused.
+  void close_descriptor() { fd_.reset(); }
   const std::string& name() const { return name_; }
 
  private:
@@ -53,7 +55,7 @@ class DbRegion {
   void index_entries();
   std::uint32_t used() const;
 
-  int fd_;
+  UniqueFd fd_;
   std::string name_;
   char* base_ = nullptr;
   std::size_t reserve_;

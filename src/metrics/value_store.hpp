@@ -18,6 +18,10 @@ class ValueStore {
 
   // Every stored value, one entry per kind that has values; process is this store's own.
   virtual std::vector<ProcessValues> snapshot() const = 0;
+
+  // In a forked child that must not keep them: closes the descriptors the store holds. Frees
+  // nothing and takes no lock (another thread of the parent may have held it at fork).
+  virtual void close_in_child() {}
 };
 
 }  // namespace prefork::metrics

@@ -72,6 +72,44 @@ TEST_CASE("gzip is served when asked for") {
   CHECK(packed.body.size() < plain.body.size());
 }
 
+// The metric files a process holds open in directory: whatever /proc/PID/fd links into it.
+static std::vector<std::string> metric_files_held(pid_t pid, const std::string& directory) {
+  std::string fds = "/proc/" + std::to_string(pid) + "/fd";
+  std::vector<std::string> held;
+  for (const std::string& name : files_in(fds)) {
+    char target[512];
+    ssize_t length = readlink((fds + "/" + name).c_str(), target, sizeof target - 1);
+    std::string path(target, std::size_t(std::max<ssize_t>(length, 0)));
+    if (path.rfind(directory + "/", 0) == 0) held.push_back(path.substr(directory.size() + 1));
+  }
+  return held;
+}
+
+TEST_CASE("a worker holds its own metric files only, never the master's") {
+  TempDir directory;
+  std::string files = directory.file("metrics");
+  REQUIRE(mkdir(files.c_str(), 0700) == 0);
+  std::string config =
+      directory.write("prefork.toml", file_config("multiproc_dir = \"" + files + "\"\n"));
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
+  REQUIRE(server.port() > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  REQUIRE(send_requests(server.port(), 4) == 4);
+  // The master's own gauge file exists before its workers are forked: each would inherit it.
+  std::string master_suffix = "_" + std::to_string(server.pid()) + ".db";
+  std::vector<std::string> master_files = metric_files_held(server.pid(), files);
+  INFO("master holds " << master_files.size() << " metric files");
+  CHECK_FALSE(master_files.empty());
+  for (pid_t worker : server.workers()) {
+    std::string own = "_" + std::to_string(worker) + ".db";
+    for (const std::string& name : metric_files_held(worker, files)) {
+      INFO("worker " << worker << " holds " << name);
+      CHECK(name.size() > own.size());
+      CHECK(name.compare(name.size() - own.size(), own.size(), own) == 0);
+    }
+  }
+}
+
 TEST_CASE("the metrics listener stays in the master: workers never hold it") {
   TempDir directory;
   std::string config = directory.write("prefork.toml", file_config());

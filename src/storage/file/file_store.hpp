@@ -25,6 +25,7 @@ class FileStore final : public metrics::ValueStore {
 
   double* cell(const metrics::ValueKind& kind, const std::string& key) override;
   std::vector<metrics::ProcessValues> snapshot() const override;
+  void close_in_child() override;
 
  private:
   std::string directory_;
