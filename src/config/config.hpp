@@ -39,12 +39,13 @@ struct Redis {
   int db = 0;                           // REDIS_DB
   std::string key_prefix = "gunicorn";  // REDIS_KEY_PREFIX
   int ttl_seconds = 300;                // REDIS_TTL_SECONDS
+  std::string username;                 // REDIS_USERNAME: an ACL user; "" = the default user
   std::string password;                 // REDIS_PASSWORD
   bool ssl = false;                     // REDIS_SSL (refused at startup until TLS is supported)
-  std::string url;                      // PROMETHEUS_REDIS_URL, overrides host/port/db/password
-  double connect_timeout = 5;           // seconds
-  double command_timeout = 5;           // seconds
-  bool debug = false;                   // REDIS_DEBUG
+  std::string url;             // PROMETHEUS_REDIS_URL: wins over host, port, db, user, password
+  double connect_timeout = 5;  // seconds
+  double command_timeout = 5;  // seconds
+  bool debug = false;          // REDIS_DEBUG
 
   bool operator==(const Redis&) const = default;
 };

@@ -16,7 +16,7 @@ int hex_digit(char c) {
   return -1;
 }
 
-// Passwords may carry reserved characters percent-encoded ("p%40ss" for "p@ss").
+// User names and passwords may carry reserved characters percent-encoded ("p%40ss" for "p@ss").
 bool percent_decode(const std::string& text, std::string& out) {
   std::string decoded;
   for (std::size_t i = 0; i < text.size(); ++i) {
@@ -35,14 +35,17 @@ bool percent_decode(const std::string& text, std::string& out) {
   return true;
 }
 
+// "user:password", ":password" or "user" (an ACL user without a password, "nopass").
 Status parse_user_info(const std::string& user_info, RedisAddress& address) {
-  if (user_info.empty() || user_info[0] != ':') {
-    return Status::error(
-        "user names are not supported; write the password as redis://:PASSWORD@HOST");
+  auto colon = user_info.find(':');
+  std::string password = colon == std::string::npos ? "" : user_info.substr(colon + 1);
+  if (!percent_decode(user_info.substr(0, colon), address.username)) {
+    return Status::error("bad percent-encoding in the user name");
   }
-  if (!percent_decode(user_info.substr(1), address.password)) {
+  if (!percent_decode(password, address.password)) {
     return Status::error("bad percent-encoding in the password");
   }
+  address.has_credentials = true;
   return {};
 }
 
@@ -83,12 +86,14 @@ Status parse_db(const std::string& path, RedisAddress& address) {
   return {};
 }
 
-// Messages may end up in logs: never repeat the password.
+// Messages may end up in logs: never repeat the password (the user name stays, it helps).
 std::string redacted(const std::string& url) {
   auto start = url.find("://");
   auto at = url.rfind('@');
   if (start == std::string::npos || at == std::string::npos || at < start) return quoted(url);
-  return quoted(url.substr(0, start + 3) + ":***" + url.substr(at));
+  std::string user_info = url.substr(start + 3, at - start - 3);
+  std::string user = user_info.substr(0, user_info.find(':'));
+  return quoted(url.substr(0, start + 3) + user + ":***" + url.substr(at));
 }
 
 }  // namespace

@@ -1,4 +1,5 @@
-// Parses PROMETHEUS_REDIS_URL: redis://[:password@]host[:port][/db].
+// Parses PROMETHEUS_REDIS_URL: redis://[[user]:password@]host[:port][/db], the user and password
+// percent-decoded.
 #pragma once
 
 #include "config/input.hpp"
@@ -11,10 +12,12 @@ struct RedisAddress {
   std::string host;
   int port = 6379;
   int db = 0;
+  bool has_credentials = false;  // the URL has a user-info part ("user:password@", ":password@")
+  std::string username;
   std::string password;
 };
 
-// Parts the URL leaves out take Redis' defaults (port 6379, db 0, no password).
+// Parts the URL leaves out take Redis' defaults (port 6379, db 0, no user, no password).
 Status parse_redis_url(const std::string& url, RedisAddress& address);
 
 // The one refusal of REDIS_SSL=true and of rediss:// URLs, both caught at load time.

@@ -83,6 +83,26 @@ long long redis_key_count(const RedisServer& redis, const std::string& pattern) 
   return count;
 }
 
+std::vector<std::string> redis_client_users(const RedisServer& redis) {
+  redisContext* context = redisConnect("127.0.0.1", redis.port());
+  std::vector<std::string> users;
+  if (!context || context->err) {
+    if (context) redisFree(context);
+    return users;
+  }
+  auto* reply = static_cast<redisReply*>(redisCommand(context, "CLIENT LIST"));
+  std::istringstream lines(reply && reply->str ? std::string(reply->str, reply->len) : "");
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find(" cmd=client") != std::string::npos) continue;
+    std::size_t at = line.find(" user=");
+    if (at != std::string::npos)
+      users.push_back(line.substr(at + 1, line.find(' ', at + 1) - at - 1));
+  }
+  if (reply) freeReplyObject(reply);
+  redisFree(context);
+  return users;
+}
+
 std::string listening_inode(int port) {
   std::ifstream table("/proc/net/tcp");
   std::string line;

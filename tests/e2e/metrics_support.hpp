@@ -27,6 +27,8 @@ std::string file_config(const std::string& extra = "");
 std::vector<std::string> files_in(const std::string& path);
 // Keys matching pattern (KEYS is fine on a test's own Redis); -1 when Redis does not answer.
 long long redis_key_count(const RedisServer& redis, const std::string& pattern);
+// The user of every connection to redis but the one asking (CLIENT LIST), "user=NAME" each.
+std::vector<std::string> redis_client_users(const RedisServer& redis);
 // The inode of the socket listening on 127.0.0.1:port, from /proc/net/tcp.
 std::string listening_inode(int port);
 bool holds_socket(pid_t pid, const std::string& inode);

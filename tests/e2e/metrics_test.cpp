@@ -189,6 +189,27 @@ TEST_CASE("Redis storage: /metrics counts every request and no .db file is made"
   CHECK(down.body.find("\"redis_connected\": false") != std::string::npos);
 }
 
+TEST_CASE("Redis storage as an ACL user from a URL with a percent-encoded password") {
+  RedisServer redis;
+  REQUIRE(redis.add_user("metrics", "p/#?@%:w"));
+  TempDir directory;
+  std::string config = directory.write(
+      "prefork.toml", "[redis]\nenabled = true\nurl = \"redis://metrics:p%2F%23%3F%40%25%3Aw@" +
+                          redis.host() + ":" + std::to_string(redis.port()) +
+                          "/0\"\n[metrics]\nbind_address = \"127.0.0.1\"\nport = 0\n"
+                          "flush_interval_ms = 50\n");
+  Prefork prefork(config, 2);
+  auto& [server, port, metrics] = prefork;
+  REQUIRE(server.wait_for_line("Metrics: storage redis").has_value());
+  REQUIRE(send_requests(port, 30) == 30);
+  CHECK(
+      eventually([&] { return sum_of(scrape(metrics), "gunicorn_worker_requests_total") == 30; }));
+  // Every connection of prefork's is the ACL user's: none fell back to the default user.
+  std::vector<std::string> users = redis_client_users(redis);
+  CHECK(users.size() >= 2);
+  for (const std::string& user : users) CHECK(user == "user=metrics");
+}
+
 TEST_CASE("Redis storage: a worker killed with SIGKILL under load loses no increment") {
   RedisServer redis;
   TempDir directory;

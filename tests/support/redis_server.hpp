@@ -69,6 +69,19 @@ class RedisServer {
     return "redis://" + auth + host() + ":" + std::to_string(port_) + "/" + std::to_string(db);
   }
 
+  // An ACL user allowed every command and key (ACL SETUSER NAME on >PASSWORD ~* &* +@all); an
+  // empty password makes a "nopass" user. False when Redis refuses.
+  bool add_user(const std::string& name, const std::string& password) {
+    timeval timeout{2, 0};
+    redisContext* context = redisConnectWithTimeout(host().c_str(), port_, timeout);
+    if (context == nullptr) return false;
+    bool added = context->err == 0 && (password_.empty() || run(context, {"AUTH", password_}));
+    std::string secret = password.empty() ? "nopass" : ">" + password;
+    added = added && run(context, {"ACL", "SETUSER", name, "on", secret, "~*", "&*", "+@all"});
+    redisFree(context);
+    return added;
+  }
+
   // SIGKILL: the data set is gone (no persistence), like a crashed Redis.
   void kill() { stop(); }
 
@@ -128,6 +141,21 @@ class RedisServer {
       std::this_thread::sleep_for(std::chrono::milliseconds(2));
     }
     return false;
+  }
+
+  // One command; true when Redis answered with anything but an error.
+  static bool run(redisContext* context, const std::vector<std::string>& command) {
+    std::vector<const char*> arguments;
+    std::vector<std::size_t> lengths;
+    for (const std::string& part : command) {
+      arguments.push_back(part.data());
+      lengths.push_back(part.size());
+    }
+    auto* reply = static_cast<redisReply*>(
+        redisCommandArgv(context, int(command.size()), arguments.data(), lengths.data()));
+    bool ok = reply != nullptr && reply->type != REDIS_REPLY_ERROR;
+    if (reply != nullptr) freeReplyObject(reply);
+    return ok;
   }
 
   bool answers_ping() const {

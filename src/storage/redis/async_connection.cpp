@@ -133,15 +133,16 @@ void AsyncConnection::begin_handshake() {
   batch->done = [this](const Status& outcome) {
     if (!outcome) {
       const std::string& error = outcome.message();
-      std::string reason = is_authentication_error(error) ? "Redis refused the password: " + error
-                                                          : "Redis handshake failed: " + error;
+      std::string reason = is_authentication_error(error)
+                               ? "Redis refused " + credentials_named(endpoint_) + ": " + error
+                               : "Redis handshake failed: " + error;
       abandon_context(reason);
       return;
     }
     identify();
   };
   std::vector<Command> commands;
-  if (!endpoint_.password.empty()) commands.push_back({"AUTH", endpoint_.password});
+  if (Command auth = auth_command(endpoint_); !auth.empty()) commands.push_back(std::move(auth));
   if (endpoint_.db != 0) commands.push_back({"SELECT", std::to_string(endpoint_.db)});
   commands.push_back({"TIME"});
   batch->remaining = commands.size();

@@ -35,6 +35,8 @@ class AsyncConnection {
   AsyncConnection& operator=(const AsyncConnection&) = delete;
 
   bool is_ready() const { return state_ == State::ready; }
+  // A connect or handshake is under way (not waiting out a backoff after a failure).
+  bool is_connecting() const { return state_ == State::connecting || state_ == State::handshaking; }
   const std::string& last_error() const { return last_error_; }
   // Redis' clock minus the local clock, measured at the last handshake.
   double clock_offset() const { return clock_offset_; }

@@ -12,6 +12,7 @@ Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
   endpoint.host = redis.host;
   endpoint.port = redis.port;
   endpoint.db = redis.db;
+  endpoint.username = redis.username;
   endpoint.password = redis.password;
   endpoint.connect_timeout = redis.connect_timeout;
   endpoint.command_timeout = redis.command_timeout;
@@ -24,8 +25,21 @@ Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
   endpoint.host = address.host;
   endpoint.port = address.port;
   endpoint.db = address.db;
-  if (!address.password.empty()) endpoint.password = address.password;
+  if (address.has_credentials) {
+    endpoint.username = address.username;
+    endpoint.password = address.password;
+  }
   return endpoint;
+}
+
+std::vector<std::string> auth_command(const RedisEndpoint& endpoint) {
+  if (!endpoint.username.empty()) return {"AUTH", endpoint.username, endpoint.password};
+  if (!endpoint.password.empty()) return {"AUTH", endpoint.password};
+  return {};
+}
+
+std::string credentials_named(const RedisEndpoint& endpoint) {
+  return endpoint.username.empty() ? "the password" : "user " + endpoint.username + "'s password";
 }
 
 }  // namespace prefork::storage

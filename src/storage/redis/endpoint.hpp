@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "config/config.hpp"
 #include "core/result.hpp"
@@ -13,6 +14,7 @@ struct RedisEndpoint {
   std::string host = "localhost";
   int port = 6379;
   int db = 0;
+  std::string username;  // an ACL user; "" = the default user
   std::string password;
   double connect_timeout = 5;  // seconds
   double command_timeout = 5;  // seconds
@@ -20,7 +22,15 @@ struct RedisEndpoint {
 
 // The one place PROMETHEUS_REDIS_URL is applied. An error when REDIS_SSL is set or the URL is
 // rediss:// (TLS is not supported and must never silently become plaintext) or malformed; its
-// message never contains the password. A URL without a password keeps REDIS_PASSWORD.
+// message never contains the password. A URL without user and password keeps REDIS_USERNAME
+// and REDIS_PASSWORD.
 Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis);
+
+// The AUTH of every (re)connect: "AUTH USER PASSWORD" for an ACL user (a "nopass" user takes
+// any password, "" included), "AUTH PASSWORD" for the default user, none without either.
+std::vector<std::string> auth_command(const RedisEndpoint& endpoint);
+
+// "the password" or "user U's password", for the message when AUTH is refused.
+std::string credentials_named(const RedisEndpoint& endpoint);
 
 }  // namespace prefork::storage

@@ -47,6 +47,10 @@ bool RedisFlusher::is_connected() const {
   return connection_->is_ready();
 }
 
+bool RedisFlusher::is_connecting() const {
+  return connection_->is_connecting();
+}
+
 const std::string& RedisFlusher::last_error() const {
   return connection_->last_error();
 }

@@ -42,6 +42,7 @@ class RedisFlusher {
   void write_values(const std::vector<metrics::ProcessValues>& changed);
 
   bool is_connected() const;
+  bool is_connecting() const;
   // Nothing waits to be sent and no batch is in flight.
   bool is_idle() const { return dirty_.empty() && !sending_; }
   const Stats& stats() const { return stats_; }

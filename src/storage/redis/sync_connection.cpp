@@ -62,13 +62,13 @@ void SyncConnection::connect() {
 }
 
 void SyncConnection::authenticate_and_select() {
-  if (!endpoint_.password.empty()) {
-    Reply reply = execute({"AUTH", endpoint_.password});
+  if (Command auth = auth_command(endpoint_); !auth.empty()) {
+    Reply reply = execute(auth);
     if (reply_is_error(reply.get())) {
       std::string text(reply_text(reply.get()));
       disconnect();
-      throw RedisAuthenticationError("Redis at " + describe(endpoint_) +
-                                     " refused the password: " + text);
+      throw RedisAuthenticationError("Redis at " + describe(endpoint_) + " refused " +
+                                     credentials_named(endpoint_) + ": " + text);
     }
   }
   if (endpoint_.db != 0) {

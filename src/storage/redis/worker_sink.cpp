@@ -50,10 +50,15 @@ void RedisWorkerSink::flush() {
   flusher_->write_values(changes_.changes(*store_));
 }
 
+// A worker stopped right after it started may still be connecting: that first connect is
+// waited for. One that lost Redis stops at once (the master flushes its slot after the reap).
 void RedisWorkerSink::stop(std::uint64_t wait_ms) {
   if (!flusher_) return;
   flush();
-  if (!flusher_->is_connected()) return;
+  auto unsent = [this] {
+    return flusher_->is_connecting() || (flusher_->is_connected() && !flusher_->is_idle());
+  };
+  if (!unsent()) return;
   // A referenced timer, so that a loop turn ends by the deadline at the latest.
   bool expired = false;
   UvTimer deadline(loop_, uv_timer_init);
@@ -61,7 +66,7 @@ void RedisWorkerSink::stop(std::uint64_t wait_ms) {
   uv_timer_start(
       deadline.get(), [](uv_timer_t* timer) { *static_cast<bool*>(timer->data) = true; }, wait_ms,
       0);
-  while (!expired && !flusher_->is_idle()) uv_run(loop_, UV_RUN_ONCE);
+  while (!expired && unsent()) uv_run(loop_, UV_RUN_ONCE);
 }
 
 }  // namespace prefork::storage

@@ -132,6 +132,34 @@ TEST_CASE("Redis killed and restarted: writes resume and nothing is lost") {
   CHECK(watch.worst_ms < 500);
 }
 
+TEST_CASE("the flusher logs in as an ACL user") {
+  RedisServer server;
+  REQUIRE(server.add_user("writer", "s3cret"));
+  Loop loop;
+  RedisEndpoint endpoint = endpoint_of(server);
+  endpoint.username = "writer";
+  endpoint.password = "s3cret";
+  RedisStorageClient client(endpoint);
+  RedisStorageDict dict(client, "test", 60);
+  RedisFlusher flusher(dict, &loop.loop);
+  flusher.write_values(counters("41", 3, 7));
+  REQUIRE(run_until(
+      &loop.loop, [&] { return flusher.is_connected() && flusher.is_idle(); }, 5));
+  auto check = inspector(server);
+  CHECK(stored(*check, dict.layout(), "41", key_of("c2", "c2_total")) == 7);
+  std::string clients = text_of(*check, {"CLIENT", "LIST"});
+  CHECK(clients.find("user=writer") != std::string::npos);
+
+  endpoint.password = "wrong";
+  RedisStorageClient wrong_client(endpoint);
+  RedisStorageDict wrong_dict(wrong_client, "test", 60);
+  RedisFlusher refused(wrong_dict, &loop.loop);
+  refused.write_values(counters("42", 1, 1));
+  CHECK(run_until(
+      &loop.loop,
+      [&] { return refused.last_error().find("user writer's password") != std::string::npos; }, 5));
+}
+
 TEST_CASE("a wrong password keeps the flusher disconnected with the reason, loop unblocked") {
   RedisServer server({"right"});
   Loop loop;

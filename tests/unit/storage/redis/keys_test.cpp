@@ -71,6 +71,25 @@ TEST_CASE("TLS never falls back to plaintext") {
   CHECK(endpoint_from({"REDIS_SSL=true"}).message().find("REDIS_SSL") != std::string::npos);
 }
 
+TEST_CASE("an ACL user comes from the URL, or from REDIS_USERNAME for a URL without one") {
+  prefork::Result<RedisEndpoint> url = endpoint_from(
+      {"REDIS_USERNAME=old", "REDIS_PASSWORD=old", "PROMETHEUS_REDIS_URL=redis://me:p%40w@cache"});
+  check_endpoint(url, "cache", 6379, 0, "p@w");
+  CHECK(url->username == "me");
+  CHECK(auth_command(*url) == std::vector<std::string>{"AUTH", "me", "p@w"});
+  prefork::Result<RedisEndpoint> kept = endpoint_from(
+      {"REDIS_USERNAME=me", "REDIS_PASSWORD=pw", "PROMETHEUS_REDIS_URL=redis://cache"});
+  REQUIRE(kept.ok());
+  CHECK(kept->username == "me");
+  CHECK(auth_command(*kept) == std::vector<std::string>{"AUTH", "me", "pw"});
+  // ":password@" is the default user: the URL's empty user name wins over REDIS_USERNAME.
+  prefork::Result<RedisEndpoint> plain =
+      endpoint_from({"REDIS_USERNAME=me", "PROMETHEUS_REDIS_URL=redis://:pw@cache"});
+  REQUIRE(plain.ok());
+  CHECK(auth_command(*plain) == std::vector<std::string>{"AUTH", "pw"});
+  CHECK(auth_command(RedisEndpoint{}).empty());
+}
+
 TEST_CASE("the URL overrides the separate fields; the password field fills a URL without one") {
   check_endpoint(endpoint_from({"REDIS_HOST=ignored", "REDIS_PORT=1", "REDIS_PASSWORD=fallback",
                                 "PROMETHEUS_REDIS_URL=redis://127.0.0.1:6390/2"}),

@@ -42,6 +42,31 @@ TEST_CASE("the client authenticates, and a wrong or missing password is an authe
   CHECK_FALSE(anonymous.ping());
 }
 
+TEST_CASE("an ACL user whose password holds / # ? @ % : logs in from a percent-encoded URL") {
+  RedisServer server;
+  REQUIRE(server.add_user("metrics", "p/#?@%:w"));
+  prefork::config::Redis redis = config_of(server);
+  redis.url = "redis://metrics:p%2F%23%3F%40%25%3Aw@127.0.0.1:" + std::to_string(server.port());
+  prefork::Result<RedisEndpoint> endpoint = resolve_endpoint(redis);
+  REQUIRE(endpoint.ok());
+  RedisStorageClient client(*endpoint);
+  client.connect();
+  CHECK(reply_text(client.command({"ACL", "WHOAMI"}).get()) == "metrics");
+
+  RedisEndpoint wrong = *endpoint;
+  wrong.password = "p/#?@%";
+  RedisStorageClient refused(wrong);
+  CHECK_THROWS_WITH_AS(refused.connect(), doctest::Contains("refused user metrics's password"),
+                       RedisAuthenticationError);
+  // A "nopass" user logs in with its name alone.
+  REQUIRE(server.add_user("open", ""));
+  RedisEndpoint open = endpoint_of(server);
+  open.username = "open";
+  RedisStorageClient nopass(open);
+  nopass.connect();
+  CHECK(reply_text(nopass.command({"ACL", "WHOAMI"}).get()) == "open");
+}
+
 TEST_CASE("connecting to a port nobody listens on is a connection error") {
   RedisEndpoint endpoint;
   endpoint.host = "127.0.0.1";

@@ -1,0 +1,59 @@
+// A client TCP connection on a libuv loop: resolves the host (an IP address at once, a name
+// with uv_getaddrinfo, off the loop), connects to the first address that accepts, then
+// reads and writes. Nothing here blocks the loop. Failure is reported once; after it, after
+// close() and after the destructor no event comes. An event handler may destroy the stream.
+#pragma once
+
+#include <uv.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/uv_handle.hpp"
+
+namespace prefork::net {
+
+class TcpStream {
+ public:
+  struct Events {
+    std::function<void()> connected;
+    std::function<void(std::string_view bytes)> received;
+    // Resolution or every connect failed, a read or write failed, or the peer closed.
+    std::function<void(const std::string& reason)> failed;
+  };
+
+  TcpStream(uv_loop_t* loop, Events events);
+  ~TcpStream();
+  TcpStream(const TcpStream&) = delete;
+  TcpStream& operator=(const TcpStream&) = delete;
+
+  void connect(const std::string& host, int port);
+  // Sends bytes after what was written before; only once connected.
+  void write(std::string bytes);
+
+ private:
+  struct Resolve;
+
+  void resolved(const addrinfo* addresses);
+  void connect_next();
+  void on_connect(int status);
+  void on_read(ssize_t length);
+  void fail(const std::string& reason);
+
+  uv_loop_t* loop_;
+  Events events_;
+  // The attempt's socket; its data is this while the stream lives, null after, so that the
+  // callbacks of requests still in flight (which the close cancels) find no owner.
+  UvHandle<uv_tcp_t> tcp_;
+  Resolve* resolve_ = nullptr;  // a lookup in flight; freed by its callback
+  std::vector<sockaddr_storage> addresses_;
+  std::size_t next_ = 0;  // the address to try next
+  std::string last_connect_error_;
+  std::unique_ptr<char[]> read_buffer_;
+  bool failed_ = false;
+};
+
+}  // namespace prefork::net
