@@ -31,13 +31,14 @@ class TcpStream {
   TcpStream& operator=(const TcpStream&) = delete;
 
   void connect(const std::string& host, int port);
+  // To the first of addresses that accepts, in order.
+  void connect(std::vector<sockaddr_storage> addresses);
   // Sends bytes after what was written before; only once connected.
   void write(std::string bytes);
 
  private:
   struct Resolve;
 
-  void resolved(const addrinfo* addresses);
   void connect_next();
   void on_connect(int status);
   void on_read(ssize_t length);
@@ -49,6 +50,7 @@ class TcpStream {
   // callbacks of requests still in flight (which the close cancels) find no owner.
   UvHandle<uv_tcp_t> tcp_;
   Resolve* resolve_ = nullptr;  // a lookup in flight; freed by its callback
+  std::string host_;            // for messages
   std::vector<sockaddr_storage> addresses_;
   std::size_t next_ = 0;  // the address to try next
   std::string last_connect_error_;

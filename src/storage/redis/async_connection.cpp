@@ -1,7 +1,5 @@
 #include "storage/redis/async_connection.hpp"
 
-#include <hiredis/adapters/libuv.h>
-
 #include <algorithm>
 #include <cstdlib>
 
@@ -38,29 +36,26 @@ AsyncConnection::AsyncConnection(uv_loop_t* loop, RedisEndpoint endpoint, Events
 
 AsyncConnection::~AsyncConnection() {
   state_ = State::closed;
-  if (redisAsyncContext* context = context_) {
-    context_ = nullptr;
-    redisAsyncFree(context);
-  }
+  stream_.reset();
+  fail_waiting();
 }
 
 void AsyncConnection::start_connect() {
   state_ = State::connecting;
-  redisAsyncContext* context = redisAsyncConnect(endpoint_.host.c_str(), endpoint_.port);
-  if (context == nullptr) {
-    schedule_reconnect("cannot allocate a Redis context");
+  ++connection_;
+  reader_.reset(redisReaderCreate());
+  if (!reader_) {
+    schedule_reconnect("cannot allocate a Redis reply reader");
     return;
   }
-  if (context->err != 0 || redisLibuvAttach(context, loop_) != REDIS_OK) {
-    std::string reason = context->err != 0 ? context->errstr : "cannot watch the socket";
-    redisAsyncFree(context);
-    schedule_reconnect(reason);
-    return;
-  }
-  context->data = this;
-  context_ = context;
-  redisAsyncSetConnectCallback(context, connected_callback);
-  redisAsyncSetDisconnectCallback(context, disconnected_callback);
+  stream_ = std::make_unique<net::TcpStream>(
+      loop_, net::TcpStream::Events{
+                 [this] { begin_handshake(); },
+                 [this](std::string_view bytes) { on_bytes(bytes); },
+                 [this](const std::string& reason) { drop_connection(reason); },
+             });
+  stream_->connect(endpoint_.host, endpoint_.port);
+  if (state_ != State::connecting) return;  // failed at once
   uv_timer_start(
       retry_timer_.get(),
       [](uv_timer_t* timer) {
@@ -68,7 +63,7 @@ void AsyncConnection::start_connect() {
         if (self->state_ == State::waiting) {
           self->start_connect();
         } else if (self->state_ == State::connecting || self->state_ == State::handshaking) {
-          self->abandon_context("connecting timed out");
+          self->drop_connection("connecting timed out");
         }
       },
       milliseconds(endpoint_.connect_timeout), 0);
@@ -89,35 +84,20 @@ void AsyncConnection::schedule_reconnect(const std::string& reason) {
   if (events_.lost) events_.lost(reason);
 }
 
-// Drops a context that hangs or failed the handshake. Its pending callbacks run with no reply
-// and its disconnect callback is ignored because it is no longer context_.
-void AsyncConnection::abandon_context(const std::string& reason) {
-  redisAsyncContext* context = context_;
-  context_ = nullptr;
-  pending_replies_ = 0;
-  if (context != nullptr) redisAsyncFree(context);
+// Closes a connection that failed, hangs or failed the handshake. The batches waiting for its
+// replies complete with an error (their values are sent again on the next connection).
+void AsyncConnection::drop_connection(const std::string& reason) {
+  ++connection_;
+  stream_.reset();
+  reader_.reset();
+  fail_waiting();
   if (state_ != State::closed) schedule_reconnect(reason);
 }
 
-void AsyncConnection::connected_callback(const redisAsyncContext* context, int status) {
-  auto* self = static_cast<AsyncConnection*>(context->data);
-  if (self == nullptr || self->context_ != context) return;
-  if (status != REDIS_OK) {
-    // hiredis frees the context after this callback returns.
-    self->context_ = nullptr;
-    self->schedule_reconnect(context->errstr);
-    return;
-  }
-  self->begin_handshake();
-}
-
-void AsyncConnection::disconnected_callback(const redisAsyncContext* context, int status) {
-  auto* self = static_cast<AsyncConnection*>(context->data);
-  if (self == nullptr || self->context_ != context) return;
-  self->context_ = nullptr;
-  self->pending_replies_ = 0;
-  if (self->state_ == State::closed) return;
-  self->schedule_reconnect(status == REDIS_OK ? "Redis closed the connection" : context->errstr);
+void AsyncConnection::fail_waiting() {
+  std::deque<Batch*> lost = std::move(waiting_);
+  waiting_.clear();
+  for (Batch* batch : lost) on_reply(batch, nullptr);
 }
 
 void AsyncConnection::begin_handshake() {
@@ -136,7 +116,7 @@ void AsyncConnection::begin_handshake() {
       std::string reason = is_authentication_error(error)
                                ? "Redis refused " + credentials_named(endpoint_) + ": " + error
                                : "Redis handshake failed: " + error;
-      abandon_context(reason);
+      drop_connection(reason);
       return;
     }
     identify();
@@ -145,9 +125,7 @@ void AsyncConnection::begin_handshake() {
   if (Command auth = auth_command(endpoint_); !auth.empty()) commands.push_back(std::move(auth));
   if (endpoint_.db != 0) commands.push_back({"SELECT", std::to_string(endpoint_.db)});
   commands.push_back({"TIME"});
-  batch->remaining = commands.size();
-  for (const Command& command : commands) queue(command, batch);
-  arm_command_watchdog();
+  write(commands, batch);
 }
 
 // A separate round trip, because a Redis that refuses CLIENT must not fail the handshake.
@@ -159,12 +137,9 @@ void AsyncConnection::identify() {
     if (reply != nullptr && reply->type == REDIS_REPLY_INTEGER) client_id_ = reply->integer;
   };
   batch->done = [this](const Status&) {
-    if (state_ == State::handshaking && context_ != nullptr) become_ready();
+    if (state_ == State::handshaking && stream_) become_ready();
   };
-  if (!queue({"CLIENT", "ID"}, batch)) {
-    delete batch;
-    abandon_context("the connection is closing");
-  }
+  write({{"CLIENT", "ID"}}, batch);
 }
 
 void AsyncConnection::become_ready() {
@@ -176,56 +151,50 @@ void AsyncConnection::become_ready() {
 }
 
 bool AsyncConnection::send(const std::vector<Command>& commands, BatchDone done) {
-  if (state_ != State::ready || context_ == nullptr || commands.empty()) return false;
+  if (state_ != State::ready || !stream_ || commands.empty()) return false;
   auto* batch = new Batch;
   batch->done = std::move(done);
+  write(commands, batch);
+  return true;
+}
+
+// One write for the whole batch: pipelined, as redisAsyncCommandArgv would queue them.
+void AsyncConnection::write(const std::vector<Command>& commands, Batch* batch) {
+  std::string bytes;
+  for (const Command& command : commands) append_formatted(bytes, command);
   batch->remaining = commands.size();
-  std::size_t queued = 0;
-  for (const Command& command : commands) queued += queue(command, batch) ? 1 : 0;
-  if (queued == 0) {
-    delete batch;
-    return false;
-  }
-  // Only a closing context refuses commands; the queued ones then complete with no reply.
-  if (queued < commands.size()) {
-    batch->ok = false;
-    batch->first_error = "the connection is closing";
-    batch->remaining = queued;
-  }
+  if (waiting_.empty()) last_progress_ms_ = uv_now(loop_);
+  waiting_.insert(waiting_.end(), commands.size(), batch);
+  stream_->write(std::move(bytes));
   arm_command_watchdog();
-  return true;
 }
 
-bool AsyncConnection::queue(const Command& command, Batch* batch) {
-  CommandArgv argv(command);
-  if (redisAsyncCommandArgv(context_, reply_callback, batch, argv.count(), argv.arguments.data(),
-                            argv.lengths.data()) != REDIS_OK) {
-    return false;
-  }
-  if (pending_replies_++ == 0) last_progress_ms_ = uv_now(loop_);
-  return true;
-}
-
-void AsyncConnection::reply_callback(redisAsyncContext* context, void* reply, void* privdata) {
-  auto* self = static_cast<AsyncConnection*>(context->data);
-  auto* batch = static_cast<Batch*>(privdata);
-  if (self != nullptr && self->context_ == context) {
-    self->on_reply(batch, static_cast<const redisReply*>(reply));
+// Every complete reply in the bytes goes to the batch of its command. A handler may drop the
+// connection (a failed handshake): the rest of the bytes then belong to no one.
+void AsyncConnection::on_bytes(std::string_view bytes) {
+  std::uint64_t connection = connection_;
+  if (redisReaderFeed(reader_.get(), bytes.data(), bytes.size()) != REDIS_OK) {
+    drop_connection(std::string("protocol error: ") + reader_->errstr);
     return;
   }
-  // A reply (or the null of a dropped request) from an abandoned context.
-  batch->ok = false;
-  if (--batch->remaining == 0) {
-    BatchDone finished = std::move(batch->done);
-    delete batch;
-    finished(Status::error("connection lost"));
+  last_progress_ms_ = uv_now(loop_);
+  while (connection == connection_) {
+    void* parsed = nullptr;
+    if (redisReaderGetReply(reader_.get(), &parsed) != REDIS_OK) {
+      drop_connection(std::string("protocol error: ") + reader_->errstr);
+      return;
+    }
+    if (parsed == nullptr) return;
+    Reply reply(static_cast<redisReply*>(parsed));
+    if (waiting_.empty()) continue;  // nothing asked for it: ignored
+    Batch* batch = waiting_.front();
+    waiting_.pop_front();
+    if (waiting_.empty()) uv_timer_stop(watchdog_timer_.get());
+    on_reply(batch, reply.get());
   }
 }
 
 void AsyncConnection::on_reply(Batch* batch, const redisReply* reply) {
-  if (pending_replies_ > 0) --pending_replies_;
-  last_progress_ms_ = uv_now(loop_);
-  if (pending_replies_ == 0) uv_timer_stop(watchdog_timer_.get());
   if (reply_is_error(reply)) {
     if (batch->ok) {
       batch->first_error = reply == nullptr ? "connection lost" : std::string(reply_text(reply));
@@ -244,9 +213,7 @@ void AsyncConnection::on_reply(Batch* batch, const redisReply* reply) {
 }
 
 void AsyncConnection::arm_command_watchdog() {
-  if (pending_replies_ == 0 || uv_is_active(watchdog_timer_.base())) {
-    return;
-  }
+  if (waiting_.empty() || uv_is_active(watchdog_timer_.base())) return;
   uv_timer_start(
       watchdog_timer_.get(),
       [](uv_timer_t* timer) { static_cast<AsyncConnection*>(timer->data)->on_watchdog(); },
@@ -254,11 +221,11 @@ void AsyncConnection::arm_command_watchdog() {
 }
 
 void AsyncConnection::on_watchdog() {
-  if (pending_replies_ == 0) return;
+  if (waiting_.empty()) return;
   std::uint64_t timeout = milliseconds(endpoint_.command_timeout);
   std::uint64_t waited = uv_now(loop_) - last_progress_ms_;
   if (waited >= timeout) {
-    abandon_context("a command timed out");
+    drop_connection("a command timed out");
     return;
   }
   uv_timer_start(

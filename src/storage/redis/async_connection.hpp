@@ -1,19 +1,26 @@
 // The non-blocking connection on a libuv loop used to flush values: pipelined batches, AUTH and
 // SELECT on every (re)connect, connect and command timeouts, reconnect with exponential backoff
 // (100 ms doubling to 5 s). Nothing here ever blocks the loop or throws: failures are states.
+// It owns its socket (net::TcpStream) and uses hiredis only as the protocol: commands formatted
+// by redisFormatCommandArgv, replies parsed by a redisReader.
 #pragma once
 
-#include <hiredis/async.h>
+#include <hiredis/hiredis.h>
 #include <uv.h>
 
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/result.hpp"
 #include "core/uv_handle.hpp"
+#include "net/tcp_stream.hpp"
 #include "storage/redis/endpoint.hpp"
+#include "storage/redis/protocol.hpp"
 #include "storage/redis/reply.hpp"
 
 namespace prefork::storage {
@@ -60,25 +67,25 @@ class AsyncConnection {
   void begin_handshake();
   void identify();
   void become_ready();
-  void abandon_context(const std::string& reason);
+  void drop_connection(const std::string& reason);
+  void fail_waiting();
   void arm_command_watchdog();
   void on_watchdog();
+  void on_bytes(std::string_view bytes);
   void on_reply(Batch* batch, const redisReply* reply);
-  bool queue(const Command& command, Batch* batch);
-
-  static void connected_callback(const redisAsyncContext* context, int status);
-  static void disconnected_callback(const redisAsyncContext* context, int status);
-  static void reply_callback(redisAsyncContext* context, void* reply, void* privdata);
+  void write(const std::vector<Command>& commands, Batch* batch);
 
   uv_loop_t* loop_;
   RedisEndpoint endpoint_;
   Events events_;
-  redisAsyncContext* context_ = nullptr;
-  UvTimer retry_timer_;     // backoff before a reconnect, then the connect deadline
-  UvTimer watchdog_timer_;  // command timeout
+  std::unique_ptr<net::TcpStream> stream_;  // null while waiting to reconnect
+  Reader reader_;
+  std::deque<Batch*> waiting_;    // the batch of each command sent, in the order replies come
+  std::uint64_t connection_ = 0;  // counts connections, so that a handler can tell it changed
+  UvTimer retry_timer_;           // backoff before a reconnect, then the connect deadline
+  UvTimer watchdog_timer_;        // command timeout
   State state_ = State::waiting;
   std::uint64_t backoff_ms_ = first_backoff_ms;
-  std::size_t pending_replies_ = 0;
   std::uint64_t last_progress_ms_ = 0;
   double clock_offset_ = 0;
   long long client_id_ = 0;

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <tuple>
 
-#include "storage/redis/sync_connection.hpp"
+#include "storage/redis/protocol.hpp"
 
 namespace prefork::storage {
 namespace {

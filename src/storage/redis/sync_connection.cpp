@@ -112,17 +112,6 @@ Reply SyncConnection::read_reply(std::int64_t deadline) {
   }
 }
 
-// Formatted by hiredis, as redisCommandArgv would send it.
-static void append_formatted(std::string& out, const Command& command) {
-  CommandArgv argv(command);
-  char* formatted = nullptr;
-  int length =
-      redisFormatCommandArgv(&formatted, argv.count(), argv.arguments.data(), argv.lengths.data());
-  if (length < 0) throw RedisError("cannot format a Redis command");
-  out.append(formatted, std::size_t(length));
-  redisFreeCommand(formatted);
-}
-
 Reply SyncConnection::execute(const Command& command) {
   std::string bytes;
   append_formatted(bytes, command);
@@ -192,19 +181,6 @@ std::vector<Reply> SyncConnection::pipeline(std::initializer_list<std::string_vi
     if (fresh) throw;
     connect();
     return execute_pipeline(parts, replies);
-  }
-}
-
-void append_command(std::string& out, std::initializer_list<std::string_view> arguments) {
-  out += '*';
-  out += std::to_string(arguments.size());
-  out += "\r\n";
-  for (std::string_view argument : arguments) {
-    out += '$';
-    out += std::to_string(argument.size());
-    out += "\r\n";
-    out += argument;
-    out += "\r\n";
   }
 }
 

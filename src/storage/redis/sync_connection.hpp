@@ -16,6 +16,7 @@
 
 #include "net/blocking_socket.hpp"
 #include "storage/redis/endpoint.hpp"
+#include "storage/redis/protocol.hpp"
 #include "storage/redis/reply.hpp"
 
 namespace prefork::storage {
@@ -67,15 +68,8 @@ class SyncConnection {
 
   RedisEndpoint endpoint_;
   net::BlockingSocket socket_;
-  struct ReaderDeleter {
-    void operator()(redisReader* reader) const { redisReaderFree(reader); }
-  };
-  std::unique_ptr<redisReader, ReaderDeleter> reader_;
+  Reader reader_;
 };
-
-// Appends one command in RESP, as redisFormatCommandArgv would format it, for pipelines that
-// are formatted once and sent many times.
-void append_command(std::string& out, std::initializer_list<std::string_view> arguments);
 
 double local_time();
 timeval to_timeval(double seconds);

@@ -1,5 +1,4 @@
-// Shared pieces of the Redis storage tests: endpoints of a test server, sample keys, and a
-// loop runner that waits for a condition with a deadline.
+// Shared pieces of the Redis storage tests: endpoints of a test server and sample keys.
 #pragma once
 
 #include <uv.h>
@@ -13,6 +12,7 @@
 #include "storage/redis/client.hpp"
 #include "storage/redis/storage_dict.hpp"
 #include "support/redis_server.hpp"
+#include "support/uv_loop.hpp"
 
 namespace redis_test {
 
@@ -69,29 +69,7 @@ inline std::string text_of(prefork::storage::RedisStorageClient& client,
   return std::string(prefork::storage::reply_text(client.command(command).get()));
 }
 
-// Runs loop until done() or the deadline; a 5 ms tick wakes the loop to re-check.
-inline bool run_until(uv_loop_t* loop, const std::function<bool()>& done, double seconds) {
-  auto deadline = std::chrono::steady_clock::now() +
-                  std::chrono::milliseconds(static_cast<long>(seconds * 1000));
-  uv_timer_t tick;
-  uv_timer_init(loop, &tick);
-  uv_timer_start(
-      &tick, [](uv_timer_t*) {}, 5, 5);
-  bool reached = done();
-  while (!reached && std::chrono::steady_clock::now() < deadline) {
-    uv_run(loop, UV_RUN_ONCE);
-    reached = done();
-  }
-  uv_close(reinterpret_cast<uv_handle_t*>(&tick), nullptr);
-  uv_run(loop, UV_RUN_NOWAIT);
-  return reached;
-}
-
-// Lets libuv finish closing handles, then closes the loop: 0 when nothing was left open.
-inline int close_loop(uv_loop_t* loop) {
-  for (int round = 0; round < 100 && uv_run(loop, UV_RUN_NOWAIT) != 0; ++round) {
-  }
-  return uv_loop_close(loop);
-}
+using prefork::testing::close_loop;
+using prefork::testing::run_until;
 
 }  // namespace redis_test
