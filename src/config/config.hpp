@@ -33,15 +33,20 @@ struct Limits {
 };
 
 struct Redis {
-  bool enabled = false;                 // REDIS_ENABLED
-  std::string host = "localhost";       // REDIS_HOST
-  int port = 6379;                      // REDIS_PORT
-  int db = 0;                           // REDIS_DB
-  std::string key_prefix = "gunicorn";  // REDIS_KEY_PREFIX
-  int ttl_seconds = 300;                // REDIS_TTL_SECONDS
-  std::string username;                 // REDIS_USERNAME: an ACL user; "" = the default user
-  std::string password;                 // REDIS_PASSWORD
-  bool ssl = false;                     // REDIS_SSL (refused at startup until TLS is supported)
+  bool enabled = false;                    // REDIS_ENABLED
+  std::string host = "localhost";          // REDIS_HOST
+  int port = 6379;                         // REDIS_PORT
+  int db = 0;                              // REDIS_DB
+  std::string key_prefix = "gunicorn";     // REDIS_KEY_PREFIX
+  int ttl_seconds = 300;                   // REDIS_TTL_SECONDS
+  std::string username;                    // REDIS_USERNAME: an ACL user; "" = the default user
+  std::string password;                    // REDIS_PASSWORD
+  bool ssl = false;                        // REDIS_SSL; a rediss:// URL sets it too
+  std::string ssl_ca_certs;                // "" = the system's CA store
+  std::string ssl_certfile;                // client certificate, "" = none
+  std::string ssl_keyfile;                 // "" = the key is in ssl_certfile
+  std::string ssl_cert_reqs = "required";  // or "none": the server's certificate is not checked
+  bool ssl_check_hostname = true;
   std::string url;             // PROMETHEUS_REDIS_URL: wins over host, port, db, user, password
   double connect_timeout = 5;  // seconds
   double command_timeout = 5;  // seconds

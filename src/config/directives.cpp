@@ -4,8 +4,12 @@
 #include "config/redis_url.hpp"
 #include "core/log.hpp"
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <climits>
 #include <cstdio>
+#include <cstring>
 #include <sstream>
 
 namespace prefork::config {
@@ -139,11 +143,25 @@ Status set_redis_url(Config& config, const Input& input) {
   return {};
 }
 
-Status set_redis_ssl(Config& config, const Input& input) {
-  bool value = false;
-  if (Status status = read_boolean(input, value); !status.ok()) return status;
-  if (value) return redis_tls_refused();
-  config.redis.ssl = false;
+// Certificates and keys are read when Redis is first connected; a file that cannot be read is
+// a configuration error now, naming it, rather than a fallback to files later.
+Status set_readable_file(std::string& field, const Input& input) {
+  std::string value;
+  if (Status status = read_string(input, value); !status.ok()) return status;
+  if (!value.empty() && ::access(value.c_str(), R_OK) != 0)
+    return Status::error("cannot read " + quoted(value) + ": " + std::strerror(errno));
+  field = std::move(value);
+  return {};
+}
+
+Status set_cert_reqs(Config& config, const Input& input) {
+  std::string value;
+  if (Status status = read_string(input, value); !status.ok()) return status;
+  if (value != "required" && value != "none") {
+    return Status::error(
+        "expected \"required\" (check the server's certificate) or \"none\", got " + quoted(value));
+  }
+  config.redis.ssl_cert_reqs = value;
   return {};
 }
 
@@ -361,9 +379,29 @@ constexpr Directive table[] = {
    "Redis AUTH password",
    [](Config& c, const Input& in) { return set_string(c.redis.password, in); }},
   {"redis.ssl", "REDIS_SSL", "", 0, "", false, show_in<&Config::redis, &Redis::ssl>,
-   "TLS to Redis (not supported yet: true is refused)", set_redis_ssl},
+   "TLS to Redis (as a rediss:// URL does)",
+   [](Config& c, const Input& in) { return set_bool(c.redis.ssl, in); }},
+  {"redis.ssl_ca_certs", "REDIS_SSL_CA_CERTS", "", 0, "", false,
+   show_in<&Config::redis, &Redis::ssl_ca_certs>,
+   "CA certificates (PEM) that sign Redis' certificate; none = the system's",
+   [](Config& c, const Input& in) { return set_readable_file(c.redis.ssl_ca_certs, in); }},
+  {"redis.ssl_certfile", "REDIS_SSL_CERTFILE", "", 0, "", false,
+   show_in<&Config::redis, &Redis::ssl_certfile>,
+   "client certificate (PEM) for a Redis that requires one",
+   [](Config& c, const Input& in) { return set_readable_file(c.redis.ssl_certfile, in); }},
+  {"redis.ssl_keyfile", "REDIS_SSL_KEYFILE", "", 0, "", false,
+   show_in<&Config::redis, &Redis::ssl_keyfile>,
+   "key of the client certificate; none = in the certificate file",
+   [](Config& c, const Input& in) { return set_readable_file(c.redis.ssl_keyfile, in); }},
+  {"redis.ssl_cert_reqs", "REDIS_SSL_CERT_REQS", "", 0, "", false,
+   show_in<&Config::redis, &Redis::ssl_cert_reqs>,
+   "required (check Redis' certificate) or none", set_cert_reqs},
+  {"redis.ssl_check_hostname", "REDIS_SSL_CHECK_HOSTNAME", "", 0, "", false,
+   show_in<&Config::redis, &Redis::ssl_check_hostname>,
+   "check that Redis' certificate names the host (or IP address) connected to",
+   [](Config& c, const Input& in) { return set_bool(c.redis.ssl_check_hostname, in); }},
   {"redis.url", "PROMETHEUS_REDIS_URL", "", 0, "", false, show_in<&Config::redis, &Redis::url>,
-   "redis://[[USER]:PASSWORD@]HOST[:PORT][/DB]; wins over host, port, db, user and password",
+   "redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]; wins over host, port, db, user and password",
    set_redis_url},
   {"redis.connect_timeout", "", "", 0, "", false, show_in<&Config::redis, &Redis::connect_timeout>,
    "seconds to connect to Redis",

@@ -8,6 +8,7 @@ namespace prefork::config {
 namespace {
 
 constexpr std::string_view scheme = "redis://";
+constexpr std::string_view tls_scheme = "rediss://";
 
 int hex_digit(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -98,24 +99,19 @@ std::string redacted(const std::string& url) {
 
 }  // namespace
 
-Status redis_tls_refused() {
-  return Status::error(
-      "TLS to Redis (REDIS_SSL, rediss://) is not supported yet; refusing to fall back to "
-      "plaintext");
-}
-
 Status parse_redis_url(const std::string& url, RedisAddress& address) {
-  if (url.rfind("rediss://", 0) == 0) return redis_tls_refused();
-  if (url.rfind(scheme, 0) != 0)
-    return Status::error("expected a redis:// URL, got " + redacted(url));
+  bool tls = url.starts_with(tls_scheme);
+  if (!tls && !url.starts_with(scheme))
+    return Status::error("expected a redis:// or rediss:// URL, got " + redacted(url));
   if (url.find_first_of("?#") != std::string::npos) {
     return Status::error("query parameters and fragments are not supported in " + redacted(url));
   }
-  std::string rest = url.substr(scheme.size());
+  std::string rest = url.substr(tls ? tls_scheme.size() : scheme.size());
   auto slash = rest.find('/');
   std::string authority = rest.substr(0, slash);
   std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
   RedisAddress parsed;
+  parsed.tls = tls;
   auto at = authority.rfind('@');
   Status status;
   if (at != std::string::npos) status = parse_user_info(authority.substr(0, at), parsed);

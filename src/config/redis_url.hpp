@@ -1,4 +1,4 @@
-// Parses PROMETHEUS_REDIS_URL: redis://[[user]:password@]host[:port][/db], the user and password
+// Parses PROMETHEUS_REDIS_URL: redis[s]://[[user]:password@]host[:port][/db], the user and password
 // percent-decoded.
 #pragma once
 
@@ -12,6 +12,7 @@ struct RedisAddress {
   std::string host;
   int port = 6379;
   int db = 0;
+  bool tls = false;              // rediss://
   bool has_credentials = false;  // the URL has a user-info part ("user:password@", ":password@")
   std::string username;
   std::string password;
@@ -19,8 +20,5 @@ struct RedisAddress {
 
 // Parts the URL leaves out take Redis' defaults (port 6379, db 0, no user, no password).
 Status parse_redis_url(const std::string& url, RedisAddress& address);
-
-// The one refusal of REDIS_SSL=true and of rediss:// URLs, both caught at load time.
-Status redis_tls_refused();
 
 }  // namespace prefork::config

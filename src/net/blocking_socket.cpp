@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <ctime>
@@ -21,9 +22,15 @@ std::int64_t now_ms() {
   return std::int64_t(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
 }
 
+void BlockingSocket::close() {
+  tls_.reset();
+  plaintext_.clear();
+  fd_.reset();
+}
+
 Status BlockingSocket::fail(Failure failure, std::string message) {
   failure_ = failure;
-  fd_.reset();
+  close();
   return Status::error(std::move(message));
 }
 
@@ -79,7 +86,56 @@ Status BlockingSocket::connect(const std::string& host, int port, std::int64_t t
   return status;
 }
 
+Status BlockingSocket::start_tls(SSL* session, const std::string& peer, std::int64_t deadline_ms) {
+  tls_ = std::make_unique<tls::Engine>(session, peer);
+  for (;;) {
+    Result<bool> done = tls_->handshake();
+    if (Status sent = send_all(tls_->take_output(), deadline_ms); !sent.ok()) return sent;
+    if (!done) return fail(Failure::refused, done.message());
+    if (*done) return {};
+    char buffer[16 * 1024];
+    Result<std::size_t> got = receive_some(buffer, sizeof buffer, deadline_ms);
+    if (!got) return got.status();
+    tls_->feed(std::string_view(buffer, *got));
+  }
+}
+
 Status BlockingSocket::write_all(std::string_view bytes, std::int64_t deadline_ms) {
+  if (!tls_) return send_all(bytes, deadline_ms);
+  if (Status written = tls_->write(bytes); !written.ok())
+    return fail(Failure::refused, written.message());
+  return send_all(tls_->take_output(), deadline_ms);
+}
+
+Result<std::size_t> BlockingSocket::read_some(char* buffer, std::size_t size,
+                                              std::int64_t deadline_ms) {
+  if (!tls_) return receive_some(buffer, size, deadline_ms);
+  return read_plaintext(buffer, size, deadline_ms);
+}
+
+// Ciphertext is read until a whole record decrypts; what does not fit in buffer waits in
+// plaintext_ for the next call.
+Result<std::size_t> BlockingSocket::read_plaintext(char* buffer, std::size_t size,
+                                                   std::int64_t deadline_ms) {
+  while (plaintext_.empty()) {
+    char ciphertext[16 * 1024];
+    Result<std::size_t> got = receive_some(ciphertext, sizeof ciphertext, deadline_ms);
+    if (!got) return got.status();
+    tls_->feed(std::string_view(ciphertext, *got));
+    Result<std::string> plaintext = tls_->read();
+    if (tls_->has_output()) {
+      if (Status sent = send_all(tls_->take_output(), deadline_ms); !sent.ok()) return sent;
+    }
+    if (!plaintext) return fail(Failure::refused, plaintext.message());
+    plaintext_ = std::move(*plaintext);
+  }
+  std::size_t taken = std::min(size, plaintext_.size());
+  plaintext_.copy(buffer, taken);
+  plaintext_.erase(0, taken);
+  return taken;
+}
+
+Status BlockingSocket::send_all(std::string_view bytes, std::int64_t deadline_ms) {
   while (!bytes.empty()) {
     if (!fd_) return fail(Failure::refused, "not connected");
     ssize_t written = ::send(fd_.get(), bytes.data(), bytes.size(), MSG_NOSIGNAL);
@@ -97,8 +153,8 @@ Status BlockingSocket::write_all(std::string_view bytes, std::int64_t deadline_m
   return {};
 }
 
-Result<std::size_t> BlockingSocket::read_some(char* buffer, std::size_t size,
-                                              std::int64_t deadline_ms) {
+Result<std::size_t> BlockingSocket::receive_some(char* buffer, std::size_t size,
+                                                 std::int64_t deadline_ms) {
   for (;;) {
     if (!fd_) return fail(Failure::refused, "not connected");
     ssize_t got = ::recv(fd_.get(), buffer, size, 0);

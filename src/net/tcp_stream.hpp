@@ -1,7 +1,6 @@
-// A client TCP connection on a libuv loop: resolves the host (an IP address at once, a name
-// with uv_getaddrinfo, off the loop), connects to the first address that accepts, then
-// reads and writes. Nothing here blocks the loop. Failure is reported once; after it, after
-// close() and after the destructor no event comes. An event handler may destroy the stream.
+// A client TCP connection on a libuv loop (net::Stream): resolves the host (an IP address at
+// once, a name with uv_getaddrinfo, off the loop), connects to the first address that
+// accepts, then reads and writes.
 #pragma once
 
 #include <uv.h>
@@ -13,28 +12,21 @@
 #include <vector>
 
 #include "core/uv_handle.hpp"
+#include "net/stream.hpp"
 
 namespace prefork::net {
 
-class TcpStream {
+class TcpStream final : public Stream {
  public:
-  struct Events {
-    std::function<void()> connected;
-    std::function<void(std::string_view bytes)> received;
-    // Resolution or every connect failed, a read or write failed, or the peer closed.
-    std::function<void(const std::string& reason)> failed;
-  };
-
   TcpStream(uv_loop_t* loop, Events events);
-  ~TcpStream();
+  ~TcpStream() override;
   TcpStream(const TcpStream&) = delete;
   TcpStream& operator=(const TcpStream&) = delete;
 
-  void connect(const std::string& host, int port);
+  void connect(const std::string& host, int port) override;
   // To the first of addresses that accepts, in order.
   void connect(std::vector<sockaddr_storage> addresses);
-  // Sends bytes after what was written before; only once connected.
-  void write(std::string bytes);
+  void write(std::string bytes) override;
 
  private:
   struct Resolve;

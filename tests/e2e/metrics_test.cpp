@@ -20,8 +20,10 @@
 #include <vector>
 
 #include "metrics_support.hpp"
+#include "support/certificates.hpp"
 
 using namespace prefork::e2e;
+using prefork::testing::Certificates;
 
 TEST_CASE("file storage: /metrics counts every request, /health reports files") {
   TempDir directory;
@@ -208,6 +210,62 @@ TEST_CASE("Redis storage as an ACL user from a URL with a percent-encoded passwo
   std::vector<std::string> users = redis_client_users(redis);
   CHECK(users.size() >= 2);
   for (const std::string& user : users) CHECK(user == "user=metrics");
+}
+
+TEST_CASE("Redis storage over TLS with a client certificate counts every request") {
+  Certificates certificates;
+  certificates.issue("server", "DNS:localhost,IP:127.0.0.1");
+  certificates.issue("client", "DNS:prefork", true);
+  RedisServer redis(
+      {"", RedisServer::Tls{certificates.file("server.pem"), certificates.file("server.key"),
+                            certificates.ca(), true}});
+  TempDir directory;
+  std::string config = directory.write(
+      "prefork.toml",
+      "[redis]\nenabled = true\nurl = \"rediss://127.0.0.1:" + std::to_string(redis.tls_port()) +
+          "/0\"\nssl_ca_certs = \"" + certificates.ca() + "\"\nssl_certfile = \"" +
+          certificates.file("client.pem") + "\"\nssl_keyfile = \"" +
+          certificates.file("client.key") +
+          "\"\n[metrics]\nbind_address = \"127.0.0.1\"\nport = 0\n"
+          "flush_interval_ms = 50\n");
+  Prefork prefork(config, 2);
+  auto& [server, port, metrics] = prefork;
+  REQUIRE(server.wait_for_line("over TLS").has_value());
+  REQUIRE(send_requests(port, 40) == 40);
+  CHECK(
+      eventually([&] { return sum_of(scrape(metrics), "gunicorn_worker_requests_total") == 40; }));
+  // A worker killed with SIGKILL: its values still reach Redis, through the master's TLS.
+  pid_t victim = server.workers().front();
+  kill(victim, SIGKILL);
+  REQUIRE(server.wait_for_worker_count(2));
+  REQUIRE(send_requests(port, 10) == 10);
+  CHECK(
+      eventually([&] { return sum_of(scrape(metrics), "gunicorn_worker_requests_total") == 50; }));
+  CHECK(redis_key_count(redis, "gunicorn:*") > 0);
+}
+
+TEST_CASE(
+    "Redis over TLS with a CA that did not sign its certificate: files, and /health says why") {
+  Certificates certificates;
+  certificates.issue("server", "DNS:localhost,IP:127.0.0.1");
+  RedisServer redis(
+      {"", RedisServer::Tls{certificates.file("server.pem"), certificates.file("server.key"),
+                            certificates.ca(), false}});
+  TempDir directory;
+  std::string config = directory.write(
+      "prefork.toml", "[redis]\nenabled = true\nssl = true\nhost = \"127.0.0.1\"\nport = " +
+                          std::to_string(redis.tls_port()) + "\nssl_ca_certs = \"" +
+                          certificates.other_ca() +
+                          "\"\nconnect_timeout = 1\n[metrics]\nbind_address = \"127.0.0.1\"\n"
+                          "port = 0\n");
+  Prefork prefork(config, 1);
+  auto& [server, port, metrics] = prefork;
+  std::optional<std::string> line = server.wait_for_line("metrics fall back to files");
+  REQUIRE(line.has_value());
+  CHECK(line->find("certificate verify failed") != std::string::npos);
+  REQUIRE(send_requests(port, 3) == 3);
+  CHECK(eventually([&] { return sum_of(scrape(metrics), "gunicorn_worker_requests_total") == 3; }));
+  CHECK(redis_key_count(redis, "*") == 0);
 }
 
 TEST_CASE("Redis storage: a worker killed with SIGKILL under load loses no increment") {

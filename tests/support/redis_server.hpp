@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -40,15 +41,25 @@ inline int unused_port() {
 
 class RedisServer {
  public:
+  // A TLS port beside the plain one (which the test itself uses to look inside).
+  struct Tls {
+    std::string cert_file, key_file;
+    std::string ca_file;        // what client certificates must be signed by
+    bool auth_clients = false;  // a client certificate is required
+  };
   struct Options {
     std::string password;  // requirepass; "" = no authentication
+    std::optional<Tls> tls;
   };
 
   RedisServer() : RedisServer(Options{}) {}
-  explicit RedisServer(Options options) : password_(std::move(options.password)) {
+  explicit RedisServer(const char* password) : RedisServer(Options{password, std::nullopt}) {}
+  explicit RedisServer(Options options)
+      : password_(std::move(options.password)), tls_(std::move(options.tls)) {
     // Another process may take the picked port between the pick and redis' bind: retry.
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = unused_port();
+      if (tls_) tls_port_ = unused_port();
       if (start()) return;
     }
     throw std::runtime_error("redis-server did not start (is it installed?)");
@@ -60,6 +71,7 @@ class RedisServer {
   RedisServer& operator=(const RedisServer&) = delete;
 
   int port() const { return port_; }
+  int tls_port() const { return tls_port_; }
   pid_t pid() const { return pid_; }
   bool running() const { return pid_ > 0; }
   const std::string& password() const { return password_; }
@@ -105,6 +117,15 @@ class RedisServer {
     if (!password_.empty()) {
       arguments.push_back("--requirepass");
       arguments.push_back(password_);
+    }
+    if (tls_) {
+      for (const std::string& argument :
+           {std::string("--tls-port"), std::to_string(tls_port_), std::string("--tls-cert-file"),
+            tls_->cert_file, std::string("--tls-key-file"), tls_->key_file,
+            std::string("--tls-ca-cert-file"), tls_->ca_file, std::string("--tls-auth-clients"),
+            std::string(tls_->auth_clients ? "yes" : "no")}) {
+        arguments.push_back(argument);
+      }
     }
     std::vector<char*> argv;
     for (auto& argument : arguments) argv.push_back(argument.data());
@@ -186,7 +207,9 @@ class RedisServer {
   }
 
   std::string password_;
+  std::optional<Tls> tls_;
   int port_ = 0;
+  int tls_port_ = 0;
   pid_t pid_ = -1;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdlib>
 
+#include "net/tls/stream.hpp"
 #include "storage/redis/sync_connection.hpp"
 
 namespace prefork::storage {
@@ -48,12 +49,16 @@ void AsyncConnection::start_connect() {
     schedule_reconnect("cannot allocate a Redis reply reader");
     return;
   }
-  stream_ = std::make_unique<net::TcpStream>(
-      loop_, net::TcpStream::Events{
-                 [this] { begin_handshake(); },
-                 [this](std::string_view bytes) { on_bytes(bytes); },
-                 [this](const std::string& reason) { drop_connection(reason); },
-             });
+  net::Stream::Events events{
+      [this] { begin_handshake(); },
+      [this](std::string_view bytes) { on_bytes(bytes); },
+      [this](const std::string& reason) { drop_connection(reason); },
+  };
+  if (endpoint_.tls) {
+    stream_ = std::make_unique<net::tls::Stream>(loop_, endpoint_.tls, std::move(events));
+  } else {
+    stream_ = std::make_unique<net::TcpStream>(loop_, std::move(events));
+  }
   stream_->connect(endpoint_.host, endpoint_.port);
   if (state_ != State::connecting) return;  // failed at once
   uv_timer_start(

@@ -18,7 +18,7 @@
 
 #include "core/result.hpp"
 #include "core/uv_handle.hpp"
-#include "net/tcp_stream.hpp"
+#include "net/stream.hpp"
 #include "storage/redis/endpoint.hpp"
 #include "storage/redis/protocol.hpp"
 #include "storage/redis/reply.hpp"
@@ -78,7 +78,7 @@ class AsyncConnection {
   uv_loop_t* loop_;
   RedisEndpoint endpoint_;
   Events events_;
-  std::unique_ptr<net::TcpStream> stream_;  // null while waiting to reconnect
+  std::unique_ptr<net::Stream> stream_;  // plain or TLS; null while waiting to reconnect
   Reader reader_;
   std::deque<Batch*> waiting_;    // the batch of each command sent, in the order replies come
   std::uint64_t connection_ = 0;  // counts connections, so that a handler can tell it changed

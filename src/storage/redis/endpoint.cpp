@@ -3,11 +3,21 @@
 #include "config/redis_url.hpp"
 
 namespace prefork::storage {
+namespace {
+
+void apply_url(const config::RedisAddress& address, RedisEndpoint& endpoint) {
+  endpoint.host = address.host;
+  endpoint.port = address.port;
+  endpoint.db = address.db;
+  if (address.has_credentials) {
+    endpoint.username = address.username;
+    endpoint.password = address.password;
+  }
+}
+
+}  // namespace
 
 Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
-  // Refused at load time already; a config made by hand (the exporter's manager API) is
-  // refused here by the same rule.
-  if (redis.ssl || redis.url.starts_with("rediss://")) return config::redis_tls_refused();
   RedisEndpoint endpoint;
   endpoint.host = redis.host;
   endpoint.port = redis.port;
@@ -16,19 +26,18 @@ Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
   endpoint.password = redis.password;
   endpoint.connect_timeout = redis.connect_timeout;
   endpoint.command_timeout = redis.command_timeout;
-  if (redis.url.empty()) return endpoint;
-
   config::RedisAddress address;
-  if (Status status = config::parse_redis_url(redis.url, address); !status.ok()) {
-    return Status::error("PROMETHEUS_REDIS_URL: " + status.message());
+  if (!redis.url.empty()) {
+    if (Status status = config::parse_redis_url(redis.url, address); !status.ok())
+      return Status::error("PROMETHEUS_REDIS_URL: " + status.message());
+    apply_url(address, endpoint);
   }
-  endpoint.host = address.host;
-  endpoint.port = address.port;
-  endpoint.db = address.db;
-  if (address.has_credentials) {
-    endpoint.username = address.username;
-    endpoint.password = address.password;
-  }
+  if (!redis.ssl && !address.tls) return endpoint;
+  Result<std::shared_ptr<net::tls::ClientContext>> tls =
+      net::tls::ClientContext::make({redis.ssl_ca_certs, redis.ssl_certfile, redis.ssl_keyfile,
+                                     redis.ssl_cert_reqs != "none", redis.ssl_check_hostname});
+  if (!tls) return Status::error("Redis TLS: " + tls.message());
+  endpoint.tls = std::move(*tls);
   return endpoint;
 }
 

@@ -2,11 +2,13 @@
 // PROMETHEUS_REDIS_URL (parsed by config::parse_redis_url) wins over host, port and db.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "core/result.hpp"
+#include "net/tls/client_context.hpp"
 
 namespace prefork::storage {
 
@@ -16,13 +18,14 @@ struct RedisEndpoint {
   int db = 0;
   std::string username;  // an ACL user; "" = the default user
   std::string password;
-  double connect_timeout = 5;  // seconds
-  double command_timeout = 5;  // seconds
+  double connect_timeout = 5;                          // seconds
+  double command_timeout = 5;                          // seconds
+  std::shared_ptr<const net::tls::ClientContext> tls;  // null: plain TCP
 };
 
-// The one place PROMETHEUS_REDIS_URL is applied. An error when REDIS_SSL is set or the URL is
-// rediss:// (TLS is not supported and must never silently become plaintext) or malformed; its
-// message never contains the password. A URL without user and password keeps REDIS_USERNAME
+// The one place PROMETHEUS_REDIS_URL is applied; REDIS_SSL or a rediss:// URL loads the TLS
+// files (an error names the one that cannot be used). An error message never contains the
+// password. A URL without user and password keeps REDIS_USERNAME
 // and REDIS_PASSWORD.
 Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis);
 

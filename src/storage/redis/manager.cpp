@@ -59,7 +59,8 @@ bool RedisStorageManager::setup() {
                                              instance_);
   collector_ = std::make_unique<RedisMultiProcessCollector>(*dict_);
   log::info("redis: metrics stored in Redis at ", resolved->host, ":", resolved->port, "/",
-            resolved->db, " with prefix '", redis_.key_prefix, "'");
+            resolved->db, resolved->tls ? " over TLS" : "", " with prefix '", redis_.key_prefix,
+            "'");
   return true;
 }
 

@@ -56,9 +56,22 @@ void SyncConnection::connect() {
   Status connected = socket_.connect(endpoint_.host, endpoint_.port,
                                      std::int64_t(endpoint_.connect_timeout * 1000));
   if (!connected.ok()) fail("connecting to", connected);
+  if (endpoint_.tls) start_tls();
   reader_.reset(redisReaderCreate());
   if (!reader_) throw RedisConnectionError("cannot allocate a Redis reply reader");
   authenticate_and_select();
+}
+
+void SyncConnection::start_tls() {
+  SSL* session = endpoint_.tls->new_session(endpoint_.host);
+  if (!session) {
+    disconnect();
+    throw RedisConnectionError("cannot start TLS to Redis at " + describe(endpoint_) + ": " +
+                               net::tls::last_error());
+  }
+  Status secured = socket_.start_tls(
+      session, describe(endpoint_), net::now_ms() + std::int64_t(endpoint_.connect_timeout * 1000));
+  if (!secured.ok()) fail("TLS handshake with", secured);
 }
 
 void SyncConnection::authenticate_and_select() {

@@ -54,6 +54,7 @@ class SyncConnection {
 
  private:
   void ensure_connected();
+  void start_tls();
   void authenticate_and_select();
   [[noreturn]] void fail(const char* doing, const Status& status);
   void send(std::string_view bytes, std::int64_t deadline);

@@ -63,10 +63,16 @@ TEST_CASE("a bad environment value names the variable") {
         "\"localhost\"");
 }
 
-TEST_CASE("REDIS_SSL=true is refused instead of silently using plaintext") {
-  CHECK(error_of({}, {"REDIS_SSL=true"}) ==
-        "environment: REDIS_SSL: TLS to Redis (REDIS_SSL, rediss://) is not supported yet; "
-        "refusing to fall back to plaintext");
+TEST_CASE("REDIS_SSL and the TLS files come from the environment") {
+  Config config = loaded({}, {"REDIS_SSL=true", "REDIS_SSL_CA_CERTS=/dev/null",
+                              "REDIS_SSL_CERT_REQS=none", "REDIS_SSL_CHECK_HOSTNAME=false"});
+  CHECK(config.redis.ssl);
+  CHECK(config.redis.ssl_ca_certs == "/dev/null");
+  CHECK(config.redis.ssl_cert_reqs == "none");
+  CHECK_FALSE(config.redis.ssl_check_hostname);
+  CHECK(error_of({}, {"REDIS_SSL_CERTFILE=/nonexistent.pem"}) ==
+        "environment: REDIS_SSL_CERTFILE: cannot read \"/nonexistent.pem\": No such file or "
+        "directory");
 }
 
 TEST_CASE("PROMETHEUS_REDIS_URL is kept as given (the storage applies it)") {
@@ -74,8 +80,7 @@ TEST_CASE("PROMETHEUS_REDIS_URL is kept as given (the storage applies it)") {
   CHECK(config.redis.url == "redis://:pw@cache:6400/2");
 }
 
-TEST_CASE("a rediss:// URL is refused") {
-  CHECK(error_of({}, {"PROMETHEUS_REDIS_URL=rediss://cache:6380"}) ==
-        "environment: PROMETHEUS_REDIS_URL: TLS to Redis (REDIS_SSL, rediss://) is not supported "
-        "yet; refusing to fall back to plaintext");
+TEST_CASE("a rediss:// URL is taken") {
+  CHECK(loaded({}, {"PROMETHEUS_REDIS_URL=rediss://cache:6380"}).redis.url ==
+        "rediss://cache:6380");
 }

@@ -56,12 +56,13 @@ TEST_CASE("each bad setting names file, line and key") {
       {"\"a.b\" = 1", "\"a.b\": unknown key"},
       {"[redis]\nport = 70000", "redis.port: must be between 1 and 65535, got 70000"},
       {"[redis]\nhots = \"x\"", "redis.hots: unknown key (did you mean redis.host?)"},
-      {"[redis]\nssl = true",
-       "redis.ssl: TLS to Redis (REDIS_SSL, rediss://) is not supported yet; refusing to fall back "
-       "to plaintext"},
-      {"[redis]\nurl = \"rediss://example:6380\"",
-       "redis.url: TLS to Redis (REDIS_SSL, rediss://) is not supported yet; refusing to fall back "
-       "to plaintext"},
+      {"[redis]\nssl_cert_reqs = \"optional\"",
+       "redis.ssl_cert_reqs: expected \"required\" (check the server's certificate) or \"none\", "
+       "got \"optional\""},
+      {"[redis]\nssl_ca_certs = \"/nonexistent/ca.pem\"",
+       "redis.ssl_ca_certs: cannot read \"/nonexistent/ca.pem\": No such file or directory"},
+      {"[redis]\nurl = \"rediss:/example:6380\"",
+       "redis.url: expected a redis:// or rediss:// URL, got \"rediss:/example:6380\""},
       {"[redis]\nttl_seconds = 0", "redis.ttl_seconds: must be at least 1, got 0"},
       {"[redis]\nkey_prefix = \"\"", "redis.key_prefix: must not be empty (a key prefix)"},
       {"[metrics]\nport = -1", "metrics.port: must be between 0 and 65535, got -1"},

@@ -57,6 +57,15 @@ TEST_CASE("every part of redis://[[user]:password@]host[:port][/db]") {
   CHECK(parsed("redis://[::1]").port == 6379);
 }
 
+TEST_CASE("rediss:// asks for TLS") {
+  RedisAddress tls = parsed("rediss://:pw@cache:6380/2");
+  CHECK(tls.tls);
+  CHECK(tls.host == "cache");
+  CHECK(tls.port == 6380);
+  CHECK(tls.db == 2);
+  CHECK_FALSE(parsed("redis://cache").tls);
+}
+
 TEST_CASE("the user name and password are percent-decoded: / # ? @ % : work in both") {
   CHECK(parsed("redis://:p%40ss%2Fword@cache").password == "p@ss/word");
   RedisAddress address = parsed("redis://us%3Aer%40x:p%2F%23%3F%40%25%3Aw@cache:6390/1");
@@ -68,10 +77,7 @@ TEST_CASE("the user name and password are percent-decoded: / # ? @ % : work in b
 }
 
 TEST_CASE("bad URLs say what is wrong without repeating the password") {
-  CHECK(problem_of("rediss://cache:6380") ==
-        "TLS to Redis (REDIS_SSL, rediss://) is not supported yet; refusing to fall back to "
-        "plaintext");
-  CHECK(problem_of("http://cache") == "expected a redis:// URL, got \"http://cache\"");
+  CHECK(problem_of("http://cache") == "expected a redis:// or rediss:// URL, got \"http://cache\"");
   CHECK(problem_of("redis://") == "the host is missing in \"redis://\"");
   CHECK(problem_of("redis://cache:0") == "expected a port 1..65535 in \"redis://cache:0\"");
   CHECK(problem_of("redis://cache:port") == "expected a port 1..65535 in \"redis://cache:port\"");
