@@ -130,6 +130,7 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
   // From here the worker's metrics own the slot.
   boot.metrics_dir = metrics.directory;
   boot.metrics_slot_fd = metrics.slot.release();
+  boot.metrics_redis = std::move(metrics.redis);
   unblock_all_signals();
   int code = 1;
   try {

@@ -45,7 +45,10 @@ std::unique_ptr<Backend> open_backend(const config::Config& config, uv_loop_t* l
 
 std::unique_ptr<WorkerSink> open_worker_sink(const config::Config& config, WorkerPlace place,
                                              uv_loop_t* loop) {
-  if (place.slot) return std::make_unique<RedisWorkerSink>(config, std::move(place.slot), loop);
+  if (place.slot) {
+    return std::make_unique<RedisWorkerSink>(config, std::move(place.slot), std::move(place.redis),
+                                             loop);
+  }
   if (!place.directory.empty())
     return std::make_unique<FileWorkerSink>(place.directory, process_name(config, getpid()));
   return nullptr;

@@ -23,9 +23,14 @@
 namespace prefork::storage {
 
 // Where a new worker's values go, made by the master before fork and moved into the child.
+struct RedisEndpoint;
+
 struct WorkerPlace {
   std::string directory;  // files: the worker writes its own .db files here
   UniqueFd slot;          // Redis: the shared-memory slot the worker writes (metrics/slot.hpp)
+  // Redis: where the master writes, TLS files loaded before fork, so that a worker (which may
+  // have dropped privileges) reads no key file. Null: the worker resolves the config itself.
+  std::shared_ptr<const RedisEndpoint> redis;
 };
 
 struct Health {

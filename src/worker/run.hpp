@@ -5,12 +5,17 @@
 
 #include <prefork/app.hpp>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "config/config.hpp"
 #include "core/exit_codes.hpp"
 #include "core/heartbeat.hpp"
+
+namespace prefork::storage {
+struct RedisEndpoint;
+}
 
 namespace prefork::worker {
 
@@ -33,6 +38,7 @@ struct Boot {
   // Where the worker's metric values go (ARCHITECTURE.md). Both unset: metrics are off.
   std::string metrics_dir;   // file storage: the resolved PROMETHEUS_MULTIPROC_DIR
   int metrics_slot_fd = -1;  // Redis storage: the shared-memory slot the master made before fork
+  std::shared_ptr<const storage::RedisEndpoint> metrics_redis;  // and the master's endpoint
 };
 
 // Runs until the worker is told to stop (SIGTERM graceful, SIGINT/SIGQUIT quick), recycles

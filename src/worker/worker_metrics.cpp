@@ -8,7 +8,7 @@ constexpr std::uint64_t gauge_period_ms = 1000;
 }  // namespace
 
 std::unique_ptr<WorkerMetrics> WorkerMetrics::start(const Boot& boot, uv_loop_t* loop) {
-  storage::WorkerPlace place{boot.metrics_dir, UniqueFd(boot.metrics_slot_fd)};
+  storage::WorkerPlace place{boot.metrics_dir, UniqueFd(boot.metrics_slot_fd), boot.metrics_redis};
   std::unique_ptr<storage::WorkerSink> sink =
       storage::open_worker_sink(*boot.config, std::move(place), loop);
   if (!sink) return nullptr;

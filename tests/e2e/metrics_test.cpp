@@ -13,6 +13,7 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 #include <string>
@@ -234,7 +235,10 @@ TEST_CASE("Redis storage over TLS with a client certificate counts every request
   REQUIRE(send_requests(port, 40) == 40);
   CHECK(
       eventually([&] { return sum_of(scrape(metrics), "gunicorn_worker_requests_total") == 40; }));
-  // A worker killed with SIGKILL: its values still reach Redis, through the master's TLS.
+  // A worker killed with SIGKILL: its values still reach Redis, through the master's TLS. Its
+  // replacement reads no certificate file (it may have dropped privileges): they are gone.
+  for (const char* name : {"ca.pem", "client.pem", "client.key"})
+    std::filesystem::remove(certificates.file(name));
   pid_t victim = server.workers().front();
   kill(victim, SIGKILL);
   REQUIRE(server.wait_for_worker_count(2));

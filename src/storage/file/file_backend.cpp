@@ -63,7 +63,7 @@ std::string FileBackend::process_of(long pid) const {
 }
 
 WorkerPlace FileBackend::prepare_worker() {
-  return {directory_, {}};
+  return {directory_, {}, nullptr};
 }
 
 // A cleanup that fails leaves the files in place (nothing is lost) and says why; trying again

@@ -48,6 +48,7 @@ RedisBackend::RedisBackend(const config::Config& config, uv_loop_t* loop,
                    config.metrics.instance),
       collector_(scrape_dict_),
       health_client_(writes_->get_client()->endpoint()),
+      worker_endpoint_(std::make_shared<const RedisEndpoint>(writes_->get_client()->endpoint())),
       write_lane_(loop, "Metrics storage", retry_ms),
       scrape_lane_(loop, "Metrics scrapes", 0),
       health_lane_(loop, "Metrics health check", 0) {
@@ -82,6 +83,7 @@ WorkerPlace RedisBackend::prepare_worker() {
   try {
     pending_slot_.reset(metrics::create_slot());
     place.slot.reset(::dup(pending_slot_.get()));
+    place.redis = worker_endpoint_;
   } catch (const std::exception& error) {
     log::error("Metrics: no slot for the new worker, its values are not kept: ", error.what());
   }

@@ -61,7 +61,8 @@ class RedisBackend final : public Backend {
   RedisStorageClient scrape_client_;             // the scrape lane's
   RedisStorageDict scrape_dict_;
   RedisMultiProcessCollector collector_;
-  RedisStorageClient health_client_;  // the health lane's
+  RedisStorageClient health_client_;                      // the health lane's
+  std::shared_ptr<const RedisEndpoint> worker_endpoint_;  // handed to each worker at fork
   WorkLane write_lane_;
   WorkLane scrape_lane_;
   WorkLane health_lane_;

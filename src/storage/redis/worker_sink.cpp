@@ -9,8 +9,9 @@
 
 namespace prefork::storage {
 
-RedisWorkerSink::RedisWorkerSink(const config::Config& config, UniqueFd slot, uv_loop_t* loop)
-    : config_(config), slot_(std::move(slot)), loop_(loop) {}
+RedisWorkerSink::RedisWorkerSink(const config::Config& config, UniqueFd slot,
+                                 std::shared_ptr<const RedisEndpoint> endpoint, uv_loop_t* loop)
+    : config_(config), slot_(std::move(slot)), endpoint_(std::move(endpoint)), loop_(loop) {}
 
 RedisWorkerSink::~RedisWorkerSink() {
   flush_timer_.reset();
@@ -26,9 +27,12 @@ std::unique_ptr<metrics::ValueStore> RedisWorkerSink::make_store() {
 
 void RedisWorkerSink::start(const metrics::ValueStore& store) {
   store_ = &store;
-  Result<RedisEndpoint> endpoint = resolve_endpoint(config_.redis);
-  if (!endpoint) throw std::runtime_error("redis: " + endpoint.message());
-  client_ = std::make_unique<RedisStorageClient>(*endpoint);
+  if (!endpoint_) {
+    Result<RedisEndpoint> resolved = resolve_endpoint(config_.redis);
+    if (!resolved) throw std::runtime_error("redis: " + resolved.message());
+    endpoint_ = std::make_shared<const RedisEndpoint>(std::move(*resolved));
+  }
+  client_ = std::make_unique<RedisStorageClient>(*endpoint_);
   dict_ = std::make_unique<RedisStorageDict>(*client_, config_.redis.key_prefix,
                                              config_.redis.ttl_seconds, config_.metrics.instance);
   flusher_ = std::make_unique<RedisFlusher>(*dict_, loop_, [this](long long client_id) {

@@ -16,7 +16,9 @@ namespace prefork::storage {
 
 class RedisWorkerSink final : public WorkerSink {
  public:
-  RedisWorkerSink(const config::Config& config, UniqueFd slot, uv_loop_t* loop);
+  // endpoint: the master's (TLS files already loaded); null to resolve config.redis here.
+  RedisWorkerSink(const config::Config& config, UniqueFd slot,
+                  std::shared_ptr<const RedisEndpoint> endpoint, uv_loop_t* loop);
   ~RedisWorkerSink() override;
 
   std::unique_ptr<metrics::ValueStore> make_store() override;
@@ -28,6 +30,7 @@ class RedisWorkerSink final : public WorkerSink {
 
   const config::Config& config_;
   UniqueFd slot_;
+  std::shared_ptr<const RedisEndpoint> endpoint_;
   uv_loop_t* loop_;
   const metrics::ValueStore* store_ = nullptr;
   metrics::SlotStore* slot_store_ = nullptr;  // store_ when it is the slot (owned by the registry)
