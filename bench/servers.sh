@@ -125,8 +125,27 @@ gunicorn_python() {
 
 # A throwaway redis-server on 127.0.0.1:$PORT that persists nothing.
 redis_command() {
+  local tls=()
+  if [ -n "${REDIS_TLS_PORT:-}" ]; then
+    tls=(--tls-port "$REDIS_TLS_PORT" --tls-cert-file "$BENCH_TMP/tls/server.pem"
+      --tls-key-file "$BENCH_TMP/tls/server.key" --tls-auth-clients no)
+  fi
   exec redis-server --bind 127.0.0.1 --port "$PORT" --dir "$WORKDIR" --save "" \
-    --appendonly no --daemonize no
+    --appendonly no --daemonize no "${tls[@]}"
+}
+
+# A CA and a certificate for 127.0.0.1 it signs, in BENCH_TMP/tls, for Redis' TLS port.
+make_redis_certificates() {
+  local dir="$BENCH_TMP/tls"
+  local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  mkdir -p "$dir"
+  openssl req -x509 "${ec[@]}" -days 2 -subj /CN=bench-ca -keyout "$dir/ca.key" \
+    -out "$dir/ca.pem" 2>/dev/null
+  openssl req "${ec[@]}" -subj /CN=127.0.0.1 -keyout "$dir/server.key" -out "$dir/server.csr" \
+    2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1\n' >"$dir/server.ext"
+  openssl x509 -req -days 2 -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -CAcreateserial -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
 }
 
 # A redis-server of the script's own on a free loopback port (REDIS_PORT, REDIS_PID), for the
@@ -139,8 +158,14 @@ redis_answers_ping() {
   [ "$(redis_cli ping 2>/dev/null)" = PONG ]
 }
 
+# With REDIS_TLS=1, a TLS port too (REDIS_TLS_PORT), its CA in BENCH_TMP/tls/ca.pem.
 start_redis() {
   REDIS_PORT=$(free_port)
+  REDIS_TLS_PORT=""
+  if [ "${REDIS_TLS:-}" = 1 ]; then
+    make_redis_certificates
+    REDIS_TLS_PORT=$(free_port)
+  fi
   local dir="$BENCH_TMP/redis"
   mkdir -p "$dir"
   spawn_group "$dir/server.log" run_in_workdir redis_command "$REDIS_PORT" "$dir"

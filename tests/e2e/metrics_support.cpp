@@ -54,6 +54,11 @@ std::string redis_config(const RedisServer& redis, const std::string& extra) {
          extra;
 }
 
+std::string redis_url_config(const std::string& url, const std::string& redis_extra) {
+  return "[redis]\nenabled = true\nurl = \"" + url + "\"\n" + redis_extra +
+         "[metrics]\nbind_address = \"127.0.0.1\"\nport = 0\nflush_interval_ms = 50\n";
+}
+
 std::string file_config(const std::string& extra) {
   return "[metrics]\nbind_address = \"127.0.0.1\"\nport = 0\n" + extra;
 }

@@ -23,6 +23,8 @@ double sum_of(const std::string& text, const std::string& name);
 std::string scrape(int port);
 // Redis storage on redis with short timeouts and a metrics endpoint on a free port.
 std::string redis_config(const RedisServer& redis, const std::string& extra = "");
+// Redis storage at url (redis:// or rediss://), with more [redis] settings in redis_extra.
+std::string redis_url_config(const std::string& url, const std::string& redis_extra = "");
 std::string file_config(const std::string& extra = "");
 std::vector<std::string> files_in(const std::string& path);
 // Keys matching pattern (KEYS is fine on a test's own Redis); -1 when Redis does not answer.

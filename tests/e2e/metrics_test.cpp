@@ -197,10 +197,8 @@ TEST_CASE("Redis storage as an ACL user from a URL with a percent-encoded passwo
   REQUIRE(redis.add_user("metrics", "p/#?@%:w"));
   TempDir directory;
   std::string config = directory.write(
-      "prefork.toml", "[redis]\nenabled = true\nurl = \"redis://metrics:p%2F%23%3F%40%25%3Aw@" +
-                          redis.host() + ":" + std::to_string(redis.port()) +
-                          "/0\"\n[metrics]\nbind_address = \"127.0.0.1\"\nport = 0\n"
-                          "flush_interval_ms = 50\n");
+      "prefork.toml", redis_url_config("redis://metrics:p%2F%23%3F%40%25%3Aw@" + redis.host() +
+                                       ":" + std::to_string(redis.port()) + "/0"));
   Prefork prefork(config, 2);
   auto& [server, port, metrics] = prefork;
   REQUIRE(server.wait_for_line("Metrics: storage redis").has_value());
@@ -223,12 +221,10 @@ TEST_CASE("Redis storage over TLS with a client certificate counts every request
   TempDir directory;
   std::string config = directory.write(
       "prefork.toml",
-      "[redis]\nenabled = true\nurl = \"rediss://127.0.0.1:" + std::to_string(redis.tls_port()) +
-          "/0\"\nssl_ca_certs = \"" + certificates.ca() + "\"\nssl_certfile = \"" +
-          certificates.file("client.pem") + "\"\nssl_keyfile = \"" +
-          certificates.file("client.key") +
-          "\"\n[metrics]\nbind_address = \"127.0.0.1\"\nport = 0\n"
-          "flush_interval_ms = 50\n");
+      redis_url_config("rediss://127.0.0.1:" + std::to_string(redis.tls_port()) + "/0",
+                       "ssl_ca_certs = \"" + certificates.ca() + "\"\nssl_certfile = \"" +
+                           certificates.file("client.pem") + "\"\nssl_keyfile = \"" +
+                           certificates.file("client.key") + "\"\n"));
   Prefork prefork(config, 2);
   auto& [server, port, metrics] = prefork;
   REQUIRE(server.wait_for_line("over TLS").has_value());
@@ -248,8 +244,7 @@ TEST_CASE("Redis storage over TLS with a client certificate counts every request
   CHECK(redis_key_count(redis, "gunicorn:*") > 0);
 }
 
-TEST_CASE(
-    "Redis over TLS with a CA that did not sign its certificate: files, and /health says why") {
+TEST_CASE("Redis over TLS with a CA that did not sign its certificate: files, the log says why") {
   Certificates certificates;
   certificates.issue("server", "DNS:localhost,IP:127.0.0.1");
   RedisServer redis(

@@ -2,6 +2,7 @@
 // the blocking client and the flusher, the CA and host name checks, client certificates.
 #include <doctest/doctest.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -159,4 +160,35 @@ TEST_CASE("the flusher writes over TLS, and a wrong CA keeps it disconnected wit
       [&] { return refused.last_error().find("certificate verify failed") != std::string::npos; },
       5));
   CHECK_FALSE(refused.is_connected());
+}
+
+TEST_CASE("a TLS handshake that never finishes times out; the loop is never blocked") {
+  TlsSetup setup;
+  RedisServer server(setup.options());
+  prefork::config::Redis redis = trusting(setup.certificates.ca());
+  redis.connect_timeout = 0.3;
+  RedisEndpoint endpoint = tls_endpoint(server, redis);
+  server.freeze();  // the kernel still accepts the TCP connection; nothing answers the hello
+  RedisStorageClient blocking(endpoint);
+  CHECK_THROWS_WITH_AS(blocking.connect(), doctest::Contains("TLS handshake"), RedisTimeoutError);
+
+  Loop loop;
+  RedisStorageClient client(endpoint);
+  RedisStorageDict dict(client, "test", 60);
+  RedisFlusher flusher(dict, &loop.loop);
+  flusher.write_values({ProcessValues{counter(), "61", {{key_of("x", "x_total"), 1, 0}}}});
+  auto started = std::chrono::steady_clock::now();
+  int turns = 0;
+  CHECK(run_until(
+      &loop.loop,
+      [&] {
+        ++turns;
+        return flusher.last_error() == "connecting timed out";
+      },
+      5));
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(3));
+  CHECK(turns > 10);  // the 5 ms tick kept running while the handshake hung
+  server.thaw();
+  CHECK(run_until(
+      &loop.loop, [&] { return flusher.is_connected() && flusher.is_idle(); }, 10));
 }
