@@ -105,12 +105,18 @@ TEST_CASE("a Redis that requires a client certificate refuses a client without o
   TlsSetup setup;
   RedisServer server(setup.options(true));
   RedisStorageClient anonymous(tls_endpoint(server, trusting(setup.certificates.ca())));
-  CHECK_THROWS_WITH_AS(
-      {
-        anonymous.connect();
-        anonymous.command({"PING"});
-      },
-      doctest::Contains("certificate required"), RedisConnectionError);
+  // TLS 1.3 ends the client's handshake before the server has checked it: the refusal comes on
+  // the first command, as the server's alert, or as its reset when that overtakes the alert.
+  std::string refusal;
+  try {
+    anonymous.connect();
+    anonymous.command({"PING"});
+  } catch (const RedisConnectionError& error) {
+    refusal = error.what();
+  }
+  INFO(refusal);
+  CHECK((refusal.find("certificate required") != std::string::npos ||
+         refusal.find("Connection reset by peer") != std::string::npos));
   prefork::config::Redis with_certificate = trusting(setup.certificates.ca());
   with_certificate.ssl_certfile = setup.certificates.file("client.pem");
   with_certificate.ssl_keyfile = setup.certificates.file("client.key");
