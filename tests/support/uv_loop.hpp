@@ -33,4 +33,13 @@ inline int close_loop(uv_loop_t* loop) {
   return uv_loop_close(loop);
 }
 
+// A loop of the test's own, closed at scope exit once its handles are.
+struct TestLoop {
+  uv_loop_t loop;
+  TestLoop() { uv_loop_init(&loop); }
+  ~TestLoop() { close_loop(&loop); }
+  TestLoop(const TestLoop&) = delete;
+  TestLoop& operator=(const TestLoop&) = delete;
+};
+
 }  // namespace prefork::testing

@@ -16,11 +16,7 @@ using namespace redis_test;
 
 namespace {
 
-struct Loop {
-  uv_loop_t loop;
-  Loop() { uv_loop_init(&loop); }
-  ~Loop() { close_loop(&loop); }
-};
+using Loop = prefork::testing::TestLoop;
 
 std::vector<ProcessValues> counters(const std::string& process, int series, double value) {
   ProcessValues group{counter(), process, {}};

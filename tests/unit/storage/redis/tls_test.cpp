@@ -52,11 +52,7 @@ prefork::config::Redis trusting(const std::string& ca) {
   return redis;
 }
 
-struct Loop {
-  uv_loop_t loop;
-  Loop() { uv_loop_init(&loop); }
-  ~Loop() { close_loop(&loop); }
-};
+using Loop = prefork::testing::TestLoop;
 
 }  // namespace
 
