@@ -1,6 +1,7 @@
-// A TCP client socket used as a blocking stream with deadlines: non-blocking underneath, each
-// wait a poll() bounded by the caller's deadline. Waits open the fork gate (core/fork_gate.hpp):
-// the master may fork while one of its pool threads waits here for a slow or frozen server.
+// A TCP client socket used as a blocking stream with deadlines, plain or TLS (start_tls, through
+// tls::Engine): non-blocking underneath, each wait a poll() bounded by the caller's deadline. Waits
+// open the fork gate (core/fork_gate.hpp): the master may fork while one of its pool threads waits
+// here for a slow or frozen server.
 #pragma once
 
 #include <cstdint>

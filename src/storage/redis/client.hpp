@@ -15,8 +15,8 @@ namespace prefork::storage {
 
 class RedisStorageClient {
  public:
-  // Does not connect yet; connect() or the first command does. REDIS_SSL cannot reach here:
-  // resolve_endpoint() refuses it and RedisEndpoint has no plaintext-fallback switch.
+  // Does not connect yet; connect() or the first command does. An endpoint with TLS only
+  // ever connects over TLS: there is no plaintext fallback.
   explicit RedisStorageClient(RedisEndpoint endpoint);
   virtual ~RedisStorageClient();
 

@@ -1,5 +1,6 @@
-// Where Redis is and how to log in: config::Redis resolved into one value. A
-// PROMETHEUS_REDIS_URL (parsed by config::parse_redis_url) wins over host, port and db.
+// Where Redis is and how to log in: config::Redis resolved into one value, TLS context
+// included. A PROMETHEUS_REDIS_URL (parsed by config::parse_redis_url) wins over host, port,
+// db, user and password.
 #pragma once
 
 #include <memory>

@@ -28,7 +28,8 @@ class RedisStorageManager {
   RedisStorageManager& operator=(const RedisStorageManager&) = delete;
 
   // Connects, authenticates, selects the database and checks PING. False when Redis is
-  // disabled, misconfigured (REDIS_SSL, bad URL) or unreachable; the reason is logged.
+  // disabled, misconfigured (bad URL, unusable TLS file), unreachable or refuses the TLS
+  // handshake; the reason is logged.
   bool setup();
   void teardown();
   // Tears down and takes a new configuration (the global manager is made before the config).
