@@ -155,4 +155,21 @@ Prefork::Prefork(const std::string& config, int workers, std::vector<std::string
   REQUIRE(server.wait_for_worker_count(std::size_t(workers)));
 }
 
+ScrapeWatch::ScrapeWatch(int port, std::string name)
+    : thread_([this, port, name = std::move(name)] {
+        while (!stop_) {
+          Reply reply = http_get(port, "/metrics");
+          if (reply.status != 200) continue;
+          ++scrapes_;
+          double value = sum_of(reply.body, name);
+          if (value < highest_) ++drops_;
+          if (value > highest_) highest_ = value;
+        }
+      }) {}
+
+void ScrapeWatch::stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
 }  // namespace prefork::e2e

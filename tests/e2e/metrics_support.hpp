@@ -4,7 +4,9 @@
 
 #include <sys/types.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "harness.hpp"
@@ -43,6 +45,26 @@ struct Prefork {
   Server server;
   int port = 0;     // the application
   int metrics = 0;  // the master's /metrics and /health
+};
+
+// Scrapes a sum over and over on a thread until stopped, and remembers the drops: what a
+// Prometheus polling the endpoint would take for a counter reset. Failed scrapes are counted,
+// not read as 0.
+class ScrapeWatch {
+ public:
+  ScrapeWatch(int port, std::string name);
+  ~ScrapeWatch() { stop(); }
+  void stop();
+  long scrapes() const { return scrapes_; }
+  long drops() const { return drops_; }
+  double highest() const { return highest_; }
+
+ private:
+  std::atomic<bool> stop_{false};
+  std::atomic<long> scrapes_{0};
+  std::atomic<long> drops_{0};
+  std::atomic<double> highest_{0};
+  std::thread thread_;
 };
 
 }  // namespace prefork::e2e

@@ -369,6 +369,47 @@ TEST_CASE("Redis storage: Redis gone for 10 s under load fails no request and lo
   CHECK(http_get(metrics, "/health").status == 200);
 }
 
+// Issue 12, item 7: a Redis that lost its data (here restarted empty) gets everything again,
+// the archive of the dead workers from the master's own copy.
+TEST_CASE("Redis restarted empty after workers died: requests_total never drops, ends exact") {
+  RedisServer redis;
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", redis_config(redis));
+  Prefork prefork(config, 2);
+  auto& [server, port, metrics] = prefork;
+
+  Load load(port, 2);
+  for (int killed = 1; killed <= 2; ++killed) {
+    REQUIRE(eventually([&, goal = load.answered() + 100] { return load.answered() > goal; }));
+    kill(server.workers().front(), SIGKILL);
+    // Folded into the archive: the restart is counted once the dead worker's values are.
+    REQUIRE(eventually(
+        [&] { return sum_of(scrape(metrics), "gunicorn_master_worker_restart_total") == killed; }));
+  }
+  ScrapeWatch watch(metrics, "gunicorn_worker_requests_total");
+  REQUIRE(eventually([&] { return watch.scrapes() > 5; }));
+  // A request in flight on a killed worker fails; none may fail because of Redis.
+  long failed_before = load.failed();
+  redis.restart();
+  REQUIRE(server.wait_for_line("wrote the archive again").has_value());
+  REQUIRE(eventually([&, goal = load.answered() + 200] { return load.answered() > goal; }));
+  load.stop();
+  long answered = load.answered();
+  std::string text;
+  CHECK(eventually(
+      [&] {
+        text = scrape(metrics);
+        return sum_of(text, "gunicorn_worker_requests_total") == double(answered);
+      },
+      15s));
+  watch.stop();
+  INFO("answered ", answered, "\n", text);
+  CHECK(load.failed() == failed_before);
+  CHECK(watch.drops() == 0);
+  CHECK(watch.highest() == double(answered));
+  CHECK(sum_of(text, "gunicorn_master_worker_restart_total") == 2);
+}
+
 TEST_CASE("Redis absent at start: files are used and /health says so") {
   int port_without_redis = prefork::testing::unused_port();
   TempDir directory;

@@ -1,9 +1,11 @@
-// RedisStorageDict::cleanup_dead_workers: fold dead processes into their instance's archive.
+// RedisStorageDict's archive: cleanup_dead_workers folds dead processes into their instance's
+// archive; the dictionary's copy of it is loaded at start and written back after Redis lost it.
 #include <map>
 #include <string>
 #include <vector>
 
 #include "metrics/fold.hpp"
+#include "metrics/md5.hpp"
 #include "storage/redis/errors.hpp"
 #include "storage/redis/reply.hpp"
 #include "storage/redis/storage_dict.hpp"
@@ -23,11 +25,9 @@ struct DeadSeries {
 
 // One archive series and what the dead processes add to it.
 struct ArchiveSeries {
-  const DeadSeries* first = nullptr;  // names the series
-  std::size_t read = 0;               // where the archive's value is among the replies
-  metrics::StoredValue value;
+  ArchivedSeries series;
+  std::size_t read = 0;  // where the archive's value is among the replies
   bool exists = false;
-  std::string original_key;
   bool folded = false;
 };
 
@@ -59,22 +59,29 @@ struct Writing {
   std::string now;
 };
 
-void append_archive_writes(const Writing& writing,
-                           const std::map<std::string, ArchiveSeries>& archived,
-                           std::vector<Command>& transaction) {
-  for (const auto& [member, target] : archived) {
-    if (!target.folded) continue;
-    const DeadSeries& series = *target.first;
-    std::string metric = writing.layout.metric(series.kind_token, writing.archive, series.md5);
-    std::string meta = writing.layout.meta(series.kind_token, writing.archive, series.md5);
-    transaction.push_back({"HSET", metric, "value", format_double(target.value.value), "timestamp",
-                           format_double(target.value.timestamp), "updated_at", writing.now});
-    transaction.push_back({"EXPIRE", metric, writing.ttl});
-    transaction.push_back({"HSET", meta, "original_key", target.original_key});
-    transaction.push_back({"HSETNX", meta, "created_at", writing.now});
-    transaction.push_back({"EXPIRE", meta, writing.ttl});
-    transaction.push_back({"SADD", writing.layout.process(writing.archive), member});
-  }
+void append_archive_write(const Writing& writing, const std::string& member,
+                          const ArchivedSeries& series, std::vector<Command>& transaction) {
+  std::string metric = writing.layout.metric(series.kind_token, writing.archive, series.md5);
+  std::string meta = writing.layout.meta(series.kind_token, writing.archive, series.md5);
+  transaction.push_back({"HSET", metric, "value", format_double(series.value.value), "timestamp",
+                         format_double(series.value.timestamp), "updated_at", writing.now});
+  transaction.push_back({"EXPIRE", metric, writing.ttl});
+  transaction.push_back({"HSET", meta, "original_key", series.original_key});
+  transaction.push_back({"HSETNX", meta, "created_at", writing.now});
+  transaction.push_back({"EXPIRE", meta, writing.ttl});
+  transaction.push_back({"SADD", writing.layout.process(writing.archive), member});
+}
+
+// The archive's set and its place in the index.
+void append_archive_index(const Writing& writing, std::vector<Command>& transaction) {
+  transaction.push_back({"EXPIRE", writing.layout.process(writing.archive), writing.ttl});
+  transaction.push_back({"SADD", writing.layout.processes(), writing.archive});
+  transaction.push_back({"EXPIRE", writing.layout.processes(), writing.ttl});
+}
+
+void throw_if_refused(const redisReply* exec, const char* doing) {
+  if (reply_is_error(exec))
+    throw RedisError(std::string(doing) + ": " + std::string(reply_text(exec)));
 }
 
 // Everything of the process but its "all" gauges; the process itself when nothing is kept.
@@ -148,14 +155,15 @@ std::optional<CleanupResult> RedisStorageDict::try_cleanup(
       reads.push_back({"HMGET", metric, "value", "timestamp"});
       reads.push_back(
           {"HGET", layout_.meta(series.kind_token, processes[p], series.md5), "original_key"});
-      ArchiveSeries& target = archived[series.member];
-      if (target.first == nullptr) target.first = &series;
+      ArchivedSeries& target = archived[series.member].series;
+      target.kind_token = series.kind_token;
+      target.md5 = series.md5;
     }
   }
   for (auto& [member, target] : archived) {
-    std::string metric = layout_.metric(target.first->kind_token, archive_name, target.first->md5);
+    std::string metric = layout_.metric(target.series.kind_token, archive_name, target.series.md5);
     watch.push_back(metric);
-    watch.push_back(layout_.meta(target.first->kind_token, archive_name, target.first->md5));
+    watch.push_back(layout_.meta(target.series.kind_token, archive_name, target.series.md5));
     target.read = reads.size();
     reads.push_back({"HMGET", metric, "value", "timestamp"});
   }
@@ -166,7 +174,12 @@ std::optional<CleanupResult> RedisStorageDict::try_cleanup(
   }
   std::vector<Reply> replies = client_.pipeline(reads);
   for (auto& [member, target] : archived) {
-    target.exists = read_stored_value(replies[offset + target.read].get(), target.value);
+    if (auto kept = archive_copy_.find(member); kept != archive_copy_.end()) {
+      target.series.value = kept->second.value;
+      target.exists = true;
+    } else {
+      target.exists = read_stored_value(replies[offset + target.read].get(), target.series.value);
+    }
   }
 
   CleanupResult result;
@@ -181,32 +194,57 @@ std::optional<CleanupResult> RedisStorageDict::try_cleanup(
         continue;
       }
       ArchiveSeries& target = archived.at(series.member);
-      metrics::fold_into(series.kind, target.value, target.exists, dead);
+      metrics::fold_into(series.kind, target.series.value, target.exists, dead);
       target.exists = true;
       target.folded = true;
-      target.original_key = std::string(reply_text(original));
+      target.series.original_key = std::string(reply_text(original));
       ++result.folded;
     }
   }
   Writing writing{layout_, archive_name, std::to_string(ttl_seconds_), format_double(now())};
-  append_archive_writes(writing, archived, transaction);
+  for (const auto& [member, target] : archived) {
+    if (target.folded) append_archive_write(writing, member, target.series, transaction);
+  }
   for (std::size_t p = 0; p < processes.size(); ++p) {
     append_process_deletes(writing, processes[p], members[p], result, transaction);
   }
-  if (result.folded > 0) {
-    transaction.push_back({"EXPIRE", layout_.process(archive_name), writing.ttl});
-    transaction.push_back({"SADD", layout_.processes(), archive_name});
-    transaction.push_back({"EXPIRE", layout_.processes(), writing.ttl});
-  }
+  if (result.folded > 0) append_archive_index(writing, transaction);
   transaction.push_back({"EXEC"});
 
   std::vector<Reply> outcome = client_.pipeline(transaction);
   const redisReply* exec = outcome.back().get();
   if (exec != nullptr && exec->type == REDIS_REPLY_NIL) return std::nullopt;
-  if (reply_is_error(exec)) {
-    throw RedisError("cleanup of dead processes failed: " + std::string(reply_text(exec)));
+  throw_if_refused(exec, "cleanup of dead processes failed");
+  for (auto& [member, target] : archived) {
+    if (target.folded) archive_copy_[member] = std::move(target.series);
   }
   return result;
+}
+
+std::size_t RedisStorageDict::load_archive() {
+  for (const metrics::ProcessValues& group : items(archive())) {
+    const std::string kind_token = group.kind.token();
+    for (const metrics::StoredValue& stored : group.values) {
+      std::string md5 = metrics::md5_hex(stored.key);
+      std::string member = RedisKeys::series(kind_token, md5);
+      archive_copy_[member] = {kind_token, std::move(md5), stored.key, stored};
+    }
+  }
+  return archive_copy_.size();
+}
+
+std::size_t RedisStorageDict::restore_archive() {
+  if (archive_copy_.empty()) return 0;
+  Writing writing{layout_, archive(), std::to_string(ttl_seconds_), format_double(now())};
+  std::vector<Command> transaction = {{"MULTI"}};
+  for (const auto& [member, series] : archive_copy_) {
+    append_archive_write(writing, member, series, transaction);
+  }
+  append_archive_index(writing, transaction);
+  transaction.push_back({"EXEC"});
+  std::vector<Reply> outcome = client_.pipeline(transaction);
+  throw_if_refused(outcome.back().get(), "writing the archive again failed");
+  return archive_copy_.size();
 }
 
 }  // namespace prefork::storage

@@ -28,6 +28,7 @@ class RedisStorageClient {
   virtual bool ping();
   bool is_connected() const { return sync_.is_connected(); }
   int sync_fd() const { return sync_.fd(); }
+  std::uint64_t connections() const { return sync_.connections(); }
 
   Reply command(const Command& command) { return sync_.command(command); }
   std::vector<Reply> pipeline(const std::vector<Command>& commands) {

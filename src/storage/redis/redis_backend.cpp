@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "core/log.hpp"
+#include "metrics/exposition.hpp"
 #include "metrics/slot.hpp"
 #include "net/blocking_socket.hpp"
 #include "storage/redis/keys.hpp"
@@ -57,13 +58,16 @@ RedisBackend::RedisBackend(const config::Config& config, uv_loop_t* loop,
 }
 
 // At start, before any worker: the loop has nothing to do yet, so this may wait for Redis.
+// The archive is read first: the earlier run's processes fold into it.
 void RedisBackend::cleanup_earlier_run() {
   try {
+    writes_->get_dict()->load_archive();
     std::size_t cleaned = writes_->cleanup_keys();
     if (cleaned) log::info("Metrics: cleaned up ", cleaned, " processes of an earlier run");
   } catch (const std::exception& error) {
     log::warning("Metrics: cleanup of earlier processes failed: ", error.what());
   }
+  restored_at_ = writes_->get_client()->connections();
 }
 
 RedisBackend::~RedisBackend() {
@@ -125,6 +129,7 @@ void RedisBackend::worker_reaped(pid_t pid, std::function<void()> done) {
   write_lane_.push({[this, batch] {
                       take_retirees(*batch);
                       retire(*batch);
+                      restore_if_reconnected();
                       return Status();
                     },
                     [batch](const Status&) {
@@ -169,6 +174,20 @@ void RedisBackend::retire(std::vector<Retiree>& batch) {
   dict.cleanup_dead_workers(processes);
 }
 
+// On the write lane, after a job's writes: a new connection may be to a server without the
+// archive. Repeated while writing it needed yet another connection; a failure leaves the job
+// to be retried.
+void RedisBackend::restore_if_reconnected() {
+  RedisStorageClient& client = *writes_->get_client();
+  for (std::uint64_t seen = client.connections(); seen != restored_at_;
+       seen = client.connections()) {
+    std::size_t series = writes_->get_dict()->restore_archive();
+    restored_at_ = seen;
+    if (series > 0)
+      log::info("Metrics: reconnected to Redis, wrote the archive again (", series, " series)");
+  }
+}
+
 std::unique_ptr<metrics::ValueStore> RedisBackend::master_store() {
   master_slot_fd_ = metrics::create_slot();
   auto store = std::make_unique<metrics::SlotStore>(master_slot_fd_, process_of(getpid()));
@@ -199,6 +218,7 @@ void RedisBackend::master_values_changed() {
                       master_values_queued_ = false;
                       try {
                         dict->write_values(store->snapshot());
+                        restore_if_reconnected();
                       } catch (const std::exception&) {
                         master_values_queued_ = true;
                         throw;
@@ -210,7 +230,14 @@ void RedisBackend::master_values_changed() {
 
 void RedisBackend::scrape(std::function<void(Result<std::string>)> done) {
   push_scrape(
-      scrape_lane_, [this] { return collector_.render(); }, std::move(done));
+      scrape_lane_, [this] { return render_scrape(); }, std::move(done));
+}
+
+// On the scrape lane.
+std::string RedisBackend::render_scrape() {
+  std::vector<metrics::Family> families = collector_.collect();
+  floor_.apply(families);
+  return metrics::render_text(families);
 }
 
 void RedisBackend::check_health(std::function<void(const Health&)> done) {

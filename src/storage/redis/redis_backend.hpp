@@ -6,15 +6,22 @@
 // Three connections, each on its own lane, so that no kind of work waits behind another:
 // writes (dead workers, the master's own values; retried while Redis is away), scrapes, and
 // health checks (a PING that /health waits for at most health_budget_ms).
+//
+// Nothing is lost when Redis loses data (restarted empty, a failover that dropped acknowledged
+// writes): workers write everything again on every reconnect, the master its own values on
+// every refresh and the archive, which it keeps in memory, whenever its write connection is
+// new; until then scrapes serve no counter lower than before (CounterFloor).
 #pragma once
 
 #include <atomic>
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <vector>
 
 #include "core/work_lane.hpp"
+#include "metrics/counter_floor.hpp"
 #include "metrics/slot.hpp"
 #include "storage/backend.hpp"
 #include "storage/redis/manager.hpp"
@@ -54,6 +61,8 @@ class RedisBackend final : public Backend {
   };
   void take_retirees(std::vector<Retiree>& batch);
   void retire(std::vector<Retiree>& batch);
+  void restore_if_reconnected();
+  std::string render_scrape();
 
   const config::Config& config_;
   uv_loop_t* loop_;
@@ -80,6 +89,8 @@ class RedisBackend final : public Backend {
   std::vector<Retiree> retiring_;  // reaped, not yet taken by a retire job
   bool retire_queued_ = false;     // a retire job is queued and has not taken retiring_ yet
   bool kill_refused_ = false;      // write lane only: CLIENT KILL was refused and that was said
+  std::uint64_t restored_at_ = 0;  // write lane only: the connection the archive was written on
+  metrics::CounterFloor floor_;    // scrape lane only
   bool connected_ = true;          // the last health check's answer
   std::vector<std::unique_ptr<HealthWaiter>> health_waiters_;
 };

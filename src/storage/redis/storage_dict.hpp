@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,6 +23,14 @@ struct Series {
   metrics::ValueKind kind;
   std::string process;
   std::string key;
+};
+
+// One series of the archive as it was last written.
+struct ArchivedSeries {
+  std::string kind_token;
+  std::string md5;
+  std::string original_key;
+  metrics::StoredValue value;
 };
 
 struct CleanupResult {
@@ -79,6 +88,14 @@ class RedisStorageDict {
   // master retires every worker reaped since the last cleanup at once.
   CleanupResult cleanup_dead_workers(std::vector<std::string> processes);
 
+  // The archive is written only by its instance's master, so the copy this dictionary keeps
+  // of what it folded is the truth, and cleanup folds into the copy rather than into what
+  // Redis says. load_archive reads the archive an earlier run left (at start);
+  // restore_archive writes the whole copy back in one transaction, for a Redis that lost it.
+  // Returns the number of series.
+  std::size_t load_archive();
+  std::size_t restore_archive();
+
   // Closes the connections with these CLIENT IDs, dropping what Redis has not run of them yet:
   // a dead worker's last writes cannot land after its final values. False when Redis refuses
   // CLIENT KILL; a connection already gone counts as closed.
@@ -98,6 +115,7 @@ class RedisStorageDict {
   RedisKeys layout_;
   int ttl_seconds_;
   std::string instance_;
+  std::map<std::string, ArchivedSeries> archive_copy_;  // by member, "{kind}:{md5}"
   OriginalKeys original_keys_;
   SnapshotPlan plan_;  // points into original_keys_
   double clock_offset_ = 0;

@@ -60,6 +60,7 @@ void SyncConnection::connect() {
   reader_.reset(redisReaderCreate());
   if (!reader_) throw RedisConnectionError("cannot allocate a Redis reply reader");
   authenticate_and_select();
+  ++connections_;
 }
 
 void SyncConnection::start_tls() {

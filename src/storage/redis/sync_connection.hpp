@@ -8,6 +8,7 @@
 #include <hiredis/hiredis.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
@@ -35,6 +36,9 @@ class SyncConnection {
   // The socket's descriptor, -1 when closed: what a forked child closes (Backend::close_in_child).
   int fd() const { return socket_.fd(); }
   void disconnect();
+  // How many connections were made so far: a new number means a server that may have lost
+  // what was written before (restarted empty, or a replica promoted before it had it all).
+  std::uint64_t connections() const { return connections_; }
 
   // Runs one command; a Redis error reply throws RedisError (RedisAuthenticationError for
   // NOAUTH/WRONGPASS). A broken connection is reconnected once before giving up.
@@ -70,6 +74,7 @@ class SyncConnection {
   RedisEndpoint endpoint_;
   net::BlockingSocket socket_;
   Reader reader_;
+  std::uint64_t connections_ = 0;
 };
 
 double local_time();

@@ -396,6 +396,42 @@ TEST_CASE("several dead workers are folded in one cleanup, each value counted on
   CHECK(total_of(collector, "requests", "requests_total") == 65);
 }
 
+TEST_CASE("the archive outlives a Redis restarted empty: folded into the copy, written again") {
+  RedisServer server;
+  RedisStorageClient client(endpoint_of(server));
+  RedisStorageDict dict(client, "test", 300, "web");
+  RedisMultiProcessCollector collector(dict);
+  dict.write_values(worker_values("web-1", 5, 10));
+  dict.write_values(worker_values("web-100", 3, 20));
+  dict.cleanup_dead_worker("web-100");
+  REQUIRE(total_of(collector, "requests", "requests_total") == 8);
+  std::uint64_t connections = client.connections();
+
+  server.restart();                                  // no persistence: everything is gone
+  dict.write_values(worker_values("web-1", 6, 10));  // a live worker writes all it has again
+  CHECK(client.connections() == connections + 1);
+  CHECK(total_of(collector, "requests", "requests_total") == 6);  // the archive is lost
+
+  // A worker dying now is folded into what the archive was, not into what Redis says.
+  dict.write_values(worker_values("web-101", 2, 20));
+  CHECK(dict.cleanup_dead_worker("web-101").folded == 5);
+  CHECK(total_of(collector, "requests", "requests_total") == 11);
+  CHECK(dict.restore_archive() == 5);
+  CHECK(total_of(collector, "requests", "requests_total") == 11);
+  CHECK(total_of(collector, "latency", "latency_count") == 11);
+  CHECK(total_of(collector, "peak", "peak") == 20);
+  CHECK(dict.size("web-archive") == 5);
+
+  // A master started later reads the archive it folds into.
+  RedisStorageClient later_client(endpoint_of(server));
+  RedisStorageDict later(later_client, "test", 300, "web");
+  CHECK(later.load_archive() == 5);
+  server.restart();
+  CHECK(later.restore_archive() == 5);
+  RedisMultiProcessCollector later_collector(later);
+  CHECK(total_of(later_collector, "requests", "requests_total") == 5);
+}
+
 TEST_CASE("a dead worker's connection is cut off: what Redis has not run of it never runs") {
   RedisServer server;
   RedisStorageClient client(endpoint_of(server));
