@@ -47,10 +47,14 @@ struct Redis {
   std::string ssl_keyfile;                 // "" = the key is in ssl_certfile
   std::string ssl_cert_reqs = "required";  // or "none": the server's certificate is not checked
   bool ssl_check_hostname = true;
-  std::string url;             // PROMETHEUS_REDIS_URL: wins over host, port, db, user, password
-  double connect_timeout = 5;  // seconds
-  double command_timeout = 5;  // seconds
-  bool debug = false;          // REDIS_DEBUG
+  std::string url;  // PROMETHEUS_REDIS_URL: wins over host, port, db, user, password
+  // Sentinel: set, the master's host and port are asked of these ("host:port" each).
+  std::vector<std::string> sentinels;
+  std::string sentinel_master = "mymaster";  // the name the sentinels monitor
+  std::string sentinel_password;             // AUTH to the sentinels; "" = none
+  double connect_timeout = 5;                // seconds
+  double command_timeout = 5;                // seconds
+  bool debug = false;                        // REDIS_DEBUG
 
   bool operator==(const Redis&) const = default;
 };

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -165,6 +166,37 @@ Status set_cert_reqs(Config& config, const Input& input) {
   return {};
 }
 
+// "a, b,c" → {"a", "b", "c"}; empty parts are dropped.
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> parts;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    std::size_t comma = std::min(text.find(',', start), text.size());
+    std::string part = text.substr(start, comma - start);
+    part.erase(0, part.find_first_not_of(" \t"));
+    part.erase(part.find_last_not_of(" \t") + 1);
+    if (!part.empty()) parts.push_back(std::move(part));
+    start = comma + 1;
+  }
+  return parts;
+}
+
+// A list in the environment or on the command line is one text, comma-separated.
+Status set_sentinels(Config& config, const Input& input) {
+  std::vector<std::string> texts;
+  if (Status status = read_strings(input, texts); !status.ok()) return status;
+  if (input.type == Input::Type::text) texts = split_list(input.string);
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    RedisAddress address;
+    if (Status status = parse_host_port(texts[i], address); !status.ok()) {
+      return Status::error("element " + std::to_string(i + 1) + " (" + quoted(texts[i]) +
+                           "): " + status.message());
+    }
+  }
+  config.redis.sentinels = std::move(texts);
+  return {};
+}
+
 Status set_ip_address(std::string& field, const Input& input) {
   std::string value;
   if (Status status = read_string(input, value); !status.ok()) return status;
@@ -216,6 +248,13 @@ std::string shown(bool value) {
 
 std::string shown(const std::string& value) {
   return value.empty() ? "none" : quoted(value);
+}
+
+std::string shown(const std::vector<std::string>& values) {
+  if (values.empty()) return "none";
+  std::string text;
+  for (const std::string& value : values) text += (text.empty() ? "" : ", ") + quoted(value);
+  return "[" + text + "]";
 }
 
 template <class Number>
@@ -403,6 +442,17 @@ constexpr Directive table[] = {
   {"redis.url", "PROMETHEUS_REDIS_URL", "", 0, "", false, show_in<&Config::redis, &Redis::url>,
    "redis[s]://[[USER]:PASSWORD@]HOST[:PORT][/DB]; wins over host, port, db, user and password",
    set_redis_url},
+  {"redis.sentinels", "REDIS_SENTINELS", "", 0, "", false,
+   show_in<&Config::redis, &Redis::sentinels>,
+   "Sentinel: \"host:port\" of each sentinel (comma-separated in the environment); the master's "
+   "address is asked of them, host and port are not used",
+   set_sentinels},
+  {"redis.sentinel_master", "REDIS_SENTINEL_MASTER", "", 0, "", false,
+   show_in<&Config::redis, &Redis::sentinel_master>, "the master name the sentinels monitor",
+   [](Config& c, const Input& in) { return set_word(c.redis.sentinel_master, in, "a name"); }},
+  {"redis.sentinel_password", "REDIS_SENTINEL_PASSWORD", "", 0, "", false,
+   show_in<&Config::redis, &Redis::sentinel_password>, "the sentinels' password (requirepass)",
+   [](Config& c, const Input& in) { return set_string(c.redis.sentinel_password, in); }},
   {"redis.connect_timeout", "", "", 0, "", false, show_in<&Config::redis, &Redis::connect_timeout>,
    "seconds to connect to Redis",
    [](Config& c, const Input& in) { return set_seconds(c.redis.connect_timeout, in, false); }},

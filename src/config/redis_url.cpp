@@ -50,6 +50,8 @@ Status parse_user_info(const std::string& user_info, RedisAddress& address) {
   return {};
 }
 
+}  // namespace
+
 Status parse_host_port(const std::string& authority, RedisAddress& address) {
   std::string host = authority;
   std::string port;
@@ -75,6 +77,8 @@ Status parse_host_port(const std::string& authority, RedisAddress& address) {
   address.port = number;
   return {};
 }
+
+namespace {
 
 Status parse_db(const std::string& path, RedisAddress& address) {
   if (path.empty()) return {};

@@ -18,6 +18,9 @@ struct RedisAddress {
   std::string password;
 };
 
+// "host:port", "[v6]:port" or "host" (address.port stays as it was): a Redis, a sentinel.
+Status parse_host_port(const std::string& authority, RedisAddress& address);
+
 // Parts the URL leaves out take Redis' defaults (port 6379, db 0, no user, no password).
 Status parse_redis_url(const std::string& url, RedisAddress& address);
 

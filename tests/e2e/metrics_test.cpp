@@ -215,9 +215,8 @@ TEST_CASE("Redis storage over TLS with a client certificate counts every request
   Certificates certificates;
   certificates.issue("server", "DNS:localhost,IP:127.0.0.1");
   certificates.issue("client", "DNS:prefork", true);
-  RedisServer redis(
-      {"", RedisServer::Tls{certificates.file("server.pem"), certificates.file("server.key"),
-                            certificates.ca(), true}});
+  RedisServer redis(RedisServer::Tls{certificates.file("server.pem"),
+                                     certificates.file("server.key"), certificates.ca(), true});
   TempDir directory;
   std::string config = directory.write(
       "prefork.toml",
@@ -247,9 +246,8 @@ TEST_CASE("Redis storage over TLS with a client certificate counts every request
 TEST_CASE("Redis over TLS with a CA that did not sign its certificate: files, the log says why") {
   Certificates certificates;
   certificates.issue("server", "DNS:localhost,IP:127.0.0.1");
-  RedisServer redis(
-      {"", RedisServer::Tls{certificates.file("server.pem"), certificates.file("server.key"),
-                            certificates.ca(), false}});
+  RedisServer redis(RedisServer::Tls{certificates.file("server.pem"),
+                                     certificates.file("server.key"), certificates.ca(), false});
   TempDir directory;
   std::string config = directory.write(
       "prefork.toml", "[redis]\nenabled = true\nssl = true\nhost = \"127.0.0.1\"\nport = " +

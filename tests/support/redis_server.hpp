@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -50,12 +51,20 @@ class RedisServer {
   struct Options {
     std::string password;  // requirepass; "" = no authentication
     std::optional<Tls> tls;
+    std::vector<std::string> arguments;  // more options: {"--replicaof", "127.0.0.1", "6380"}
+    std::string sentinel_config;         // set: a sentinel (--sentinel) with this config file
   };
 
+  using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
+
   RedisServer() : RedisServer(Options{}) {}
-  explicit RedisServer(const char* password) : RedisServer(Options{password, std::nullopt}) {}
+  explicit RedisServer(const char* password) : RedisServer(Options{password, {}, {}, {}}) {}
+  explicit RedisServer(Tls tls) : RedisServer(Options{"", std::move(tls), {}, {}}) {}
   explicit RedisServer(Options options)
-      : password_(std::move(options.password)), tls_(std::move(options.tls)) {
+      : password_(std::move(options.password)),
+        tls_(std::move(options.tls)),
+        arguments_(std::move(options.arguments)) {
+    if (!options.sentinel_config.empty()) write_sentinel_config(options.sentinel_config);
     // Another process may take the picked port between the pick and redis' bind: retry.
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = unused_port();
@@ -65,7 +74,10 @@ class RedisServer {
     throw std::runtime_error("redis-server did not start (is it installed?)");
   }
 
-  ~RedisServer() { stop(); }
+  ~RedisServer() {
+    stop();
+    if (!config_file_.empty()) ::unlink(config_file_.c_str());
+  }
 
   RedisServer(const RedisServer&) = delete;
   RedisServer& operator=(const RedisServer&) = delete;
@@ -94,6 +106,34 @@ class RedisServer {
     return added;
   }
 
+  // One command over a new connection (AUTH first when a password is set); null when the
+  // connection fails. An error reply is returned as it is.
+  Reply command(const std::vector<std::string>& command) const {
+    Reply none(nullptr, freeReplyObject);
+    timeval timeout{2, 0};
+    redisContext* context = redisConnectWithTimeout(host().c_str(), port_, timeout);
+    if (context == nullptr) return none;
+    if (context->err != 0 || (!password_.empty() && !run(context, {"AUTH", password_}))) {
+      redisFree(context);
+      return none;
+    }
+    redisSetTimeout(context, timeout);
+    Reply reply(send(context, command), freeReplyObject);
+    redisFree(context);
+    return reply;
+  }
+
+  // The "field:value" lines of INFO SECTION; "" when the field is not there.
+  std::string info_field(const std::string& section, const std::string& field) const {
+    Reply reply = command({"INFO", section});
+    if (!reply || reply->type != REDIS_REPLY_STRING) return "";
+    std::string text(reply->str, reply->len);
+    std::size_t at = text.find("\n" + field + ":");
+    if (at == std::string::npos) return "";
+    at += field.size() + 2;
+    return text.substr(at, text.find_first_of("\r\n", at) - at);
+  }
+
   // SIGKILL: the data set is gone (no persistence), like a crashed Redis.
   void kill() { stop(); }
 
@@ -111,9 +151,11 @@ class RedisServer {
  private:
   bool start() {
     std::string port_text = std::to_string(port_);
-    std::vector<std::string> arguments = {
-        "redis-server", "--port", port_text,   "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no",     "--logfile", "",       "--dir",     "/tmp"};
+    std::vector<std::string> arguments = {"redis-server"};
+    if (!config_file_.empty()) arguments.insert(arguments.end(), {config_file_, "--sentinel"});
+    arguments.insert(arguments.end(), {"--port", port_text, "--bind", "127.0.0.1", "--save", "",
+                                       "--appendonly", "no", "--logfile", "", "--dir", "/tmp"});
+    arguments.insert(arguments.end(), arguments_.begin(), arguments_.end());
     if (!password_.empty()) {
       arguments.push_back("--requirepass");
       arguments.push_back(password_);
@@ -164,16 +206,20 @@ class RedisServer {
     return false;
   }
 
-  // One command; true when Redis answered with anything but an error.
-  static bool run(redisContext* context, const std::vector<std::string>& command) {
+  static redisReply* send(redisContext* context, const std::vector<std::string>& command) {
     std::vector<const char*> arguments;
     std::vector<std::size_t> lengths;
     for (const std::string& part : command) {
       arguments.push_back(part.data());
       lengths.push_back(part.size());
     }
-    auto* reply = static_cast<redisReply*>(
+    return static_cast<redisReply*>(
         redisCommandArgv(context, int(command.size()), arguments.data(), lengths.data()));
+  }
+
+  // One command; true when Redis answered with anything but an error.
+  static bool run(redisContext* context, const std::vector<std::string>& command) {
+    redisReply* reply = send(context, command);
     bool ok = reply != nullptr && reply->type != REDIS_REPLY_ERROR;
     if (reply != nullptr) freeReplyObject(reply);
     return ok;
@@ -206,8 +252,21 @@ class RedisServer {
     pid_ = -1;
   }
 
+  // A sentinel rewrites its config file (its id, what it learns): a file of its own.
+  void write_sentinel_config(const std::string& text) {
+    char path[] = "/tmp/prefork-sentinel-XXXXXX";
+    int fd = ::mkstemp(path);
+    if (fd < 0) throw std::runtime_error("cannot create a sentinel config file");
+    bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
+    ::close(fd);
+    config_file_ = path;
+    if (!written) throw std::runtime_error("cannot write " + config_file_);
+  }
+
   std::string password_;
   std::optional<Tls> tls_;
+  std::vector<std::string> arguments_;
+  std::string config_file_;  // a sentinel's
   int port_ = 0;
   int tls_port_ = 0;
   pid_t pid_ = -1;

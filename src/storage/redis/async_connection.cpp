@@ -4,6 +4,7 @@
 #include <cstdlib>
 
 #include "net/tls/stream.hpp"
+#include "storage/redis/sentinel.hpp"
 #include "storage/redis/sync_connection.hpp"
 
 namespace prefork::storage {
@@ -42,7 +43,17 @@ AsyncConnection::~AsyncConnection() {
 }
 
 void AsyncConnection::start_connect() {
+  if (!endpoint_.sentinels.empty()) {
+    sentinel_ = 0;
+    ask_sentinel();
+    return;
+  }
   state_ = State::connecting;
+  open_stream(endpoint_.host, endpoint_.port);
+}
+
+// A new stream and reader, with the connect deadline (which covers the handshake too).
+void AsyncConnection::open_stream(const std::string& host, int port) {
   ++connection_;
   reader_.reset(redisReaderCreate());
   if (!reader_) {
@@ -50,7 +61,7 @@ void AsyncConnection::start_connect() {
     return;
   }
   net::Stream::Events events{
-      [this] { begin_handshake(); },
+      [this] { on_connected(); },
       [this](std::string_view bytes) { on_bytes(bytes); },
       [this](const std::string& reason) { drop_connection(reason); },
   };
@@ -59,19 +70,66 @@ void AsyncConnection::start_connect() {
   } else {
     stream_ = std::make_unique<net::TcpStream>(loop_, std::move(events));
   }
-  stream_->connect(endpoint_.host, endpoint_.port);
-  if (state_ != State::connecting) return;  // failed at once
+  State opening = state_;
+  std::uint64_t connection = connection_;
+  stream_->connect(host, port);
+  if (state_ != opening || connection != connection_) return;  // failed at once
   uv_timer_start(
       retry_timer_.get(),
       [](uv_timer_t* timer) {
         auto* self = static_cast<AsyncConnection*>(timer->data);
         if (self->state_ == State::waiting) {
           self->start_connect();
-        } else if (self->state_ == State::connecting || self->state_ == State::handshaking) {
+        } else if (self->is_connecting()) {
           self->drop_connection("connecting timed out");
         }
       },
       milliseconds(endpoint_.connect_timeout), 0);
+}
+
+void AsyncConnection::on_connected() {
+  if (state_ == State::asking) {
+    query_sentinel();
+  } else {
+    begin_handshake();
+  }
+}
+
+void AsyncConnection::ask_sentinel() {
+  state_ = State::asking;
+  const RedisHost& sentinel = endpoint_.sentinels[sentinel_];
+  open_stream(sentinel.host, sentinel.port);
+}
+
+void AsyncConnection::query_sentinel() {
+  auto* batch = new Batch;
+  asked_.reset();
+  batch->observe = [this](const redisReply* reply) {
+    if (std::optional<RedisHost> master = master_address(reply)) asked_ = std::move(master);
+  };
+  batch->done = [this](const Status& outcome) {
+    if (!asked_) {
+      drop_connection(outcome ? "it does not know master " + endpoint_.sentinel_master
+                              : outcome.message());
+      return;
+    }
+    connect_to_master(*asked_);
+  };
+  std::vector<Command> commands;
+  if (!endpoint_.sentinel_password.empty())
+    commands.push_back({"AUTH", endpoint_.sentinel_password});
+  commands.push_back(master_address_query(endpoint_));
+  write(commands, batch);
+}
+
+// From inside the sentinel's reply: the stream it came on is replaced, and the new
+// connection number stops on_bytes from reading further.
+void AsyncConnection::connect_to_master(const RedisHost& master) {
+  endpoint_.host = master.host;
+  endpoint_.port = master.port;
+  stream_.reset();
+  state_ = State::connecting;
+  open_stream(endpoint_.host, endpoint_.port);
 }
 
 void AsyncConnection::schedule_reconnect(const std::string& reason) {
@@ -91,12 +149,28 @@ void AsyncConnection::schedule_reconnect(const std::string& reason) {
 
 // Closes a connection that failed, hangs or failed the handshake. The batches waiting for its
 // replies complete with an error (their values are sent again on the next connection).
+// With sentinels, a sentinel that fails is followed by the next one; after the last, the
+// backoff.
 void AsyncConnection::drop_connection(const std::string& reason) {
   ++connection_;
   stream_.reset();
   reader_.reset();
+  demoted_ = false;
   fail_waiting();
-  if (state_ != State::closed) schedule_reconnect(reason);
+  if (state_ == State::closed) return;
+  if (state_ != State::asking) {
+    schedule_reconnect(reason);
+    return;
+  }
+  const RedisHost& sentinel = endpoint_.sentinels[sentinel_];
+  std::string failed =
+      "sentinel " + sentinel.host + ":" + std::to_string(sentinel.port) + ": " + reason;
+  if (++sentinel_ < endpoint_.sentinels.size()) {
+    ask_sentinel();
+    return;
+  }
+  schedule_reconnect("no sentinel gave the address of master " + endpoint_.sentinel_master +
+                     " (the last, " + failed + ")");
 }
 
 void AsyncConnection::fail_waiting() {
@@ -107,12 +181,20 @@ void AsyncConnection::fail_waiting() {
 
 void AsyncConnection::begin_handshake() {
   state_ = State::handshaking;
+  std::vector<Command> commands;
+  if (Command auth = auth_command(endpoint_); !auth.empty()) commands.push_back(std::move(auth));
+  if (endpoint_.db != 0) commands.push_back({"SELECT", std::to_string(endpoint_.db)});
+  const std::size_t time_at = commands.size();
+  commands.push_back({"TIME"});
+  if (!endpoint_.sentinels.empty()) commands.push_back({"ROLE"});
+  role_.clear();
   auto* batch = new Batch;
-  batch->observe = [this](const redisReply* reply) {
-    if (reply != nullptr && reply->type == REDIS_REPLY_ARRAY && reply->elements == 2) {
-      double seconds = std::strtod(reply->element[0]->str, nullptr);
-      double micros = std::strtod(reply->element[1]->str, nullptr);
-      clock_offset_ = seconds + micros / 1e6 - local_time();
+  batch->observe = [this, time_at, seen = std::size_t(0)](const redisReply* reply) mutable {
+    std::size_t at = seen++;
+    if (at == time_at) {
+      read_clock(reply);
+    } else if (at == time_at + 1) {
+      role_ = role_of(reply);
     }
   };
   batch->done = [this](const Status& outcome) {
@@ -124,13 +206,21 @@ void AsyncConnection::begin_handshake() {
       drop_connection(reason);
       return;
     }
+    if (!endpoint_.sentinels.empty() && role_ != "master") {
+      drop_connection("Redis at " + describe(endpoint_) + " is not the master (ROLE: " + role_ +
+                      ")");
+      return;
+    }
     identify();
   };
-  std::vector<Command> commands;
-  if (Command auth = auth_command(endpoint_); !auth.empty()) commands.push_back(std::move(auth));
-  if (endpoint_.db != 0) commands.push_back({"SELECT", std::to_string(endpoint_.db)});
-  commands.push_back({"TIME"});
   write(commands, batch);
+}
+
+void AsyncConnection::read_clock(const redisReply* reply) {
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2) return;
+  double seconds = std::strtod(std::string(reply_text(reply->element[0])).c_str(), nullptr);
+  double micros = std::strtod(std::string(reply_text(reply->element[1])).c_str(), nullptr);
+  clock_offset_ = seconds + micros / 1e6 - local_time();
 }
 
 // A separate round trip, because a Redis that refuses CLIENT must not fail the handshake.
@@ -196,10 +286,15 @@ void AsyncConnection::on_bytes(std::string_view bytes) {
     waiting_.pop_front();
     if (waiting_.empty()) uv_timer_stop(watchdog_timer_.get());
     on_reply(batch, reply.get());
+    if (demoted_ && connection == connection_) {
+      drop_connection("Redis at " + describe(endpoint_) + " is a replica now (READONLY)");
+      return;
+    }
   }
 }
 
 void AsyncConnection::on_reply(Batch* batch, const redisReply* reply) {
+  if (!endpoint_.sentinels.empty() && is_readonly_error(reply)) demoted_ = true;
   if (reply_is_error(reply)) {
     if (batch->ok) {
       batch->first_error = reply == nullptr ? "connection lost" : std::string(reply_text(reply));

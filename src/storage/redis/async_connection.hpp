@@ -1,6 +1,8 @@
 // The non-blocking connection on a libuv loop used to flush values: pipelined batches, AUTH and
 // SELECT on every (re)connect, connect and command timeouts, reconnect with exponential backoff
 // (100 ms doubling to 5 s). Nothing here ever blocks the loop or throws: failures are states.
+// With sentinels, each connect first asks them in turn for the master's address, then checks
+// ROLE there; a READONLY reply (the master was demoted) drops the connection to ask again.
 // It owns its socket (net::TcpStream) and uses hiredis only as the protocol: commands formatted
 // by redisFormatCommandArgv, replies parsed by a redisReader.
 #pragma once
@@ -12,6 +14,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -43,8 +46,12 @@ class AsyncConnection {
 
   bool is_ready() const { return state_ == State::ready; }
   // A connect or handshake is under way (not waiting out a backoff after a failure).
-  bool is_connecting() const { return state_ == State::connecting || state_ == State::handshaking; }
+  bool is_connecting() const {
+    return state_ == State::asking || state_ == State::connecting || state_ == State::handshaking;
+  }
   const std::string& last_error() const { return last_error_; }
+  // With sentinels, host and port are the master's as last asked.
+  const RedisEndpoint& endpoint() const { return endpoint_; }
   // Redis' clock minus the local clock, measured at the last handshake.
   double clock_offset() const { return clock_offset_; }
   // Redis' CLIENT ID of this connection, read at the last handshake; 0 when Redis refuses
@@ -59,12 +66,19 @@ class AsyncConnection {
   static constexpr std::uint64_t max_backoff_ms = 5000;
 
  private:
-  enum class State { waiting, connecting, handshaking, ready, closed };
+  // asking: a sentinel, for the master's address.
+  enum class State { waiting, asking, connecting, handshaking, ready, closed };
   struct Batch;
 
   void start_connect();
+  void open_stream(const std::string& host, int port);
+  void on_connected();
+  void ask_sentinel();
+  void query_sentinel();
+  void connect_to_master(const RedisHost& master);
   void schedule_reconnect(const std::string& reason);
   void begin_handshake();
+  void read_clock(const redisReply* reply);
   void identify();
   void become_ready();
   void drop_connection(const std::string& reason);
@@ -90,6 +104,10 @@ class AsyncConnection {
   double clock_offset_ = 0;
   long long client_id_ = 0;
   std::string last_error_;
+  std::size_t sentinel_ = 0;        // the one being asked
+  std::optional<RedisHost> asked_;  // its answer
+  std::string role_;                // ROLE at the last handshake (with sentinels)
+  bool demoted_ = false;            // a READONLY reply came: drop after it
 };
 
 }  // namespace prefork::storage

@@ -32,6 +32,15 @@ Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
       return Status::error("PROMETHEUS_REDIS_URL: " + status.message());
     apply_url(address, endpoint);
   }
+  for (const std::string& text : redis.sentinels) {
+    config::RedisAddress sentinel;
+    sentinel.port = 26379;
+    if (Status status = config::parse_host_port(text, sentinel); !status.ok())
+      return Status::error("redis.sentinels: " + config::quoted(text) + ": " + status.message());
+    endpoint.sentinels.push_back({sentinel.host, sentinel.port});
+  }
+  endpoint.sentinel_master = redis.sentinel_master;
+  endpoint.sentinel_password = redis.sentinel_password;
   if (!redis.ssl && !address.tls) return endpoint;
   Result<std::shared_ptr<net::tls::ClientContext>> tls =
       net::tls::ClientContext::make({redis.ssl_ca_certs, redis.ssl_certfile, redis.ssl_keyfile,
@@ -39,6 +48,12 @@ Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
   if (!tls) return Status::error("Redis TLS: " + tls.message());
   endpoint.tls = std::move(*tls);
   return endpoint;
+}
+
+std::string describe(const RedisEndpoint& endpoint) {
+  std::string address = endpoint.host + ":" + std::to_string(endpoint.port);
+  if (endpoint.sentinels.empty()) return address;
+  return "master " + endpoint.sentinel_master + " at " + address;
 }
 
 std::vector<std::string> auth_command(const RedisEndpoint& endpoint) {

@@ -13,16 +13,29 @@
 
 namespace prefork::storage {
 
+struct RedisHost {
+  std::string host;
+  int port = 0;
+};
+
 struct RedisEndpoint {
-  std::string host = "localhost";
+  std::string host = "localhost";  // with sentinels: the master's address as last asked
   int port = 6379;
   int db = 0;
   std::string username;  // an ACL user; "" = the default user
   std::string password;
   double connect_timeout = 5;                          // seconds
   double command_timeout = 5;                          // seconds
-  std::shared_ptr<const net::tls::ClientContext> tls;  // null: plain TCP
+  std::shared_ptr<const net::tls::ClientContext> tls;  // null: plain TCP; sentinels too
+  // Sentinel: set, every (re)connect asks these for sentinel_master's address and requires
+  // ROLE = master of what it connects to.
+  std::vector<RedisHost> sentinels;
+  std::string sentinel_master;
+  std::string sentinel_password;
 };
+
+// "127.0.0.1:6379", or "master mymaster at 127.0.0.1:6379" with sentinels.
+std::string describe(const RedisEndpoint& endpoint);
 
 // The one place PROMETHEUS_REDIS_URL is applied; REDIS_SSL or a rediss:// URL loads the TLS
 // files (an error names the one that cannot be used). An error message never contains the

@@ -5,13 +5,10 @@
 #include <cstring>
 
 #include "storage/redis/errors.hpp"
+#include "storage/redis/sentinel.hpp"
 
 namespace prefork::storage {
 namespace {
-
-std::string describe(const RedisEndpoint& endpoint) {
-  return endpoint.host + ":" + std::to_string(endpoint.port);
-}
 
 void throw_error_reply(const redisReply* reply, const Command& command) {
   std::string text(reply_text(reply));
@@ -53,6 +50,11 @@ std::int64_t SyncConnection::deadline() const {
 
 void SyncConnection::connect() {
   disconnect();
+  if (!endpoint_.sentinels.empty()) {
+    RedisHost master = ask_sentinels();
+    endpoint_.host = master.host;
+    endpoint_.port = master.port;
+  }
   Status connected = socket_.connect(endpoint_.host, endpoint_.port,
                                      std::int64_t(endpoint_.connect_timeout * 1000));
   if (!connected.ok()) fail("connecting to", connected);
@@ -60,7 +62,46 @@ void SyncConnection::connect() {
   reader_.reset(redisReaderCreate());
   if (!reader_) throw RedisConnectionError("cannot allocate a Redis reply reader");
   authenticate_and_select();
+  if (!endpoint_.sentinels.empty()) require_master();
   ++connections_;
+}
+
+// The first sentinel that knows the master wins; the others are asked only when it fails.
+RedisHost SyncConnection::ask_sentinels() {
+  std::string reasons;
+  for (const RedisHost& sentinel : endpoint_.sentinels) {
+    SyncConnection asking(sentinel_endpoint(endpoint_, sentinel));
+    try {
+      Reply reply = asking.command(master_address_query(endpoint_));
+      if (std::optional<RedisHost> master = master_address(reply.get())) return *master;
+      reasons += "; " + describe(asking.endpoint()) + " does not know it";
+    } catch (const RedisError& error) {
+      reasons += std::string("; ") + error.what();
+    }
+  }
+  throw RedisConnectionError("no sentinel gave the address of master " + endpoint_.sentinel_master +
+                             reasons);
+}
+
+void SyncConnection::require_master() {
+  Reply reply = execute({"ROLE"});
+  std::string role = role_of(reply.get());
+  if (role == "master") return;
+  disconnect();
+  throw RedisConnectionError("Redis at " + describe(endpoint_) + " is not the master (ROLE: " +
+                             (role.empty() ? std::string(reply_text(reply.get())) : role) + ")");
+}
+
+// A master demoted under the connection: ask the sentinels again (the caller's retry does).
+void SyncConnection::check_not_demoted(const redisReply* reply) {
+  if (endpoint_.sentinels.empty() || !is_readonly_error(reply)) return;
+  disconnect();
+  throw RedisConnectionError("Redis at " + describe(endpoint_) +
+                             " is a replica now: " + std::string(reply_text(reply)));
+}
+
+void SyncConnection::check_not_demoted(const std::vector<Reply>& replies) {
+  for (const Reply& reply : replies) check_not_demoted(reply.get());
 }
 
 void SyncConnection::start_tls() {
@@ -131,7 +172,9 @@ Reply SyncConnection::execute(const Command& command) {
   append_formatted(bytes, command);
   std::int64_t until = deadline();
   send(bytes, until);
-  return read_reply(until);
+  Reply reply = read_reply(until);
+  check_not_demoted(reply.get());
+  return reply;
 }
 
 std::vector<Reply> SyncConnection::execute_pipeline(const std::vector<Command>& commands) {
@@ -139,14 +182,18 @@ std::vector<Reply> SyncConnection::execute_pipeline(const std::vector<Command>& 
   for (const Command& command : commands) append_formatted(bytes, command);
   std::int64_t until = deadline();
   send(bytes, until);
-  return read_replies(commands.size(), until);
+  std::vector<Reply> replies = read_replies(commands.size(), until);
+  check_not_demoted(replies);
+  return replies;
 }
 
 std::vector<Reply> SyncConnection::execute_pipeline(std::initializer_list<std::string_view> parts,
                                                     std::size_t replies) {
   std::int64_t until = deadline();
   for (std::string_view part : parts) send(part, until);
-  return read_replies(replies, until);
+  std::vector<Reply> read = read_replies(replies, until);
+  check_not_demoted(read);
+  return read;
 }
 
 std::vector<Reply> SyncConnection::read_replies(std::size_t count, std::int64_t deadline) {

@@ -60,6 +60,10 @@ class SyncConnection {
   void ensure_connected();
   void start_tls();
   void authenticate_and_select();
+  RedisHost ask_sentinels();
+  void require_master();
+  void check_not_demoted(const redisReply* reply);
+  void check_not_demoted(const std::vector<Reply>& replies);
   [[noreturn]] void fail(const char* doing, const Status& status);
   void send(std::string_view bytes, std::int64_t deadline);
   Reply read_reply(std::int64_t deadline);

@@ -80,6 +80,16 @@ TEST_CASE("PROMETHEUS_REDIS_URL is kept as given (the storage applies it)") {
   CHECK(config.redis.url == "redis://:pw@cache:6400/2");
 }
 
+TEST_CASE("REDIS_SENTINELS is a comma-separated list, checked element by element") {
+  Config config = loaded({}, {"REDIS_SENTINELS=127.0.0.1:26379, [::1]:26380,s3",
+                              "REDIS_SENTINEL_MASTER=metrics", "REDIS_SENTINEL_PASSWORD=pw"});
+  CHECK(config.redis.sentinels == std::vector<std::string>{"127.0.0.1:26379", "[::1]:26380", "s3"});
+  CHECK(config.redis.sentinel_master == "metrics");
+  CHECK(config.redis.sentinel_password == "pw");
+  CHECK(error_of({}, {"REDIS_SENTINELS=a:1,b:0"}) ==
+        "environment: REDIS_SENTINELS: element 2 (\"b:0\"): expected a port 1..65535");
+}
+
 TEST_CASE("a rediss:// URL is taken") {
   CHECK(loaded({}, {"PROMETHEUS_REDIS_URL=rediss://cache:6380"}).redis.url ==
         "rediss://cache:6380");

@@ -28,8 +28,11 @@ struct TlsSetup {
     certificates.issue("client", "DNS:prefork-client", true);
   }
   RedisServer::Options options(bool auth_clients = false) const {
-    return {"", RedisServer::Tls{certificates.file("server.pem"), certificates.file("server.key"),
-                                 certificates.ca(), auth_clients}};
+    return {"",
+            RedisServer::Tls{certificates.file("server.pem"), certificates.file("server.key"),
+                             certificates.ca(), auth_clients},
+            {},
+            {}};
   }
 };
 
@@ -85,9 +88,12 @@ TEST_CASE("a server certificate from another CA is refused, saying why") {
 TEST_CASE("the host name is checked against the certificate unless ssl_check_hostname is off") {
   TlsSetup setup;
   setup.certificates.issue("elsewhere", "DNS:redis.elsewhere.example");
-  RedisServer server({"", RedisServer::Tls{setup.certificates.file("elsewhere.pem"),
-                                           setup.certificates.file("elsewhere.key"),
-                                           setup.certificates.ca(), false}});
+  RedisServer server(
+      {"",
+       RedisServer::Tls{setup.certificates.file("elsewhere.pem"),
+                        setup.certificates.file("elsewhere.key"), setup.certificates.ca(), false},
+       {},
+       {}});
   RedisStorageClient checked(tls_endpoint(server, trusting(setup.certificates.ca())));
   CHECK_THROWS_WITH_AS(checked.connect(), doctest::Contains("mismatch"), RedisConnectionError);
   prefork::config::Redis unchecked = trusting(setup.certificates.ca());
