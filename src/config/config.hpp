@@ -52,9 +52,11 @@ struct Redis {
   std::vector<std::string> sentinels;
   std::string sentinel_master = "mymaster";  // the name the sentinels monitor
   std::string sentinel_password;             // AUTH to the sentinels; "" = none
-  double connect_timeout = 5;                // seconds
-  double command_timeout = 5;                // seconds
-  bool debug = false;                        // REDIS_DEBUG
+  // Cluster: set, the slot map is asked of these ("host:port" each); db must be 0.
+  std::vector<std::string> cluster_nodes;
+  double connect_timeout = 5;  // seconds
+  double command_timeout = 5;  // seconds
+  bool debug = false;          // REDIS_DEBUG
 
   bool operator==(const Redis&) const = default;
 };

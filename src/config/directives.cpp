@@ -182,7 +182,7 @@ std::vector<std::string> split_list(const std::string& text) {
 }
 
 // A list in the environment or on the command line is one text, comma-separated.
-Status set_sentinels(Config& config, const Input& input) {
+Status set_hosts(std::vector<std::string>& field, const Input& input) {
   std::vector<std::string> texts;
   if (Status status = read_strings(input, texts); !status.ok()) return status;
   if (input.type == Input::Type::text) texts = split_list(input.string);
@@ -193,7 +193,7 @@ Status set_sentinels(Config& config, const Input& input) {
                            "): " + status.message());
     }
   }
-  config.redis.sentinels = std::move(texts);
+  field = std::move(texts);
   return {};
 }
 
@@ -228,13 +228,15 @@ Status set_metric_prefix(Config& config, const Input& input) {
   return {};
 }
 
-// The instance becomes part of Redis keys ("{instance}-{pid}"), where ':' separates fields.
+// The instance becomes part of Redis keys ("{instance}-{pid}"), where ':' separates fields
+// and, in a cluster, braces mark the hash tag.
 Status set_instance(Config& config, const Input& input) {
   std::string value;
   if (Status status = read_string(input, value); !status.ok()) return status;
-  if (value.find_first_of(": \t\n") != std::string::npos) {
+  if (value.find_first_of(":{} \t\n") != std::string::npos) {
     return Status::error(
-        "must not contain ':' or whitespace (it becomes part of Redis keys), got " + quoted(value));
+        "must not contain ':', '{', '}' or whitespace (it becomes part of Redis keys), got " +
+        quoted(value));
   }
   config.metrics.instance = value;
   return {};
@@ -446,13 +448,18 @@ constexpr Directive table[] = {
    show_in<&Config::redis, &Redis::sentinels>,
    "Sentinel: \"host:port\" of each sentinel (comma-separated in the environment); the master's "
    "address is asked of them, host and port are not used",
-   set_sentinels},
+   [](Config& c, const Input& in) { return set_hosts(c.redis.sentinels, in); }},
   {"redis.sentinel_master", "REDIS_SENTINEL_MASTER", "", 0, "", false,
    show_in<&Config::redis, &Redis::sentinel_master>, "the master name the sentinels monitor",
    [](Config& c, const Input& in) { return set_word(c.redis.sentinel_master, in, "a name"); }},
   {"redis.sentinel_password", "REDIS_SENTINEL_PASSWORD", "", 0, "", false,
    show_in<&Config::redis, &Redis::sentinel_password>, "the sentinels' password (requirepass)",
    [](Config& c, const Input& in) { return set_string(c.redis.sentinel_password, in); }},
+  {"redis.cluster_nodes", "REDIS_CLUSTER_NODES", "", 0, "", false,
+   show_in<&Config::redis, &Redis::cluster_nodes>,
+   "Cluster: \"host:port\" of some of its nodes (comma-separated in the environment); the "
+   "slot map is asked of them, host and port are not used",
+   [](Config& c, const Input& in) { return set_hosts(c.redis.cluster_nodes, in); }},
   {"redis.connect_timeout", "", "", 0, "", false, show_in<&Config::redis, &Redis::connect_timeout>,
    "seconds to connect to Redis",
    [](Config& c, const Input& in) { return set_seconds(c.redis.connect_timeout, in, false); }},

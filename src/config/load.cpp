@@ -2,6 +2,7 @@
 // defaults that depend on the machine.
 #include "config/config.hpp"
 #include "config/layers.hpp"
+#include "config/redis_url.hpp"
 #include "core/exit_codes.hpp"
 
 #include <prefork/version.hpp>
@@ -13,6 +14,32 @@ namespace {
 
 void fill_machine_defaults(Config& config) {
   if (config.workers == 0) config.workers = int(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+// Settings that are each valid but not together; named by key, as the value may come from any
+// layer.
+void check_redis(const Config& config, std::vector<std::string>& errors) {
+  const Redis& redis = config.redis;
+  std::string where = config.config_file.empty() ? "" : config.config_file + ": ";
+  if (redis.cluster_nodes.empty()) return;
+  if (!redis.sentinels.empty()) {
+    errors.push_back(where +
+                     "redis.sentinels and redis.cluster_nodes are both set: a Redis is either "
+                     "watched by sentinels or a cluster, choose one");
+  }
+  if (redis.key_prefix.find_first_of("{}") != std::string::npos) {
+    errors.push_back(where + "redis.key_prefix: " + redis.key_prefix +
+                     ": must not contain '{' or '}' in a cluster (braces mark the hash tag)");
+  }
+  if (redis.db != 0) {
+    errors.push_back(where + "redis.db: " + std::to_string(redis.db) +
+                     ", but a Redis Cluster has only database 0 (redis.cluster_nodes is set)");
+  }
+  RedisAddress address;
+  if (!redis.url.empty() && parse_redis_url(redis.url, address).ok() && address.db != 0) {
+    errors.push_back(where + "redis.url: database " + std::to_string(address.db) +
+                     ", but a Redis Cluster has only database 0 (redis.cluster_nodes is set)");
+  }
 }
 
 std::string joined(const std::vector<std::string>& lines) {
@@ -28,8 +55,9 @@ LoadResult build(const CommandLine& command_line, const std::string& file,
   if (!file.empty()) apply_file(file, config, errors);
   apply_environment(envp, config, errors);
   apply_command_line(command_line, config, errors);
-  if (!errors.empty()) return {std::nullopt, joined(errors), exit_usage};
   config.config_file = file;
+  if (errors.empty()) check_redis(config, errors);
+  if (!errors.empty()) return {std::nullopt, joined(errors), exit_usage};
   fill_machine_defaults(config);
   return {std::move(config), "", 0};
 }

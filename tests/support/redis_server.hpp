@@ -53,22 +53,29 @@ class RedisServer {
     std::optional<Tls> tls;
     std::vector<std::string> arguments;  // more options: {"--replicaof", "127.0.0.1", "6380"}
     std::string sentinel_config;         // set: a sentinel (--sentinel) with this config file
+    bool cluster = false;                // a cluster node (node timeout 1 s), in no cluster yet
   };
 
   using Reply = std::unique_ptr<redisReply, decltype(&freeReplyObject)>;
 
   RedisServer() : RedisServer(Options{}) {}
-  explicit RedisServer(const char* password) : RedisServer(Options{password, {}, {}, {}}) {}
-  explicit RedisServer(Tls tls) : RedisServer(Options{"", std::move(tls), {}, {}}) {}
+  explicit RedisServer(const char* password) : RedisServer(Options{password, {}, {}, {}, false}) {}
+  explicit RedisServer(Tls tls) : RedisServer(Options{"", std::move(tls), {}, {}, false}) {}
   explicit RedisServer(Options options)
       : password_(std::move(options.password)),
         tls_(std::move(options.tls)),
         arguments_(std::move(options.arguments)) {
-    if (!options.sentinel_config.empty()) write_sentinel_config(options.sentinel_config);
+    if (!options.sentinel_config.empty()) write_config(options.sentinel_config);
+    if (options.cluster) {
+      write_config("");
+      arguments_.insert(arguments_.end(), {"--cluster-enabled", "yes", "--cluster-config-file",
+                                           config_file_, "--cluster-node-timeout", "1000"});
+    }
     // Another process may take the picked port between the pick and redis' bind: retry.
     for (int attempt = 0; attempt < 5; ++attempt) {
       port_ = unused_port();
       if (tls_) tls_port_ = unused_port();
+      if (options.cluster) bus_port_ = unused_port();
       if (start()) return;
     }
     throw std::runtime_error("redis-server did not start (is it installed?)");
@@ -152,10 +159,14 @@ class RedisServer {
   bool start() {
     std::string port_text = std::to_string(port_);
     std::vector<std::string> arguments = {"redis-server"};
-    if (!config_file_.empty()) arguments.insert(arguments.end(), {config_file_, "--sentinel"});
+    if (!config_file_.empty() && !bus_port_)
+      arguments.insert(arguments.end(), {config_file_, "--sentinel"});
     arguments.insert(arguments.end(), {"--port", port_text, "--bind", "127.0.0.1", "--save", "",
                                        "--appendonly", "no", "--logfile", "", "--dir", "/tmp"});
     arguments.insert(arguments.end(), arguments_.begin(), arguments_.end());
+    // The bus port is port + 10000 unless given, and that may be above 65535 or taken.
+    if (bus_port_ != 0)
+      arguments.insert(arguments.end(), {"--cluster-port", std::to_string(bus_port_)});
     if (!password_.empty()) {
       arguments.push_back("--requirepass");
       arguments.push_back(password_);
@@ -252,11 +263,12 @@ class RedisServer {
     pid_ = -1;
   }
 
-  // A sentinel rewrites its config file (its id, what it learns): a file of its own.
-  void write_sentinel_config(const std::string& text) {
-    char path[] = "/tmp/prefork-sentinel-XXXXXX";
+  // A sentinel or cluster node rewrites its config file (its id, what it learns): a file of its
+  // own (a cluster node starts from an empty one).
+  void write_config(const std::string& text) {
+    char path[] = "/tmp/prefork-redis-XXXXXX";
     int fd = ::mkstemp(path);
-    if (fd < 0) throw std::runtime_error("cannot create a sentinel config file");
+    if (fd < 0) throw std::runtime_error("cannot create a Redis config file");
     bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
     ::close(fd);
     config_file_ = path;
@@ -266,9 +278,10 @@ class RedisServer {
   std::string password_;
   std::optional<Tls> tls_;
   std::vector<std::string> arguments_;
-  std::string config_file_;  // a sentinel's
+  std::string config_file_;  // a sentinel's or cluster node's
   int port_ = 0;
   int tls_port_ = 0;
+  int bus_port_ = 0;  // a cluster node's
   pid_t pid_ = -1;
 };
 

@@ -4,8 +4,10 @@
 #include <cstdlib>
 
 #include "net/tls/stream.hpp"
+#include "storage/redis/cluster.hpp"
 #include "storage/redis/sentinel.hpp"
 #include "storage/redis/sync_connection.hpp"
+#include "storage/redis/topology.hpp"
 
 namespace prefork::storage {
 
@@ -42,10 +44,18 @@ AsyncConnection::~AsyncConnection() {
   fail_waiting();
 }
 
+// A MOVED reply named the next address to try; otherwise sentinels and cluster nodes are
+// asked afresh, from the first.
 void AsyncConnection::start_connect() {
-  if (!endpoint_.sentinels.empty()) {
-    sentinel_ = 0;
-    ask_sentinel();
+  if (redirect_) {
+    RedisHost target = std::move(*redirect_);
+    redirect_.reset();
+    connect_to(target);
+    return;
+  }
+  if (!locators(endpoint_).empty()) {
+    locator_ = 0;
+    ask_locator();
     return;
   }
   state_ = State::connecting;
@@ -89,44 +99,41 @@ void AsyncConnection::open_stream(const std::string& host, int port) {
 
 void AsyncConnection::on_connected() {
   if (state_ == State::asking) {
-    query_sentinel();
+    query_locator();
   } else {
     begin_handshake();
   }
 }
 
-void AsyncConnection::ask_sentinel() {
+void AsyncConnection::ask_locator() {
   state_ = State::asking;
-  const RedisHost& sentinel = endpoint_.sentinels[sentinel_];
-  open_stream(sentinel.host, sentinel.port);
+  const RedisHost& locator = locators(endpoint_)[locator_];
+  open_stream(locator.host, locator.port);
 }
 
-void AsyncConnection::query_sentinel() {
+void AsyncConnection::query_locator() {
   auto* batch = new Batch;
   asked_.reset();
   batch->observe = [this](const redisReply* reply) {
-    if (std::optional<RedisHost> master = master_address(reply)) asked_ = std::move(master);
+    const RedisHost& locator = locators(endpoint_)[locator_];
+    if (std::optional<RedisHost> found = located(endpoint_, locator, reply))
+      asked_ = std::move(found);
   };
   batch->done = [this](const Status& outcome) {
     if (!asked_) {
-      drop_connection(outcome ? "it does not know master " + endpoint_.sentinel_master
-                              : outcome.message());
+      drop_connection(outcome ? "it does not know " + describe(endpoint_) : outcome.message());
       return;
     }
-    connect_to_master(*asked_);
+    connect_to(*asked_);
   };
-  std::vector<Command> commands;
-  if (!endpoint_.sentinel_password.empty())
-    commands.push_back({"AUTH", endpoint_.sentinel_password});
-  commands.push_back(master_address_query(endpoint_));
-  write(commands, batch);
+  write(location_commands(endpoint_), batch);
 }
 
-// From inside the sentinel's reply: the stream it came on is replaced, and the new
-// connection number stops on_bytes from reading further.
-void AsyncConnection::connect_to_master(const RedisHost& master) {
-  endpoint_.host = master.host;
-  endpoint_.port = master.port;
+// From inside a reply (a sentinel's or cluster node's answer) or the retry timer: the stream
+// is replaced, and the new connection number stops on_bytes from reading further.
+void AsyncConnection::connect_to(const RedisHost& target) {
+  endpoint_.host = target.host;
+  endpoint_.port = target.port;
   stream_.reset();
   state_ = State::connecting;
   open_stream(endpoint_.host, endpoint_.port);
@@ -149,28 +156,26 @@ void AsyncConnection::schedule_reconnect(const std::string& reason) {
 
 // Closes a connection that failed, hangs or failed the handshake. The batches waiting for its
 // replies complete with an error (their values are sent again on the next connection).
-// With sentinels, a sentinel that fails is followed by the next one; after the last, the
+// With sentinels or a cluster, one that fails is followed by the next; after the last, the
 // backoff.
 void AsyncConnection::drop_connection(const std::string& reason) {
   ++connection_;
   stream_.reset();
   reader_.reset();
-  demoted_ = false;
+  moved_.clear();
   fail_waiting();
   if (state_ == State::closed) return;
   if (state_ != State::asking) {
     schedule_reconnect(reason);
     return;
   }
-  const RedisHost& sentinel = endpoint_.sentinels[sentinel_];
-  std::string failed =
-      "sentinel " + sentinel.host + ":" + std::to_string(sentinel.port) + ": " + reason;
-  if (++sentinel_ < endpoint_.sentinels.size()) {
-    ask_sentinel();
+  const RedisHost& locator = locators(endpoint_)[locator_];
+  std::string failed = locator.host + ":" + std::to_string(locator.port) + ": " + reason;
+  if (++locator_ < locators(endpoint_).size()) {
+    ask_locator();
     return;
   }
-  schedule_reconnect("no sentinel gave the address of master " + endpoint_.sentinel_master +
-                     " (the last, " + failed + ")");
+  schedule_reconnect(not_located(endpoint_) + " (the last, " + failed + ")");
 }
 
 void AsyncConnection::fail_waiting() {
@@ -186,7 +191,7 @@ void AsyncConnection::begin_handshake() {
   if (endpoint_.db != 0) commands.push_back({"SELECT", std::to_string(endpoint_.db)});
   const std::size_t time_at = commands.size();
   commands.push_back({"TIME"});
-  if (!endpoint_.sentinels.empty()) commands.push_back({"ROLE"});
+  if (requires_master_role(endpoint_)) commands.push_back({"ROLE"});
   role_.clear();
   auto* batch = new Batch;
   batch->observe = [this, time_at, seen = std::size_t(0)](const redisReply* reply) mutable {
@@ -206,7 +211,7 @@ void AsyncConnection::begin_handshake() {
       drop_connection(reason);
       return;
     }
-    if (!endpoint_.sentinels.empty() && role_ != "master") {
+    if (requires_master_role(endpoint_) && role_ != "master") {
       drop_connection("Redis at " + describe(endpoint_) + " is not the master (ROLE: " + role_ +
                       ")");
       return;
@@ -286,15 +291,18 @@ void AsyncConnection::on_bytes(std::string_view bytes) {
     waiting_.pop_front();
     if (waiting_.empty()) uv_timer_stop(watchdog_timer_.get());
     on_reply(batch, reply.get());
-    if (demoted_ && connection == connection_) {
-      drop_connection("Redis at " + describe(endpoint_) + " is a replica now (READONLY)");
+    if (!moved_.empty() && connection == connection_) {
+      drop_connection("Redis at " + describe(endpoint_) + " serves it no longer: " + moved_);
       return;
     }
   }
 }
 
 void AsyncConnection::on_reply(Batch* batch, const redisReply* reply) {
-  if (!endpoint_.sentinels.empty() && is_readonly_error(reply)) demoted_ = true;
+  if (moved_.empty() && serves_no_longer(endpoint_, reply)) {
+    moved_ = reply_text(reply);
+    redirect_ = moved_to(reply);
+  }
   if (reply_is_error(reply)) {
     if (batch->ok) {
       batch->first_error = reply == nullptr ? "connection lost" : std::string(reply_text(reply));

@@ -1,8 +1,9 @@
 // The non-blocking connection on a libuv loop used to flush values: pipelined batches, AUTH and
 // SELECT on every (re)connect, connect and command timeouts, reconnect with exponential backoff
 // (100 ms doubling to 5 s). Nothing here ever blocks the loop or throws: failures are states.
-// With sentinels, each connect first asks them in turn for the master's address, then checks
-// ROLE there; a READONLY reply (the master was demoted) drops the connection to ask again.
+// With sentinels or a cluster, each connect first asks them in turn where to write
+// (topology.hpp); a reply saying that Redis serves it no longer (READONLY, MOVED, …) drops the
+// connection to ask again, or to go where MOVED says.
 // It owns its socket (net::TcpStream) and uses hiredis only as the protocol: commands formatted
 // by redisFormatCommandArgv, replies parsed by a redisReader.
 #pragma once
@@ -50,7 +51,7 @@ class AsyncConnection {
     return state_ == State::asking || state_ == State::connecting || state_ == State::handshaking;
   }
   const std::string& last_error() const { return last_error_; }
-  // With sentinels, host and port are the master's as last asked.
+  // With sentinels or a cluster, host and port are those last asked or moved to.
   const RedisEndpoint& endpoint() const { return endpoint_; }
   // Redis' clock minus the local clock, measured at the last handshake.
   double clock_offset() const { return clock_offset_; }
@@ -66,16 +67,16 @@ class AsyncConnection {
   static constexpr std::uint64_t max_backoff_ms = 5000;
 
  private:
-  // asking: a sentinel, for the master's address.
+  // asking: a sentinel or cluster node, where to write.
   enum class State { waiting, asking, connecting, handshaking, ready, closed };
   struct Batch;
 
   void start_connect();
   void open_stream(const std::string& host, int port);
   void on_connected();
-  void ask_sentinel();
-  void query_sentinel();
-  void connect_to_master(const RedisHost& master);
+  void ask_locator();
+  void query_locator();
+  void connect_to(const RedisHost& target);
   void schedule_reconnect(const std::string& reason);
   void begin_handshake();
   void read_clock(const redisReply* reply);
@@ -104,10 +105,11 @@ class AsyncConnection {
   double clock_offset_ = 0;
   long long client_id_ = 0;
   std::string last_error_;
-  std::size_t sentinel_ = 0;        // the one being asked
-  std::optional<RedisHost> asked_;  // its answer
-  std::string role_;                // ROLE at the last handshake (with sentinels)
-  bool demoted_ = false;            // a READONLY reply came: drop after it
+  std::size_t locator_ = 0;            // the sentinel or cluster node being asked
+  std::optional<RedisHost> asked_;     // its answer
+  std::optional<RedisHost> redirect_;  // where the last MOVED pointed: the next connect's
+  std::string role_;                   // ROLE at the last handshake (with sentinels)
+  std::string moved_;  // the reply saying this Redis serves it no longer: drop after it
 };
 
 }  // namespace prefork::storage

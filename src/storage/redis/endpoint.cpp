@@ -1,6 +1,10 @@
 #include "storage/redis/endpoint.hpp"
 
+#include <charconv>
+
 #include "config/redis_url.hpp"
+#include "storage/redis/cluster.hpp"
+#include "storage/redis/keys.hpp"
 
 namespace prefork::storage {
 namespace {
@@ -15,9 +19,32 @@ void apply_url(const config::RedisAddress& address, RedisEndpoint& endpoint) {
   }
 }
 
+Status add_hosts(const std::vector<std::string>& texts, int default_port, const char* key,
+                 std::vector<RedisHost>& hosts) {
+  for (const std::string& text : texts) {
+    config::RedisAddress address;
+    address.port = default_port;
+    if (Status status = config::parse_host_port(text, address); !status.ok())
+      return Status::error(std::string(key) + ": " + config::quoted(text) + ": " +
+                           status.message());
+    hosts.push_back({address.host, address.port});
+  }
+  return {};
+}
+
 }  // namespace
 
-Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
+std::optional<int> parse_port(std::string_view text) {
+  int port = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), port);
+  if (text.empty() || error != std::errc() || end != text.data() + text.size() || port <= 0 ||
+      port > 65535) {
+    return std::nullopt;
+  }
+  return port;
+}
+
+Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis, std::string_view instance) {
   RedisEndpoint endpoint;
   endpoint.host = redis.host;
   endpoint.port = redis.port;
@@ -32,13 +59,16 @@ Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
       return Status::error("PROMETHEUS_REDIS_URL: " + status.message());
     apply_url(address, endpoint);
   }
-  for (const std::string& text : redis.sentinels) {
-    config::RedisAddress sentinel;
-    sentinel.port = 26379;
-    if (Status status = config::parse_host_port(text, sentinel); !status.ok())
-      return Status::error("redis.sentinels: " + config::quoted(text) + ": " + status.message());
-    endpoint.sentinels.push_back({sentinel.host, sentinel.port});
+  if (Status status = add_hosts(redis.sentinels, 26379, "redis.sentinels", endpoint.sentinels);
+      !status.ok()) {
+    return status;
   }
+  if (Status status =
+          add_hosts(redis.cluster_nodes, 6379, "redis.cluster_nodes", endpoint.cluster_nodes);
+      !status.ok()) {
+    return status;
+  }
+  endpoint.cluster_slot = key_slot(RedisKeys(redis.key_prefix, std::string(instance)).processes());
   endpoint.sentinel_master = redis.sentinel_master;
   endpoint.sentinel_password = redis.sentinel_password;
   if (!redis.ssl && !address.tls) return endpoint;
@@ -52,8 +82,10 @@ Result<RedisEndpoint> resolve_endpoint(const config::Redis& redis) {
 
 std::string describe(const RedisEndpoint& endpoint) {
   std::string address = endpoint.host + ":" + std::to_string(endpoint.port);
-  if (endpoint.sentinels.empty()) return address;
-  return "master " + endpoint.sentinel_master + " at " + address;
+  if (!endpoint.sentinels.empty()) return "master " + endpoint.sentinel_master + " at " + address;
+  if (!endpoint.cluster_nodes.empty())
+    return "the owner of slot " + std::to_string(endpoint.cluster_slot) + " at " + address;
+  return address;
 }
 
 std::vector<std::string> auth_command(const RedisEndpoint& endpoint) {

@@ -30,6 +30,7 @@ std::string RedisKeys::meta(std::string_view kind, std::string_view process,
 }
 
 std::string RedisKeys::processes() const {
+  if (instance_.starts_with('{')) return join({prefix_, "processes", instance_});
   return join({prefix_, "processes"});
 }
 
@@ -48,6 +49,11 @@ bool RedisKeys::split_series(std::string_view series, std::string_view& kind,
   kind = series.substr(0, colon);
   md5 = series.substr(colon + 1);
   return true;
+}
+
+std::string key_instance(const config::Redis& redis, std::string_view instance) {
+  if (redis.cluster_nodes.empty()) return std::string(instance);
+  return "{" + std::string(instance.empty() ? std::string_view(redis.key_prefix) : instance) + "}";
 }
 
 std::string archive_process(std::string_view instance) {

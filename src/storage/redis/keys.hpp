@@ -1,7 +1,8 @@
 // The Redis key layout (ARCHITECTURE.md):
 //   {prefix}:{kind}:{process}:metric:{md5}   hash: value, timestamp, updated_at
 //   {prefix}:{kind}:{process}:meta:{md5}     hash: original_key, created_at
-//   {prefix}:processes                       set of process names (the collector's index)
+//   {prefix}:processes                       set of process names (the collector's index);
+//                                            {prefix}:processes:{instance} in a cluster
 //   {prefix}:process:{process}               set of "{kind}:{md5}", the process's series
 // {kind} is ValueKind::token() ("counter", "gauge_livesum", …) and never contains ':'.
 #pragma once
@@ -9,11 +10,15 @@
 #include <string>
 #include <string_view>
 
+#include "config/config.hpp"
+
 namespace prefork::storage {
 
 class RedisKeys {
  public:
-  explicit RedisKeys(std::string prefix) : prefix_(std::move(prefix)) {}
+  // instance: key_instance's; a hash tag puts the index into the instance's slot.
+  explicit RedisKeys(std::string prefix, std::string instance = "")
+      : prefix_(std::move(prefix)), instance_(std::move(instance)) {}
 
   const std::string& prefix() const { return prefix_; }
 
@@ -28,7 +33,13 @@ class RedisKeys {
 
  private:
   std::string prefix_;
+  std::string instance_;
 };
+
+// The instance part of keys (process names, the archive, the index): metrics.instance; in a
+// cluster (redis.cluster_nodes) its hash tag, "{instance}", or "{prefix}" without an instance,
+// so that all of an instance's keys share one slot and its cleanup transaction stays legal.
+std::string key_instance(const config::Redis& redis, std::string_view instance);
 
 // The process name of the archive that keeps the totals of an instance's dead processes:
 // "archive", or "{instance}-archive".

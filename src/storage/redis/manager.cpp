@@ -45,7 +45,7 @@ bool RedisStorageManager::setup() {
   teardown();
   last_error_.clear();
   if (!redis_.enabled) return refuse("Redis storage is disabled (REDIS_ENABLED=false)", false);
-  Result<RedisEndpoint> resolved = resolve_endpoint(redis_);
+  Result<RedisEndpoint> resolved = resolve_endpoint(redis_, instance_);
   if (!resolved) return refuse(resolved.message(), true);
   try {
     client_ = factory_(*resolved);
@@ -104,7 +104,7 @@ RedisStorageManager& get_redis_storage_manager() {
 
 bool setup_redis_metrics(const config::Config& config) {
   RedisStorageManager& manager = get_redis_storage_manager();
-  manager.configure(config.redis, config.metrics.instance);
+  manager.configure(config.redis, key_instance(config.redis, config.metrics.instance));
   return manager.setup();
 }
 

@@ -19,8 +19,8 @@ class RedisStorageManager {
   using ClientFactory =
       std::function<std::unique_ptr<RedisStorageClient>(const RedisEndpoint& endpoint)>;
 
-  // instance is metrics.instance: the {pid} part of keys is "{instance}-{pid}" when set, and
-  // cleanup only ever touches this instance's processes.
+  // instance is key_instance's (metrics.instance, a hash tag in a cluster): the {pid} part of
+  // keys is "{instance}-{pid}" when set, and cleanup only ever touches this instance's processes.
   explicit RedisStorageManager(config::Redis redis = {}, std::string instance = "",
                                ClientFactory factory = {});
   ~RedisStorageManager();

@@ -34,7 +34,8 @@ struct RedisBackend::HealthWaiter {
 
 Result<std::unique_ptr<RedisBackend>> RedisBackend::open(const config::Config& config,
                                                          uv_loop_t* loop) {
-  auto writes = std::make_unique<RedisStorageManager>(config.redis, config.metrics.instance);
+  auto writes = std::make_unique<RedisStorageManager>(
+      config.redis, key_instance(config.redis, config.metrics.instance));
   if (!writes->setup()) return Status::error(writes->last_error());
   return std::make_unique<RedisBackend>(config, loop, std::move(writes));
 }
@@ -46,7 +47,7 @@ RedisBackend::RedisBackend(const config::Config& config, uv_loop_t* loop,
       writes_(std::move(writes)),
       scrape_client_(writes_->get_client()->endpoint()),
       scrape_dict_(scrape_client_, config.redis.key_prefix, config.redis.ttl_seconds,
-                   config.metrics.instance),
+                   key_instance(config.redis, config.metrics.instance)),
       collector_(scrape_dict_),
       health_client_(writes_->get_client()->endpoint()),
       worker_endpoint_(std::make_shared<const RedisEndpoint>(writes_->get_client()->endpoint())),
@@ -77,7 +78,7 @@ RedisBackend::~RedisBackend() {
 }
 
 std::string RedisBackend::process_of(long pid) const {
-  return process_name(config_, pid);
+  return process_name(key_instance(config_.redis, config_.metrics.instance), pid);
 }
 
 // The child gets its own descriptor of the slot; the master's stays in pending_slot_ until

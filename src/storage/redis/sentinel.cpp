@@ -1,7 +1,5 @@
 #include "storage/redis/sentinel.hpp"
 
-#include <charconv>
-
 #include "storage/redis/reply.hpp"
 
 namespace prefork::storage {
@@ -25,14 +23,9 @@ std::optional<RedisHost> master_address(const redisReply* reply) {
   if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2)
     return std::nullopt;
   std::string_view host = reply_text(reply->element[0]);
-  std::string_view port_text = reply_text(reply->element[1]);
-  int port = 0;
-  auto [end, error] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
-  if (host.empty() || error != std::errc() || end != port_text.data() + port_text.size() ||
-      port <= 0 || port > 65535) {
-    return std::nullopt;
-  }
-  return RedisHost{std::string(host), port};
+  std::optional<int> port = parse_port(reply_text(reply->element[1]));
+  if (host.empty() || !port) return std::nullopt;
+  return RedisHost{std::string(host), *port};
 }
 
 std::string role_of(const redisReply* reply) {

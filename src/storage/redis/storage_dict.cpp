@@ -39,7 +39,7 @@ bool read_planned_value(const redisReply* reply, bool with_timestamp,
 RedisStorageDict::RedisStorageDict(RedisStorageClient& client, std::string key_prefix,
                                    int ttl_seconds, std::string instance)
     : client_(client),
-      layout_(std::move(key_prefix)),
+      layout_(std::move(key_prefix), instance),
       ttl_seconds_(ttl_seconds),
       instance_(std::move(instance)) {}
 

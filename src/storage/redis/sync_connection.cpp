@@ -4,8 +4,10 @@
 #include <chrono>
 #include <cstring>
 
+#include "storage/redis/cluster.hpp"
 #include "storage/redis/errors.hpp"
 #include "storage/redis/sentinel.hpp"
+#include "storage/redis/topology.hpp"
 
 namespace prefork::storage {
 namespace {
@@ -50,10 +52,14 @@ std::int64_t SyncConnection::deadline() const {
 
 void SyncConnection::connect() {
   disconnect();
-  if (!endpoint_.sentinels.empty()) {
-    RedisHost master = ask_sentinels();
-    endpoint_.host = master.host;
-    endpoint_.port = master.port;
+  if (redirect_) {
+    endpoint_.host = redirect_->host;
+    endpoint_.port = redirect_->port;
+    redirect_.reset();
+  } else if (!locators(endpoint_).empty()) {
+    RedisHost found = ask_locators();
+    endpoint_.host = found.host;
+    endpoint_.port = found.port;
   }
   Status connected = socket_.connect(endpoint_.host, endpoint_.port,
                                      std::int64_t(endpoint_.connect_timeout * 1000));
@@ -62,25 +68,28 @@ void SyncConnection::connect() {
   reader_.reset(redisReaderCreate());
   if (!reader_) throw RedisConnectionError("cannot allocate a Redis reply reader");
   authenticate_and_select();
-  if (!endpoint_.sentinels.empty()) require_master();
+  if (requires_master_role(endpoint_)) require_master();
   ++connections_;
 }
 
-// The first sentinel that knows the master wins; the others are asked only when it fails.
-RedisHost SyncConnection::ask_sentinels() {
+// The first sentinel or cluster node that knows wins; the others are asked only when it fails.
+RedisHost SyncConnection::ask_locators() {
   std::string reasons;
-  for (const RedisHost& sentinel : endpoint_.sentinels) {
-    SyncConnection asking(sentinel_endpoint(endpoint_, sentinel));
+  for (const RedisHost& locator : locators(endpoint_)) {
+    SyncConnection asking(locator_endpoint(endpoint_, locator));
     try {
-      Reply reply = asking.command(master_address_query(endpoint_));
-      if (std::optional<RedisHost> master = master_address(reply.get())) return *master;
-      reasons += "; " + describe(asking.endpoint()) + " does not know it";
+      std::vector<Reply> replies = asking.pipeline(location_commands(endpoint_));
+      if (std::optional<RedisHost> found = located(endpoint_, locator, replies.back().get()))
+        return *found;
+      std::string_view error = reply_text(replies.front().get());
+      reasons +=
+          "; " + describe(asking.endpoint()) +
+          (reply_is_error(replies.front().get()) ? ": " + std::string(error) : " does not know it");
     } catch (const RedisError& error) {
       reasons += std::string("; ") + error.what();
     }
   }
-  throw RedisConnectionError("no sentinel gave the address of master " + endpoint_.sentinel_master +
-                             reasons);
+  throw RedisConnectionError(not_located(endpoint_) + reasons);
 }
 
 void SyncConnection::require_master() {
@@ -92,16 +101,18 @@ void SyncConnection::require_master() {
                              (role.empty() ? std::string(reply_text(reply.get())) : role) + ")");
 }
 
-// A master demoted under the connection: ask the sentinels again (the caller's retry does).
-void SyncConnection::check_not_demoted(const redisReply* reply) {
-  if (endpoint_.sentinels.empty() || !is_readonly_error(reply)) return;
+// A master demoted under the connection, a slot moved away: ask again, or go where MOVED
+// says (the caller's retry does).
+void SyncConnection::check_still_served(const redisReply* reply) {
+  if (!serves_no_longer(endpoint_, reply)) return;
+  redirect_ = moved_to(reply);
   disconnect();
   throw RedisConnectionError("Redis at " + describe(endpoint_) +
-                             " is a replica now: " + std::string(reply_text(reply)));
+                             " serves it no longer: " + std::string(reply_text(reply)));
 }
 
-void SyncConnection::check_not_demoted(const std::vector<Reply>& replies) {
-  for (const Reply& reply : replies) check_not_demoted(reply.get());
+void SyncConnection::check_still_served(const std::vector<Reply>& replies) {
+  for (const Reply& reply : replies) check_still_served(reply.get());
 }
 
 void SyncConnection::start_tls() {
@@ -173,7 +184,7 @@ Reply SyncConnection::execute(const Command& command) {
   std::int64_t until = deadline();
   send(bytes, until);
   Reply reply = read_reply(until);
-  check_not_demoted(reply.get());
+  check_still_served(reply.get());
   return reply;
 }
 
@@ -183,7 +194,7 @@ std::vector<Reply> SyncConnection::execute_pipeline(const std::vector<Command>& 
   std::int64_t until = deadline();
   send(bytes, until);
   std::vector<Reply> replies = read_replies(commands.size(), until);
-  check_not_demoted(replies);
+  check_still_served(replies);
   return replies;
 }
 
@@ -192,7 +203,7 @@ std::vector<Reply> SyncConnection::execute_pipeline(std::initializer_list<std::s
   std::int64_t until = deadline();
   for (std::string_view part : parts) send(part, until);
   std::vector<Reply> read = read_replies(replies, until);
-  check_not_demoted(read);
+  check_still_served(read);
   return read;
 }
 

@@ -2,7 +2,9 @@
 // timeouts, AUTH and SELECT on every (re)connect, one reconnect attempt per failed call. It
 // owns its socket (net::BlockingSocket, which lets the master fork while it waits) and uses
 // hiredis only as the protocol: commands formatted by redisFormatCommandArgv, replies parsed
-// by a redisReader.
+// by a redisReader. With sentinels or a cluster each connect first asks where to write
+// (topology.hpp); a reply saying that Redis serves it no longer disconnects, so that the
+// caller's retry asks again (or goes where MOVED says).
 #pragma once
 
 #include <hiredis/hiredis.h>
@@ -11,6 +13,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,10 +63,10 @@ class SyncConnection {
   void ensure_connected();
   void start_tls();
   void authenticate_and_select();
-  RedisHost ask_sentinels();
+  RedisHost ask_locators();
   void require_master();
-  void check_not_demoted(const redisReply* reply);
-  void check_not_demoted(const std::vector<Reply>& replies);
+  void check_still_served(const redisReply* reply);
+  void check_still_served(const std::vector<Reply>& replies);
   [[noreturn]] void fail(const char* doing, const Status& status);
   void send(std::string_view bytes, std::int64_t deadline);
   Reply read_reply(std::int64_t deadline);
@@ -79,6 +82,7 @@ class SyncConnection {
   net::BlockingSocket socket_;
   Reader reader_;
   std::uint64_t connections_ = 0;
+  std::optional<RedisHost> redirect_;  // where the last MOVED pointed: the next connect's
 };
 
 double local_time();

@@ -19,22 +19,24 @@ RedisWorkerSink::~RedisWorkerSink() {
 }
 
 std::unique_ptr<metrics::ValueStore> RedisWorkerSink::make_store() {
-  auto store =
-      std::make_unique<metrics::SlotStore>(slot_.release(), process_name(config_, getpid()));
+  auto store = std::make_unique<metrics::SlotStore>(
+      slot_.release(),
+      process_name(key_instance(config_.redis, config_.metrics.instance), getpid()));
   slot_store_ = store.get();
   return store;
 }
 
 void RedisWorkerSink::start(const metrics::ValueStore& store) {
   store_ = &store;
+  std::string instance = key_instance(config_.redis, config_.metrics.instance);
   if (!endpoint_) {
-    Result<RedisEndpoint> resolved = resolve_endpoint(config_.redis);
+    Result<RedisEndpoint> resolved = resolve_endpoint(config_.redis, instance);
     if (!resolved) throw std::runtime_error("redis: " + resolved.message());
     endpoint_ = std::make_shared<const RedisEndpoint>(std::move(*resolved));
   }
   client_ = std::make_unique<RedisStorageClient>(*endpoint_);
   dict_ = std::make_unique<RedisStorageDict>(*client_, config_.redis.key_prefix,
-                                             config_.redis.ttl_seconds, config_.metrics.instance);
+                                             config_.redis.ttl_seconds, instance);
   flusher_ = std::make_unique<RedisFlusher>(*dict_, loop_, [this](long long client_id) {
     if (slot_store_) slot_store_->set_storage_client(double(client_id));
   });

@@ -90,6 +90,24 @@ TEST_CASE("REDIS_SENTINELS is a comma-separated list, checked element by element
         "environment: REDIS_SENTINELS: element 2 (\"b:0\"): expected a port 1..65535");
 }
 
+TEST_CASE(
+    "REDIS_CLUSTER_NODES: a list of nodes, database 0, no sentinels, no braces in the prefix") {
+  Config config = loaded({}, {"REDIS_CLUSTER_NODES=127.0.0.1:7000,127.0.0.1:7001"});
+  CHECK(config.redis.cluster_nodes == std::vector<std::string>{"127.0.0.1:7000", "127.0.0.1:7001"});
+  CHECK(error_of({}, {"REDIS_CLUSTER_NODES=n1:7000", "REDIS_DB=3"}) ==
+        "redis.db: 3, but a Redis Cluster has only database 0 (redis.cluster_nodes is set)");
+  CHECK(error_of({}, {"REDIS_CLUSTER_NODES=n1:7000", "PROMETHEUS_REDIS_URL=redis://n1/2"}) ==
+        "redis.url: database 2, but a Redis Cluster has only database 0 (redis.cluster_nodes is "
+        "set)");
+  CHECK(error_of({}, {"REDIS_CLUSTER_NODES=n1:7000", "REDIS_SENTINELS=s1:26379"}) ==
+        "redis.sentinels and redis.cluster_nodes are both set: a Redis is either watched by "
+        "sentinels or a cluster, choose one");
+  CHECK(error_of({}, {"REDIS_CLUSTER_NODES=n1:7000", "REDIS_KEY_PREFIX=a{b}"}) ==
+        "redis.key_prefix: a{b}: must not contain '{' or '}' in a cluster (braces mark the hash "
+        "tag)");
+  CHECK(loaded({}, {"REDIS_DB=3"}).redis.db == 3);
+}
+
 TEST_CASE("a rediss:// URL is taken") {
   CHECK(loaded({}, {"PROMETHEUS_REDIS_URL=rediss://cache:6380"}).redis.url ==
         "rediss://cache:6380");

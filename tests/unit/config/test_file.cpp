@@ -68,6 +68,8 @@ TEST_CASE("each bad setting names file, line and key") {
        "redis.sentinels: element 2 (\"s2:port\"): expected a port 1..65535"},
       {"[redis]\nsentinels = [\":26379\"]",
        "redis.sentinels: element 1 (\":26379\"): the host is missing"},
+      {"[redis]\ncluster_nodes = [\"127.0.0.1:70000\"]",
+       "redis.cluster_nodes: element 1 (\"127.0.0.1:70000\"): expected a port 1..65535"},
       {"[redis]\nkey_prefix = \"\"", "redis.key_prefix: must not be empty (a key prefix)"},
       {"[metrics]\nport = -1", "metrics.port: must be between 0 and 65535, got -1"},
       {"[metrics]\nbind_address = \"everywhere\"",
@@ -76,7 +78,8 @@ TEST_CASE("each bad setting names file, line and key") {
        "metrics.prefix: expected a Prometheus metric name prefix ([a-zA-Z_:][a-zA-Z0-9_:]*), got "
        "\"9lives\""},
       {"[metrics]\ninstance = \"a:b\"",
-       "metrics.instance: must not contain ':' or whitespace (it becomes part of Redis keys), got "
+       "metrics.instance: must not contain ':', '{', '}' or whitespace (it becomes part of Redis "
+       "keys), got "
        "\"a:b\""},
       {"[metrics]\nflush_interval_ms = 0", "metrics.flush_interval_ms: must be at least 1, got 0"},
       {"[app]\nservers = [\"a\", \"b\"]",
@@ -113,6 +116,13 @@ TEST_CASE("all bad settings of a file are reported, in file order") {
         file.at(1) + "workers: must be at least 1, got 0\n" + file.at(4) +
             "redis.port: expected an integer, got a string\n" + file.at(6) +
             "metrics.port: must be between 0 and 65535, got 99999");
+}
+
+TEST_CASE("settings wrong only together name the file and both keys") {
+  TomlFile file("[redis]\ndb = 1\ncluster_nodes = [\"127.0.0.1:7000\"]\n");
+  CHECK(error_of({"-c", file.path()}) ==
+        file.path() +
+            ": redis.db: 1, but a Redis Cluster has only database 0 (redis.cluster_nodes is set)");
 }
 
 TEST_CASE("a missing or unreadable config file is an error naming it") {

@@ -147,7 +147,7 @@ TEST_CASE("redis storage: the slot's values reach Redis through the worker's flu
   send_requests(worker.port(), 4, "GET / HTTP/1.1\r\n\r\n");
   send_requests(worker.port(), 1, "BREW /pot HTTP/1.1\r\n\r\n");
 
-  storage::RedisStorageClient client(storage::resolve_endpoint(config.redis).value());
+  storage::RedisStorageClient client(storage::resolve_endpoint(config.redis, "").value());
   storage::RedisStorageDict dict(client, config.redis.key_prefix, config.redis.ttl_seconds);
   storage::RedisMultiProcessCollector collector(dict);
   std::vector<metrics::Family> families;
@@ -183,7 +183,7 @@ TEST_CASE("redis storage: a graceful stop flushes what the timer has not sent ye
   send_requests(worker.port(), 6, "GET / HTTP/1.1\r\n\r\n");
   CHECK(worker.stop_gracefully() == prefork::exit_ok);
 
-  storage::RedisStorageClient client(storage::resolve_endpoint(config.redis).value());
+  storage::RedisStorageClient client(storage::resolve_endpoint(config.redis, "").value());
   storage::RedisStorageDict dict(client, config.redis.key_prefix, config.redis.ttl_seconds);
   auto families = storage::RedisMultiProcessCollector(dict).collect();
   CHECK(find(families, "gunicorn_worker_requests_total", worker_7) == 6.0);

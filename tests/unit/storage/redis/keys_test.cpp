@@ -24,7 +24,7 @@ prefork::Result<RedisEndpoint> endpoint_from(std::vector<std::string> environmen
   const char* argv[] = {"prefork", nullptr};
   prefork::config::LoadResult loaded = prefork::config::load(1, argv, envp.data());
   if (!loaded.config) return prefork::Status::error(loaded.message);
-  return resolve_endpoint(loaded.config->redis);
+  return resolve_endpoint(loaded.config->redis, "");
 }
 
 prefork::Result<RedisEndpoint> resolve_url(const std::string& url) {

@@ -47,7 +47,7 @@ TEST_CASE("an ACL user whose password holds / # ? @ % : logs in from a percent-e
   REQUIRE(server.add_user("metrics", "p/#?@%:w"));
   prefork::config::Redis redis = config_of(server);
   redis.url = "redis://metrics:p%2F%23%3F%40%25%3Aw@127.0.0.1:" + std::to_string(server.port());
-  prefork::Result<RedisEndpoint> endpoint = resolve_endpoint(redis);
+  prefork::Result<RedisEndpoint> endpoint = resolve_endpoint(redis, "");
   REQUIRE(endpoint.ok());
   RedisStorageClient client(*endpoint);
   client.connect();

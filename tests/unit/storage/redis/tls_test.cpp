@@ -41,7 +41,7 @@ RedisEndpoint tls_endpoint(const RedisServer& server, prefork::config::Redis red
   redis.host = server.host();
   redis.port = server.tls_port();
   redis.ssl = true;
-  prefork::Result<RedisEndpoint> endpoint = resolve_endpoint(redis);
+  prefork::Result<RedisEndpoint> endpoint = resolve_endpoint(redis, "");
   INFO(endpoint.message());
   REQUIRE(endpoint.ok());
   return *endpoint;
@@ -131,7 +131,7 @@ TEST_CASE("a TLS file that cannot be used is an error naming it") {
   TlsSetup setup;
   prefork::config::Redis redis = trusting(setup.certificates.file("client.key"));
   redis.ssl = true;
-  prefork::Result<RedisEndpoint> endpoint = resolve_endpoint(redis);
+  prefork::Result<RedisEndpoint> endpoint = resolve_endpoint(redis, "");
   REQUIRE_FALSE(endpoint.ok());
   CHECK(endpoint.message().find(setup.certificates.file("client.key")) != std::string::npos);
 }

@@ -1,0 +1,149 @@
+// Redis Cluster for tests: three masters and one replica each on free loopback ports, made
+// by `redis-cli --cluster create … --cluster-replicas 1`, ready when every node says
+// cluster_state:ok and knows all six. A master's SIGKILL is over when a node that was its
+// replica owns its slots in every live node's CLUSTER SLOTS and the cluster is ok again.
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/eventually.hpp"
+#include "support/redis_server.hpp"
+
+namespace prefork::testing {
+
+class RedisCluster {
+ public:
+  static constexpr int masters = 3;
+
+  RedisCluster() {
+    RedisServer::Options options;
+    options.cluster = true;
+    for (int i = 0; i < masters * 2; ++i) nodes_.push_back(std::make_unique<RedisServer>(options));
+    create();
+    require(eventually([&] { return all_nodes_ok(); }, std::chrono::seconds(30)),
+            "the cluster did not become ok");
+  }
+
+  const std::vector<std::unique_ptr<RedisServer>>& nodes() const { return nodes_; }
+
+  // "127.0.0.1:P" of each node, as redis.cluster_nodes takes them.
+  std::vector<std::string> addresses() const {
+    std::vector<std::string> addresses;
+    for (const auto& node : nodes_)
+      addresses.push_back(node->host() + ":" + std::to_string(node->port()));
+    return addresses;
+  }
+
+  // The port of slot's master as a live node sees it; 0 when none says.
+  int owner_port(int slot) const {
+    for (const auto& node : nodes_) {
+      if (!node->running()) continue;
+      if (int port = owner_in(*node, slot)) return port;
+    }
+    return 0;
+  }
+
+  RedisServer& node_on(int port) {
+    for (const auto& node : nodes_)
+      if (node->port() == port) return *node;
+    throw std::runtime_error("no node on port " + std::to_string(port));
+  }
+
+  // SIGKILL of slot's master; wait_for_failover(slot) waits for its replica to take over.
+  void kill_owner(int slot) {
+    killed_port_ = owner_port(slot);
+    node_on(killed_port_).kill();
+  }
+
+  void wait_for_failover(int slot) {
+    require(eventually(
+                [&] {
+                  for (const auto& node : nodes_) {
+                    if (!node->running()) continue;
+                    int owner = owner_in(*node, slot);
+                    if (owner == 0 || owner == killed_port_) return false;
+                    if (cluster_info(*node, "cluster_state") != "ok") return false;
+                  }
+                  return true;
+                },
+                std::chrono::seconds(30)),
+            "no replica took over the killed master's slots");
+  }
+
+ private:
+  static void require(bool condition, const std::string& what) {
+    if (!condition) throw std::runtime_error(what);
+  }
+
+  // redis-cli assigns slots, meets the nodes and makes the last three replicas; waited for by
+  // pid.
+  void create() {
+    std::vector<std::string> arguments = {"redis-cli", "--cluster", "create"};
+    for (const std::string& address : addresses()) arguments.push_back(address);
+    arguments.insert(arguments.end(), {"--cluster-replicas", "1", "--cluster-yes"});
+    std::vector<char*> argv;
+    for (auto& argument : arguments) argv.push_back(argument.data());
+    argv.push_back(nullptr);
+    pid_t child = ::fork();
+    if (child < 0) throw std::runtime_error("fork() failed");
+    if (child == 0) {
+      int null_fd = ::open("/dev/null", O_WRONLY);
+      if (null_fd >= 0) {
+        ::dup2(null_fd, STDOUT_FILENO);
+        ::close(null_fd);
+      }
+      ::execvp("redis-cli", argv.data());
+      ::_exit(127);
+    }
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
+    }
+    require(WIFEXITED(status) && WEXITSTATUS(status) == 0, "redis-cli --cluster create failed");
+  }
+
+  bool all_nodes_ok() const {
+    for (const auto& node : nodes_) {
+      if (cluster_info(*node, "cluster_state") != "ok" ||
+          cluster_info(*node, "cluster_known_nodes") != std::to_string(nodes_.size())) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // A "field:value" line of CLUSTER INFO; "" when the node does not answer.
+  static std::string cluster_info(const RedisServer& node, const std::string& field) {
+    RedisServer::Reply reply = node.command({"CLUSTER", "INFO"});
+    if (!reply || reply->type != REDIS_REPLY_STRING) return "";
+    std::string text = "\n" + std::string(reply->str, reply->len);
+    std::size_t at = text.find("\n" + field + ":");
+    if (at == std::string::npos) return "";
+    at += field.size() + 2;
+    return text.substr(at, text.find_first_of("\r\n", at) - at);
+  }
+
+  static int owner_in(const RedisServer& node, int slot) {
+    RedisServer::Reply reply = node.command({"CLUSTER", "SLOTS"});
+    if (!reply || reply->type != REDIS_REPLY_ARRAY) return 0;
+    for (std::size_t i = 0; i < reply->elements; ++i) {
+      const redisReply* range = reply->element[i];
+      if (range->elements < 3 || range->element[0]->integer > slot ||
+          range->element[1]->integer < slot) {
+        continue;
+      }
+      return int(range->element[2]->element[1]->integer);
+    }
+    return 0;
+  }
+
+  std::vector<std::unique_ptr<RedisServer>> nodes_;
+  int killed_port_ = 0;
+};
+
+}  // namespace prefork::testing
