@@ -87,20 +87,7 @@ class RedisCluster {
     std::vector<std::string> arguments = {"redis-cli", "--cluster", "create"};
     for (const std::string& address : addresses()) arguments.push_back(address);
     arguments.insert(arguments.end(), {"--cluster-replicas", "1", "--cluster-yes"});
-    std::vector<char*> argv;
-    for (auto& argument : arguments) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-    pid_t child = ::fork();
-    if (child < 0) throw std::runtime_error("fork() failed");
-    if (child == 0) {
-      int null_fd = ::open("/dev/null", O_WRONLY);
-      if (null_fd >= 0) {
-        ::dup2(null_fd, STDOUT_FILENO);
-        ::close(null_fd);
-      }
-      ::execvp("redis-cli", argv.data());
-      ::_exit(127);
-    }
+    pid_t child = spawn_quietly(std::move(arguments));
     int status = 0;
     while (::waitpid(child, &status, 0) < 0 && errno == EINTR) {
     }

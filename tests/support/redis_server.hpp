@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -40,6 +41,25 @@ inline int unused_port() {
   return ntohs(address.sin_port);
 }
 
+// Starts arguments[0] (found on PATH) with arguments, its stdout on /dev/null; the pid.
+inline pid_t spawn_quietly(std::vector<std::string> arguments) {
+  std::vector<char*> argv;
+  for (auto& argument : arguments) argv.push_back(argument.data());
+  argv.push_back(nullptr);
+  pid_t child = ::fork();
+  if (child < 0) throw std::runtime_error("fork() failed");
+  if (child == 0) {
+    int null_fd = ::open("/dev/null", O_WRONLY);
+    if (null_fd >= 0) {
+      ::dup2(null_fd, STDOUT_FILENO);
+      ::close(null_fd);
+    }
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  return child;
+}
+
 class RedisServer {
  public:
   // A TLS port beside the plain one (which the test itself uses to look inside).
@@ -64,7 +84,8 @@ class RedisServer {
   explicit RedisServer(Options options)
       : password_(std::move(options.password)),
         tls_(std::move(options.tls)),
-        arguments_(std::move(options.arguments)) {
+        arguments_(std::move(options.arguments)),
+        dir_(make_directory()) {
     if (!options.sentinel_config.empty()) write_config(options.sentinel_config);
     if (options.cluster) {
       write_config("");
@@ -83,7 +104,8 @@ class RedisServer {
 
   ~RedisServer() {
     stop();
-    if (!config_file_.empty()) ::unlink(config_file_.c_str());
+    std::error_code ignored;
+    std::filesystem::remove_all(dir_, ignored);
   }
 
   RedisServer(const RedisServer&) = delete;
@@ -157,12 +179,16 @@ class RedisServer {
 
  private:
   bool start() {
+    // A replica writes the data set of a full sync to DIR/dump.rdb, and redis-server loads that
+    // file at start: a directory of its own, emptied, so no server starts with another's keys.
+    std::error_code ignored;
+    std::filesystem::remove(dir_ + "/dump.rdb", ignored);
     std::string port_text = std::to_string(port_);
     std::vector<std::string> arguments = {"redis-server"};
     if (!config_file_.empty() && !bus_port_)
       arguments.insert(arguments.end(), {config_file_, "--sentinel"});
     arguments.insert(arguments.end(), {"--port", port_text, "--bind", "127.0.0.1", "--save", "",
-                                       "--appendonly", "no", "--logfile", "", "--dir", "/tmp"});
+                                       "--appendonly", "no", "--logfile", "", "--dir", dir_});
     arguments.insert(arguments.end(), arguments_.begin(), arguments_.end());
     // The bus port is port + 10000 unless given, and that may be above 65535 or taken.
     if (bus_port_ != 0)
@@ -180,22 +206,7 @@ class RedisServer {
         arguments.push_back(argument);
       }
     }
-    std::vector<char*> argv;
-    for (auto& argument : arguments) argv.push_back(argument.data());
-    argv.push_back(nullptr);
-
-    pid_t child = ::fork();
-    if (child < 0) throw std::runtime_error("fork() failed");
-    if (child == 0) {
-      int null_fd = ::open("/dev/null", O_WRONLY);
-      if (null_fd >= 0) {
-        ::dup2(null_fd, STDOUT_FILENO);
-        ::close(null_fd);
-      }
-      ::execvp("redis-server", argv.data());
-      ::_exit(127);
-    }
-    pid_ = child;
+    pid_ = spawn_quietly(std::move(arguments));
     if (wait_until_ready()) return true;
     stop();
     return false;
@@ -263,22 +274,28 @@ class RedisServer {
     pid_ = -1;
   }
 
+  static std::string make_directory() {
+    char path[] = "/tmp/prefork-redis-XXXXXX";
+    if (::mkdtemp(path) == nullptr) throw std::runtime_error("cannot create a Redis directory");
+    return path;
+  }
+
   // A sentinel or cluster node rewrites its config file (its id, what it learns): a file of its
   // own (a cluster node starts from an empty one).
   void write_config(const std::string& text) {
-    char path[] = "/tmp/prefork-redis-XXXXXX";
-    int fd = ::mkstemp(path);
-    if (fd < 0) throw std::runtime_error("cannot create a Redis config file");
+    config_file_ = dir_ + "/node.conf";
+    int fd = ::open(config_file_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    if (fd < 0) throw std::runtime_error("cannot create " + config_file_);
     bool written = ::write(fd, text.data(), text.size()) == ssize_t(text.size());
     ::close(fd);
-    config_file_ = path;
     if (!written) throw std::runtime_error("cannot write " + config_file_);
   }
 
   std::string password_;
   std::optional<Tls> tls_;
   std::vector<std::string> arguments_;
-  std::string config_file_;  // a sentinel's or cluster node's
+  std::string dir_;          // its working directory, removed with it
+  std::string config_file_;  // a sentinel's or cluster node's, in dir_
   int port_ = 0;
   int tls_port_ = 0;
   int bus_port_ = 0;  // a cluster node's
