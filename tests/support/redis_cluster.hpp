@@ -1,7 +1,8 @@
 // Redis Cluster for tests: three masters and one replica each on free loopback ports, made
 // by `redis-cli --cluster create … --cluster-replicas 1`, ready when every node says
-// cluster_state:ok and knows all six. A master's SIGKILL is over when a node that was its
-// replica owns its slots in every live node's CLUSTER SLOTS and the cluster is ok again.
+// cluster_state:ok, knows all six, and has its replication link up. A master's SIGKILL is
+// over when a node that was its replica owns its slots in every live node's CLUSTER SLOTS and
+// the cluster is ok again.
 #pragma once
 
 #include <sys/wait.h>
@@ -24,6 +25,8 @@ class RedisCluster {
   RedisCluster() {
     RedisServer::Options options;
     options.cluster = true;
+    // A master waits 5 s by default before it streams a full sync to its replicas.
+    options.arguments = {"--repl-diskless-sync-delay", "0"};
     for (int i = 0; i < masters * 2; ++i) nodes_.push_back(std::make_unique<RedisServer>(options));
     create();
     require(eventually([&] { return all_nodes_ok(); }, std::chrono::seconds(30)),
@@ -73,7 +76,7 @@ class RedisCluster {
                   return true;
                 },
                 std::chrono::seconds(30)),
-            "no replica took over the killed master's slots");
+            "no replica took over the killed master's slots; CLUSTER NODES:\n" + cluster_nodes());
   }
 
  private:
@@ -94,14 +97,29 @@ class RedisCluster {
     require(WIFEXITED(status) && WEXITSTATUS(status) == 0, "redis-cli --cluster create failed");
   }
 
+  // A replica that never synced is too stale to be promoted, so its link counts too.
   bool all_nodes_ok() const {
     for (const auto& node : nodes_) {
       if (cluster_info(*node, "cluster_state") != "ok" ||
           cluster_info(*node, "cluster_known_nodes") != std::to_string(nodes_.size())) {
         return false;
       }
+      if (node->info_field("replication", "role") == "slave" &&
+          node->info_field("replication", "master_link_status") != "up") {
+        return false;
+      }
     }
     return true;
+  }
+
+  // What the first live node knows of the others.
+  std::string cluster_nodes() const {
+    for (const auto& node : nodes_) {
+      if (!node->running()) continue;
+      RedisServer::Reply reply = node->command({"CLUSTER", "NODES"});
+      if (reply && reply->type == REDIS_REPLY_STRING) return std::string(reply->str, reply->len);
+    }
+    return "";
   }
 
   // A "field:value" line of CLUSTER INFO; "" when the node does not answer.
