@@ -27,10 +27,15 @@ void restore_default_signals() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-void unblock_all_signals() {
-  sigset_t none;
-  sigemptyset(&none);
-  pthread_sigmask(SIG_SETMASK, &none, nullptr);
+// TERM and USR1 stay blocked until the worker's loop handles them (worker::Server): one the
+// master sends while the worker boots (a USR1 right after the fork) waits instead of killing
+// it with the default action.
+void unblock_signals_but_term_and_usr1() {
+  sigset_t boot;
+  sigemptyset(&boot);
+  sigaddset(&boot, SIGTERM);
+  sigaddset(&boot, SIGUSR1);
+  pthread_sigmask(SIG_SETMASK, &boot, nullptr);
 }
 
 }  // namespace
@@ -131,7 +136,7 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
   boot.metrics_dir = metrics.directory;
   boot.metrics_slot_fd = metrics.slot.release();
   boot.metrics_redis = std::move(metrics.redis);
-  unblock_all_signals();
+  unblock_signals_but_term_and_usr1();
   int code = 1;
   try {
     code = worker::run(boot);

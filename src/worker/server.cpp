@@ -99,6 +99,11 @@ Server::Server(const Boot& boot, App& app)
     signals_[i].data = this;
     uv_signal_start(&signals_[i], on_signal, handled[i]);
   }
+  // The master forks with them blocked; one that arrived during the boot is handled now.
+  sigset_t handled_set;
+  sigemptyset(&handled_set);
+  for (int signal : handled) sigaddset(&handled_set, signal);
+  pthread_sigmask(SIG_UNBLOCK, &handled_set, nullptr);
   uv_timer_init(&loop_, &accept_pause_timer_);
   accept_pause_timer_.data = this;
   uv_timer_init(&loop_, &heartbeat_timer_);

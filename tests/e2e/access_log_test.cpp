@@ -209,6 +209,27 @@ TEST_CASE("USR1 after the file was moved away: every worker writes to a new file
   CHECK(server.workers() == workers);
 }
 
+TEST_CASE("USR1 while new workers boot kills none of them") {
+  TempDir directory;
+  Server server(hello_binary(),
+                {"-b", "127.0.0.1:0", "-w", "4", "--access-logfile", directory.file("access.log")});
+  REQUIRE(server.port() > 0);
+  REQUIRE(server.wait_for_lines("Booting worker", 4));
+  // Each HUP forks four workers; the USR1s that follow reach them at every point of their boot.
+  const int rounds = 5;
+  for (int round = 1; round <= rounds; ++round) {
+    server.signal(SIGHUP);
+    for (int i = 0; i < 100; ++i) {
+      server.signal(SIGUSR1);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    REQUIRE(server.wait_for_lines("Booting worker", 4 * (round + 1)));
+  }
+  REQUIRE(server.wait_for_worker_count(4));
+  CHECK(server.count_lines("was sent SIGUSR1") == 0);
+  CHECK(server.count_lines("Booting worker") == 4 * (rounds + 1));
+}
+
 TEST_CASE("an access log path that cannot be opened stops the master with exit code 2") {
   Server server(hello_binary(),
                 {"-b", "127.0.0.1:0", "--access-logfile", "/nonexistent-prefork-dir/access.log"});
