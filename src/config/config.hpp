@@ -69,6 +69,7 @@ struct Metrics {
   int flush_interval_ms = 1000;
   double scrape_timeout = 3;        // seconds a /metrics request waits for the storage, then 503
   std::string instance;             // keys use "{instance}-{pid}" when set
+  std::string scope = "instance";   // "instance" or "fleet": whose series /metrics serves
   std::string prefix = "gunicorn";  // metric name prefix of the built-in metrics
   bool debug = false;               // PROMETHEUS_DEBUG
 

@@ -11,6 +11,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstring>
+#include <initializer_list>
 #include <sstream>
 
 namespace prefork::config {
@@ -88,14 +89,21 @@ Status set_binds(Config& config, const Input& input) {
   return {};
 }
 
-Status set_worker_class(Config& config, const Input& input) {
+// One of choices; the error names what is chosen and lists them.
+Status set_choice(std::string& field, const Input& input, std::string_view what,
+                  std::initializer_list<std::string_view> choices) {
   std::string value;
   if (Status status = read_string(input, value); !status.ok()) return status;
-  if (value != "uv" && value != "threads") {
-    return Status::error("unknown worker class " + quoted(value) + "; choices: uv, threads");
+  std::string listed;
+  for (std::string_view choice : choices) {
+    if (value == choice) {
+      field = value;
+      return {};
+    }
+    listed += (listed.empty() ? "" : ", ") + std::string(choice);
   }
-  config.worker_class = value;
-  return {};
+  return Status::error("unknown " + std::string(what) + " " + quoted(value) +
+                       "; choices: " + listed);
 }
 
 Status set_loglevel(Config& config, const Input& input) {
@@ -308,7 +316,9 @@ constexpr Directive table[] = {
    [](Config& c, const Input& in) { return set_int(c.workers, in, 1); }},
   {"worker_class", "", "worker-class", 'k', "CLASS", false, show<&Config::worker_class>,
    "uv (handlers run on the worker's event loop) or threads (handlers run on a thread pool)",
-   set_worker_class},
+   [](Config& c, const Input& in) {
+     return set_choice(c.worker_class, in, "worker class", {"uv", "threads"});
+   }},
   {"threads", "", "threads", 0, "N", false, show<&Config::threads>,
    "handler threads per worker (worker_class threads)",
    [](Config& c, const Input& in) { return set_int(c.threads, in, 1); }},
@@ -494,6 +504,12 @@ constexpr Directive table[] = {
    [](Config& c, const Input& in) { return set_seconds(c.metrics.scrape_timeout, in, false); }},
   {"metrics.instance", "", "", 0, "", false, show_in<&Config::metrics, &Metrics::instance>,
    "distinguishes instances sharing one Redis: keys use INSTANCE-PID", set_instance},
+  {"metrics.scope", "", "", 0, "", false, show_in<&Config::metrics, &Metrics::scope>,
+   "instance: /metrics serves this instance's series; fleet: every instance's on the Redis, "
+   "labelled instance",
+   [](Config& c, const Input& in) {
+     return set_choice(c.metrics.scope, in, "metrics scope", {"instance", "fleet"});
+   }},
   {"metrics.prefix", "", "", 0, "", false, show_in<&Config::metrics, &Metrics::prefix>,
    "name prefix of the built-in metrics",
    set_metric_prefix},

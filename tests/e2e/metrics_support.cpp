@@ -27,7 +27,7 @@ int metrics_port(Server& server) {
   return std::atoi(line->c_str() + port_at + 1);
 }
 
-double sum_of(const std::string& text, const std::string& name) {
+double sum_of(const std::string& text, const std::string& name, std::string_view containing) {
   std::istringstream lines(text);
   std::string line;
   double sum = 0;
@@ -36,6 +36,7 @@ double sum_of(const std::string& text, const std::string& name) {
     if (line.rfind(name, 0) != 0) continue;
     char next = line.size() > name.size() ? line[name.size()] : '\0';
     if (next != '{' && next != ' ') continue;
+    if (!containing.empty() && line.find(containing) == std::string::npos) continue;
     sum += std::strtod(line.c_str() + line.rfind(' ') + 1, nullptr);
     found = true;
   }

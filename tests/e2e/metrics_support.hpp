@@ -6,6 +6,7 @@
 
 #include <atomic>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -19,8 +20,9 @@ using prefork::testing::RedisServer;
 std::string hello_binary();
 // The port of the "Metrics listening at" line; 0 at the deadline.
 int metrics_port(Server& server);
-// The sum of every sample named name (any labels) in exposition text; -1 when there is none.
-double sum_of(const std::string& text, const std::string& name);
+// The sum of every sample named name (any labels, or those of lines containing containing,
+// such as instance="web1") in exposition text; -1 when there is none.
+double sum_of(const std::string& text, const std::string& name, std::string_view containing = {});
 // GET /metrics: its body when 200, otherwise "".
 std::string scrape(int port);
 // Redis storage on redis with short timeouts and a metrics endpoint on a free port.

@@ -431,21 +431,26 @@ TEST_CASE("Redis absent at start: files are used and /health says so") {
   CHECK(eventually([&] { return sum_of(scrape(metrics), "gunicorn_master_workers") == 1; }));
 }
 
-TEST_CASE("two instances on one Redis show one aggregated view") {
+TEST_CASE("two instances on one Redis: each serves its own, a fleet scope serves both apart") {
   RedisServer redis;
   TempDir directory;
   std::string first_config =
       directory.write("first.toml", redis_config(redis, "instance = \"first\"\n"));
   std::string second_config =
       directory.write("second.toml", redis_config(redis, "instance = \"second\"\n"));
+  std::string fleet_config = directory.write(
+      "fleet.toml", redis_config(redis, "instance = \"viewer\"\nscope = \"fleet\"\n"));
   Server first(hello_binary(), {"-c", first_config, "-b", "127.0.0.1:0", "-w", "2"});
   Server second(hello_binary(), {"-c", second_config, "-b", "127.0.0.1:0", "-w", "1"});
+  Server fleet(hello_binary(), {"-c", fleet_config, "-b", "127.0.0.1:0", "-w", "1"});
   int first_port = first.port(), second_port = second.port();
   REQUIRE(first_port > 0);
   REQUIRE(second_port > 0);
   int first_metrics = metrics_port(first), second_metrics = metrics_port(second);
+  int fleet_metrics = metrics_port(fleet);
   REQUIRE(first_metrics > 0);
   REQUIRE(second_metrics > 0);
+  REQUIRE(fleet_metrics > 0);
   REQUIRE(first.wait_for_worker_count(2));
   REQUIRE(second.wait_for_worker_count(1));
 
@@ -454,17 +459,32 @@ TEST_CASE("two instances on one Redis show one aggregated view") {
   // A worker of each instance dies: each master cleans only its own.
   kill(first.workers().front(), SIGKILL);
   kill(second.workers().front(), SIGKILL);
-  for (int metrics : {first_metrics, second_metrics}) {
+  struct Expected {
+    int metrics;
+    double requests, workers;
+  };
+  for (Expected expected : {Expected{first_metrics, 30, 2}, Expected{second_metrics, 20, 1}}) {
     std::string text;
     CHECK(eventually([&] {
-      text = scrape(metrics);
-      return sum_of(text, "gunicorn_master_worker_restart_total") == 2 &&
-             sum_of(text, "gunicorn_worker_requests_total") == 50;
+      text = scrape(expected.metrics);
+      return sum_of(text, "gunicorn_master_worker_restart_total") == 1 &&
+             sum_of(text, "gunicorn_worker_requests_total") == expected.requests;
     }));
     INFO(text);
-    // livemax over both masters: the larger instance.
-    CHECK(sum_of(text, "gunicorn_master_workers") == 2);
+    CHECK(sum_of(text, "gunicorn_master_workers") == expected.workers);
+    CHECK(text.find("instance=") == std::string::npos);
   }
+  std::string text;
+  CHECK(eventually([&] {
+    text = scrape(fleet_metrics);
+    return sum_of(text, "gunicorn_worker_requests_total", "instance=\"first\"") == 30 &&
+           sum_of(text, "gunicorn_worker_requests_total", "instance=\"second\"") == 20 &&
+           sum_of(text, "gunicorn_master_worker_restart_total", "instance=\"first\"") == 1;
+  }));
+  INFO(text);
+  CHECK(sum_of(text, "gunicorn_master_workers", "instance=\"first\"") == 2);
+  CHECK(sum_of(text, "gunicorn_master_workers", "instance=\"second\"") == 1);
+  CHECK(sum_of(text, "gunicorn_worker_requests_total") == 50);
   CHECK(redis_key_count(redis, "gunicorn:*:first-archive:*") > 0);
   CHECK(redis_key_count(redis, "gunicorn:*:second-archive:*") > 0);
 }

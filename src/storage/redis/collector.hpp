@@ -1,6 +1,7 @@
 // RedisMultiProcessCollector: every process's values from one consistent snapshot (MULTI/EXEC
 // over the watched index), merged with prometheus_client's multiprocess rules by
-// metrics::aggregate.
+// metrics::aggregate. Its scope says whose processes: this instance's, or every instance's
+// on the Redis, each merged apart and labelled instance (metrics.scope).
 #pragma once
 
 #include <string>
@@ -11,9 +12,12 @@
 
 namespace prefork::storage {
 
+enum class Scope { instance, fleet };
+
 class RedisMultiProcessCollector {
  public:
-  explicit RedisMultiProcessCollector(RedisStorageDict& dict) : dict_(dict) {}
+  explicit RedisMultiProcessCollector(RedisStorageDict& dict, Scope scope = Scope::instance)
+      : dict_(dict), scope_(scope) {}
 
   // merge_from_redis(true). Throws the client's errors when Redis cannot be read.
   std::vector<metrics::Family> collect() { return merge_from_redis(true); }
@@ -24,14 +28,20 @@ class RedisMultiProcessCollector {
   std::vector<metrics::Family> merge_from_redis(bool accumulate = true,
                                                 std::vector<std::string>* errors = nullptr);
 
-  // The raw per-process values, unmerged.
+  // The raw per-process values of every instance, unmerged.
   std::vector<metrics::ProcessValues> read_processes() { return dict_.snapshot(); }
 
   // collect() as exposition text 0.0.4.
   std::string render();
 
  private:
+  std::vector<metrics::ProcessValues> read_sorted();
+
   RedisStorageDict& dict_;
+  Scope scope_;
 };
+
+// "instance" or "fleet" (metrics.scope).
+Scope scope_named(const std::string& name);
 
 }  // namespace prefork::storage

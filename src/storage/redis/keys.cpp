@@ -65,6 +65,11 @@ std::string process_name(std::string_view instance, long pid) {
   return instance.empty() ? number : std::string(instance) + "-" + number;
 }
 
+std::string_view instance_of_process(std::string_view process) {
+  std::size_t dash = process.rfind('-');
+  return dash == std::string_view::npos ? std::string_view() : process.substr(0, dash);
+}
+
 long pid_of_process(std::string_view instance, std::string_view process) {
   if (!instance.empty()) {
     if (!process.starts_with(instance) || process.size() <= instance.size() + 1 ||

@@ -48,6 +48,10 @@ std::string archive_process(std::string_view instance);
 // The {pid} part of the keys: the pid, or "{instance}-{pid}".
 std::string process_name(std::string_view instance, long pid);
 
+// The instance part of a process name: "web1" of "web1-1234" and of "web1-archive", "" of
+// "1234" and of "archive".
+std::string_view instance_of_process(std::string_view process);
+
 // Inverse of process_name for this instance: the pid, or -1 when the name belongs to another
 // instance or is not a pid (the archive).
 long pid_of_process(std::string_view instance, std::string_view process);

@@ -108,21 +108,23 @@ std::vector<std::string> RedisStorageDict::processes() {
 // and the sets are watched, so a cleanup (or new series) in between aborts the EXEC and the
 // read starts over: a collector never sees a dead process both gone and not yet archived.
 // The reads of the third trip are planned once per membership of the sets (SnapshotPlan).
-std::vector<metrics::ProcessValues> RedisStorageDict::snapshot() {
+std::vector<metrics::ProcessValues> RedisStorageDict::snapshot(const ProcessFilter& keep) {
   for (int attempt = 0; attempt < snapshot_attempts; ++attempt) {
-    if (std::optional<std::vector<metrics::ProcessValues>> values = try_snapshot(true)) {
+    if (std::optional<std::vector<metrics::ProcessValues>> values = try_snapshot(true, keep)) {
       return std::move(*values);
     }
   }
   // Writers kept changing the index; a read that is not atomic beats no read at all.
-  return try_snapshot(false).value_or(std::vector<metrics::ProcessValues>{});
+  return try_snapshot(false, keep).value_or(std::vector<metrics::ProcessValues>{});
 }
 
-std::optional<std::vector<metrics::ProcessValues>> RedisStorageDict::try_snapshot(bool atomic) {
+std::optional<std::vector<metrics::ProcessValues>> RedisStorageDict::try_snapshot(
+    bool atomic, const ProcessFilter& keep) {
   std::vector<Command> first;
   if (atomic) first.push_back({"WATCH", layout_.processes()});
   first.push_back({"SMEMBERS", layout_.processes()});
   std::vector<std::string> processes = strings_of(client_.pipeline(first).back().get());
+  if (keep) std::erase_if(processes, [&](const std::string& process) { return !keep(process); });
 
   std::vector<Command> second;
   if (atomic && !processes.empty()) {

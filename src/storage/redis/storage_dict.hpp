@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -32,6 +33,8 @@ struct ArchivedSeries {
   std::string original_key;
   metrics::StoredValue value;
 };
+
+using ProcessFilter = std::function<bool(std::string_view process)>;
 
 struct CleanupResult {
   std::size_t folded = 0;   // values added into the archive
@@ -75,8 +78,9 @@ class RedisStorageDict {
   // Processes in the index, and every stored value of all of them as one consistent snapshot
   // (watched index and process sets, values read in MULTI/EXEC). Timestamps are read only for
   // mostrecent gauges, the one kind whose aggregation uses them; other values have 0.
+  // keep (when given) chooses which of the index's processes are read.
   std::vector<std::string> processes();
-  std::vector<metrics::ProcessValues> snapshot();
+  std::vector<metrics::ProcessValues> snapshot(const ProcessFilter& keep = {});
 
   // Deletes the process's live gauges, folds its counters, summaries, histograms and
   // min/max/sum/mostrecent gauges into the archive in one MULTI/EXEC (retried when a watched
@@ -106,7 +110,8 @@ class RedisStorageDict {
 
  private:
   std::optional<CleanupResult> try_cleanup(const std::vector<std::string>& processes);
-  std::optional<std::vector<metrics::ProcessValues>> try_snapshot(bool atomic);
+  std::optional<std::vector<metrics::ProcessValues>> try_snapshot(bool atomic,
+                                                                  const ProcessFilter& keep);
   std::vector<metrics::ProcessValues> values_of(const std::vector<const redisReply*>& replies);
   std::string metric_key(const Series& series) const;
   std::string meta_key(const Series& series) const;

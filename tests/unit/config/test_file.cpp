@@ -72,6 +72,8 @@ TEST_CASE("each bad setting names file, line and key") {
        "redis.cluster_nodes: element 1 (\"127.0.0.1:70000\"): expected a port 1..65535"},
       {"[redis]\nkey_prefix = \"\"", "redis.key_prefix: must not be empty (a key prefix)"},
       {"[metrics]\nport = -1", "metrics.port: must be between 0 and 65535, got -1"},
+      {"[metrics]\nscope = \"all\"",
+       "metrics.scope: unknown metrics scope \"all\"; choices: instance, fleet"},
       {"[metrics]\nbind_address = \"everywhere\"",
        "metrics.bind_address: expected an IPv4 or IPv6 address, got \"everywhere\""},
       {"[metrics]\nprefix = \"9lives\"",
@@ -123,6 +125,17 @@ TEST_CASE("settings wrong only together name the file and both keys") {
   CHECK(error_of({"-c", file.path()}) ==
         file.path() +
             ": redis.db: 1, but a Redis Cluster has only database 0 (redis.cluster_nodes is set)");
+}
+
+TEST_CASE("metrics.scope: instance by default, fleet on one Redis, not yet in a cluster") {
+  CHECK(loaded({}).metrics.scope == "instance");
+  TomlFile fleet("[metrics]\nscope = \"fleet\"\n");
+  CHECK(loaded({"-c", fleet.path()}).metrics.scope == "fleet");
+  TomlFile cluster("[redis]\ncluster_nodes = [\"127.0.0.1:7000\"]\n[metrics]\nscope = \"fleet\"\n");
+  CHECK(error_of({"-c", cluster.path()}) ==
+        cluster.path() +
+            ": metrics.scope: fleet is not supported in a Redis Cluster yet (each instance's "
+            "index is on its own node); use scope = \"instance\"");
 }
 
 TEST_CASE("a missing or unreadable config file is an error naming it") {

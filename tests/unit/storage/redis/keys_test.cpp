@@ -145,6 +145,10 @@ TEST_CASE("process names carry the instance, and only this instance's pids are r
   CHECK(pid_of_process("web", "web-archive") == -1);
   CHECK(pid_of_process("", "web-42") == -1);
   CHECK(pid_of_process("", "archive") == -1);
+  CHECK(instance_of_process("web-42") == "web");
+  CHECK(instance_of_process("web-1-archive") == "web-1");
+  CHECK(instance_of_process("42") == "");
+  CHECK(instance_of_process("archive") == "");
 }
 
 TEST_CASE("doubles survive the trip through text exactly") {
