@@ -173,4 +173,21 @@ void ScrapeWatch::stop() {
   if (thread_.joinable()) thread_.join();
 }
 
+std::string check_counted_exactly(int metrics, Load& load, ScrapeWatch& watch) {
+  load.stop();
+  long answered = load.answered();
+  std::string text;
+  CHECK(eventually(
+      [&] {
+        text = scrape(metrics);
+        return sum_of(text, "gunicorn_worker_requests_total") == double(answered);
+      },
+      30s));
+  watch.stop();
+  INFO("answered ", answered, "\n", text);
+  CHECK(watch.drops() == 0);
+  CHECK(watch.highest() == double(answered));
+  return text;
+}
+
 }  // namespace prefork::e2e

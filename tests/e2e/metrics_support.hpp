@@ -69,4 +69,8 @@ class ScrapeWatch {
   std::thread thread_;
 };
 
+// Stops load, then waits until requests_total on the metrics port sums to what load answered;
+// checks that watch (stopped too) never saw the sum drop nor pass that. The last scrape.
+std::string check_counted_exactly(int metrics, Load& load, ScrapeWatch& watch);
+
 }  // namespace prefork::e2e
