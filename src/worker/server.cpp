@@ -19,6 +19,15 @@
 namespace prefork::worker {
 namespace {
 
+// TERM and USR1, the signals the worker's loop handles: blocked (SIG_BLOCK) or let through.
+void mask_handled_signals(int how) {
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGUSR1);
+  pthread_sigmask(how, &handled, nullptr);
+}
+
 std::uint64_t to_ms(double seconds) {
   return seconds > 0 ? std::uint64_t(std::llround(seconds * 1000)) : 0;
 }
@@ -100,10 +109,7 @@ Server::Server(const Boot& boot, App& app)
     uv_signal_start(&signals_[i], on_signal, handled[i]);
   }
   // The master forks with them blocked; one that arrived during the boot is handled now.
-  sigset_t handled_set;
-  sigemptyset(&handled_set);
-  for (int signal : handled) sigaddset(&handled_set, signal);
-  pthread_sigmask(SIG_UNBLOCK, &handled_set, nullptr);
+  mask_handled_signals(SIG_UNBLOCK);
   uv_timer_init(&loop_, &accept_pause_timer_);
   accept_pause_timer_.data = this;
   uv_timer_init(&loop_, &heartbeat_timer_);
@@ -502,6 +508,9 @@ void Server::close_own_handles() {
 void Server::shut_down() {
   if (handles_closed_) return;
   handles_closed_ = true;
+  // Closing the signal handles restores the default action, which for TERM and USR1 is to
+  // die: a worker on its way out lets them wait instead.
+  mask_handled_signals(SIG_BLOCK);
   close_own_handles();
   close_all_handles(&loop_);
   uv_run(&loop_, UV_RUN_DEFAULT);
