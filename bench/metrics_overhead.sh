@@ -16,7 +16,7 @@ usage() {
   echo
   options_help
   echo "The Redis variants use a redis-server this script starts on free loopback ports (plain and"
-  echo "TLS, with certificates it makes with openssl)."
+  echo "TLS, with certificates it makes with openssl) and a Redis Cluster of three masters it makes."
 }
 
 PREFORK="$ROOT/build-release/examples/hello/hello"
@@ -28,6 +28,8 @@ PEER="gunicorn sync + prometheus_client"
 REDIS_PORT=""
 REDIS_TLS_PORT=""
 REDIS_PID=""
+REDIS_CLUSTER_PORTS=()
+REDIS_CLUSTER_PIDS=()
 
 prefork_metrics_off_command() {
   printf '[metrics]\nenabled = false\n' >"$WORKDIR/metrics-off.toml"
@@ -63,6 +65,25 @@ expect_redis_keys_only() {
   [ "$keys" -gt 0 ] && [ "$files" -eq 0 ]
 }
 
+# Every master's DBSIZE summed; the ports holding keys.
+expect_cluster_keys_only() {
+  local node keys total=0 holders=() files
+  for node in "${REDIS_CLUSTER_PORTS[@]}"; do
+    keys=$(redis-cli -h 127.0.0.1 -p "$node" dbsize)
+    total=$((total + keys))
+    [ "$keys" -eq 0 ] || holders+=("$node")
+  done
+  files=$(count_metric_files)
+  echo "$total keys in the cluster (on the node of port ${holders[*]:-none}), $files .db files"
+  [ "$total" -gt 0 ] && [ "$files" -eq 0 ]
+}
+
+flush_cluster() {
+  local node
+  for node in "${REDIS_CLUSTER_PORTS[@]}"; do
+    redis-cli -h 127.0.0.1 -p "$node" flushall >/dev/null
+  done
+}
 
 prefork_description() {
   echo "\`$1$PREFORK $2-w $BENCH_WORKERS -b 127.0.0.1:PORT${PREFORK_ARGS:+ $PREFORK_ARGS}\` $3, $PREFORK_ENV_NOTE"
@@ -93,6 +114,13 @@ add_prefork_variants() {
       "$(prefork_description "REDIS_ENABLED=true PROMETHEUS_REDIS_URL=rediss://127.0.0.1:T/0 REDIS_SSL_CA_CERTS=CA " "" \
         "against the same redis-server's TLS port T, its certificate signed by the script's CA")"
     check_last_server expect_redis_keys_only
+    start_redis_cluster
+    add_server "prefork, redis metrics in a cluster" \
+      'flush_cluster && REDIS_ENABLED=true REDIS_CLUSTER_NODES=$REDIS_CLUSTER_NODES prefork_command ${PREFORK_ARGS:-}' \
+      "$(prefork_description "REDIS_ENABLED=true REDIS_CLUSTER_NODES=127.0.0.1:C1,127.0.0.1:C2,127.0.0.1:C3 " "" \
+        "against the script's Redis Cluster of three masters without replicas (made by
+\`redis-cli --cluster create\`), every master emptied with FLUSHALL before each start")"
+    check_last_server expect_cluster_keys_only
   }
 }
 
@@ -130,6 +158,9 @@ started=$(date -u '+%Y-%m-%d %H:%M UTC')
 report="$OUT/metrics-$(date -u +%Y-%m-%d-%H%M).md"
 run_rounds
 [ -z "$REDIS_PID" ] || stop_by_pid "$REDIS_PID"
+for pid in "${REDIS_CLUSTER_PIDS[@]+"${REDIS_CLUSTER_PIDS[@]}"}"; do
+  stop_by_pid "$pid"
+done
 
 mkdir -p "$OUT"
 {
@@ -141,7 +172,7 @@ mkdir -p "$OUT"
   echo
   echo "Ratios are of median req/s. Compare ratios, not absolute numbers: the machine is shared and noisy."
   echo "\"errors\" is the median count of socket errors plus non-2xx/3xx responses per run."
-  echo "Targets: file and Redis metrics ≥ 0.97× of metrics off (issue 5), Redis over TLS too (issue 12)."
+  echo "Targets: file and Redis metrics ≥ 0.97× of metrics off (issue 5), Redis over TLS and in a cluster too (issue 12)."
   echo
   render_details "$versions"
 } >"$report"

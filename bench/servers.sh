@@ -123,15 +123,16 @@ gunicorn_python() {
   sed -n '1s/^#! *//p' "$(command -v gunicorn)"
 }
 
-# A throwaway redis-server on 127.0.0.1:$PORT that persists nothing.
-redis_command() {
-  local tls=()
-  if [ -n "${REDIS_TLS_PORT:-}" ]; then
-    tls=(--tls-port "$REDIS_TLS_PORT" --tls-cert-file "$BENCH_TMP/tls/server.pem"
-      --tls-key-file "$BENCH_TMP/tls/server.key" --tls-auth-clients no)
+# A throwaway redis-server on 127.0.0.1:$PORT that persists nothing, with more ARGS; a first
+# argument that is not an option is a config file (a sentinel's), which redis-server wants first.
+redis_node_command() {
+  local config=()
+  if [ $# -gt 0 ] && [[ $1 != -* ]]; then
+    config=("$1")
+    shift
   fi
-  exec redis-server --bind 127.0.0.1 --port "$PORT" --dir "$WORKDIR" --save "" \
-    --appendonly no --daemonize no "${tls[@]}"
+  exec redis-server "${config[@]}" --bind 127.0.0.1 --port "$PORT" --dir "$WORKDIR" --save "" \
+    --appendonly no --daemonize no "$@"
 }
 
 # A CA and a certificate for 127.0.0.1 it signs, in BENCH_TMP/tls, for Redis' TLS port.
@@ -148,29 +149,90 @@ make_redis_certificates() {
     -CAcreateserial -extfile "$dir/server.ext" -out "$dir/server.pem" 2>/dev/null
 }
 
+redis_answers_ping_on() {
+  [ "$(redis-cli -h 127.0.0.1 -p "$1" ping 2>/dev/null)" = PONG ]
+}
+
+# Starts a redis-server of the script's own on 127.0.0.1:PORT with more ARGS (see
+# redis_node_command), in BENCH_TMP/redis-PORT, and waits until it answers PING; sets
+# SPAWNED_PID. Stopped at exit like every server (bench_cleanup), or by stop_by_pid.
+start_redis_node() {
+  local node=$1 dir="$BENCH_TMP/redis-$1"
+  shift
+  mkdir -p "$dir"
+  spawn_group "$dir/server.log" run_in_workdir "redis_node_command$(printf ' %q' "$@")" "$node" \
+    "$dir"
+  wait_until "$BENCH_START_TIMEOUT" "$SPAWNED_PID" "redis-server on port $node answered PING" \
+    redis_answers_ping_on "$node" ||
+    { tail -n 20 "$dir/server.log" >&2; die "redis-server on port $node did not start"; }
+}
+
 # A redis-server of the script's own on a free loopback port (REDIS_PORT, REDIS_PID), for the
 # benchmarks that store metrics in Redis.
 redis_cli() {
   redis-cli -h 127.0.0.1 -p "$REDIS_PORT" "$@"
 }
 
-redis_answers_ping() {
-  [ "$(redis_cli ping 2>/dev/null)" = PONG ]
-}
-
 # With REDIS_TLS=1, a TLS port too (REDIS_TLS_PORT), its CA in BENCH_TMP/tls/ca.pem.
 start_redis() {
+  local tls=()
   REDIS_PORT=$(free_port)
   REDIS_TLS_PORT=""
   if [ "${REDIS_TLS:-}" = 1 ]; then
     make_redis_certificates
     REDIS_TLS_PORT=$(free_port)
+    tls=(--tls-port "$REDIS_TLS_PORT" --tls-cert-file "$BENCH_TMP/tls/server.pem"
+      --tls-key-file "$BENCH_TMP/tls/server.key" --tls-auth-clients no)
   fi
-  local dir="$BENCH_TMP/redis"
-  mkdir -p "$dir"
-  spawn_group "$dir/server.log" run_in_workdir redis_command "$REDIS_PORT" "$dir"
+  start_redis_node "$REDIS_PORT" "${tls[@]}"
   REDIS_PID=$SPAWNED_PID
-  wait_until "$BENCH_START_TIMEOUT" "$REDIS_PID" "redis-server answered PING" redis_answers_ping ||
-    { tail -n 20 "$dir/server.log" >&2; die "redis-server did not start"; }
   log "redis-server on 127.0.0.1:$REDIS_PORT"
 }
+
+# "field:value" of INFO SECTION (or of CLUSTER INFO with SECTION cluster-info) of the
+# redis-server on PORT; empty when it does not answer.
+redis_field() {
+  local node=$1 section=$2 field=$3
+  local command=(info "$section")
+  [ "$section" = cluster-info ] && command=(cluster info)
+  redis-cli -h 127.0.0.1 -p "$node" "${command[@]}" 2>/dev/null |
+    awk -F: -v field="$field" '{ sub(/\r$/, "") } $1 == field { print $2 }' || true
+}
+
+redis_cluster_ok() {
+  local node
+  for node in "${REDIS_CLUSTER_PORTS[@]}"; do
+    [ "$(redis_field "$node" cluster-info cluster_state)" = ok ] || return 1
+    [ "$(redis_field "$node" cluster-info cluster_known_nodes)" = "${#REDIS_CLUSTER_PORTS[@]}" ] ||
+      return 1
+  done
+}
+
+# A Redis Cluster of three masters without replicas on free loopback ports (REDIS_CLUSTER_PORTS,
+# REDIS_CLUSTER_PIDS, REDIS_CLUSTER_NODES as prefork takes it), made by `redis-cli --cluster
+# create`, ready once every node says cluster_state:ok and knows the three.
+start_redis_cluster() {
+  local node bus
+  REDIS_CLUSTER_PORTS=()
+  REDIS_CLUSTER_PIDS=()
+  for _ in 1 2 3; do
+    node=$(free_port)
+    # The bus port is PORT + 10000 unless given, which may be taken or above 65535.
+    bus=$(free_port)
+    [ "$bus" != "$node" ] || bus=$(free_port)
+    start_redis_node "$node" --cluster-enabled yes --cluster-config-file nodes.conf \
+      --cluster-port "$bus" --cluster-node-timeout 1000
+    REDIS_CLUSTER_PORTS+=("$node")
+    REDIS_CLUSTER_PIDS+=("$SPAWNED_PID")
+  done
+  REDIS_CLUSTER_NODES=$(printf '127.0.0.1:%s,' "${REDIS_CLUSTER_PORTS[@]}")
+  REDIS_CLUSTER_NODES=${REDIS_CLUSTER_NODES%,}
+  # shellcheck disable=SC2046
+  timeout 60 redis-cli --cluster create $(printf '127.0.0.1:%s ' "${REDIS_CLUSTER_PORTS[@]}") \
+    --cluster-yes >"$BENCH_TMP/cluster-create.log" 2>&1 ||
+    { tail -n 20 "$BENCH_TMP/cluster-create.log" >&2; die "redis-cli --cluster create failed"; }
+  wait_until 30 "${REDIS_CLUSTER_PIDS[0]}" "the cluster was ok on every node" redis_cluster_ok ||
+    die "the Redis Cluster did not become ok"
+  log "Redis Cluster on 127.0.0.1 ports ${REDIS_CLUSTER_PORTS[*]}"
+}
+
