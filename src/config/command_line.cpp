@@ -85,6 +85,8 @@ struct Parser {
         parse_long(argument);
       } else if (argument.size() >= 2 && argument[0] == '-' && argument[1] != '-') {
         parse_short(argument);
+      } else if (index == 1 && argument == "metrics") {
+        add(*find_by_flag("metrics-only"), "true");
       } else {
         fail("unexpected argument \"" + argument + "\"");
       }
@@ -128,7 +130,8 @@ std::string help_text() {
          << right;
   };
   std::ostringstream text;
-  text << "usage: prefork [-c FILE] [OPTIONS]\n\n"
+  text << "usage: prefork [-c FILE] [OPTIONS]\n"
+          "       prefork metrics [-c FILE] [OPTIONS]   (only /metrics and /health, no workers)\n\n"
           "A prefork HTTP server: a master process supervising worker processes.\n"
           "Settings come from the command line, then the environment, then the TOML file.\n\n"
           "options:\n";

@@ -104,8 +104,9 @@ struct Config {
   Limits limits;
   Redis redis;
   Metrics metrics;
-  AppConfig app_config;     // the [app] table
-  bool check_only = false;  // --check-config
+  AppConfig app_config;       // the [app] table
+  bool check_only = false;    // --check-config
+  bool metrics_only = false;  // `prefork metrics`, --metrics-only: no workers, no app
 };
 
 // The outcome of reading the command line: run, or print and exit with a code. Not a Result:

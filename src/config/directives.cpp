@@ -520,6 +520,9 @@ constexpr Directive table[] = {
   {"", "", "check-config", 0, "", false, show<&Config::check_only>,
    "check the configuration and exit",
    [](Config& c, const Input& in) { return set_bool(c.check_only, in); }},
+  {"", "", "metrics-only", 0, "", false, show<&Config::metrics_only>,
+   "serve only /metrics and /health from the storage, no workers (also: prefork metrics)",
+   [](Config& c, const Input& in) { return set_bool(c.metrics_only, in); }},
 };
 // clang-format on
 

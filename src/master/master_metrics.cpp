@@ -10,8 +10,6 @@
 #include "core/signal_name.hpp"
 
 namespace prefork::master {
-namespace {}  // namespace
-
 std::unique_ptr<MasterMetrics> MasterMetrics::start(const config::Config& config, uv_loop_t* loop) {
   if (!config.metrics.enabled) {
     log::info("Metrics: off");
@@ -21,7 +19,9 @@ std::unique_ptr<MasterMetrics> MasterMetrics::start(const config::Config& config
 }
 
 MasterMetrics::MasterMetrics(const config::Config& config, uv_loop_t* loop)
-    : config_(config), loop_(loop), backend_(storage::open_backend(config_, loop)) {
+    : config_(config),
+      backend_(storage::open_backend(config_, loop)),
+      gate_(loop, *backend_, config_.metrics.scrape_timeout) {
   make_registry();
 }
 
@@ -32,8 +32,7 @@ MasterMetrics::~MasterMetrics() {
 void MasterMetrics::shut_down() {
   if (shut_down_) return;
   shut_down_ = true;
-  for (auto& waiter : scrape_waiters_) waiter->done(Status::error("the master is stopping"));
-  scrape_waiters_.clear();
+  gate_.close();
   backend_->shut_down();
 }
 
@@ -82,46 +81,6 @@ void MasterMetrics::signal_handled(int signum) {
 void MasterMetrics::workers_changed(int live) {
   workers_->set(live);
   backend_->master_values_changed();
-}
-
-void MasterMetrics::scrape(std::function<void(Result<std::string>)> done) {
-  auto waiter = std::make_unique<ScrapeWaiter>();
-  waiter->done = std::move(done);
-  waiter->deadline = UvTimer(loop_, uv_timer_init);
-  waiter->deadline->data = this;
-  uv_timer_start(
-      waiter->deadline.get(),
-      [](uv_timer_t* timer) {
-        auto* self = static_cast<MasterMetrics*>(timer->data);
-        for (auto& waiter : self->scrape_waiters_) {
-          if (waiter->deadline.get() == timer) return self->scrape_timed_out(waiter.get());
-        }
-      },
-      std::uint64_t(std::max(config_.metrics.scrape_timeout, 0.001) * 1000), 0);
-  scrape_waiters_.push_back(std::move(waiter));
-  if (scraping_) return;
-  scraping_ = true;
-  backend_->scrape([this](Result<std::string> text) { scrape_finished(std::move(text)); });
-}
-
-void MasterMetrics::scrape_finished(Result<std::string> text) {
-  scraping_ = false;
-  std::vector<std::unique_ptr<ScrapeWaiter>> waiters = std::move(scrape_waiters_);
-  scrape_waiters_.clear();
-  for (auto& waiter : waiters) waiter->done(text);
-}
-
-void MasterMetrics::scrape_timed_out(ScrapeWaiter* waiter) {
-  auto found = std::find_if(scrape_waiters_.begin(), scrape_waiters_.end(),
-                            [waiter](const auto& entry) { return entry.get() == waiter; });
-  std::unique_ptr<ScrapeWaiter> expired = std::move(*found);
-  scrape_waiters_.erase(found);
-  expired->done(Status::error("the metrics storage did not answer within " +
-                              std::to_string(config_.metrics.scrape_timeout) + " s"));
-}
-
-void MasterMetrics::check_health(std::function<void(const storage::Health&)> done) {
-  backend_->check_health(std::move(done));
 }
 
 }  // namespace prefork::master

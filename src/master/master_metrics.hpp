@@ -1,8 +1,9 @@
 // The master's side of metrics (ARCHITECTURE.md): opens the storage backend at start, tells
 // each new worker where its values go, hands reaped workers to the backend, keeps the
-// master's own metrics, and answers /metrics and /health through the backend. Nothing here
-// knows which storage is in use, and nothing here waits for it: the backend works off the
-// loop, and a scrape that takes longer than metrics.scrape_timeout is answered with an error.
+// master's own metrics, and answers /metrics and /health through the backend (gate()).
+// Nothing here knows which storage is in use, and nothing here waits for it: the backend
+// works off the loop, and a scrape that takes longer than metrics.scrape_timeout is answered
+// with an error.
 #pragma once
 
 #include <uv.h>
@@ -17,6 +18,7 @@
 #include "core/result.hpp"
 #include "core/uv_handle.hpp"
 #include "master/reap_observer.hpp"
+#include "master/scrape_gate.hpp"
 #include "storage/backend.hpp"
 
 namespace prefork::master {
@@ -37,34 +39,23 @@ class MasterMetrics final : public ReapObserver {
   void signal_handled(int signum) override;
   void workers_changed(int live) override;
 
-  // The aggregated text 0.0.4, or why not, on the loop within scrape_timeout. Scrapes that
-  // arrive while one runs share its result.
-  void scrape(std::function<void(Result<std::string>)> done);
-  void check_health(std::function<void(const storage::Health&)> done);
+  // /metrics and /health, for the endpoint.
+  ScrapeGate& gate() { return gate_; }
 
   // Before the master exits: the last values written, its own series cleaned up.
   void shut_down();
 
  private:
-  struct ScrapeWaiter {
-    std::function<void(Result<std::string>)> done;
-    UvTimer deadline;
-  };
-
   void make_registry();
-  void scrape_finished(Result<std::string> text);
-  void scrape_timed_out(ScrapeWaiter* waiter);
 
   config::Config config_;
-  uv_loop_t* loop_;
   std::unique_ptr<storage::Backend> backend_;
+  ScrapeGate gate_;
   std::unique_ptr<metrics::Registry> registry_;
   metrics::ValueStore* master_store_ = nullptr;  // the registry's: its files close in a worker
   metrics::Counter* restarts_ = nullptr;
   metrics::Gauge* workers_ = nullptr;
   metrics::Counter* signals_ = nullptr;
-  std::vector<std::unique_ptr<ScrapeWaiter>> scrape_waiters_;
-  bool scraping_ = false;
   bool shut_down_ = false;
 };
 

@@ -22,8 +22,7 @@ constexpr std::size_t max_request_bytes = 16 * 1024;
 // left only finds a closing connection.
 class Connection {
  public:
-  Connection(MasterMetrics& metrics, const config::Limits& limits)
-      : metrics_(metrics), parser_(limits) {
+  Connection(ScrapeGate& gate, const config::Limits& limits) : gate_(gate), parser_(limits) {
     handle_.data = this;
   }
 
@@ -98,9 +97,9 @@ class Connection {
       answer(std::move(response));
     } else if (target == "/metrics") {
       bool gzip = metrics::accepts_gzip(field("Accept-Encoding"));
-      metrics_.scrape([this, gzip](Result<std::string> text) { send_metrics(text, gzip); });
+      gate_.scrape([this, gzip](Result<std::string> text) { send_metrics(text, gzip); });
     } else if (target == "/health") {
-      metrics_.check_health([this](const storage::Health& health) { send_health(health); });
+      gate_.check_health([this](const storage::Health& health) { send_health(health); });
     } else {
       answer(Response::text(404, "Not found: try /metrics or /health\n"));
     }
@@ -148,7 +147,7 @@ class Connection {
       close();
   }
 
-  MasterMetrics& metrics_;
+  ScrapeGate& gate_;
   http::Parser parser_;
   http::DateCache dates_;
   uv_tcp_t handle_;
@@ -162,8 +161,8 @@ class Connection {
 
 }  // namespace
 
-MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, MasterMetrics& metrics)
-    : loop_(loop), metrics_(metrics), config_(metrics.config()), server_(loop, uv_tcp_init) {
+MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, const config::Config& config, ScrapeGate& gate)
+    : loop_(loop), gate_(gate), config_(config), server_(loop, uv_tcp_init) {
   server_->data = this;
 }
 
@@ -193,7 +192,7 @@ Status MetricsEndpoint::listen() {
 void MetricsEndpoint::on_connection(uv_stream_t* server, int status) {
   if (status != 0) return;
   auto* endpoint = static_cast<MetricsEndpoint*>(server->data);
-  auto* connection = new Connection(endpoint->metrics_, endpoint->config_.limits);
+  auto* connection = new Connection(endpoint->gate_, endpoint->config_.limits);
   uv_tcp_init(endpoint->loop_, connection->handle());
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(connection->handle())) != 0) {
     connection->close();

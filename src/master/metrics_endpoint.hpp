@@ -1,8 +1,8 @@
 // The master's HTTP endpoint for Prometheus (ARCHITECTURE.md): GET /metrics and GET /health on the
 // master's own loop. One request per connection (answered with Connection: close), parsed by
-// the server's llhttp parser; collection runs on the thread pool (MasterMetrics::scrape).
+// the server's llhttp parser; collection runs on the thread pool (ScrapeGate, storage::Reader).
 //
-// /health: {"status", "storage", "redis_connected"}, answered at once (Backend::check_health).
+// /health: {"status", "storage", "redis_connected"}, answered at once (Reader::check_health).
 // 200 when the storage in use works; 503 when Redis is the storage and does not answer a PING
 // within 50 ms. After a fallback to files at start, metrics are still served: 200 with
 // "status": "degraded" and "redis_fallback": true. /metrics answers 503 when the storage
@@ -16,14 +16,16 @@
 
 #include <string>
 
+#include "config/config.hpp"
 #include "core/uv_handle.hpp"
-#include "master/master_metrics.hpp"
+#include "master/scrape_gate.hpp"
 
 namespace prefork::master {
 
 class MetricsEndpoint {
  public:
-  MetricsEndpoint(uv_loop_t* loop, MasterMetrics& metrics);
+  // config outlives the endpoint (its metrics and limits are read per connection).
+  MetricsEndpoint(uv_loop_t* loop, const config::Config& config, ScrapeGate& gate);
   MetricsEndpoint(const MetricsEndpoint&) = delete;
   MetricsEndpoint& operator=(const MetricsEndpoint&) = delete;
 
@@ -35,7 +37,7 @@ class MetricsEndpoint {
   static void on_connection(uv_stream_t* server, int status);
 
   uv_loop_t* loop_;
-  MasterMetrics& metrics_;
+  ScrapeGate& gate_;
   const config::Config& config_;
   UvHandle<uv_tcp_t> server_;
   int port_ = 0;

@@ -15,5 +15,7 @@ void set_process_title(std::string_view title);
 
 std::string master_title(std::string_view proc_name);
 std::string worker_title(std::string_view proc_name);
+// `prefork metrics`: "prefork: metrics [name]".
+std::string metrics_title(std::string_view proc_name);
 
 }  // namespace prefork::master

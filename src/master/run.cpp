@@ -18,6 +18,7 @@
 #include "master/arbiter.hpp"
 #include "master/master_metrics.hpp"
 #include "master/metrics_endpoint.hpp"
+#include "master/metrics_only.hpp"
 #include "master/pidfile.hpp"
 #include "master/process_title.hpp"
 #include "worker/access_log.hpp"
@@ -44,6 +45,12 @@ class CommandLine {
 int fail(int code, const std::string& message) {
   log::error(message);
   return code;
+}
+
+int configuration_ok(const config::Config& config) {
+  std::printf("%s: configuration OK\n",
+              config.config_file.empty() ? "prefork" : config.config_file.c_str());
+  return exit_ok;
 }
 
 int print_and_exit(const config::LoadResult& loaded) {
@@ -94,7 +101,7 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
   std::optional<master::MetricsEndpoint> endpoint;
   if (metrics) {
     arbiter.set_reap_observer(metrics.get());
-    endpoint.emplace(arbiter.loop(), *metrics);
+    endpoint.emplace(arbiter.loop(), metrics->config(), metrics->gate());
     // Serving the application matters more than serving its metrics: a taken port is logged
     // and the master runs on without the endpoint.
     if (Status listening = endpoint->listen(); !listening.ok()) {
@@ -119,16 +126,18 @@ int run(int argc, char** argv, AppFactory factory) {
     return fail(exit_usage, logging.message());
   if (!config.chdir.empty() && ::chdir(config.chdir.c_str()) != 0)
     return fail(exit_usage, "chdir " + config.chdir + ": " + std::strerror(errno));
+  if (config.metrics_only) {
+    if (!config.metrics.enabled)
+      return fail(exit_usage,
+                  "--metrics-only: metrics are off (metrics.enabled): nothing to serve");
+    return config.check_only ? configuration_ok(config) : master::serve_metrics_only(config);
+  }
 
   app::LoadOutcome resolved = app::resolve(config.app, factory);
   if (!resolved.ok())
     return fail(resolved.not_configured ? exit_usage : exit_boot_error, resolved.status.message());
   setup.app = resolved.app;
-  if (config.check_only) {
-    std::printf("%s: configuration OK\n",
-                config.config_file.empty() ? "prefork" : config.config_file.c_str());
-    return 0;
-  }
+  if (config.check_only) return configuration_ok(config);
   Result<master::Identity> identity = master::resolve_identity(config);
   if (!identity) return fail(exit_usage, identity.message());
   setup.identity = std::move(*identity);

@@ -4,9 +4,11 @@
 
 #include "core/log.hpp"
 #include "storage/file/file_backend.hpp"
+#include "storage/file/file_reader.hpp"
 #include "storage/file/file_store.hpp"
 #include "storage/redis/keys.hpp"
 #include "storage/redis/redis_backend.hpp"
+#include "storage/redis/redis_reader.hpp"
 #include "storage/redis/worker_sink.hpp"
 
 namespace prefork::storage {
@@ -41,6 +43,24 @@ std::unique_ptr<Backend> open_backend(const config::Config& config, uv_loop_t* l
   log::warning("Metrics: Redis unreachable at start (", redis.message(),
                "): falling back to files");
   return std::make_unique<file::FileBackend>(config, loop, true);
+}
+
+Result<std::unique_ptr<Reader>> open_reader(const config::Config& config, uv_loop_t* loop) {
+  if (config.redis.enabled) {
+    Result<RedisEndpoint> endpoint =
+        resolve_endpoint(config.redis, key_instance(config.redis, config.metrics.instance));
+    if (!endpoint) return Status::error(endpoint.message());
+    log::info("Metrics: reading redis at ", describe(*endpoint));
+    return std::unique_ptr<Reader>(std::make_unique<RedisReader>(config, loop, *endpoint));
+  }
+  if (config.metrics.multiproc_dir.empty()) {
+    return Status::error(
+        "nothing to read: set Redis (redis.enabled, REDIS_ENABLED) or the directory the "
+        "workers write (metrics.multiproc_dir, PROMETHEUS_MULTIPROC_DIR)");
+  }
+  log::info("Metrics: reading files in ", config.metrics.multiproc_dir);
+  return std::unique_ptr<Reader>(
+      std::make_unique<file::FileReader>(config.metrics.multiproc_dir, loop, false));
 }
 
 std::unique_ptr<WorkerSink> open_worker_sink(const config::Config& config, WorkerPlace place,

@@ -1,7 +1,9 @@
 // Where metric values live, as the master and a worker need it (ARCHITECTURE.md). The master
 // opens one Backend at start: Redis when enabled and reachable, files otherwise. No code
 // outside src/storage/ knows which; another Redis topology (Sentinel, Cluster) is another
-// Backend, or another connection under RedisBackend, behind the same calls.
+// Backend, or another connection under RedisBackend, behind the same calls. A process that
+// only serves what others stored (`prefork metrics`) opens a Reader: the scrape and health
+// half, which writes nothing and cleans nothing up.
 //
 // Master side: everything here is called on the master's loop and never waits for storage;
 // the work runs on the thread pool (core/work_lane.hpp) and reports back on the loop.
@@ -40,10 +42,21 @@ struct Health {
   bool redis_fallback = false;  // Redis was asked for but unreachable at start: files
 };
 
-class Backend {
+class Reader {
  public:
-  virtual ~Backend() = default;
+  virtual ~Reader() = default;
 
+  // The aggregated text 0.0.4, or why not; done runs on the loop.
+  virtual void scrape(std::function<void(Result<std::string>)> done) = 0;
+  // Now, or within a few milliseconds: never after a Redis timeout.
+  virtual void check_health(std::function<void(const Health&)> done) = 0;
+  // Before the process exits; a Backend also writes its last values and cleans up its own
+  // (bounded by the Redis timeouts).
+  virtual void shut_down() = 0;
+};
+
+class Backend : public Reader {
+ public:
   // A place for the next worker; worker_forked hands the master's side back after fork().
   virtual WorkerPlace prepare_worker() = 0;
   virtual void worker_forked(pid_t pid) = 0;
@@ -57,19 +70,15 @@ class Backend {
   // The master's own values: the store is made once; changes are written coalesced.
   virtual std::unique_ptr<metrics::ValueStore> master_store() = 0;
   virtual void master_values_changed() = 0;
-
-  // The aggregated text 0.0.4, or why not; done runs on the loop.
-  virtual void scrape(std::function<void(Result<std::string>)> done) = 0;
-  // Now, or within a few milliseconds: never after a Redis timeout.
-  virtual void check_health(std::function<void(const Health&)> done) = 0;
-
-  // Before the master exits: last writes and its own cleanup, waited for on the loop
-  // (bounded by the Redis timeouts).
-  virtual void shut_down() = 0;
 };
 
 // Logs which storage it chose and why. Throws when no storage at all can be used.
 std::unique_ptr<Backend> open_backend(const config::Config& config, uv_loop_t* loop);
+
+// What `prefork metrics` serves: Redis when enabled, even while it is unreachable (/health
+// says so and /metrics answers 503 until it is back), else metrics.multiproc_dir's files.
+// An error when neither is configured: there would be nothing to read.
+Result<std::unique_ptr<Reader>> open_reader(const config::Config& config, uv_loop_t* loop);
 
 // A worker's side: the store its registry writes into, and for Redis the flusher that sends
 // changed values every metrics.flush_interval_ms on the worker's loop.

@@ -17,10 +17,6 @@ using namespace prefork::e2e;
 
 namespace {
 
-std::string hello_binary() {
-  return built_path("HELLO_BINARY");
-}
-
 std::string read_text(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
   std::ostringstream text;

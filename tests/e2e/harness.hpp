@@ -24,6 +24,13 @@ using Clock = std::chrono::steady_clock;
 
 // A path handed over by meson through the environment (see tests/e2e/meson.build).
 std::string built_path(const char* variable);
+// The prefork binary (the app named by the config), and examples/hello (a static server).
+inline std::string prefork_binary() {
+  return built_path("PREFORK_BINARY");
+}
+inline std::string hello_binary() {
+  return built_path("HELLO_BINARY");
+}
 
 class Server {
  public:

@@ -15,10 +15,6 @@
 
 namespace prefork::e2e {
 
-std::string hello_binary() {
-  return built_path("HELLO_BINARY");
-}
-
 int metrics_port(Server& server) {
   auto line = server.wait_for_line("Metrics listening at: http://");
   if (!line) return 0;

@@ -17,7 +17,6 @@ namespace prefork::e2e {
 
 using prefork::testing::RedisServer;
 
-std::string hello_binary();
 // The port of the "Metrics listening at" line; 0 at the deadline.
 int metrics_port(Server& server);
 // The sum of every sample named name (any labels, or those of lines containing containing,

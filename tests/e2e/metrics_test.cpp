@@ -419,7 +419,9 @@ TEST_CASE("Redis absent at start: files are used and /health says so") {
   CHECK(eventually([&] { return sum_of(scrape(metrics), "gunicorn_master_workers") == 1; }));
 }
 
-TEST_CASE("two instances on one Redis: each serves its own, a fleet scope serves both apart") {
+TEST_CASE(
+    "two instances on one Redis: each serves its own, a fleet scope serves both apart, and "
+    "`prefork metrics` serves the same without workers and writes nothing") {
   RedisServer redis;
   TempDir directory;
   std::string first_config =
@@ -428,19 +430,29 @@ TEST_CASE("two instances on one Redis: each serves its own, a fleet scope serves
       directory.write("second.toml", redis_config(redis, "instance = \"second\"\n"));
   std::string fleet_config = directory.write(
       "fleet.toml", redis_config(redis, "instance = \"viewer\"\nscope = \"fleet\"\n"));
+  std::string sidecar_config =
+      directory.write("sidecar.toml", redis_config(redis, "instance = \"second\"\n"));
   Server first(hello_binary(), {"-c", first_config, "-b", "127.0.0.1:0", "-w", "2"});
   Server second(hello_binary(), {"-c", second_config, "-b", "127.0.0.1:0", "-w", "1"});
   Server fleet(hello_binary(), {"-c", fleet_config, "-b", "127.0.0.1:0", "-w", "1"});
+  // The exporter's sidecar: one for every instance, one for the second instance alone.
+  Server fleet_only(prefork_binary(), {"metrics", "-c", fleet_config});
+  Server sidecar(prefork_binary(), {"--metrics-only", "-c", sidecar_config});
   int first_port = first.port(), second_port = second.port();
   REQUIRE(first_port > 0);
   REQUIRE(second_port > 0);
   int first_metrics = metrics_port(first), second_metrics = metrics_port(second);
-  int fleet_metrics = metrics_port(fleet);
+  int fleet_metrics = metrics_port(fleet), fleet_only_metrics = metrics_port(fleet_only);
+  int sidecar_metrics = metrics_port(sidecar);
   REQUIRE(first_metrics > 0);
   REQUIRE(second_metrics > 0);
   REQUIRE(fleet_metrics > 0);
+  REQUIRE(fleet_only_metrics > 0);
+  REQUIRE(sidecar_metrics > 0);
   REQUIRE(first.wait_for_worker_count(2));
   REQUIRE(second.wait_for_worker_count(1));
+  CHECK(fleet_only.workers().empty());
+  CHECK(sidecar.workers().empty());
 
   REQUIRE(send_requests(first_port, 30) == 30);
   REQUIRE(send_requests(second_port, 20) == 20);
@@ -451,7 +463,8 @@ TEST_CASE("two instances on one Redis: each serves its own, a fleet scope serves
     int metrics;
     double requests, workers;
   };
-  for (Expected expected : {Expected{first_metrics, 30, 2}, Expected{second_metrics, 20, 1}}) {
+  for (Expected expected : {Expected{first_metrics, 30, 2}, Expected{second_metrics, 20, 1},
+                            Expected{sidecar_metrics, 20, 1}}) {
     std::string text;
     CHECK(eventually([&] {
       text = scrape(expected.metrics);
@@ -462,17 +475,54 @@ TEST_CASE("two instances on one Redis: each serves its own, a fleet scope serves
     CHECK(sum_of(text, "gunicorn_master_workers") == expected.workers);
     CHECK(text.find("instance=") == std::string::npos);
   }
-  std::string text;
-  CHECK(eventually([&] {
-    text = scrape(fleet_metrics);
-    return sum_of(text, "gunicorn_worker_requests_total", "instance=\"first\"") == 30 &&
-           sum_of(text, "gunicorn_worker_requests_total", "instance=\"second\"") == 20 &&
-           sum_of(text, "gunicorn_master_worker_restart_total", "instance=\"first\"") == 1;
-  }));
-  INFO(text);
-  CHECK(sum_of(text, "gunicorn_master_workers", "instance=\"first\"") == 2);
-  CHECK(sum_of(text, "gunicorn_master_workers", "instance=\"second\"") == 1);
-  CHECK(sum_of(text, "gunicorn_worker_requests_total") == 50);
+  for (int metrics : {fleet_metrics, fleet_only_metrics}) {
+    std::string text;
+    CHECK(eventually([&] {
+      text = scrape(metrics);
+      return sum_of(text, "gunicorn_worker_requests_total", "instance=\"first\"") == 30 &&
+             sum_of(text, "gunicorn_worker_requests_total", "instance=\"second\"") == 20 &&
+             sum_of(text, "gunicorn_master_worker_restart_total", "instance=\"first\"") == 1;
+    }));
+    INFO(text);
+    CHECK(sum_of(text, "gunicorn_master_workers", "instance=\"first\"") == 2);
+    CHECK(sum_of(text, "gunicorn_master_workers", "instance=\"second\"") == 1);
+    CHECK(sum_of(text, "gunicorn_worker_requests_total") == 50);
+  }
   CHECK(redis_key_count(redis, "gunicorn:*:first-archive:*") > 0);
   CHECK(redis_key_count(redis, "gunicorn:*:second-archive:*") > 0);
+  // The metrics-only processes keep no values of their own in Redis.
+  for (const Server* reader : {&fleet_only, &sidecar}) {
+    std::string pid = std::to_string(reader->pid());
+    CHECK(redis_key_count(redis, "gunicorn:*-" + pid + ":*") == 0);
+  }
+  fleet_only.signal(SIGTERM);
+  CHECK(fleet_only.wait_exit() == 0);
+}
+
+TEST_CASE("`prefork metrics` started while Redis is down answers 503 until Redis is back") {
+  RedisServer redis;
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", redis_config(redis, ""));
+  redis.kill();
+  Server reader(prefork_binary(), {"metrics", "-c", config});
+  int metrics = metrics_port(reader);
+  REQUIRE(metrics > 0);
+  CHECK(http_get(metrics, "/health").status == 503);
+  CHECK(http_get(metrics, "/metrics").status == 503);
+
+  redis.restart();
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "1"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(send_requests(port, 10) == 10);
+  CHECK(eventually([&] {
+    return http_get(metrics, "/health").status == 200 &&
+           sum_of(scrape(metrics), "gunicorn_worker_requests_total") == 10;
+  }));
+}
+
+TEST_CASE("`prefork metrics` with nothing to read stops at start and says what to set") {
+  Server reader(prefork_binary(), {"metrics"});
+  CHECK(reader.wait_exit() == 2);
+  CHECK(reader.log().find("nothing to read: set Redis") != std::string::npos);
 }

@@ -9,10 +9,6 @@ using namespace prefork::e2e;
 
 namespace {
 
-std::string hello_binary() {
-  return built_path("HELLO_BINARY");
-}
-
 // The master runs on a file of workers = 2; HUP after bad_file replaced it must log
 // PATH + error_suffix, keep the master, its workers and their configuration, and serve on.
 void check_bad_reload_keeps_running(const std::string& bad_file, const std::string& error_suffix) {

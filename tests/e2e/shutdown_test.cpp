@@ -13,10 +13,6 @@ using namespace prefork::e2e;
 
 namespace {
 
-std::string hello_binary() {
-  return built_path("HELLO_BINARY");
-}
-
 // The worker is inside the /sleep handler: the request is in flight.
 bool wait_until_handling(const Server& server) {
   return eventually([&] {

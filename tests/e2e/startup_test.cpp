@@ -11,10 +11,6 @@ using namespace prefork::e2e;
 
 namespace {
 
-std::string prefork_binary() {
-  return built_path("PREFORK_BINARY");
-}
-
 bool file_exists(const std::string& path) {
   struct stat info;
   return stat(path.c_str(), &info) == 0;

@@ -15,10 +15,6 @@ using namespace prefork::e2e;
 
 namespace {
 
-std::string hello_binary() {
-  return built_path("HELLO_BINARY");
-}
-
 bool contains(const std::vector<pid_t>& pids, pid_t pid) {
   return std::find(pids.begin(), pids.end(), pid) != pids.end();
 }

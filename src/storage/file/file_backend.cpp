@@ -8,10 +8,8 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
-#include "metrics/exposition.hpp"
 #include "storage/file/file_collector.hpp"
 #include "storage/file/file_store.hpp"
-#include "storage/scrape_job.hpp"
 
 namespace prefork::storage::file {
 namespace {
@@ -38,23 +36,19 @@ void remove_directory(const std::string& path) {
 
 FileBackend::FileBackend(const config::Config& config, uv_loop_t* loop, bool redis_fallback)
     : config_(config),
-      directory_(config.metrics.multiproc_dir),
-      redis_fallback_(redis_fallback),
+      directory_(config.metrics.multiproc_dir.empty() ? make_private_directory()
+                                                      : config.metrics.multiproc_dir),
+      own_directory_(config.metrics.multiproc_dir.empty()),
       cleanups_(loop, "Metrics storage", 0),
-      scrapes_(loop, "Metrics scrapes", 0) {
-  if (!directory_.empty()) {
-    // Someone else's directory may hold files that are still wanted: never wiped.
-    log::info("Metrics: storage file in ", directory_);
-    return;
-  }
-  directory_ = make_private_directory();
-  own_directory_ = true;
-  log::info("Metrics: storage file in ", directory_, " (private, removed on exit)");
+      reader_(directory_, loop, redis_fallback) {
+  // Someone else's directory may hold files that are still wanted: never wiped.
+  log::info("Metrics: storage file in ", directory_,
+            own_directory_ ? " (private, removed on exit)" : "");
 }
 
 FileBackend::~FileBackend() {
   cleanups_.drain(false);
-  scrapes_.drain(false);
+  reader_.shut_down();
   if (own_directory_) remove_directory(directory_);
 }
 
@@ -89,23 +83,16 @@ std::unique_ptr<metrics::ValueStore> FileBackend::master_store() {
 }
 
 void FileBackend::scrape(std::function<void(Result<std::string>)> done) {
-  std::string directory = directory_;
-  push_scrape(
-      scrapes_,
-      [directory] {
-        FileCollector collector(directory);
-        return metrics::render_text(collector.collect());
-      },
-      std::move(done));
+  reader_.scrape(std::move(done));
 }
 
 void FileBackend::check_health(std::function<void(const Health&)> done) {
-  done({"file", true, false, redis_fallback_});
+  reader_.check_health(std::move(done));
 }
 
 void FileBackend::shut_down() {
   cleanups_.drain(true);
-  scrapes_.drain(false);
+  reader_.shut_down();
 }
 
 }  // namespace prefork::storage::file

@@ -4,6 +4,7 @@
 
 #include "core/work_lane.hpp"
 #include "storage/backend.hpp"
+#include "storage/file/file_reader.hpp"
 
 namespace prefork::storage::file {
 
@@ -29,9 +30,8 @@ class FileBackend final : public Backend {
   const config::Config& config_;
   std::string directory_;
   bool own_directory_ = false;
-  bool redis_fallback_;
   WorkLane cleanups_;
-  WorkLane scrapes_;
+  FileReader reader_;
 };
 
 }  // namespace prefork::storage::file

@@ -94,7 +94,7 @@ class AsyncConnection {
   RedisEndpoint endpoint_;
   Events events_;
   std::unique_ptr<net::Stream> stream_;  // plain or TLS; null while waiting to reconnect
-  Reader reader_;
+  RespReader reader_;
   std::deque<Batch*> waiting_;    // the batch of each command sent, in the order replies come
   std::uint64_t connection_ = 0;  // counts connections, so that a handler can tell it changed
   UvTimer retry_timer_;           // backoff before a reconnect, then the connect deadline

@@ -16,7 +16,7 @@ namespace prefork::storage {
 struct ReaderDeleter {
   void operator()(redisReader* reader) const { redisReaderFree(reader); }
 };
-using Reader = std::unique_ptr<redisReader, ReaderDeleter>;
+using RespReader = std::unique_ptr<redisReader, ReaderDeleter>;
 
 // Appends command in RESP, formatted by hiredis; throws RedisError when it cannot.
 void append_formatted(std::string& out, const Command& command);

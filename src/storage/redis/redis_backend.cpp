@@ -6,31 +6,21 @@
 #include <exception>
 
 #include "core/log.hpp"
-#include "metrics/exposition.hpp"
 #include "metrics/slot.hpp"
 #include "net/blocking_socket.hpp"
 #include "storage/redis/keys.hpp"
-#include "storage/scrape_job.hpp"
 
 namespace prefork::storage {
 namespace {
 
 // How long a dead worker's flush or cleanup waits before it is tried again (Redis down).
 constexpr unsigned retry_ms = 1000;
-// /health answers within this (load balancers poll it with short timeouts); a PING slower
-// than that counts as "not connected", a frozen Redis as much as a gone one.
-constexpr std::uint64_t health_budget_ms = 50;
 
 void close_fd(int fd) {
   if (fd >= 0) ::close(fd);
 }
 
 }  // namespace
-
-struct RedisBackend::HealthWaiter {
-  std::function<void(const Health&)> done;
-  UvTimer budget;
-};
 
 Result<std::unique_ptr<RedisBackend>> RedisBackend::open(const config::Config& config,
                                                          uv_loop_t* loop) {
@@ -45,15 +35,9 @@ RedisBackend::RedisBackend(const config::Config& config, uv_loop_t* loop,
     : config_(config),
       loop_(loop),
       writes_(std::move(writes)),
-      scrape_client_(writes_->get_client()->endpoint()),
-      scrape_dict_(scrape_client_, config.redis.key_prefix, config.redis.ttl_seconds,
-                   key_instance(config.redis, config.metrics.instance)),
-      collector_(scrape_dict_, scope_named(config.metrics.scope)),
-      health_client_(writes_->get_client()->endpoint()),
       worker_endpoint_(std::make_shared<const RedisEndpoint>(writes_->get_client()->endpoint())),
       write_lane_(loop, "Metrics storage", retry_ms),
-      scrape_lane_(loop, "Metrics scrapes", 0),
-      health_lane_(loop, "Metrics health check", 0) {
+      reader_(config, loop, *worker_endpoint_) {
   cleanup_earlier_run();
   log::info("Metrics: storage redis");
 }
@@ -73,8 +57,6 @@ void RedisBackend::cleanup_earlier_run() {
 
 RedisBackend::~RedisBackend() {
   write_lane_.drain(false);
-  scrape_lane_.drain(false);
-  health_lane_.drain(false);
 }
 
 std::string RedisBackend::process_of(long pid) const {
@@ -105,8 +87,7 @@ void RedisBackend::close_in_child() {
   for (const auto& [pid, slot] : slots_) close_fd(slot.get());
   close_fd(master_slot_fd_);
   close_fd(writes_->get_client()->sync_fd());
-  close_fd(scrape_client_.sync_fd());
-  close_fd(health_client_.sync_fd());
+  reader_.close_in_child();
 }
 
 // The slot is read here, on the loop (it is memory, not I/O), and closed at once: a slot
@@ -230,50 +211,16 @@ void RedisBackend::master_values_changed() {
 }
 
 void RedisBackend::scrape(std::function<void(Result<std::string>)> done) {
-  push_scrape(
-      scrape_lane_, [this] { return render_scrape(); }, std::move(done));
-}
-
-// On the scrape lane.
-std::string RedisBackend::render_scrape() {
-  std::vector<metrics::Family> families = collector_.collect();
-  floor_.apply(families);
-  return metrics::render_text(families);
+  reader_.scrape(std::move(done));
 }
 
 void RedisBackend::check_health(std::function<void(const Health&)> done) {
-  auto waiter = std::make_unique<HealthWaiter>();
-  waiter->done = std::move(done);
-  waiter->budget = UvTimer(loop_, uv_timer_init);
-  waiter->budget->data = this;
-  uv_timer_start(
-      waiter->budget.get(),
-      [](uv_timer_t* timer) {
-        // Still waiting for the PING after the budget: Redis is too slow to count as there.
-        static_cast<RedisBackend*>(timer->data)->answer_health(false);
-      },
-      health_budget_ms, 0);
-  health_waiters_.push_back(std::move(waiter));
-  if (health_lane_.running()) return;
-  health_lane_.push({[this] {
-                       return health_client_.ping() ? Status()
-                                                    : Status::error("Redis does not answer PING");
-                     },
-                     [this](const Status& status) {
-                       connected_ = status.ok();
-                       answer_health(connected_);
-                     }});
-}
-
-void RedisBackend::answer_health(bool connected) {
-  std::vector<std::unique_ptr<HealthWaiter>> waiters = std::move(health_waiters_);
-  health_waiters_.clear();
-  for (auto& waiter : waiters) waiter->done({"redis", connected, connected, false});
+  reader_.check_health(std::move(done));
 }
 
 void RedisBackend::shut_down() {
   refresh_timer_.reset();
-  answer_health(connected_);
+  reader_.shut_down();
   master_values_changed();
   write_lane_.drain(true);
   std::string master = process_of(getpid());
@@ -289,8 +236,6 @@ void RedisBackend::shut_down() {
                     },
                     {}});
   write_lane_.drain(true);
-  scrape_lane_.drain(false);
-  health_lane_.drain(false);
 }
 
 }  // namespace prefork::storage

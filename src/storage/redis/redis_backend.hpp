@@ -3,9 +3,9 @@
 // the master reads the slot at once (so no slot outlives its worker in the master), writes
 // its last values and folds them into the archive on the write lane.
 //
-// Three connections, each on its own lane, so that no kind of work waits behind another:
-// writes (dead workers, the master's own values; retried while Redis is away), scrapes, and
-// health checks (a PING that /health waits for at most health_budget_ms).
+// Writes (dead workers, the master's own values; retried while Redis is away) have a
+// connection and a lane of their own, so that they never wait behind a scrape or a health
+// check, which the RedisReader inside serves on its own two.
 //
 // Nothing is lost when Redis loses data (restarted empty, a failover that dropped acknowledged
 // writes): workers write everything again on every reconnect, the master its own values on
@@ -21,10 +21,10 @@
 #include <vector>
 
 #include "core/work_lane.hpp"
-#include "metrics/counter_floor.hpp"
 #include "metrics/slot.hpp"
 #include "storage/backend.hpp"
 #include "storage/redis/manager.hpp"
+#include "storage/redis/redis_reader.hpp"
 
 namespace prefork::storage {
 
@@ -48,9 +48,7 @@ class RedisBackend final : public Backend {
                std::unique_ptr<RedisStorageManager> writes);
 
  private:
-  struct HealthWaiter;
   void start_refreshing();
-  void answer_health(bool connected);
   void cleanup_earlier_run();
   std::string process_of(long pid) const;
   // A reaped worker on its way out of Redis: its final values and its connection's id.
@@ -62,19 +60,13 @@ class RedisBackend final : public Backend {
   void take_retirees(std::vector<Retiree>& batch);
   void retire(std::vector<Retiree>& batch);
   void restore_if_reconnected();
-  std::string render_scrape();
 
   const config::Config& config_;
   uv_loop_t* loop_;
-  std::unique_ptr<RedisStorageManager> writes_;  // its client is the write lane's
-  RedisStorageClient scrape_client_;             // the scrape lane's
-  RedisStorageDict scrape_dict_;
-  RedisMultiProcessCollector collector_;
-  RedisStorageClient health_client_;                      // the health lane's
+  std::unique_ptr<RedisStorageManager> writes_;           // its client is the write lane's
   std::shared_ptr<const RedisEndpoint> worker_endpoint_;  // handed to each worker at fork
   WorkLane write_lane_;
-  WorkLane scrape_lane_;
-  WorkLane health_lane_;
+  RedisReader reader_;
 
   UniqueFd pending_slot_;            // made for the worker being forked now
   std::map<pid_t, UniqueFd> slots_;  // live workers' slots, read when they are reaped
@@ -90,9 +82,6 @@ class RedisBackend final : public Backend {
   bool retire_queued_ = false;     // a retire job is queued and has not taken retiring_ yet
   bool kill_refused_ = false;      // write lane only: CLIENT KILL was refused and that was said
   std::uint64_t restored_at_ = 0;  // write lane only: the connection the archive was written on
-  metrics::CounterFloor floor_;    // scrape lane only
-  bool connected_ = true;          // the last health check's answer
-  std::vector<std::unique_ptr<HealthWaiter>> health_waiters_;
 };
 
 }  // namespace prefork::storage

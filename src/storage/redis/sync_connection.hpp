@@ -80,7 +80,7 @@ class SyncConnection {
 
   RedisEndpoint endpoint_;
   net::BlockingSocket socket_;
-  Reader reader_;
+  RespReader reader_;
   std::uint64_t connections_ = 0;
   std::optional<RedisHost> redirect_;  // where the last MOVED pointed: the next connect's
 };

@@ -96,6 +96,14 @@ TEST_CASE("short flags take attached values") {
   CHECK(config.binds.at(0).port == 0);
 }
 
+TEST_CASE("`prefork metrics` is --metrics-only; the word is a command only in first place") {
+  CHECK(loaded({"metrics", "-w", "3"}).metrics_only);
+  CHECK(loaded({"--metrics-only"}).metrics_only);
+  CHECK_FALSE(loaded({"-w", "3"}).metrics_only);
+  CHECK(error_of({"-w", "3", "metrics"})
+            .starts_with("command line: unexpected argument \"metrics\""));
+}
+
 TEST_CASE("a switch can be turned off with =false, e.g. over the file") {
   TomlFile file("reuse_port = true\n");
   CHECK_FALSE(loaded({"-c", file.path(), "--reuse-port=false"}).reuse_port);

@@ -88,7 +88,7 @@ class Endpoint {
     uv_loop_init(&loop_);
     uv_async_init(&loop_, &wakeup_, [](uv_async_t*) {});
     metrics_ = master::MasterMetrics::start(config_, &loop_);
-    endpoint_.emplace(&loop_, *metrics_);
+    endpoint_.emplace(&loop_, metrics_->config(), metrics_->gate());
     REQUIRE(endpoint_->listen().ok());
   }
   ~Endpoint() {

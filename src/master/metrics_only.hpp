@@ -1,0 +1,15 @@
+// `prefork metrics` (or --metrics-only): a process that serves /metrics and /health from what
+// other processes store, with no workers and no app: the exporter's sidecar mode, and with
+// metrics.scope = "fleet" one view of every instance on a Redis. It writes nothing to the
+// storage (no values of its own, no cleanup, no archive: those belong to each instance's
+// master), so any number of them can read the same Redis beside the masters.
+#pragma once
+
+#include "config/config.hpp"
+
+namespace prefork::master {
+
+// Runs until TERM, INT or QUIT; USR1 reopens the error log. Returns the exit code.
+int serve_metrics_only(const config::Config& config);
+
+}  // namespace prefork::master
