@@ -31,6 +31,8 @@ class ClientContext {
   // A client session for host (SNI for a name; the name or IP address checked against the
   // certificate when check_hostname); null when OpenSSL cannot make one.
   SSL* new_session(const std::string& host) const;
+  // Whether sessions present a client certificate.
+  bool has_certificate() const { return !options_.cert_file.empty(); }
 
  private:
   ClientContext(SSL_CTX* context, ClientOptions options);

@@ -44,6 +44,7 @@ SyncConnection::~SyncConnection() {
 void SyncConnection::disconnect() {
   socket_.close();
   reader_.reset();
+  secured_ = answered_ = false;
 }
 
 std::int64_t SyncConnection::deadline() const {
@@ -125,6 +126,7 @@ void SyncConnection::start_tls() {
   Status secured = socket_.start_tls(
       session, describe(endpoint_), net::now_ms() + std::int64_t(endpoint_.connect_timeout * 1000));
   if (!secured.ok()) fail("TLS handshake with", secured);
+  secured_ = true;
 }
 
 void SyncConnection::authenticate_and_select() {
@@ -150,9 +152,14 @@ void SyncConnection::authenticate_and_select() {
 
 void SyncConnection::fail(const char* doing, const Status& status) {
   bool timed_out = socket_.last_failure() == net::BlockingSocket::Failure::timeout;
+  // TLS 1.3 lets a client finish its handshake before the server checks it, so a Redis with
+  // tls-auth-clients refuses a client without a certificate only at its first command.
+  bool maybe_refused = secured_ && !answered_ && !endpoint_.tls->has_certificate();
   disconnect();
   std::string message =
       std::string(doing) + " Redis at " + describe(endpoint_) + ": " + status.message();
+  if (maybe_refused)
+    message += " (if this Redis requires client certificates: set redis.ssl_certfile)";
   if (timed_out) throw RedisTimeoutError(message);
   throw RedisConnectionError(message);
 }
@@ -170,7 +177,10 @@ Reply SyncConnection::read_reply(std::int64_t deadline) {
     void* reply = nullptr;
     if (redisReaderGetReply(reader_.get(), &reply) != REDIS_OK)
       fail("reading from", Status::error(std::string("protocol error: ") + reader_->errstr));
-    if (reply) return Reply(static_cast<redisReply*>(reply));
+    if (reply) {
+      answered_ = true;
+      return Reply(static_cast<redisReply*>(reply));
+    }
     char buffer[16 * 1024];
     Result<std::size_t> got = socket_.read_some(buffer, sizeof buffer, deadline);
     if (!got.ok()) fail("talking to", got.status());

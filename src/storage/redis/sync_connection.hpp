@@ -82,6 +82,9 @@ class SyncConnection {
   net::BlockingSocket socket_;
   RespReader reader_;
   std::uint64_t connections_ = 0;
+  // On this connection: the TLS handshake finished; a reply came (the server accepted us).
+  bool secured_ = false;
+  bool answered_ = false;
   std::optional<RedisHost> redirect_;  // where the last MOVED pointed: the next connect's
 };
 
