@@ -1,7 +1,5 @@
 #include "metrics/aggregate.hpp"
 
-#include "metrics/fold.hpp"
-
 #include <algorithm>
 #include <cstdlib>
 #include <map>
@@ -182,47 +180,28 @@ class FamilyMerger {
   std::map<Labels, std::size_t> bucket_index_;
 };
 
-bool valid_bound(const std::string& text) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size();
-}
-
-Status check_key(const ValueKind& kind, const KeyParts& parts) {
-  if (kind.type != Type::histogram) return {};
-  for (const auto& label : parts.labels) {
-    if (label.first == "le" && !valid_bound(label.second)) {
-      return Status::error("bucket bound le=\"" + label.second + "\" is not a number");
-    }
-  }
-  return {};
-}
-
 }  // namespace
 
 std::vector<Family> aggregate(const std::vector<ProcessValues>& input, bool accumulate,
                               std::vector<std::string>* errors) {
-  std::unordered_map<std::string, KeyParts> parsed_keys;
+  KeyCache keys;
+  return aggregate(input, keys, accumulate, errors);
+}
+
+std::vector<Family> aggregate(const std::vector<ProcessValues>& input, KeyCache& keys,
+                              bool accumulate, std::vector<std::string>* errors) {
   std::unordered_map<std::string, std::size_t> family_index;
   std::vector<RawFamily> raw_families;
+  std::string error;
 
   for (const ProcessValues& process : input) {
     for (const StoredValue& stored : process.values) {
-      auto [cached, inserted] = parsed_keys.try_emplace(stored.key);
-      if (inserted) {
-        Status parsed = parse_json_key(stored.key, cached->second);
-        if (parsed) parsed = check_key(process.kind, cached->second);
-        if (!parsed) {
-          if (errors) {
-            errors->push_back(process.kind.token() + "_" + process.process + ": " +
-                              parsed.message());
-          }
-          parsed_keys.erase(cached);
-          continue;
-        }
+      const KeyParts* parts = keys.find(stored.key, process.kind.type, error);
+      if (!parts) {
+        if (errors) errors->push_back(process.kind.token() + "_" + process.process + ": " + error);
+        continue;
       }
-      const KeyParts& key = cached->second;
+      const KeyParts& key = *parts;
       auto [found, added] = family_index.try_emplace(key.metric_name, raw_families.size());
       if (added) {
         raw_families.push_back(

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "metrics/json_key.hpp"
+#include "metrics/key_cache.hpp"
 #include "metrics/sample.hpp"
 
 namespace prefork::metrics {
@@ -36,5 +37,9 @@ struct Family {
 // Keys that are not valid JSON keys are skipped and described in errors (if given).
 std::vector<Family> aggregate(const std::vector<ProcessValues>& input, bool accumulate = true,
                               std::vector<std::string>* errors = nullptr);
+// The same with keys parsed once for many aggregations (a collector's own cache); the caller
+// calls keys.drop_unused() after each scrape.
+std::vector<Family> aggregate(const std::vector<ProcessValues>& input, KeyCache& keys,
+                              bool accumulate = true, std::vector<std::string>* errors = nullptr);
 
 }  // namespace prefork::metrics

@@ -99,6 +99,13 @@ std::vector<metrics::Family> FileCollector::collect(bool accumulate) {
   return metrics::aggregate(values, accumulate, &errors_);
 }
 
+std::vector<metrics::Family> FileCollector::collect(metrics::KeyCache& keys) {
+  std::vector<metrics::ProcessValues> values = read();
+  std::vector<metrics::Family> families = metrics::aggregate(values, keys, true, &errors_);
+  keys.drop_unused();
+  return families;
+}
+
 bool FileCollector::cleanup_dead_worker(const std::string& process) {
   errors_.clear();
   std::vector<std::string> names;

@@ -32,6 +32,8 @@ class FileCollector {
   // silently.
   std::vector<metrics::ProcessValues> read();
   std::vector<metrics::Family> collect(bool accumulate = true);
+  // The same with keys parsed once for many scrapes (a reader's cache, see metrics/key_cache.hpp).
+  std::vector<metrics::Family> collect(metrics::KeyCache& keys);
   const std::vector<std::string>& errors() const { return errors_; }
 
   // Deletes the live gauge files of process, folds its archived kinds into the archive files,

@@ -18,9 +18,9 @@ FileReader::~FileReader() {
 void FileReader::scrape(std::function<void(Result<std::string>)> done) {
   push_scrape(
       scrapes_,
-      [directory = directory_] {
-        FileCollector collector(directory);
-        return metrics::render_text(collector.collect());
+      [this] {
+        FileCollector collector(directory_);
+        return metrics::render_text(collector.collect(keys_));
       },
       std::move(done));
 }

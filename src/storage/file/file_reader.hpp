@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/work_lane.hpp"
+#include "metrics/key_cache.hpp"
 #include "storage/backend.hpp"
 
 namespace prefork::storage::file {
@@ -22,6 +23,7 @@ class FileReader final : public Reader {
  private:
   std::string directory_;
   bool redis_fallback_;
+  metrics::KeyCache keys_;  // the scrape lane's, one scrape at a time
   WorkLane scrapes_;
 };
 

@@ -79,19 +79,23 @@ std::vector<metrics::ProcessValues> RedisMultiProcessCollector::read_sorted() {
 std::vector<metrics::Family> RedisMultiProcessCollector::merge_from_redis(
     bool accumulate, std::vector<std::string>* errors) {
   std::vector<metrics::ProcessValues> values = read_sorted();
-  if (scope_ == Scope::instance) return metrics::aggregate(values, accumulate, errors);
-  // Each instance merged on its own, so that no two hosts' series become one.
-  std::map<std::string, std::vector<metrics::ProcessValues>> by_instance;
-  for (metrics::ProcessValues& group : values) {
-    std::string instance(instance_of_process(group.process));
-    by_instance[instance].push_back(std::move(group));
-  }
   std::vector<metrics::Family> families;
-  for (auto& [instance, groups] : by_instance) {
-    std::vector<metrics::Family> merged = metrics::aggregate(groups, accumulate, errors);
-    if (!instance.empty()) label_instance(merged, instance);
-    append_families(families, std::move(merged));
+  if (scope_ == Scope::instance) {
+    families = metrics::aggregate(values, keys_, accumulate, errors);
+  } else {
+    // Each instance merged on its own, so that no two hosts' series become one.
+    std::map<std::string, std::vector<metrics::ProcessValues>> by_instance;
+    for (metrics::ProcessValues& group : values) {
+      std::string instance(instance_of_process(group.process));
+      by_instance[instance].push_back(std::move(group));
+    }
+    for (auto& [instance, groups] : by_instance) {
+      std::vector<metrics::Family> merged = metrics::aggregate(groups, keys_, accumulate, errors);
+      if (!instance.empty()) label_instance(merged, instance);
+      append_families(families, std::move(merged));
+    }
   }
+  keys_.drop_unused();
   return families;
 }
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "metrics/aggregate.hpp"
+#include "metrics/key_cache.hpp"
 #include "storage/redis/storage_dict.hpp"
 
 namespace prefork::storage {
@@ -39,6 +40,7 @@ class RedisMultiProcessCollector {
 
   RedisStorageDict& dict_;
   Scope scope_;
+  metrics::KeyCache keys_;  // parsed once, kept across scrapes
 };
 
 // "instance" or "fleet" (metrics.scope).
