@@ -1,7 +1,6 @@
 #include "metrics/aggregate.hpp"
 
 #include <algorithm>
-#include <cstdlib>
 #include <map>
 #include <unordered_map>
 
@@ -12,7 +11,7 @@ namespace prefork::metrics {
 namespace {
 
 struct RawSample {
-  const KeyParts* key;
+  const ParsedKey* key;
   const std::string* process;
   double value;
   double timestamp;
@@ -51,6 +50,19 @@ struct BucketSet {
   std::map<double, double> counts;  // by upper bound
 };
 
+struct LabelsHash {
+  std::size_t operator()(const Labels& labels) const {
+    std::size_t hash = labels.size();
+    for (const auto& [name, value] : labels) {
+      hash = hash * 31 + std::hash<std::string>()(name);
+      hash = hash * 31 + std::hash<std::string>()(value);
+    }
+    return hash;
+  }
+};
+
+using LabelsIndex = std::unordered_map<Labels, std::size_t, LabelsHash>;
+
 class FamilyMerger {
  public:
   FamilyMerger(const RawFamily& raw, bool accumulate) : raw_(raw), accumulate_(accumulate) {}
@@ -76,6 +88,7 @@ class FamilyMerger {
     return groups_[found->second];
   }
 
+  // The labels with the process as "pid" (replacing a stored one), or without a stored pid.
   static Labels gauge_labels(const Labels& labels, const std::string* process) {
     Labels result;
     for (const auto& label : labels) {
@@ -90,6 +103,11 @@ class FamilyMerger {
     return result;
   }
 
+  static bool has_pid(const Labels& labels) {
+    return std::any_of(labels.begin(), labels.end(),
+                       [](const auto& label) { return label.first == "pid"; });
+  }
+
   void add(const RawSample& raw) {
     switch (raw_.type) {
       case Type::gauge:
@@ -100,22 +118,25 @@ class FamilyMerger {
         return;
       case Type::counter:
       case Type::summary:
-        add_sum(group(raw.key->labels), raw);
+        add_sum(group(raw.key->parts.labels), raw);
         return;
     }
   }
 
   void add_sum(Group& target, const RawSample& raw) {
-    if (Sample* existing = target.find(raw.key->sample_name)) {
+    if (Sample* existing = target.find(raw.key->parts.sample_name)) {
       existing->value += raw.value;
     } else {
-      target.add(raw.key->sample_name, target.labels, 0.0 + raw.value);
+      target.add(raw.key->parts.sample_name, target.labels, 0.0 + raw.value);
     }
   }
 
   void add_gauge(const RawSample& raw) {
-    Group& target = group(gauge_labels(raw.key->labels, per_process() ? raw.process : nullptr));
-    const std::string& name = raw.key->sample_name;
+    const Labels& stored = raw.key->parts.labels;
+    Group& target = per_process() || has_pid(stored)
+                        ? group(gauge_labels(stored, per_process() ? raw.process : nullptr))
+                        : group(stored);
+    const std::string& name = raw.key->parts.sample_name;
     if (Sample* existing = target.find(name)) {
       const std::size_t index = std::size_t(existing - target.samples.data());
       merge_gauge(raw_.mode, existing->value, target.timestamps[index], raw.value, raw.timestamp);
@@ -130,23 +151,15 @@ class FamilyMerger {
   }
 
   void add_histogram(const RawSample& raw) {
-    const Labels& labels = raw.key->labels;
-    auto le = std::find_if(labels.begin(), labels.end(),
-                           [](const auto& label) { return label.first == "le"; });
-    if (le == labels.end()) {
-      add_sum(group(labels), raw);
+    const ParsedKey& key = *raw.key;
+    if (!key.is_bucket) {
+      add_sum(group(key.parts.labels), raw);
       return;
     }
-    Labels without_le;
-    for (const auto& label : labels) {
-      if (label.first != "le") without_le.push_back(label);
-    }
-    auto [found, inserted] = bucket_index_.try_emplace(without_le, bucket_sets_.size());
-    if (inserted) bucket_sets_.push_back(BucketSet{without_le, {}});
-    bucket_sets_[found->second].counts[parse_bound(le->second)] += raw.value;
+    auto [found, inserted] = bucket_index_.try_emplace(key.without_le, bucket_sets_.size());
+    if (inserted) bucket_sets_.push_back(BucketSet{key.without_le, {}});
+    bucket_sets_[found->second].counts[key.bound] += raw.value;
   }
-
-  static double parse_bound(const std::string& text) { return std::strtod(text.c_str(), nullptr); }
 
   void close_buckets() {
     const std::string bucket_name = raw_.name + "_bucket";
@@ -175,9 +188,9 @@ class FamilyMerger {
   const RawFamily& raw_;
   bool accumulate_;
   std::vector<Group> groups_;
-  std::map<Labels, std::size_t> group_index_;
+  LabelsIndex group_index_;
   std::vector<BucketSet> bucket_sets_;
-  std::map<Labels, std::size_t> bucket_index_;
+  LabelsIndex bucket_index_;
 };
 
 }  // namespace
@@ -196,12 +209,12 @@ std::vector<Family> aggregate(const std::vector<ProcessValues>& input, KeyCache&
 
   for (const ProcessValues& process : input) {
     for (const StoredValue& stored : process.values) {
-      const KeyParts* parts = keys.find(stored.key, process.kind.type, error);
-      if (!parts) {
+      const ParsedKey* parsed = keys.find(stored.key, process.kind.type, error);
+      if (!parsed) {
         if (errors) errors->push_back(process.kind.token() + "_" + process.process + ": " + error);
         continue;
       }
-      const KeyParts& key = *parts;
+      const KeyParts& key = parsed->parts;
       auto [found, added] = family_index.try_emplace(key.metric_name, raw_families.size());
       if (added) {
         raw_families.push_back(
@@ -209,7 +222,7 @@ std::vector<Family> aggregate(const std::vector<ProcessValues>& input, KeyCache&
       }
       RawFamily& family = raw_families[found->second];
       if (process.kind.type == Type::gauge) family.mode = process.kind.mode;
-      family.samples.push_back(RawSample{&key, &process.process, stored.value, stored.timestamp});
+      family.samples.push_back(RawSample{parsed, &process.process, stored.value, stored.timestamp});
     }
   }
 

@@ -23,6 +23,15 @@ std::string series_key(const Sample& sample) {
   return key;
 }
 
+// The same samples, in the same order, as served last time: the steady state of a scrape.
+bool same_series(const std::vector<Sample>& now, const std::vector<Sample>& before) {
+  if (now.size() != before.size()) return false;
+  for (std::size_t i = 0; i < now.size(); ++i) {
+    if (now[i].name != before[i].name || now[i].labels != before[i].labels) return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 void CounterFloor::apply(std::vector<Family>& families) {
@@ -43,8 +52,17 @@ void CounterFloor::apply(std::vector<Family>& families) {
 }
 
 // The samples of now in their order, each remembered one that is missing inserted after the
-// remembered sample before it (or first); then the result is what is remembered.
+// remembered sample before it (or first); then the result is what is remembered. Without a
+// change of series (every scrape but a few) only the values are compared, nothing is copied.
 void CounterFloor::merge(Family& family, Remembered& remembered) {
+  if (same_series(family.samples, remembered.family.samples)) {
+    for (std::size_t i = 0; i < family.samples.size(); ++i) {
+      double& value = family.samples[i].value;
+      value = std::max(value, remembered.family.samples[i].value);
+      remembered.family.samples[i].value = value;
+    }
+    return;
+  }
   std::unordered_map<std::string, std::size_t> now;  // key → position in family.samples
   std::vector<std::string> keys;
   keys.reserve(family.samples.size());

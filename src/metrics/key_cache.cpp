@@ -6,35 +6,35 @@
 namespace prefork::metrics {
 namespace {
 
-bool valid_bound(const std::string& text) {
-  if (text.empty()) return false;
-  char* end = nullptr;
-  std::strtod(text.c_str(), &end);
-  return end == text.c_str() + text.size();
-}
-
-Status check_bounds(const KeyParts& parts) {
-  for (const auto& label : parts.labels) {
-    if (label.first == "le" && !valid_bound(label.second)) {
-      return Status::error("bucket bound le=\"" + label.second + "\" is not a number");
+// Finds le among the labels; an le that is not a number is an error for histograms.
+Status read_bucket(ParsedKey& key) {
+  for (const auto& label : key.parts.labels) {
+    if (label.first != "le") {
+      key.without_le.push_back(label);
+      continue;
     }
+    char* end = nullptr;
+    key.bound = std::strtod(label.second.c_str(), &end);
+    key.is_bucket = true;
+    if (label.second.empty() || end != label.second.c_str() + label.second.size())
+      return Status::error("bucket bound le=\"" + label.second + "\" is not a number");
   }
   return {};
 }
 
 }  // namespace
 
-const KeyParts* KeyCache::find(const std::string& key, Type type, std::string& error) {
+const ParsedKey* KeyCache::find(const std::string& key, Type type, std::string& error) {
   auto [found, inserted] = entries_.try_emplace(key);
   Entry& entry = found->second;
   if (inserted) {
-    entry.parsed = parse_json_key(key, entry.parts);
-    if (entry.parsed) entry.as_histogram = check_bounds(entry.parts);
+    entry.parsed = parse_json_key(key, entry.key.parts);
+    if (entry.parsed) entry.as_histogram = read_bucket(entry.key);
   }
   entry.used = true;
   const Status& status =
       type == Type::histogram && entry.parsed ? entry.as_histogram : entry.parsed;
-  if (status) return &entry.parts;
+  if (status) return &entry.key;
   error = status.message();
   return nullptr;
 }

@@ -15,18 +15,27 @@
 
 namespace prefork::metrics {
 
+// A parsed key, with what aggregation derives from it, worked out once: a histogram bucket's
+// bound as a number and its labels without le.
+struct ParsedKey {
+  KeyParts parts;
+  bool is_bucket = false;  // it has an le label
+  double bound = 0;
+  Labels without_le;
+};
+
 class KeyCache {
  public:
   // The parts of key, or null with why in error when key is not a valid key for a value of
   // type (a histogram's le must be a number).
-  const KeyParts* find(const std::string& key, Type type, std::string& error);
+  const ParsedKey* find(const std::string& key, Type type, std::string& error);
   // Drops every key find() was not asked for since the last call.
   void drop_unused();
   std::size_t size() const { return entries_.size(); }
 
  private:
   struct Entry {
-    KeyParts parts;
+    ParsedKey key;
     Status parsed;        // of the JSON
     Status as_histogram;  // of the le label, for histogram values
     bool used = true;

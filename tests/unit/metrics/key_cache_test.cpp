@@ -18,10 +18,11 @@ const std::string bad_bucket = json_key("latency", "latency_bucket", {{"le", "ha
 TEST_CASE("a key is parsed once: later finds give the same parts") {
   KeyCache cache;
   std::string error;
-  const KeyParts* first = cache.find(requests, Type::counter, error);
+  const ParsedKey* first = cache.find(requests, Type::counter, error);
   REQUIRE(first != nullptr);
-  CHECK(first->metric_name == "requests");
-  CHECK(first->labels == Labels{{"route", "/"}});
+  CHECK(first->parts.metric_name == "requests");
+  CHECK(first->parts.labels == Labels{{"route", "/"}});
+  CHECK_FALSE(first->is_bucket);
   CHECK(cache.find(requests, Type::counter, error) == first);
   CHECK(cache.size() == 1);
 }
@@ -35,7 +36,11 @@ TEST_CASE("a key that is not JSON, or a histogram bound that is not a number, is
   CHECK(error == "bucket bound le=\"half\" is not a number");
   // The bound only matters to histograms; the cached parse serves both.
   CHECK(cache.find(bad_bucket, Type::gauge, error) != nullptr);
-  CHECK(cache.find(bucket, Type::histogram, error) != nullptr);
+  const ParsedKey* parsed = cache.find(bucket, Type::histogram, error);
+  REQUIRE(parsed != nullptr);
+  CHECK(parsed->is_bucket);
+  CHECK(parsed->bound == 0.5);
+  CHECK(parsed->without_le.empty());
 }
 
 TEST_CASE("drop_unused keeps the keys asked for since the last drop, and no others") {
