@@ -1,8 +1,10 @@
 // prefork on Redis Cluster (three masters, a replica each): two instances whose slots live on
-// different masters count exactly their own requests, and SIGKILL of one instance's master
-// under load costs no request and no count once its replica is promoted.
+// different masters count exactly their own requests; SIGKILL of one instance's master under
+// load costs no request and no count once its replica is promoted, and neither does its slot
+// resharded from master to master under load (ASK, TRYAGAIN, then MOVED).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <optional>
 
 #include "metrics_support.hpp"
@@ -100,5 +102,24 @@ TEST_CASE("an instance's master killed under load: nothing is lost on either ins
     return deployment.first.load.answered() > goal;
   }));
   deployment.first.check_exact();
+  deployment.second.check_exact();
+}
+
+TEST_CASE("an instance's slot resharded from master to master under load: nothing is lost") {
+  Deployment deployment;
+  Instance& moving = deployment.first;
+  // Round the masters twice: each move makes every writer of the slot meet ASK, then MOVED.
+  for (int move = 0; move < 6; ++move) {
+    int from = deployment.cluster.owner_port(moving.slot);
+    std::vector<int> masters = deployment.cluster.master_ports();
+    auto at = std::find(masters.begin(), masters.end(), from);
+    REQUIRE(at != masters.end());
+    int to = std::next(at) == masters.end() ? masters.front() : *std::next(at);
+    deployment.cluster.move_slot(moving.slot, to);
+    MESSAGE("slot ", moving.slot, " of ", moving.name, " moved from ", from, " to ", to);
+    REQUIRE(eventually(
+        [&, goal = moving.load.answered() + 200] { return moving.load.answered() > goal; }));
+  }
+  moving.check_exact();
   deployment.second.check_exact();
 }

@@ -2,7 +2,8 @@
 // by `redis-cli --cluster create … --cluster-replicas 1`, ready when every node says
 // cluster_state:ok, knows all six, and has its replication link up. A master's SIGKILL is
 // over when a node that was its replica owns its slots in every live node's CLUSTER SLOTS and
-// the cluster is ok again.
+// the cluster is ok again. move_slot() reshards one slot with its keys, as
+// `redis-cli --cluster reshard` does.
 #pragma once
 
 #include <sys/wait.h>
@@ -58,6 +59,42 @@ class RedisCluster {
     throw std::runtime_error("no node on port " + std::to_string(port));
   }
 
+  // The ports of the live masters.
+  std::vector<int> master_ports() const {
+    std::vector<int> ports;
+    for (const auto& node : nodes_) {
+      if (node->running() && node->info_field("replication", "role") == "master")
+        ports.push_back(node->port());
+    }
+    return ports;
+  }
+
+  // Moves slot with its keys to the master on to_port: IMPORTING on the target, MIGRATING on
+  // the source, the keys MIGRATEd in batches, then every master told the new owner. Meanwhile
+  // a client gets ASK for keys already moved (and TRYAGAIN for transactions over both), then
+  // MOVED.
+  void move_slot(int slot, int to_port) {
+    RedisServer& source = node_on(owner_port(slot));
+    RedisServer& target = node_on(to_port);
+    std::string number = std::to_string(slot);
+    require_ok(target.command({"CLUSTER", "SETSLOT", number, "IMPORTING", node_id(source)}));
+    require_ok(source.command({"CLUSTER", "SETSLOT", number, "MIGRATING", node_id(target)}));
+    for (;;) {
+      RedisServer::Reply keys = source.command({"CLUSTER", "GETKEYSINSLOT", number, "100"});
+      require(keys && keys->type == REDIS_REPLY_ARRAY, "CLUSTER GETKEYSINSLOT failed");
+      if (keys->elements == 0) break;
+      std::vector<std::string> migrate = {
+          "MIGRATE", target.host(), std::to_string(to_port), "", "0", "5000", "REPLACE", "KEYS"};
+      for (std::size_t i = 0; i < keys->elements; ++i)
+        migrate.emplace_back(keys->element[i]->str, keys->element[i]->len);
+      require_ok(source.command(migrate));
+    }
+    for (int port : master_ports())
+      require_ok(node_on(port).command({"CLUSTER", "SETSLOT", number, "NODE", node_id(target)}));
+    require(eventually([&] { return owner_port(slot) == to_port; }, std::chrono::seconds(10)),
+            "the cluster did not agree on slot " + number + "'s new owner");
+  }
+
   // SIGKILL of slot's master; wait_for_failover(slot) waits for its replica to take over.
   void kill_owner(int slot) {
     killed_port_ = owner_port(slot);
@@ -82,6 +119,17 @@ class RedisCluster {
  private:
   static void require(bool condition, const std::string& what) {
     if (!condition) throw std::runtime_error(what);
+  }
+
+  static void require_ok(const RedisServer::Reply& reply) {
+    require(reply && reply->type != REDIS_REPLY_ERROR,
+            reply ? std::string("Redis refused: ") + reply->str : "no answer from a node");
+  }
+
+  static std::string node_id(const RedisServer& node) {
+    RedisServer::Reply reply = node.command({"CLUSTER", "MYID"});
+    require(reply && reply->type == REDIS_REPLY_STRING, "CLUSTER MYID failed");
+    return std::string(reply->str, reply->len);
   }
 
   // redis-cli assigns slots, meets the nodes and makes the last three replicas; waited for by
