@@ -31,11 +31,6 @@ void check_redis(const Config& config, std::vector<std::string>& errors) {
     errors.push_back(where + "redis.key_prefix: " + redis.key_prefix +
                      ": must not contain '{' or '}' in a cluster (braces mark the hash tag)");
   }
-  if (config.metrics.scope == "fleet") {
-    errors.push_back(where +
-                     "metrics.scope: fleet is not supported in a Redis Cluster yet (each "
-                     "instance's index is on its own node); use scope = \"instance\"");
-  }
   if (redis.db != 0) {
     errors.push_back(where + "redis.db: " + std::to_string(redis.db) +
                      ", but a Redis Cluster has only database 0 (redis.cluster_nodes is set)");

@@ -1,7 +1,7 @@
 // prefork on Redis Cluster (three masters, a replica each): two instances whose slots live on
-// different masters count exactly their own requests; SIGKILL of one instance's master under
-// load costs no request and no count once its replica is promoted, and neither does its slot
-// resharded from master to master under load (ASK, TRYAGAIN, then MOVED).
+// different masters count exactly their own requests, and a fleet view reads both; SIGKILL of one
+// instance's master under load costs no request and no count once its replica is promoted, and
+// neither does its slot resharded from master to master under load (ASK, TRYAGAIN, then MOVED).
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -80,15 +80,34 @@ struct Deployment {
 
 }  // namespace
 
-TEST_CASE("two instances on different masters: each serves exactly its own requests") {
+TEST_CASE(
+    "two instances on different masters: each serves exactly its own requests, and a fleet "
+    "view (prefork metrics, scope fleet) serves both apart") {
   Deployment deployment;
   MESSAGE(deployment.first.name, " on ", deployment.cluster.owner_port(deployment.first.slot), ", ",
           deployment.second.name, " on ", deployment.cluster.owner_port(deployment.second.slot));
+  std::string fleet_config = deployment.directory.write(
+      "fleet.toml", cluster_config(deployment.cluster, "viewer") + "scope = \"fleet\"\n");
+  Server fleet(prefork_binary(), {"metrics", "-c", fleet_config});
+  int fleet_metrics = metrics_port(fleet);
+  REQUIRE(fleet_metrics > 0);
   REQUIRE(eventually([&, goal = deployment.first.load.answered() + 200] {
     return deployment.first.load.answered() > goal;
   }));
   deployment.first.check_exact();
   deployment.second.check_exact();
+  std::string text;
+  CHECK(eventually([&] {
+    text = scrape(fleet_metrics);
+    return sum_of(text, "gunicorn_worker_requests_total",
+                  "instance=\"" + deployment.first.name + "\"") ==
+               double(deployment.first.load.answered()) &&
+           sum_of(text, "gunicorn_worker_requests_total",
+                  "instance=\"" + deployment.second.name + "\"") ==
+               double(deployment.second.load.answered());
+  }));
+  INFO(text);
+  CHECK(sum_of(text, "gunicorn_master_workers", "instance=\"" + deployment.first.name + "\"") == 2);
 }
 
 TEST_CASE("an instance's master killed under load: nothing is lost on either instance") {

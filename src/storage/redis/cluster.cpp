@@ -1,5 +1,6 @@
 #include "storage/redis/cluster.hpp"
 
+#include <algorithm>
 #include <string>
 
 #include "storage/redis/reply.hpp"
@@ -70,6 +71,22 @@ std::optional<RedisHost> slot_owner(const redisReply* reply, int slot, const Red
       return node_address(range->element[2], asked);
   }
   return std::nullopt;
+}
+
+std::vector<RedisHost> slot_masters(const redisReply* reply, const RedisHost& asked) {
+  std::vector<RedisHost> masters;
+  if (reply == nullptr || reply->type != REDIS_REPLY_ARRAY) return masters;
+  for (std::size_t i = 0; i < reply->elements; ++i) {
+    const redisReply* range = reply->element[i];
+    if (range->type != REDIS_REPLY_ARRAY || range->elements < 3) continue;
+    std::optional<RedisHost> master = node_address(range->element[2], asked);
+    if (!master) continue;
+    bool known = std::any_of(masters.begin(), masters.end(), [&](const RedisHost& host) {
+      return host.host == master->host && host.port == master->port;
+    });
+    if (!known) masters.push_back(std::move(*master));
+  }
+  return masters;
 }
 
 std::optional<RedisHost> moved_to(const redisReply* reply) {

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <optional>
 #include <string_view>
+#include <vector>
 
 #include "storage/redis/endpoint.hpp"
 
@@ -24,6 +25,9 @@ int key_slot(std::string_view key);
 // The master serving slot in a CLUSTER SLOTS reply; a node listed without an address is the
 // one asked. nullopt when no range holds the slot (a cluster still being set up).
 std::optional<RedisHost> slot_owner(const redisReply* reply, int slot, const RedisHost& asked);
+
+// Every master in a CLUSTER SLOTS reply, each once, in the order of its first range.
+std::vector<RedisHost> slot_masters(const redisReply* reply, const RedisHost& asked);
 
 // "-MOVED 3999 127.0.0.1:6381": the slot's owner changed; the address it names.
 std::optional<RedisHost> moved_to(const redisReply* reply);

@@ -27,8 +27,11 @@ void sort_stably(std::vector<metrics::ProcessValues>& values) {
   }
 }
 
-// Sets (or replaces) the instance label of every sample; labels stay sorted by name.
+// Sets (or replaces) the instance label of every sample; labels stay sorted by name. A
+// cluster's hash tag, "{web1}", labels as the instance's name, "web1".
 void label_instance(std::vector<metrics::Family>& families, std::string_view instance) {
+  if (instance.size() > 2 && instance.front() == '{' && instance.back() == '}')
+    instance = instance.substr(1, instance.size() - 2);
   for (metrics::Family& family : families) {
     for (metrics::Sample& sample : family.samples) {
       metrics::Labels& labels = sample.labels;
@@ -65,7 +68,9 @@ Scope scope_named(const std::string& name) {
 
 std::vector<metrics::ProcessValues> RedisMultiProcessCollector::read_sorted() {
   std::vector<metrics::ProcessValues> values;
-  if (scope_ == Scope::fleet) {
+  if (fleet_) {
+    values = fleet_->snapshot();
+  } else if (scope_ == Scope::fleet) {
     values = dict_.snapshot();
   } else {
     values = dict_.snapshot([this](std::string_view process) {

@@ -1,7 +1,8 @@
 // RedisMultiProcessCollector: every process's values from one consistent snapshot (MULTI/EXEC
 // over the watched index), merged with prometheus_client's multiprocess rules by
 // metrics::aggregate. Its scope says whose processes: this instance's, or every instance's
-// on the Redis, each merged apart and labelled instance (metrics.scope).
+// on the Redis, each merged apart and labelled instance (metrics.scope); in a cluster the
+// fleet is read instance by instance, each on its own node (ClusterFleet).
 #pragma once
 
 #include <string>
@@ -9,6 +10,7 @@
 
 #include "metrics/aggregate.hpp"
 #include "metrics/key_cache.hpp"
+#include "storage/redis/cluster_fleet.hpp"
 #include "storage/redis/storage_dict.hpp"
 
 namespace prefork::storage {
@@ -17,8 +19,10 @@ enum class Scope { instance, fleet };
 
 class RedisMultiProcessCollector {
  public:
-  explicit RedisMultiProcessCollector(RedisStorageDict& dict, Scope scope = Scope::instance)
-      : dict_(dict), scope_(scope) {}
+  // fleet (a cluster's, with Scope::fleet) reads the processes in place of dict.
+  explicit RedisMultiProcessCollector(RedisStorageDict& dict, Scope scope = Scope::instance,
+                                      ClusterFleet* fleet = nullptr)
+      : dict_(dict), scope_(scope), fleet_(fleet) {}
 
   // merge_from_redis(true). Throws the client's errors when Redis cannot be read.
   std::vector<metrics::Family> collect() { return merge_from_redis(true); }
@@ -40,6 +44,7 @@ class RedisMultiProcessCollector {
 
   RedisStorageDict& dict_;
   Scope scope_;
+  ClusterFleet* fleet_;
   metrics::KeyCache keys_;  // parsed once, kept across scrapes
 };
 

@@ -13,6 +13,14 @@ namespace {
 // than that counts as "not connected", a frozen Redis as much as a gone one.
 constexpr std::uint64_t health_budget_ms = 50;
 
+std::unique_ptr<ClusterFleet> cluster_fleet(const config::Config& config,
+                                            const RedisEndpoint& endpoint) {
+  if (scope_named(config.metrics.scope) != Scope::fleet || endpoint.cluster_nodes.empty())
+    return nullptr;
+  return std::make_unique<ClusterFleet>(endpoint, config.redis.key_prefix,
+                                        config.redis.ttl_seconds);
+}
+
 }  // namespace
 
 RedisReader::RedisReader(const config::Config& config, uv_loop_t* loop,
@@ -21,7 +29,8 @@ RedisReader::RedisReader(const config::Config& config, uv_loop_t* loop,
       scrape_client_(endpoint),
       scrape_dict_(scrape_client_, config.redis.key_prefix, config.redis.ttl_seconds,
                    key_instance(config.redis, config.metrics.instance)),
-      collector_(scrape_dict_, scope_named(config.metrics.scope)),
+      fleet_(cluster_fleet(config, endpoint)),
+      collector_(scrape_dict_, scope_named(config.metrics.scope), fleet_.get()),
       health_client_(endpoint),
       scrape_lane_(loop, "Metrics scrapes", 0),
       health_lane_(loop, "Metrics health check", 0) {}

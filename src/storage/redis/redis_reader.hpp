@@ -18,6 +18,7 @@
 #include "metrics/counter_floor.hpp"
 #include "storage/backend.hpp"
 #include "storage/redis/client.hpp"
+#include "storage/redis/cluster_fleet.hpp"
 #include "storage/redis/collector.hpp"
 #include "storage/redis/storage_dict.hpp"
 
@@ -48,6 +49,7 @@ class RedisReader final : public Reader {
   uv_loop_t* loop_;
   RedisStorageClient scrape_client_;  // the scrape lane's
   RedisStorageDict scrape_dict_;
+  std::unique_ptr<ClusterFleet> fleet_;  // fleet scope in a cluster, on the scrape lane
   RedisMultiProcessCollector collector_;
   metrics::CounterFloor floor_;       // scrape lane only
   RedisStorageClient health_client_;  // the health lane's

@@ -127,15 +127,12 @@ TEST_CASE("settings wrong only together name the file and both keys") {
             ": redis.db: 1, but a Redis Cluster has only database 0 (redis.cluster_nodes is set)");
 }
 
-TEST_CASE("metrics.scope: instance by default, fleet on one Redis, not yet in a cluster") {
+TEST_CASE("metrics.scope: instance by default, fleet on one Redis and in a cluster") {
   CHECK(loaded({}).metrics.scope == "instance");
   TomlFile fleet("[metrics]\nscope = \"fleet\"\n");
   CHECK(loaded({"-c", fleet.path()}).metrics.scope == "fleet");
   TomlFile cluster("[redis]\ncluster_nodes = [\"127.0.0.1:7000\"]\n[metrics]\nscope = \"fleet\"\n");
-  CHECK(error_of({"-c", cluster.path()}) ==
-        cluster.path() +
-            ": metrics.scope: fleet is not supported in a Redis Cluster yet (each instance's "
-            "index is on its own node); use scope = \"instance\"");
+  CHECK(loaded({"-c", cluster.path()}).metrics.scope == "fleet");
 }
 
 TEST_CASE("a missing or unreadable config file is an error naming it") {

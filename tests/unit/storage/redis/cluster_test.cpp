@@ -3,8 +3,11 @@
 // slot asked of the first node that answers, MOVED followed after a failover.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+
 #include "fixture.hpp"
 #include "storage/redis/cluster.hpp"
+#include "storage/redis/cluster_fleet.hpp"
 #include "storage/redis/errors.hpp"
 #include "support/redis_cluster.hpp"
 
@@ -161,4 +164,35 @@ TEST_CASE("both connections write to the owner of the instance's slot and follow
       &loop.loop, [&] { return done; }, 5));
   CHECK(outcome.ok());
   CHECK(integer_of(*inspector(replica), {"SISMEMBER", key, "async"}) == 1);
+}
+
+TEST_CASE("a fleet in a cluster: every instance found on its own master and read there") {
+  RedisCluster cluster;
+  std::vector<std::string> names = {"web1"};
+  for (int n = 2; names.size() < 3 && n < 100; ++n) {
+    std::string name = "web" + std::to_string(n);
+    int port = cluster.owner_port(key_slot(name));
+    bool new_master = std::none_of(names.begin(), names.end(), [&](const std::string& other) {
+      return cluster.owner_port(key_slot(other)) == port;
+    });
+    if (new_master) names.push_back(name);
+  }
+  REQUIRE(names.size() == 3);  // one instance on each master
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    RedisStorageClient client(in_cluster(cluster, names[i]));
+    RedisStorageDict dict(client, "gunicorn", 300, "{" + names[i] + "}");
+    dict.write_values({{counter(),
+                        process_name("{" + names[i] + "}", 100 + long(i)),
+                        {{key_of("requests", "requests_total"), double(i + 1), 0}}}});
+  }
+  ClusterFleet fleet(in_cluster(cluster, ""), "gunicorn", 300);
+  std::vector<prefork::metrics::ProcessValues> values = fleet.snapshot();
+  REQUIRE(values.size() == 3);
+  for (std::size_t i = 0; i < names.size(); ++i) {
+    auto process = std::find_if(values.begin(), values.end(), [&](const auto& group) {
+      return group.process == process_name("{" + names[i] + "}", 100 + long(i));
+    });
+    REQUIRE(process != values.end());
+    CHECK(process->values.at(0).value == double(i + 1));
+  }
 }
