@@ -1,6 +1,6 @@
 // The app of bench/scrape.sh. At worker start it declares a mix of labelled metrics so that,
-// with the 45 values the built-in worker metrics store (a counter, three histograms and four
-// gauges), every worker stores 200 values; the benchmark then measures how long the master
+// with the 46 values the built-in worker metrics store (two counters, three histograms and
+// four gauges), every worker stores 201 values; the benchmark then measures how long the master
 // takes to collect them from all workers. Every request answers 200 and moves a few values.
 #include <prefork/app.hpp>
 #include <prefork/metrics.hpp>
