@@ -1,5 +1,7 @@
 #include "storage/redis/cluster_fleet.hpp"
 
+#include <unistd.h>
+
 #include "storage/redis/cluster.hpp"
 #include "storage/redis/reply.hpp"
 
@@ -39,6 +41,13 @@ std::vector<metrics::ProcessValues> ClusterFleet::snapshot() {
                   std::make_move_iterator(more.end()));
   }
   return values;
+}
+
+void ClusterFleet::close_in_child() {
+  if (topology_.sync_fd() >= 0) ::close(topology_.sync_fd());
+  for (auto& [tag, instance] : instances_) {
+    if (instance->client.sync_fd() >= 0) ::close(instance->client.sync_fd());
+  }
 }
 
 // SCAN walks a node's whole key space, which is why it runs every rescan_seconds only.

@@ -28,6 +28,9 @@ class ClusterFleet {
   // Every process of every instance. Throws the client's errors.
   std::vector<metrics::ProcessValues> snapshot();
 
+  // In a new worker: its sockets belong to the master.
+  void close_in_child();
+
  private:
   struct Instance {
     Instance(const RedisEndpoint& endpoint, const std::string& prefix, int ttl, std::string tag)

@@ -43,6 +43,7 @@ RedisReader::~RedisReader() {
 void RedisReader::close_in_child() {
   if (scrape_client_.sync_fd() >= 0) ::close(scrape_client_.sync_fd());
   if (health_client_.sync_fd() >= 0) ::close(health_client_.sync_fd());
+  if (fleet_) fleet_->close_in_child();
 }
 
 void RedisReader::scrape(std::function<void(Result<std::string>)> done) {
