@@ -105,9 +105,12 @@ void SnapshotPlan::plan_member(const RedisKeys& layout, std::size_t process,
 // Members of one process are planned together, so its groups are the last ones.
 std::size_t SnapshotPlan::group_of(metrics::ValueKind kind, std::size_t process) {
   for (std::size_t i = groups_.size(); i > 0 && groups_[i - 1].process == process; --i) {
-    if (groups_[i - 1].kind == kind) return i - 1;
+    if (groups_[i - 1].kind == kind) {
+      ++groups_[i - 1].values;
+      return i - 1;
+    }
   }
-  groups_.push_back({kind, process});
+  groups_.push_back({kind, process, 1});
   return groups_.size() - 1;
 }
 

@@ -20,7 +20,8 @@ using OriginalKeys = std::unordered_map<std::string, std::string>;
 
 struct PlannedGroup {
   metrics::ValueKind kind;
-  std::size_t process;  // index into SnapshotPlan::processes()
+  std::size_t process;     // index into SnapshotPlan::processes()
+  std::size_t values = 0;  // how many values are planned into it
 };
 
 struct PlannedValue {

@@ -166,6 +166,7 @@ std::vector<metrics::ProcessValues> RedisStorageDict::values_of(
   out.reserve(plan_.groups().size());
   for (const PlannedGroup& group : plan_.groups()) {
     out.push_back({group.kind, plan_.processes()[group.process], {}});
+    out.back().values.reserve(group.values);
   }
   for (PlannedValue& planned : plan_.values()) {
     metrics::StoredValue stored;
