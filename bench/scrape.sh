@@ -12,6 +12,8 @@ BENCH_CONNECTIONS=${BENCH_CONNECTIONS:-8}
 source "$ROOT/bench/lib.sh"
 # shellcheck source=bench/servers.sh
 source "$ROOT/bench/servers.sh"
+# shellcheck source=bench/scrape_lib.sh
+source "$ROOT/bench/scrape_lib.sh"
 
 SCRAPE_WORKERS=${SCRAPE_WORKERS:-16}
 # What every worker stores with bench/scrape/scrape_app.cpp: 46 built-in values and 155 of
@@ -159,32 +161,6 @@ record_exposition() {
   echo "$round $storage $bytes $gzip_bytes $samples $families $times" >>"$BENCH_TMP/bodies"
 }
 
-# Runs one scrape measurement of entry INDEX against URL into DIR/NAME.txt: wrk with a single
-# connection after a warm-up. Appends "round index rps p50 p99 errors" to $BENCH_TMP/results.
-measure_scrapes() {
-  local round=$1 index=$2 url=$3 dir=$4 name=$5 parsed
-  BENCH_THREADS=1 BENCH_CONNECTIONS=1 run_wrk "$url" "$BENCH_WARMUP" "$dir/$name-warmup.txt"
-  BENCH_THREADS=1 BENCH_CONNECTIONS=1 run_wrk "$url" "$BENCH_DURATION" "$dir/$name.txt"
-  parsed=$(parse_wrk "$dir/$name.txt") || { cat "$dir/$name.txt" >&2; die "cannot parse wrk output"; }
-  log "round $round: ${BENCH_NAMES[$index]}: $parsed (scrapes/s p50_ms p99_ms errors)"
-  echo "$round $index $parsed" >>"$BENCH_TMP/results"
-}
-
-# Scrapes while wrk loads the app on PORT for the whole scrape run (warm-up included) and a
-# second more. Appends "round index app_rps app_errors" to $BENCH_TMP/load.
-measure_scrapes_under_load() {
-  local round=$1 index=$2 url=$3 dir=$4 port=$5 load_pid status=0 parsed
-  spawn_group "$dir/load.txt" wrk -t1 "-c$BENCH_CONNECTIONS" "-d$((BENCH_WARMUP + BENCH_DURATION + 1))s" \
-    --latency "http://127.0.0.1:$port/"
-  load_pid=$SPAWNED_PID
-  measure_scrapes "$round" "$index" "$url" "$dir" scrape-under-load
-  wait "$load_pid" || status=$?
-  forget_pid "$load_pid"
-  [ "$status" = 0 ] || { cat "$dir/load.txt" >&2; die "the load's wrk failed (exit status $status)"; }
-  parsed=$(parse_wrk "$dir/load.txt") || { cat "$dir/load.txt" >&2; die "cannot parse the load's wrk output"; }
-  echo "$round $index $(echo "$parsed" | awk '{ print $1, $4 }')" >>"$BENCH_TMP/load"
-}
-
 # Starts prefork with STORAGE (entry IDLE_INDEX, whose twin under load is IDLE_INDEX + 1),
 # waits until /metrics shows every worker, measures and stops it.
 measure_storage() {
@@ -207,8 +183,9 @@ measure_storage() {
   fi
   run_check "$round" "$idle_index" "$port" "$dir"
   record_exposition "$round" "$storage" "$url" "$dir"
-  measure_scrapes "$round" "$idle_index" "$url" "$dir" scrape-idle
-  measure_scrapes_under_load "$round" "$((idle_index + 1))" "$url" "$dir" "$port"
+  measure_scrapes "$round" "$idle_index" "$url" "$dir/scrape-idle"
+  measure_scrapes_under_load "$round" "$((idle_index + 1))" "$url" "$dir/scrape-under-load" \
+    "http://127.0.0.1:$port/"
   run_check "$round" "$((idle_index + 1))" "$port" "$dir"
   stop_by_pid "$SERVER_PID"
 }
@@ -261,15 +238,6 @@ run_scrape_rounds() {
       measure_storage "$round" "${STORAGES[$position]}" "$((position * 2))"
     done
   done
-}
-
-# Median of column COLUMN of FILE over the lines whose column KEY_COLUMN is KEY.
-median_where() {
-  local file=$1 key_column=$2 key=$3 column=$4
-  awk -v key_column="$key_column" -v key="$key" -v column="$column" '$key_column == key { print $column }' \
-    "$file" | sort -g | awk '{ value[NR] = $1 } END {
-      if (NR == 0) { print "—"; exit }
-      print (NR % 2) ? value[(NR + 1) / 2] : (value[NR / 2] + value[NR / 2 + 1]) / 2 }'
 }
 
 render_expositions() {

@@ -16,12 +16,14 @@ BENCH_ROUNDS=${BENCH_ROUNDS:-1}
 source "$ROOT/bench/lib.sh"
 # shellcheck source=bench/servers.sh
 source "$ROOT/bench/servers.sh"
+# shellcheck source=bench/scrape_lib.sh
+source "$ROOT/bench/scrape_lib.sh"
 
 SCRAPE_FLEET_INSTANCES=${SCRAPE_FLEET_INSTANCES:-8}
 SCRAPE_WORKERS=${SCRAPE_WORKERS:-16}
 SCRAPE_START_TIMEOUT=${SCRAPE_START_TIMEOUT:-300}
 # What every worker stores with bench/scrape/scrape_app.cpp (see bench/scrape.sh).
-SCRAPE_VALUES_PER_WORKER=200
+SCRAPE_VALUES_PER_WORKER=201
 GOAL_P99_MS=100
 
 usage() {
@@ -161,40 +163,6 @@ record_exposition() {
     "$(grep -vc '^#' "$file")" >>"$BENCH_TMP/bodies"
 }
 
-# One scrape at a time on URL for entry INDEX (wrk -t1 -c1 after a warm-up), into
-# BENCH_TMP/NAME.txt; appends "round index rps p50 p99 errors" to BENCH_TMP/results.
-measure_scrapes() {
-  local round=$1 index=$2 url=$3 name=$4 parsed
-  BENCH_THREADS=1 BENCH_CONNECTIONS=1 run_wrk "$url" "$BENCH_WARMUP" "$BENCH_TMP/$name-warmup.txt"
-  BENCH_THREADS=1 BENCH_CONNECTIONS=1 run_wrk "$url" "$BENCH_DURATION" "$BENCH_TMP/$name.txt"
-  parsed=$(parse_wrk "$BENCH_TMP/$name.txt") || { cat "$BENCH_TMP/$name.txt" >&2; die "cannot parse wrk output"; }
-  log "round $round: ${BENCH_NAMES[$index]}: $parsed (scrapes/s p50_ms p99_ms errors)"
-  echo "$round $index $parsed" >>"$BENCH_TMP/results"
-}
-
-# The same while wrk loads the first instance's app port for the whole scrape run and a second
-# more; appends "index round app_rps app_errors" to BENCH_TMP/load.
-measure_scrapes_under_load() {
-  local round=$1 index=$2 url=$3 name=$4 load_pid status=0 parsed
-  spawn_group "$BENCH_TMP/$name-load.txt" wrk -t1 "-c$BENCH_CONNECTIONS" \
-    "-d$((BENCH_WARMUP + BENCH_DURATION + 1))s" --latency "http://127.0.0.1:${APP_PORTS[0]}/"
-  load_pid=$SPAWNED_PID
-  measure_scrapes "$round" "$index" "$url" "$name"
-  wait "$load_pid" || status=$?
-  forget_pid "$load_pid"
-  if [ "$status" != 0 ] || ! parsed=$(parse_wrk "$BENCH_TMP/$name-load.txt"); then
-    cat "$BENCH_TMP/$name-load.txt" >&2
-    die "the load's wrk failed (exit status $status)"
-  fi
-  echo "$index $round $(echo "$parsed" | awk '{ print $1, $4 }')" >>"$BENCH_TMP/load"
-}
-
-# Median of column COLUMN of FILE over the lines whose first field is KEY.
-median_in() {
-  awk -v key="$2" -v column="$3" '$1 == key { print $column }' "$1" | sort -g |
-    awk '{ value[NR] = $1 } END { print (NR % 2) ? value[(NR + 1) / 2] : (value[NR / 2] + value[NR / 2 + 1]) / 2 }'
-}
-
 render_results() {
   local index view load
   echo "| row | scrapes/s | p50 | p99 | errors | body | gzip body | sample lines | app req/s (load) |"
@@ -203,11 +171,11 @@ render_results() {
     view=fleet
     ((index < 2)) || view=instance
     load=—
-    ((index % 2 == 0)) || load=$(median_in "$BENCH_TMP/load" "$index" 3 | awk '{ printf "%.0f", $1 }')
+    ((index % 2 == 0)) || load=$(median_where "$BENCH_TMP/load" 2 "$index" 3 | awk '{ printf "%.0f", $1 }')
     awk -v name="${BENCH_NAMES[$index]}" -v rps="$(median_of "$index" 3)" -v p50="$(median_of "$index" 4)" \
       -v p99="$(median_of "$index" 5)" -v errors="$(median_of "$index" 6)" \
-      -v body="$(median_in "$BENCH_TMP/bodies" "$view" 2)" -v gzip="$(median_in "$BENCH_TMP/bodies" "$view" 3)" \
-      -v samples="$(median_in "$BENCH_TMP/bodies" "$view" 4)" \
+      -v body="$(median_where "$BENCH_TMP/bodies" 1 "$view" 2)" -v gzip="$(median_where "$BENCH_TMP/bodies" 1 "$view" 3)" \
+      -v samples="$(median_where "$BENCH_TMP/bodies" 1 "$view" 4)" \
       -v load="$load" \
       'BEGIN { printf "| %s | %.0f | %.2f ms | %.2f ms | %d | %d B | %d B | %d | %s |\n",
         name, rps, p50, p99, errors, body, gzip, samples, load }'
@@ -263,11 +231,12 @@ record_exposition instance "$INSTANCE_URL"
 
 : >"$BENCH_TMP/results"
 : >"$BENCH_TMP/load"
+LOAD_URL="http://127.0.0.1:${APP_PORTS[0]}/"
 for ((round = 1; round <= BENCH_ROUNDS; round++)); do
-  measure_scrapes "$round" 0 "$FLEET_URL" "round$round-fleet-idle"
-  measure_scrapes_under_load "$round" 1 "$FLEET_URL" "round$round-fleet-load"
-  measure_scrapes "$round" 2 "$INSTANCE_URL" "round$round-instance-idle"
-  measure_scrapes_under_load "$round" 3 "$INSTANCE_URL" "round$round-instance-load"
+  measure_scrapes "$round" 0 "$FLEET_URL" "$BENCH_TMP/round$round-fleet-idle"
+  measure_scrapes_under_load "$round" 1 "$FLEET_URL" "$BENCH_TMP/round$round-fleet" "$LOAD_URL"
+  measure_scrapes "$round" 2 "$INSTANCE_URL" "$BENCH_TMP/round$round-instance-idle"
+  measure_scrapes_under_load "$round" 3 "$INSTANCE_URL" "$BENCH_TMP/round$round-instance" "$LOAD_URL"
 done
 for pid in "$FLEET_PID" "${INSTANCE_PIDS[@]}" "$REDIS_PID"; do
   stop_by_pid "$pid"
