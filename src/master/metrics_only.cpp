@@ -21,13 +21,16 @@
 namespace prefork::master {
 namespace {
 
-constexpr std::array<int, 4> handled_signals = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1};
+constexpr std::array<int, 5> handled_signals = {SIGTERM, SIGINT, SIGQUIT, SIGUSR1, SIGHUP};
 
 using SignalHandles = std::array<UvHandle<uv_signal_t>, handled_signals.size()>;
 
+// HUP reopens the log as USR1 does: there are no workers to replace, and a setting changed in
+// the file takes a restart (said, so that nobody waits for it to apply).
 void on_signal(uv_signal_t* handle, int signum) {
   log::info("Handling signal: ", signal_label(signum));
-  if (signum == SIGUSR1) return log::reopen();
+  if (signum == SIGHUP) log::info("Metrics only: settings apply at the next start");
+  if (signum == SIGUSR1 || signum == SIGHUP) return log::reopen();
   uv_stop(handle->loop);
 }
 

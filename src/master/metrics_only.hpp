@@ -9,7 +9,7 @@
 
 namespace prefork::master {
 
-// Runs until TERM, INT or QUIT; USR1 reopens the error log. Returns the exit code.
+// Runs until TERM, INT or QUIT; USR1 and HUP reopen the error log. Returns the exit code.
 int serve_metrics_only(const config::Config& config);
 
 }  // namespace prefork::master

@@ -6,6 +6,7 @@
 namespace prefork::master {
 
 void ScrapeGate::scrape(std::function<void(Result<std::string>)> done) {
+  if (closed_) return done(Status::error("the master is stopping"));
   auto waiter = std::make_unique<Waiter>();
   waiter->done = std::move(done);
   waiter->deadline = UvTimer(loop_, uv_timer_init);
@@ -39,6 +40,7 @@ void ScrapeGate::timed_out(uv_timer_t* deadline) {
 }
 
 void ScrapeGate::close() {
+  closed_ = true;
   std::vector<std::unique_ptr<Waiter>> waiters = std::move(waiters_);
   waiters_.clear();
   for (auto& waiter : waiters) waiter->done(Status::error("the master is stopping"));

@@ -29,7 +29,8 @@ class ScrapeGate {
   void check_health(std::function<void(const storage::Health&)> done) {
     reader_.check_health(std::move(done));
   }
-  // Answers every waiting scrape with an error: the process is stopping.
+  // Answers every waiting scrape with an error, and every later one at once: the process is
+  // stopping, and a scrape started now could finish after the gate is gone.
   void close();
 
  private:
@@ -46,6 +47,7 @@ class ScrapeGate {
   double timeout_seconds_;
   std::vector<std::unique_ptr<Waiter>> waiters_;
   bool scraping_ = false;
+  bool closed_ = false;
 };
 
 }  // namespace prefork::master

@@ -134,11 +134,14 @@ TEST_CASE("an instance's slot resharded from master to master under load: nothin
     auto at = std::find(masters.begin(), masters.end(), from);
     REQUIRE(at != masters.end());
     int to = std::next(at) == masters.end() ? masters.front() : *std::next(at);
-    deployment.cluster.move_slot(moving.slot, to);
+    deployment.cluster.move_slot(moving.slot, to, 100ms);
     MESSAGE("slot ", moving.slot, " of ", moving.name, " moved from ", from, " to ", to);
     REQUIRE(eventually(
         [&, goal = moving.load.answered() + 200] { return moving.load.answered() > goal; }));
   }
   moving.check_exact();
   deployment.second.check_exact();
+  // The writers did meet the slot half-moved and then moved.
+  CHECK(deployment.cluster.errors_replied("ASK") > 0);
+  CHECK(deployment.cluster.errors_replied("MOVED") > 0);
 }

@@ -12,6 +12,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/eventually.hpp"
@@ -70,17 +71,17 @@ class RedisCluster {
   }
 
   // Moves slot with its keys to the master on to_port: IMPORTING on the target, MIGRATING on
-  // the source, the keys MIGRATEd in batches, then every master told the new owner. Meanwhile
-  // a client gets ASK for keys already moved (and TRYAGAIN for transactions over both), then
-  // MOVED.
-  void move_slot(int slot, int to_port) {
+  // the source, the keys MIGRATEd in batches of 50 with hold between them, then the new owner
+  // told to the target, the source and the other masters, in that order. Meanwhile a client
+  // gets ASK for keys already moved (and TRYAGAIN for transactions over both), then MOVED.
+  void move_slot(int slot, int to_port, std::chrono::milliseconds hold) {
     RedisServer& source = node_on(owner_port(slot));
     RedisServer& target = node_on(to_port);
     std::string number = std::to_string(slot);
     require_ok(target.command({"CLUSTER", "SETSLOT", number, "IMPORTING", node_id(source)}));
     require_ok(source.command({"CLUSTER", "SETSLOT", number, "MIGRATING", node_id(target)}));
     for (;;) {
-      RedisServer::Reply keys = source.command({"CLUSTER", "GETKEYSINSLOT", number, "100"});
+      RedisServer::Reply keys = source.command({"CLUSTER", "GETKEYSINSLOT", number, "50"});
       require(keys && keys->type == REDIS_REPLY_ARRAY, "CLUSTER GETKEYSINSLOT failed");
       if (keys->elements == 0) break;
       std::vector<std::string> migrate = {
@@ -88,11 +89,29 @@ class RedisCluster {
       for (std::size_t i = 0; i < keys->elements; ++i)
         migrate.emplace_back(keys->element[i]->str, keys->element[i]->len);
       require_ok(source.command(migrate));
+      // The slot held half-moved on purpose: the scenario under test, not a wait for anything.
+      std::this_thread::sleep_for(hold);
     }
-    for (int port : master_ports())
-      require_ok(node_on(port).command({"CLUSTER", "SETSLOT", number, "NODE", node_id(target)}));
+    std::vector<int> told = {to_port, source.port()};
+    for (int port : master_ports()) {
+      if (port != to_port && port != source.port()) told.push_back(port);
+    }
+    std::string owner = node_id(target);
+    for (int port : told)
+      require_ok(node_on(port).command({"CLUSTER", "SETSLOT", number, "NODE", owner}));
     require(eventually([&] { return owner_port(slot) == to_port; }, std::chrono::seconds(10)),
             "the cluster did not agree on slot " + number + "'s new owner");
+  }
+
+  // How many replies of an error kind ("ASK", "MOVED", "TRYAGAIN") the live masters gave.
+  long long errors_replied(const std::string& kind) const {
+    long long total = 0;
+    for (const auto& node : nodes_) {
+      if (!node->running()) continue;
+      std::string stat = node->info_field("errorstats", "errorstat_" + kind);
+      if (stat.starts_with("count=")) total += std::stoll(stat.substr(6));
+    }
+    return total;
   }
 
   // SIGKILL of slot's master; wait_for_failover(slot) waits for its replica to take over.

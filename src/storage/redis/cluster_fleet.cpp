@@ -30,9 +30,10 @@ ClusterFleet::ClusterFleet(const RedisEndpoint& endpoint, std::string prefix, in
       topology_(endpoint) {}
 
 std::vector<metrics::ProcessValues> ClusterFleet::snapshot() {
-  if (local_time() - scanned_at_ >= rescan_seconds) {
+  auto now = std::chrono::steady_clock::now();
+  if (!scanned_at_ || now - *scanned_at_ >= std::chrono::duration<double>(rescan_seconds)) {
     track(scan_instances());
-    scanned_at_ = local_time();
+    scanned_at_ = now;
   }
   std::vector<metrics::ProcessValues> values;
   for (auto& [tag, instance] : instances_) {
@@ -45,9 +46,19 @@ std::vector<metrics::ProcessValues> ClusterFleet::snapshot() {
 
 void ClusterFleet::close_in_child() {
   if (topology_.sync_fd() >= 0) ::close(topology_.sync_fd());
+  for (auto& [address, node] : nodes_) {
+    if (node->sync_fd() >= 0) ::close(node->sync_fd());
+  }
   for (auto& [tag, instance] : instances_) {
     if (instance->client.sync_fd() >= 0) ::close(instance->client.sync_fd());
   }
+}
+
+RedisStorageClient& ClusterFleet::node_client(const RedisHost& master) {
+  std::unique_ptr<RedisStorageClient>& client =
+      nodes_[master.host + ":" + std::to_string(master.port)];
+  if (!client) client = std::make_unique<RedisStorageClient>(node_endpoint(endpoint_, master));
+  return *client;
 }
 
 // SCAN walks a node's whole key space, which is why it runs every rescan_seconds only.
@@ -57,7 +68,7 @@ std::set<std::string> ClusterFleet::scan_instances() {
   std::string index_prefix = prefix_ + ":processes:";
   std::set<std::string> tags;
   for (const RedisHost& master : slot_masters(slots.get(), asked)) {
-    RedisStorageClient node(node_endpoint(endpoint_, master));
+    RedisStorageClient& node = node_client(master);
     std::string cursor = "0";
     do {
       Reply page = node.command({"SCAN", cursor, "MATCH", index_prefix + "{*}", "COUNT", "1000"});

@@ -218,9 +218,10 @@ void RedisBackend::check_health(std::function<void(const Health&)> done) {
   reader_.check_health(std::move(done));
 }
 
+// The reader last: the write drains run the loop, and a scrape or health check that started
+// meanwhile must finish before the reader's owner goes.
 void RedisBackend::shut_down() {
   refresh_timer_.reset();
-  reader_.shut_down();
   master_values_changed();
   write_lane_.drain(true);
   std::string master = process_of(getpid());
@@ -236,6 +237,7 @@ void RedisBackend::shut_down() {
                     },
                     {}});
   write_lane_.drain(true);
+  reader_.shut_down();
 }
 
 }  // namespace prefork::storage
