@@ -1,5 +1,7 @@
 #include "storage/redis/client.hpp"
 
+#include <unistd.h>
+
 #include "storage/redis/errors.hpp"
 
 namespace prefork::storage {
@@ -7,6 +9,10 @@ namespace prefork::storage {
 RedisStorageClient::RedisStorageClient(RedisEndpoint endpoint) : sync_(std::move(endpoint)) {}
 
 RedisStorageClient::~RedisStorageClient() = default;
+
+void RedisStorageClient::close_in_child() const {
+  if (sync_.fd() >= 0) ::close(sync_.fd());
+}
 
 bool RedisStorageClient::ping() {
   try {

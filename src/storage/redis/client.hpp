@@ -27,7 +27,9 @@ class RedisStorageClient {
   // PING; false instead of throwing.
   virtual bool ping();
   bool is_connected() const { return sync_.is_connected(); }
-  int sync_fd() const { return sync_.fd(); }
+  // In a forked child: closes the blocking connection's socket, which is the parent's, and
+  // touches nothing else (the child never uses this client, and frees nothing of the parent).
+  void close_in_child() const;
   std::uint64_t connections() const { return sync_.connections(); }
 
   Reply command(const Command& command) { return sync_.command(command); }

@@ -1,7 +1,5 @@
 #include "storage/redis/cluster_fleet.hpp"
 
-#include <unistd.h>
-
 #include "storage/redis/cluster.hpp"
 #include "storage/redis/reply.hpp"
 
@@ -45,13 +43,9 @@ std::vector<metrics::ProcessValues> ClusterFleet::snapshot() {
 }
 
 void ClusterFleet::close_in_child() {
-  if (topology_.sync_fd() >= 0) ::close(topology_.sync_fd());
-  for (auto& [address, node] : nodes_) {
-    if (node->sync_fd() >= 0) ::close(node->sync_fd());
-  }
-  for (auto& [tag, instance] : instances_) {
-    if (instance->client.sync_fd() >= 0) ::close(instance->client.sync_fd());
-  }
+  topology_.close_in_child();
+  for (auto& [address, node] : nodes_) node->close_in_child();
+  for (auto& [tag, instance] : instances_) instance->client.close_in_child();
 }
 
 RedisStorageClient& ClusterFleet::node_client(const RedisHost& master) {

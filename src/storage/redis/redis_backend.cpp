@@ -86,7 +86,7 @@ void RedisBackend::close_in_child() {
   close_fd(pending_slot_.get());
   for (const auto& [pid, slot] : slots_) close_fd(slot.get());
   close_fd(master_slot_fd_);
-  close_fd(writes_->get_client()->sync_fd());
+  writes_->get_client()->close_in_child();
   reader_.close_in_child();
 }
 

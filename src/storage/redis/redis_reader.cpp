@@ -1,7 +1,5 @@
 #include "storage/redis/redis_reader.hpp"
 
-#include <unistd.h>
-
 #include "metrics/exposition.hpp"
 #include "storage/redis/keys.hpp"
 #include "storage/scrape_job.hpp"
@@ -41,8 +39,8 @@ RedisReader::~RedisReader() {
 }
 
 void RedisReader::close_in_child() {
-  if (scrape_client_.sync_fd() >= 0) ::close(scrape_client_.sync_fd());
-  if (health_client_.sync_fd() >= 0) ::close(health_client_.sync_fd());
+  scrape_client_.close_in_child();
+  health_client_.close_in_child();
   if (fleet_) fleet_->close_in_child();
 }
 
