@@ -1,24 +1,26 @@
 #include "metrics/key_cache.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <iterator>
 
 namespace prefork::metrics {
 namespace {
 
-// Finds le among the labels; an le that is not a number is an error for histograms.
+// Finds le among the labels, and keeps the others apart for a bucket only; an le that is not
+// a number is an error for histograms.
 Status read_bucket(ParsedKey& key) {
-  for (const auto& label : key.parts.labels) {
-    if (label.first != "le") {
-      key.without_le.push_back(label);
-      continue;
-    }
-    char* end = nullptr;
-    key.bound = std::strtod(label.second.c_str(), &end);
-    key.is_bucket = true;
-    if (label.second.empty() || end != label.second.c_str() + label.second.size())
-      return Status::error("bucket bound le=\"" + label.second + "\" is not a number");
-  }
+  const Labels& labels = key.parts.labels;
+  auto le = std::find_if(labels.begin(), labels.end(),
+                         [](const auto& label) { return label.first == "le"; });
+  if (le == labels.end()) return {};
+  key.is_bucket = true;
+  std::copy_if(labels.begin(), labels.end(), std::back_inserter(key.without_le),
+               [](const auto& label) { return label.first != "le"; });
+  char* end = nullptr;
+  key.bound = std::strtod(le->second.c_str(), &end);
+  if (le->second.empty() || end != le->second.c_str() + le->second.size())
+    return Status::error("bucket bound le=\"" + le->second + "\" is not a number");
   return {};
 }
 
