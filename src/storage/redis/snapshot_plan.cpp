@@ -19,8 +19,21 @@ bool uses_timestamp(const metrics::ValueKind& kind) {
 
 }  // namespace
 
-bool SnapshotPlan::matches(const std::vector<std::string>& processes,
-                           std::span<const Reply> sets) const {
+bool SnapshotPlan::fits(const std::vector<std::string>& processes, std::span<const Reply> sizes,
+                        Clock::time_point now) const {
+  if (!built_ || members_due(now) || processes != processes_) return false;
+  for (std::size_t i = 0; i < sizes.size(); ++i) {
+    const redisReply* size = sizes[i].get();
+    if (size == nullptr || size->type != REDIS_REPLY_INTEGER ||
+        static_cast<std::size_t>(size->integer) != member_counts_[i]) {
+      return false;
+    }
+  }
+  return true;
+}
+
+bool SnapshotPlan::matches(const std::vector<std::string>& processes, std::span<const Reply> sets,
+                           Clock::time_point now) {
   if (!built_ || processes != processes_) return false;
   std::size_t next = 0;
   for (std::size_t i = 0; i < sets.size(); ++i) {
@@ -31,13 +44,16 @@ bool SnapshotPlan::matches(const std::vector<std::string>& processes,
       if (reply_text(set->element[j]) != members_[next++]) return false;
     }
   }
+  members_checked_ = now;
   return true;
 }
 
 void SnapshotPlan::build(const RedisKeys& layout, std::vector<std::string> processes,
-                         std::span<const Reply> sets, const OriginalKeys& known) {
+                         std::span<const Reply> sets, const OriginalKeys& known,
+                         Clock::time_point now) {
   discard();
   built_ = true;
+  members_checked_ = now;
   processes_ = std::move(processes);
   for (std::size_t i = 0; i < sets.size(); ++i) {
     const redisReply* set = sets[i].get();

@@ -3,6 +3,7 @@
 // answering them, and between scrapes the sets almost never change.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <span>
 #include <string>
@@ -37,14 +38,30 @@ struct PlannedValue {
 
 class SnapshotPlan {
  public:
+  using Clock = std::chrono::steady_clock;
+  // A process's set only grows while it lives and is deleted whole (or shrinks, at cleanup)
+  // when it dies, so its size tells whether the plan still fits. Sizes cannot tell a set that
+  // lost one member and gained another; comparing the members this often bounds that case.
+  static constexpr std::chrono::seconds members_recheck{10};
+
+  // True when the plan was built from these processes, their sets had these sizes, and the
+  // members were compared less than members_recheck ago.
+  bool fits(const std::vector<std::string>& processes, std::span<const Reply> sizes,
+            Clock::time_point now) const;
+  bool members_due(Clock::time_point now) const {
+    return now - members_checked_ >= members_recheck;
+  }
+
   // True when the plan was built from exactly these processes and set members (in the order
-  // Redis listed them: an unchanged set lists its members in the same order).
-  bool matches(const std::vector<std::string>& processes, std::span<const Reply> sets) const;
+  // Redis listed them: an unchanged set lists its members in the same order). Marks the
+  // members checked when they are the same.
+  bool matches(const std::vector<std::string>& processes, std::span<const Reply> sets,
+               Clock::time_point now);
 
   // sets[i] is the SMEMBERS reply of processes[i]. Values whose JSON key is not in known get
   // an original_key read too.
   void build(const RedisKeys& layout, std::vector<std::string> processes,
-             std::span<const Reply> sets, const OriginalKeys& known);
+             std::span<const Reply> sets, const OriginalKeys& known, Clock::time_point now);
 
   // A plan that reads meta hashes is used once: the next snapshot builds one without them.
   bool reads_meta() const { return reads_meta_; }
@@ -73,6 +90,7 @@ class SnapshotPlan {
   std::string reads_;
   std::size_t read_count_ = 0;
   bool reads_meta_ = false;
+  Clock::time_point members_checked_{};
 };
 
 }  // namespace prefork::storage

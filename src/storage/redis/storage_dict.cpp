@@ -104,10 +104,6 @@ std::vector<std::string> RedisStorageDict::processes() {
   return strings_of(client_.command({"SMEMBERS", layout_.processes()}).get());
 }
 
-// Three round trips: the index, the process sets, then every hash inside MULTI/EXEC. The index
-// and the sets are watched, so a cleanup (or new series) in between aborts the EXEC and the
-// read starts over: a collector never sees a dead process both gone and not yet archived.
-// The reads of the third trip are planned once per membership of the sets (SnapshotPlan).
 std::vector<metrics::ProcessValues> RedisStorageDict::snapshot(const ProcessFilter& keep) {
   for (int attempt = 0; attempt < snapshot_attempts; ++attempt) {
     if (std::optional<std::vector<metrics::ProcessValues>> values = try_snapshot(true, keep)) {
@@ -118,6 +114,14 @@ std::vector<metrics::ProcessValues> RedisStorageDict::snapshot(const ProcessFilt
   return try_snapshot(false, keep).value_or(std::vector<metrics::ProcessValues>{});
 }
 
+// Three round trips: the index, the sizes of the process sets, then every hash, followed by an
+// empty MULTI/EXEC. The index and the sets are watched from the start, so a cleanup (or a new
+// series) before the EXEC aborts it and the read starts over: a collector never sees a dead
+// process both gone and not yet archived. The values are read outside the transaction, as
+// prometheus_client reads its files while workers write them: Redis queueing 25 000 reads
+// only to run them at EXEC doubled the replies and held every worker's flush for the whole
+// read. The reads are planned once per membership of the sets (SnapshotPlan); when a set's
+// size says the plan no longer fits, a fourth trip reads the members.
 std::optional<std::vector<metrics::ProcessValues>> RedisStorageDict::try_snapshot(
     bool atomic, const ProcessFilter& keep) {
   std::vector<Command> first;
@@ -126,42 +130,53 @@ std::optional<std::vector<metrics::ProcessValues>> RedisStorageDict::try_snapsho
   std::vector<std::string> processes = strings_of(client_.pipeline(first).back().get());
   if (keep) std::erase_if(processes, [&](const std::string& process) { return !keep(process); });
 
-  std::vector<Command> second;
-  if (atomic && !processes.empty()) {
-    Command watch = {"WATCH"};
-    for (const std::string& process : processes) watch.push_back(layout_.process(process));
-    second.push_back(std::move(watch));
+  SnapshotPlan::Clock::time_point now = SnapshotPlan::Clock::now();
+  bool members_due = plan_.members_due(now);
+  std::vector<Reply> sets = read_sets(processes, atomic, members_due ? "SMEMBERS" : "SCARD");
+  if (!members_due && !plan_.fits(processes, sets, now)) {
+    sets = read_sets(processes, false, "SMEMBERS");
+    members_due = true;
   }
-  for (const std::string& process : processes) {
-    second.push_back({"SMEMBERS", layout_.process(process)});
+  if (members_due && !plan_.matches(processes, sets, now)) {
+    plan_.build(layout_, std::move(processes), sets, original_keys_, now);
   }
-  std::vector<Reply> replies = client_.pipeline(second);
-  std::span<const Reply> sets(replies.end() - static_cast<std::ptrdiff_t>(processes.size()),
-                              replies.end());
-  if (!plan_.matches(processes, sets)) {
-    plan_.build(layout_, std::move(processes), sets, original_keys_);
-  }
-
-  static constexpr std::string_view multi = "*1\r\n$5\r\nMULTI\r\n";
-  static constexpr std::string_view exec = "*1\r\n$4\r\nEXEC\r\n";
-  std::vector<const redisReply*> values;
-  if (atomic) {
-    replies = client_.pipeline({multi, plan_.reads(), exec}, plan_.read_count() + 2);
-    const redisReply* result = replies.back().get();
-    if (result == nullptr || result->type == REDIS_REPLY_NIL) return std::nullopt;
-    if (result->type != REDIS_REPLY_ARRAY) {
-      throw RedisError("Redis refused the snapshot: " + std::string(reply_text(result)));
-    }
-    values.assign(result->element, result->element + result->elements);
-  } else {
-    replies = client_.pipeline({plan_.reads()}, plan_.read_count());
-    for (const Reply& reply : replies) values.push_back(reply.get());
-  }
-  return values_of(values);
+  return atomic ? read_planned_atomically()
+                : values_of(client_.pipeline({plan_.reads()}, plan_.read_count()));
 }
 
-std::vector<metrics::ProcessValues> RedisStorageDict::values_of(
-    const std::vector<const redisReply*>& replies) {
+// One reply per process: COMMAND of its set (SCARD or SMEMBERS), each watched when asked.
+std::vector<Reply> RedisStorageDict::read_sets(const std::vector<std::string>& processes,
+                                               bool watch, const char* command) {
+  std::vector<Command> commands;
+  if (watch && !processes.empty()) {
+    Command watched = {"WATCH"};
+    for (const std::string& process : processes) watched.push_back(layout_.process(process));
+    commands.push_back(std::move(watched));
+  }
+  for (const std::string& process : processes) {
+    commands.push_back({command, layout_.process(process)});
+  }
+  std::vector<Reply> replies = client_.pipeline(commands);
+  if (watch && !processes.empty()) replies.erase(replies.begin());
+  return replies;
+}
+
+// The planned reads, then MULTI and EXEC: an EXEC that is refused (nil) means a watched key
+// changed since the WATCH.
+std::optional<std::vector<metrics::ProcessValues>> RedisStorageDict::read_planned_atomically() {
+  static constexpr std::string_view multi_exec = "*1\r\n$5\r\nMULTI\r\n*1\r\n$4\r\nEXEC\r\n";
+  std::vector<Reply> replies =
+      client_.pipeline({plan_.reads(), multi_exec}, plan_.read_count() + 2);
+  const redisReply* result = replies.back().get();
+  if (result == nullptr || result->type == REDIS_REPLY_NIL) return std::nullopt;
+  if (result->type != REDIS_REPLY_ARRAY) {
+    throw RedisError("Redis refused the snapshot: " + std::string(reply_text(result)));
+  }
+  replies.resize(plan_.read_count());
+  return values_of(replies);
+}
+
+std::vector<metrics::ProcessValues> RedisStorageDict::values_of(const std::vector<Reply>& replies) {
   std::vector<metrics::ProcessValues> out;
   out.reserve(plan_.groups().size());
   for (const PlannedGroup& group : plan_.groups()) {
@@ -171,12 +186,12 @@ std::vector<metrics::ProcessValues> RedisStorageDict::values_of(
   for (PlannedValue& planned : plan_.values()) {
     metrics::StoredValue stored;
     if (planned.value_read >= replies.size() ||
-        !read_planned_value(replies[planned.value_read], planned.with_timestamp, stored)) {
+        !read_planned_value(replies[planned.value_read].get(), planned.with_timestamp, stored)) {
       continue;  // expired between the index and the read
     }
     if (planned.key == nullptr) {
       const redisReply* original =
-          planned.meta_read < replies.size() ? replies[planned.meta_read] : nullptr;
+          planned.meta_read < replies.size() ? replies[planned.meta_read].get() : nullptr;
       if (original == nullptr || original->type != REDIS_REPLY_STRING) continue;
       planned.key = &original_keys_.try_emplace(planned.md5, reply_text(original)).first->second;
     }

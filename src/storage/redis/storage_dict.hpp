@@ -76,9 +76,9 @@ class RedisStorageDict {
   void clear(std::string_view process);
 
   // Processes in the index, and every stored value of all of them as one consistent snapshot
-  // (watched index and process sets, values read in MULTI/EXEC). Timestamps are read only for
-  // mostrecent gauges, the one kind whose aggregation uses them; other values have 0.
-  // keep (when given) chooses which of the index's processes are read.
+  // (values read while the index and the process sets are watched, then an empty MULTI/EXEC).
+  // Timestamps are read only for mostrecent gauges, the one kind whose aggregation uses them; other
+  // values have 0. keep (when given) chooses which of the index's processes are read.
   std::vector<std::string> processes();
   std::vector<metrics::ProcessValues> snapshot(const ProcessFilter& keep = {});
 
@@ -112,7 +112,10 @@ class RedisStorageDict {
   std::optional<CleanupResult> try_cleanup(const std::vector<std::string>& processes);
   std::optional<std::vector<metrics::ProcessValues>> try_snapshot(bool atomic,
                                                                   const ProcessFilter& keep);
-  std::vector<metrics::ProcessValues> values_of(const std::vector<const redisReply*>& replies);
+  std::vector<Reply> read_sets(const std::vector<std::string>& processes, bool watch,
+                               const char* command);
+  std::optional<std::vector<metrics::ProcessValues>> read_planned_atomically();
+  std::vector<metrics::ProcessValues> values_of(const std::vector<Reply>& replies);
   std::string metric_key(const Series& series) const;
   std::string meta_key(const Series& series) const;
 
