@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <tuple>
+#include <unordered_set>
 
 #include "storage/redis/protocol.hpp"
 
@@ -49,8 +50,7 @@ bool SnapshotPlan::matches(const std::vector<std::string>& processes, std::span<
 }
 
 void SnapshotPlan::build(const RedisKeys& layout, std::vector<std::string> processes,
-                         std::span<const Reply> sets, const OriginalKeys& known,
-                         Clock::time_point now) {
+                         std::span<const Reply> sets, OriginalKeys& known, Clock::time_point now) {
   discard();
   built_ = true;
   members_checked_ = now;
@@ -66,6 +66,15 @@ void SnapshotPlan::build(const RedisKeys& layout, std::vector<std::string> proce
     }
   }
   if (!reads_meta_) sort_values();
+  forget_unplanned(known);
+}
+
+// The keys of series no longer stored (a dead worker's pid-labelled gauges, say) would pile up
+// over restarts; the plan's own keep their nodes, so its pointers stay valid.
+void SnapshotPlan::forget_unplanned(OriginalKeys& known) const {
+  std::unordered_set<std::string_view> planned;
+  for (const PlannedValue& value : values_) planned.insert(value.md5);
+  std::erase_if(known, [&](const auto& entry) { return !planned.contains(entry.first); });
 }
 
 // The collector sorts by process, kind and JSON key for a stable exposition; planned in that

@@ -59,9 +59,9 @@ class SnapshotPlan {
                Clock::time_point now);
 
   // sets[i] is the SMEMBERS reply of processes[i]. Values whose JSON key is not in known get
-  // an original_key read too.
+  // an original_key read too; keys of known that the plan does not use are dropped.
   void build(const RedisKeys& layout, std::vector<std::string> processes,
-             std::span<const Reply> sets, const OriginalKeys& known, Clock::time_point now);
+             std::span<const Reply> sets, OriginalKeys& known, Clock::time_point now);
 
   // A plan that reads meta hashes is used once: the next snapshot builds one without them.
   bool reads_meta() const { return reads_meta_; }
@@ -80,6 +80,7 @@ class SnapshotPlan {
                    const OriginalKeys& known);
   std::size_t group_of(metrics::ValueKind kind, std::size_t process);
   void sort_values();
+  void forget_unplanned(OriginalKeys& known) const;
 
   bool built_ = false;
   std::vector<std::string> processes_;

@@ -81,6 +81,8 @@ class RedisStorageDict {
   // values have 0. keep (when given) chooses which of the index's processes are read.
   std::vector<std::string> processes();
   std::vector<metrics::ProcessValues> snapshot(const ProcessFilter& keep = {});
+  // How many JSON keys the snapshots keep (those of the series they read).
+  std::size_t known_keys() const { return original_keys_.size(); }
 
   // Deletes the process's live gauges, folds its counters, summaries, histograms and
   // min/max/sum/mostrecent gauges into the archive in one MULTI/EXEC (retried when a watched

@@ -151,7 +151,8 @@ TEST_CASE("a plan fits sets of its sizes until members_recheck; then their membe
   };
   auto start = SnapshotPlan::Clock::now();
   SnapshotPlan plan;
-  plan.build(dict.layout(), processes, read("SMEMBERS"), {}, start);
+  OriginalKeys known;
+  plan.build(dict.layout(), processes, read("SMEMBERS"), known, start);
   CHECK(plan.fits(processes, read("SCARD"), start + std::chrono::seconds(9)));
   CHECK_FALSE(plan.fits({"2"}, read("SCARD"), start));
   CHECK_FALSE(plan.fits(processes, read("SCARD"), start + SnapshotPlan::members_recheck));
@@ -188,4 +189,17 @@ TEST_CASE("a cleanup while a snapshot reads starts it over: the dead worker show
   Flat seen = flat(dict.snapshot(keep));
   CHECK(seen == Flat{{{"1", a}, {1, 0}}, {{"archive", a}, {2, 0}}});
   CHECK(reads_of_index > 2);  // the first attempt's two processes, then the retry's
+}
+
+TEST_CASE("the JSON keys of series no longer stored are forgotten") {
+  RedisServer server;
+  RedisStorageClient client(endpoint_of(server));
+  RedisStorageDict dict(client, "test", 60);
+  std::string a = key_of("a_total", "a_total"), b = key_of("b_total", "b_total");
+  dict.update({{counter(), "1", {{a, 1, 0}}}, {counter(), "2", {{b, 2, 0}}}});
+  dict.snapshot();
+  CHECK(dict.known_keys() == 2);
+  CHECK(dict.erase({counter(), "2", b}));
+  CHECK(flat(dict.snapshot()) == Flat{{{"1", a}, {1, 0}}});
+  CHECK(dict.known_keys() == 1);
 }
