@@ -127,7 +127,7 @@ TEST_CASE("an instance's master killed under load: nothing is lost on either ins
 TEST_CASE("an instance's slot resharded from master to master under load: nothing is lost") {
   Deployment deployment;
   Instance& moving = deployment.first;
-  // Round the masters twice: each move makes every writer of the slot meet ASK, then MOVED.
+  // Round the masters twice, each move with the slot held half-moved for a while.
   for (int move = 0; move < 6; ++move) {
     int from = deployment.cluster.owner_port(moving.slot);
     std::vector<int> masters = deployment.cluster.master_ports();
@@ -141,7 +141,8 @@ TEST_CASE("an instance's slot resharded from master to master under load: nothin
   }
   moving.check_exact();
   deployment.second.check_exact();
-  // The writers did meet the slot half-moved and then moved.
-  CHECK(deployment.cluster.errors_replied("ASK") > 0);
-  CHECK(deployment.cluster.errors_replied("MOVED") > 0);
+  // The writers did meet the slot moving. Whether a writer meets ASK (keys moved, slot not yet)
+  // or MOVED (slot moved) depends on when it last asked for the slot map, so only their sum is
+  // certain; the unit tests make the old owner answer MOVED on purpose.
+  CHECK(deployment.cluster.errors_replied("ASK") + deployment.cluster.errors_replied("MOVED") > 0);
 }
