@@ -118,6 +118,7 @@ CleanupResult RedisStorageDict::cleanup_dead_worker(std::string_view process) {
 CleanupResult RedisStorageDict::cleanup_dead_workers(std::vector<std::string> processes) {
   std::erase(processes, archive());
   if (processes.empty()) return {};
+  registered_.clear();  // deleted keys are written whole again
   for (int attempt = 0; attempt < cleanup_attempts; ++attempt) {
     if (std::optional<CleanupResult> result = try_cleanup(processes)) return *result;
   }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <iterator>
+#include <set>
 #include <span>
 #include <utility>
 
@@ -78,13 +79,49 @@ void RedisStorageDict::write_value(const Series& series, double value, double ti
   write_values({batch});
 }
 
+// A series' meta hash and index entries are written once per connection and TTL period, like
+// a worker's flusher does: rewritten every second (the master's own values), their EXPIREs
+// touched the index that every snapshot watches and made a fleet's snapshots start over.
 void RedisStorageDict::write_values(const std::vector<metrics::ProcessValues>& batch) {
-  std::vector<Command> commands = write_commands(layout_, ttl_seconds_, now(), batch);
+  std::uint64_t connection = client_.connections();
+  write_batch(batch);
+  // The batch went over a new connection, perhaps to a Redis that lost what it left out.
+  if (client_.connections() != connection) write_batch(batch);
+}
+
+void RedisStorageDict::write_batch(const std::vector<metrics::ProcessValues>& batch) {
+  double at = now();
+  if (client_.connections() != registered_on_ || at - registered_at_ >= ttl_seconds_ / 3.0) {
+    registered_.clear();
+    registered_on_ = client_.connections();
+    registered_at_ = at;
+  }
+  std::vector<Command> commands;
+  std::vector<std::string> registering;
+  std::set<std::string_view> processes;
+  std::string at_text = format_double(at);
+  for (const metrics::ProcessValues& values : batch) {
+    std::string kind = values.kind.token();
+    for (const metrics::StoredValue& value : values.values) {
+      std::string md5 = metrics::md5_hex(value.key);
+      std::string metric = layout_.metric(kind, values.process, md5);
+      bool with_meta = !registered_.contains(metric);
+      append_series_write(layout_, ttl_seconds_, at_text,
+                          {kind, values.process, md5, &value, with_meta}, commands);
+      if (!with_meta) continue;
+      registering.push_back(std::move(metric));
+      processes.insert(values.process);
+    }
+  }
+  for (std::string_view process : processes) {
+    append_process_registration(layout_, ttl_seconds_, process, commands);
+  }
   for (const Reply& reply : client_.pipeline(commands)) {
     if (reply_is_error(reply.get())) {
       throw RedisError("Redis refused a write: " + std::string(reply_text(reply.get())));
     }
   }
+  registered_.insert(registering.begin(), registering.end());
 }
 
 bool RedisStorageDict::contains(const Series& series) {
@@ -92,6 +129,7 @@ bool RedisStorageDict::contains(const Series& series) {
 }
 
 bool RedisStorageDict::erase(const Series& series) {
+  registered_.clear();  // deleted keys are written whole again
   std::string kind = series.kind.token();
   std::string md5 = metrics::md5_hex(series.key);
   std::vector<Reply> replies = client_.pipeline(
@@ -266,6 +304,7 @@ std::size_t RedisStorageDict::size(std::string_view process) {
 }
 
 void RedisStorageDict::clear(std::string_view process) {
+  registered_.clear();
   std::vector<std::string> members =
       strings_of(client_.command({"SMEMBERS", layout_.process(process)}).get());
   Command del = {"DEL", layout_.process(process)};

@@ -10,6 +10,7 @@
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "metrics/sample.hpp"
@@ -63,6 +64,8 @@ class RedisStorageDict {
   std::optional<metrics::StoredValue> read_value(const Series& series);
   void write_value(const Series& series, double value, double timestamp);
   // All values in one round trip: what the master does with a dead worker's final values.
+  // Meta hashes and index entries only for series not written since the last reconnect or
+  // within a third of the TTL.
   void write_values(const std::vector<metrics::ProcessValues>& batch);
   void update(const std::vector<metrics::ProcessValues>& batch) { write_values(batch); }
 
@@ -118,6 +121,7 @@ class RedisStorageDict {
                                const char* command);
   std::optional<std::vector<metrics::ProcessValues>> read_planned_atomically();
   std::vector<metrics::ProcessValues> values_of(const std::vector<Reply>& replies);
+  void write_batch(const std::vector<metrics::ProcessValues>& batch);
   std::string metric_key(const Series& series) const;
   std::string meta_key(const Series& series) const;
 
@@ -127,7 +131,10 @@ class RedisStorageDict {
   std::string instance_;
   std::map<std::string, ArchivedSeries> archive_copy_;  // by member, "{kind}:{md5}"
   OriginalKeys original_keys_;
-  SnapshotPlan plan_;  // points into original_keys_
+  SnapshotPlan plan_;                           // points into original_keys_
+  std::unordered_set<std::string> registered_;  // metric keys whose meta and index are written
+  std::uint64_t registered_on_ = 0;             // client_.connections() when they were
+  double registered_at_ = 0;
   double clock_offset_ = 0;
   double clock_measured_at_ = -1e300;
 };

@@ -30,8 +30,4 @@ void append_series_write(const RedisKeys& keys, int ttl_seconds, const std::stri
 void append_process_registration(const RedisKeys& keys, int ttl_seconds, std::string_view process,
                                  std::vector<Command>& out);
 
-// Every command of a batch of values, index included (the blocking writer's batch).
-std::vector<Command> write_commands(const RedisKeys& keys, int ttl_seconds, double now,
-                                    const std::vector<metrics::ProcessValues>& batch);
-
 }  // namespace prefork::storage

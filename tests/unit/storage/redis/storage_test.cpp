@@ -15,6 +15,7 @@
 #include "storage/redis/collector.hpp"
 #include "storage/redis/errors.hpp"
 #include "storage/redis/value.hpp"
+#include "support/eventually.hpp"
 
 using namespace prefork::storage;
 using prefork::metrics::GaugeMode;
@@ -137,6 +138,41 @@ TEST_CASE("a written value has exactly the documented keys, fields and TTL") {
   }
   CHECK(integer_of(*check, {"SISMEMBER", "gunicorn:processes", "12345"}) == 1);
   CHECK(integer_of(*check, {"SISMEMBER", "gunicorn:process:12345", "gauge_all:" + md5}) == 1);
+}
+
+TEST_CASE("rewriting known series leaves the index alone; a new connection writes it again") {
+  RedisServer server;
+  RedisStorageClient client(endpoint_of(server));
+  RedisStorageDict dict(client, "test", 300);
+  Series series{gauge(GaugeMode::livemax), "7", key_of("g", "g")};
+  dict.write_value(series, 1, 0);
+
+  // What a snapshot does: watch the index and the process set, then EXEC.
+  auto snapshot = inspector(server);
+  snapshot->command({"WATCH", "test:processes", "test:process:7"});
+  dict.write_value(series, 2, 0);
+  snapshot->command({"MULTI"});
+  Reply exec = snapshot->command({"EXEC"});
+  CHECK_MESSAGE(exec->type == REDIS_REPLY_ARRAY, "the rewrite modified a watched key");
+  CHECK(dict.read_value(series)->value == 2);
+
+  // Redis restarted empty, as far as the keys go: the next connection writes everything.
+  auto check = inspector(server);
+  check->command({"FLUSHALL"});
+  check->command({"CLIENT", "KILL", "TYPE", "normal", "SKIPME", "yes"});
+  REQUIRE(prefork::testing::eventually([&] {
+    try {
+      dict.write_value(series, 3, 0);
+      return true;
+    } catch (const RedisError&) {
+      return false;
+    }
+  }));
+  CHECK(integer_of(*check, {"SISMEMBER", "test:processes", "7"}) == 1);
+  CHECK(text_of(*check,
+                {"HGET",
+                 dict.layout().meta("gauge_livemax", "7", prefork::metrics::md5_hex(series.key)),
+                 "original_key"}) == series.key);
 }
 
 TEST_CASE("values are absolute: a later write replaces, NaN and infinities are kept") {
