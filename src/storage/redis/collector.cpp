@@ -27,11 +27,8 @@ void sort_stably(std::vector<metrics::ProcessValues>& values) {
   }
 }
 
-// Sets (or replaces) the instance label of every sample; labels stay sorted by name. A
-// cluster's hash tag, "{web1}", labels as the instance's name, "web1".
+// Sets (or replaces) the instance label of every sample; labels stay sorted by name.
 void label_instance(std::vector<metrics::Family>& families, std::string_view instance) {
-  if (instance.size() > 2 && instance.front() == '{' && instance.back() == '}')
-    instance = instance.substr(1, instance.size() - 2);
   for (metrics::Family& family : families) {
     for (metrics::Sample& sample : family.samples) {
       metrics::Labels& labels = sample.labels;
@@ -96,7 +93,7 @@ std::vector<metrics::Family> RedisMultiProcessCollector::merge_from_redis(
     }
     for (auto& [instance, groups] : by_instance) {
       std::vector<metrics::Family> merged = metrics::aggregate(groups, keys_, accumulate, errors);
-      if (!instance.empty()) label_instance(merged, instance);
+      if (!instance.empty()) label_instance(merged, instance_name(instance));
       append_families(families, std::move(merged));
     }
   }

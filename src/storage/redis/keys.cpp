@@ -56,6 +56,12 @@ std::string key_instance(const config::Redis& redis, std::string_view instance) 
   return "{" + std::string(instance.empty() ? std::string_view(redis.key_prefix) : instance) + "}";
 }
 
+std::string_view instance_name(std::string_view key_instance) {
+  if (key_instance.size() > 2 && key_instance.front() == '{' && key_instance.back() == '}')
+    return key_instance.substr(1, key_instance.size() - 2);
+  return key_instance;
+}
+
 std::string archive_process(std::string_view instance) {
   return instance.empty() ? std::string("archive") : std::string(instance) + "-archive";
 }

@@ -41,6 +41,9 @@ class RedisKeys {
 // so that all of an instance's keys share one slot and its cleanup transaction stays legal.
 std::string key_instance(const config::Redis& redis, std::string_view instance);
 
+// The instance's name as a label, the inverse of key_instance: "web1" of "{web1}" and of "web1".
+std::string_view instance_name(std::string_view key_instance);
+
 // The process name of the archive that keeps the totals of an instance's dead processes:
 // "archive", or "{instance}-archive".
 std::string archive_process(std::string_view instance);

@@ -65,6 +65,10 @@ TEST_CASE("in a cluster every key of an instance is in the slot of its tag") {
   redis.cluster_nodes = {"127.0.0.1:7000"};
   CHECK(key_instance(redis, "web1") == "{web1}");
   CHECK(key_instance(redis, "") == "{gunicorn}");
+  // Labelled by name, as outside a cluster.
+  CHECK(instance_name(key_instance(redis, "web1")) == "web1");
+  CHECK(instance_name("web1") == "web1");
+  CHECK(instance_name("{}") == "{}");
   RedisKeys keys("gunicorn", key_instance(redis, "web1"));
   CHECK(keys.processes() == "gunicorn:processes:{web1}");
   int slot = key_slot(keys.processes());
