@@ -1,6 +1,7 @@
 #include "http/parser.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string_view>
 
@@ -14,6 +15,20 @@ constexpr std::size_t unlimited_head_cap = 1 << 20;
 
 Parser& self(llhttp_t* parser) {
   return *static_cast<Parser*>(parser->data);
+}
+
+// tchar of RFC 9110 §5.6.2, by byte: a table, since every field name of every request is
+// checked.
+constexpr std::array<bool, 256> token_chars = [] {
+  std::array<bool, 256> table{};
+  for (int c = '0'; c <= '9'; ++c) table[c] = true;
+  for (int c = 'a'; c <= 'z'; ++c) table[c] = table[c - 'a' + 'A'] = true;
+  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
+  return table;
+}();
+
+bool is_token_char(char c) {
+  return token_chars[static_cast<unsigned char>(c)];
 }
 
 std::string_view trim(std::string_view text) {
@@ -93,7 +108,15 @@ void Parser::reset() {
 
 Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end) {
   buffer_ = buffer;
-  if (phase_ == Phase::idle) message_.start = begin;
+  if (phase_ == Phase::idle) {
+    message_.start = begin;
+    head_scanner_.reset();
+    head_scanned_ = false;
+  }
+  if (!scan_head(begin, end)) {
+    fail(400);
+    return Outcome::error;
+  }
   llhttp_errno_t error = llhttp_execute(&parser_, buffer + begin, end - begin);
   if (error == HPE_OK) {
     position_ = end;
@@ -111,6 +134,14 @@ Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end
   }
   if (error_status_ == 0) error_status_ = map_error(error);
   return Outcome::error;
+}
+
+// Before llhttp sees the bytes of a head, so that it never acts on a head it would misread.
+bool Parser::scan_head(std::size_t begin, std::size_t end) {
+  if (head_scanned_) return true;
+  HeadScanner::Result result = head_scanner_.scan(buffer_ + begin, end - begin);
+  head_scanned_ = result == HeadScanner::Result::done;
+  return result != HeadScanner::Result::refused;
 }
 
 std::size_t Parser::drop_framing() {
@@ -146,6 +177,7 @@ int Parser::on_message_begin(llhttp_t* parser) {
   p.dropped_ = 0;
   p.phase_ = Phase::head;
   p.in_field_name_ = false;
+  p.host_fields_ = 0;
   return 0;
 }
 
@@ -178,8 +210,16 @@ int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length
   return p.check_field_size(fields.back());
 }
 
+// A field name is a token (RFC 9110 §5.1): llhttp 8.1 lets "Host : a" and "Bad Name: x"
+// through, with the space in the name.
 int Parser::on_header_field_complete(llhttp_t* parser) {
-  self(parser).in_field_name_ = false;
+  Parser& p = self(parser);
+  p.in_field_name_ = false;
+  const FieldSpan& field = p.message_.fields.back();
+  const char* name = p.buffer_ + p.message_.start + field.name_offset;
+  for (std::uint32_t i = 0; i < field.name_length; ++i) {
+    if (!is_token_char(name[i])) return p.fail(400);
+  }
   return 0;
 }
 
@@ -210,6 +250,8 @@ int Parser::inspect_field(const FieldSpan& field) {
   std::string_view value(base + field.value_offset, field.value_length);
   if (name.size() == 17 && iequals(name, "transfer-encoding")) {
     if (!only_chunked(value)) return fail(501);
+  } else if (name.size() == 4 && iequals(name, "host")) {
+    ++host_fields_;
   } else if (name.size() == 6 && iequals(name, "expect")) {
     message_.expect_continue = iequals(trim(value), "100-continue");
   }
@@ -231,6 +273,10 @@ int Parser::on_headers_complete(llhttp_t* parser) {
   message.upgrade = parser->upgrade != 0;
   bool chunked = (parser->flags & F_CHUNKED) != 0;
   bool has_length = (parser->flags & F_CONTENT_LENGTH) != 0;
+  if (!p.framing_is_valid(chunked)) {
+    p.fail(400);
+    return -1;
+  }
   if (has_length && p.limits_.max_body_size > 0 &&
       parser->content_length > std::uint64_t(p.limits_.max_body_size)) {
     p.fail(413);
@@ -240,6 +286,13 @@ int Parser::on_headers_complete(llhttp_t* parser) {
   message.expect_continue = message.expect_continue && body_follows && message.http_minor >= 1;
   p.phase_ = Phase::body;
   return 0;
+}
+
+// RFC 9112 §3.2: a request has at most one Host (two can each name another server to a proxy
+// and to us); §6.1: chunked is HTTP/1.1 framing, which an HTTP/1.0 peer in front would not have
+// framed the same way.
+bool Parser::framing_is_valid(bool chunked) const {
+  return host_fields_ <= 1 && !(chunked && message_.http_minor == 0);
 }
 
 int Parser::on_body(llhttp_t* parser, const char* at, std::size_t length) {

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "config/config.hpp"
+#include "http/head_scan.hpp"
 
 namespace prefork::http {
 
@@ -81,6 +82,8 @@ class Parser {
   int fail(int status);
   int check_field_size(const FieldSpan& field);
   int inspect_field(const FieldSpan& field);
+  bool scan_head(std::size_t begin, std::size_t end);
+  bool framing_is_valid(bool chunked) const;
   int map_error(llhttp_errno_t error) const;
 
   llhttp_t parser_;
@@ -92,6 +95,9 @@ class Parser {
   std::size_t dropped_ = 0;  // framing bytes of the current message forgotten by drop_framing
   Phase phase_ = Phase::idle;
   bool in_field_name_ = false;
+  HeadScanner head_scanner_;
+  bool head_scanned_ = false;  // the current request's head passed head_scanner_
+  int host_fields_ = 0;        // in the current request's head
   int error_status_ = 0;
 };
 
