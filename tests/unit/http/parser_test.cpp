@@ -327,3 +327,20 @@ TEST_CASE("the head scanner finds a bare CR or LF at any place of a long line") 
     }
   }
 }
+
+TEST_CASE("the head scanner ends at the empty line wherever it falls, in one piece or two") {
+  using prefork::http::HeadScanner;
+  for (std::size_t size = 0; size < 140; ++size) {
+    std::string head = "GET / HTTP/1.1\r\nX: " + std::string(size, 'v') + "\r\n\r\n";
+    std::string with_body = head + " body\r";
+    for (std::size_t cut = 0; cut <= with_body.size(); ++cut) {
+      HeadScanner scanner;
+      HeadScanner::Result result = scanner.scan(with_body.data(), std::min(cut, with_body.size()));
+      if (cut < head.size()) {
+        REQUIRE(result == HeadScanner::Result::more);
+        result = scanner.scan(with_body.data() + cut, with_body.size() - cut);
+      }
+      CHECK_MESSAGE(result == HeadScanner::Result::done, "size ", size, " cut ", cut);
+    }
+  }
+}
