@@ -17,20 +17,6 @@ Parser& self(llhttp_t* parser) {
   return *static_cast<Parser*>(parser->data);
 }
 
-// tchar of RFC 9110 §5.6.2, by byte: a table, since every field name of every request is
-// checked.
-constexpr std::array<bool, 256> token_chars = [] {
-  std::array<bool, 256> table{};
-  for (int c = '0'; c <= '9'; ++c) table[c] = true;
-  for (int c = 'a'; c <= 'z'; ++c) table[c] = table[c - 'a' + 'A'] = true;
-  for (char c : std::string_view("!#$%&'*+-.^_`|~")) table[static_cast<unsigned char>(c)] = true;
-  return table;
-}();
-
-bool is_token_char(char c) {
-  return token_chars[static_cast<unsigned char>(c)];
-}
-
 std::string_view trim(std::string_view text) {
   while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
   while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
@@ -48,6 +34,66 @@ bool only_chunked(std::string_view value) {
   }
   return true;
 }
+
+// Line ends, which llhttp 8.1 leaves to us. Its strict mode (subprojects/llhttp:
+// LLHTTP_STRICT_MODE) refuses a CR without LF, the CVE-2023-30589 shape, and field names that
+// are not tokens, but it still takes a bare LF as a line end, and obs-fold; a proxy in front may
+// not, and then sees other lines than we do. Both are checked on bytes llhttp has passed, a few
+// per line: where a field line starts, where a value's pieces start, and at the head's end.
+
+bool is_white_space(char c) {
+  return c == ' ' || c == '\t';
+}
+
+// Where the line of `field` ends, as an offset from `base`, its request's first byte: after
+// the value (llhttp's value spans keep trailing white space), or for an empty value after the
+// colon and any white space.
+std::size_t line_end(const char* base, const FieldSpan& field) {
+  if (field.value_length != 0) return field.value_offset + field.value_length;
+  std::size_t at = field.name_offset + field.name_length + 1;
+  while (is_white_space(base[at])) ++at;
+  return at;
+}
+
+// For a head without fields: the version ends the request line.
+std::size_t request_line_end(const char* base, const Message& message) {
+  std::size_t at = message.target_offset + message.target_length;
+  while (base[at] != '\r' && base[at] != '\n') ++at;
+  return at;
+}
+
+// The empty line that ends a head follows the last line's CRLF. Strict llhttp lets only CR LF,
+// or LF, follow a line, so the first byte that differs is one llhttp has passed.
+bool is_head_end(const char* at) {
+  return at[0] == '\r' && at[1] == '\n' && at[2] == '\r' && at[3] == '\n';
+}
+
+// The first piece of a value: only white space lies between it and its field's colon. A value
+// that starts on a line of its own ("X:\r\n b") is folded.
+bool follows_colon(const char* at) {
+  do --at;
+  while (is_white_space(*at));
+  return *at == ':';
+}
+
+// Case-insensitively "host", in one compare: OR-ing 0x20 folds only 'H' onto 'h', and so on.
+bool is_host(std::string_view name) {
+  if (name.size() != 4) return false;
+  std::uint32_t word, host;
+  std::memcpy(&word, name.data(), 4);
+  std::memcpy(&host, "host", 4);
+  return (word | 0x20202020u) == host;
+}
+
+// The length of each method's name, by llhttp's number: on_url checks the request line's length
+// with it for every request.
+constexpr std::array<std::uint8_t, 256> method_lengths = [] {
+  std::array<std::uint8_t, 256> lengths{};
+#define PREFORK_METHOD_LENGTH(number, name, text) lengths[number] = sizeof(#text) - 1;
+  HTTP_ALL_METHOD_MAP(PREFORK_METHOD_LENGTH)
+#undef PREFORK_METHOD_LENGTH
+  return lengths;
+}();
 
 std::size_t head_cap_for(const config::Limits& limits) {
   if (limits.request_line <= 0 || limits.request_fields <= 0 || limits.request_field_size <= 0) {
@@ -108,15 +154,7 @@ void Parser::reset() {
 
 Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end) {
   buffer_ = buffer;
-  if (phase_ == Phase::idle) {
-    message_.start = begin;
-    head_scanner_.reset();
-    head_scanned_ = false;
-  }
-  if (!scan_head(begin, end)) {
-    fail(400);
-    return Outcome::error;
-  }
+  if (phase_ == Phase::idle) message_.start = begin;
   llhttp_errno_t error = llhttp_execute(&parser_, buffer + begin, end - begin);
   if (error == HPE_OK) {
     position_ = end;
@@ -134,14 +172,6 @@ Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end
   }
   if (error_status_ == 0) error_status_ = map_error(error);
   return Outcome::error;
-}
-
-// Before llhttp sees the bytes of a head, so that it never acts on a head it would misread.
-bool Parser::scan_head(std::size_t begin, std::size_t end) {
-  if (head_scanned_) return true;
-  HeadScanner::Result result = head_scanner_.scan(buffer_ + begin, end - begin);
-  head_scanned_ = result == HeadScanner::Result::done;
-  return result != HeadScanner::Result::refused;
 }
 
 std::size_t Parser::drop_framing() {
@@ -178,6 +208,7 @@ int Parser::on_message_begin(llhttp_t* parser) {
   p.phase_ = Phase::head;
   p.in_field_name_ = false;
   p.host_fields_ = 0;
+  p.trailer_fields_ = 0;
   return 0;
 }
 
@@ -188,7 +219,7 @@ int Parser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
   message.target_length += std::uint32_t(length);
   if (p.limits_.request_line > 0) {
     // method SP target SP HTTP/x.y
-    std::size_t method_length = std::strlen(llhttp_method_name(llhttp_method_t(parser->method)));
+    std::size_t method_length = method_lengths[parser->method];
     if (method_length + 1 + message.target_length + 9 > std::size_t(p.limits_.request_line)) {
       return p.fail(414);
     }
@@ -198,42 +229,71 @@ int Parser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
 
 int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
   Parser& p = self(parser);
+  if (p.phase_ == Phase::body) return p.count_trailer(length, !p.in_field_name_);
   std::vector<FieldSpan>& fields = p.message_.fields;
   if (!p.in_field_name_) {
     if (p.limits_.request_fields > 0 && fields.size() >= std::size_t(p.limits_.request_fields)) {
       return p.fail(431);
     }
-    fields.push_back(FieldSpan{p.offset_of(at), 0, 0, 0});
+    // The line before ends in CRLF: strict llhttp refuses a bare CR, a bare LF is ours. After an
+    // empty value, only white space may come before it: not a folded line of white space.
+    std::uint32_t offset = p.offset_of(at);
+    if (at[-1] != '\n' || at[-2] != '\r') return p.fail(400);
+    if (!fields.empty() && fields.back().value_length == 0 &&
+        line_end(at - offset, fields.back()) + 2 != offset) {
+      return p.fail(400);
+    }
+    fields.push_back(FieldSpan{offset, 0, 0, 0});
     p.in_field_name_ = true;
   }
   fields.back().name_length += std::uint32_t(length);
-  return p.check_field_size(fields.back());
+  return 0;
 }
 
-// A field name is a token (RFC 9110 §5.1): llhttp 8.1 lets "Host : a" and "Bad Name: x"
-// through, with the space in the name.
-int Parser::on_header_field_complete(llhttp_t* parser) {
-  Parser& p = self(parser);
-  p.in_field_name_ = false;
-  const FieldSpan& field = p.message_.fields.back();
-  const char* name = p.buffer_ + p.message_.start + field.name_offset;
-  for (std::uint32_t i = 0; i < field.name_length; ++i) {
-    if (!is_token_char(name[i])) return p.fail(400);
+// Trailers are framing: never shown to the app, and held to the limits of the head's fields.
+int Parser::count_trailer(std::size_t length, bool new_field) {
+  if (new_field) {
+    in_field_name_ = true;
+    trailer_bytes_ = 0;
+    if (limits_.request_fields > 0 && ++trailer_fields_ > limits_.request_fields) return fail(431);
   }
+  trailer_bytes_ += length;
+  if (limits_.request_field_size > 0 && trailer_bytes_ > std::size_t(limits_.request_field_size)) {
+    return fail(431);
+  }
+  return 0;
+}
+
+int Parser::on_header_field_complete(llhttp_t* parser) {
+  self(parser).in_field_name_ = false;
   return 0;
 }
 
 int Parser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
   Parser& p = self(parser);
+  if (p.phase_ == Phase::body) return p.count_trailer(length, false);
   FieldSpan& field = p.message_.fields.back();
-  if (field.value_length == 0) field.value_offset = p.offset_of(at);
+  // A value comes in one piece, or in pieces that follow each other when its bytes came in
+  // several reads. A piece anywhere else continues it on another line: obs-fold.
+  std::uint32_t offset = p.offset_of(at);
+  if (field.value_length == 0) {
+    if (length == 0) return 0;  // an empty value's span starts on the next line
+    if (!follows_colon(at)) return p.fail(400);
+    field.value_offset = offset;
+  } else if (offset != field.value_offset + field.value_length) {
+    return p.fail(400);
+  }
   field.value_length += std::uint32_t(length);
-  return p.check_field_size(field);
+  return 0;
 }
 
 int Parser::on_header_value_complete(llhttp_t* parser) {
   Parser& p = self(parser);
-  return p.inspect_field(p.message_.fields.back());
+  if (p.phase_ == Phase::body) return 0;
+  // Once per field, not per piece: until then the head's cap bounds what a field can take.
+  const FieldSpan& field = p.message_.fields.back();
+  if (int status = p.check_field_size(field)) return status;
+  return p.inspect_field(field);
 }
 
 int Parser::check_field_size(const FieldSpan& field) {
@@ -250,7 +310,7 @@ int Parser::inspect_field(const FieldSpan& field) {
   std::string_view value(base + field.value_offset, field.value_length);
   if (name.size() == 17 && iequals(name, "transfer-encoding")) {
     if (!only_chunked(value)) return fail(501);
-  } else if (name.size() == 4 && iequals(name, "host")) {
+  } else if (is_host(name)) {
     ++host_fields_;
   } else if (name.size() == 6 && iequals(name, "expect")) {
     message_.expect_continue = iequals(trim(value), "100-continue");
@@ -273,7 +333,10 @@ int Parser::on_headers_complete(llhttp_t* parser) {
   message.upgrade = parser->upgrade != 0;
   bool chunked = (parser->flags & F_CHUNKED) != 0;
   bool has_length = (parser->flags & F_CONTENT_LENGTH) != 0;
-  if (!p.framing_is_valid(chunked)) {
+  const char* base = p.buffer_ + message.start;
+  std::size_t last_line_end = message.fields.empty() ? request_line_end(base, message)
+                                                     : line_end(base, message.fields.back());
+  if (!is_head_end(base + last_line_end) || !p.framing_is_valid(chunked)) {
     p.fail(400);
     return -1;
   }
@@ -288,11 +351,12 @@ int Parser::on_headers_complete(llhttp_t* parser) {
   return 0;
 }
 
-// RFC 9112 §3.2: a request has at most one Host (two can each name another server to a proxy
-// and to us); §6.1: chunked is HTTP/1.1 framing, which an HTTP/1.0 peer in front would not have
-// framed the same way.
+// RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host (two can each name another server to
+// a proxy and to us), HTTP/1.0 at most one; §6.1: chunked is HTTP/1.1 framing, which an HTTP/1.0
+// peer in front would not have framed the same way.
 bool Parser::framing_is_valid(bool chunked) const {
-  return host_fields_ <= 1 && !(chunked && message_.http_minor == 0);
+  bool http10 = message_.http_minor == 0;
+  return (host_fields_ == 1 || (host_fields_ == 0 && http10)) && !(chunked && http10);
 }
 
 int Parser::on_body(llhttp_t* parser, const char* at, std::size_t length) {

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "config/config.hpp"
-#include "http/head_scan.hpp"
 
 namespace prefork::http {
 
@@ -81,8 +80,8 @@ class Parser {
   }
   int fail(int status);
   int check_field_size(const FieldSpan& field);
+  int count_trailer(std::size_t length, bool new_field);
   int inspect_field(const FieldSpan& field);
-  bool scan_head(std::size_t begin, std::size_t end);
   bool framing_is_valid(bool chunked) const;
   int map_error(llhttp_errno_t error) const;
 
@@ -95,9 +94,9 @@ class Parser {
   std::size_t dropped_ = 0;  // framing bytes of the current message forgotten by drop_framing
   Phase phase_ = Phase::idle;
   bool in_field_name_ = false;
-  HeadScanner head_scanner_;
-  bool head_scanned_ = false;  // the current request's head passed head_scanner_
-  int host_fields_ = 0;        // in the current request's head
+  int host_fields_ = 0;  // in the current request's head
+  int trailer_fields_ = 0;
+  std::size_t trailer_bytes_ = 0;  // of the current trailer field, name and value
   int error_status_ = 0;
 };
 
