@@ -111,7 +111,7 @@ TEST_CASE("each answered request gets a line in gunicorn's default format") {
       port, "/?lang=en&x=1", "Referer: http://ref.example/page\r\nUser-Agent: e2e-agent/1.0\r\n");
   CHECK(hello.status == 200);
   CHECK(http_get(port, "/missing").status == 404);
-  std::string bad = raw_exchange(port, "GET / HTTP/1.1\r\nNo colon here\r\n\r\n");
+  std::string bad = raw_exchange(port, "GET / HTTP/1.1\r\nHost: h\r\nNo colon here\r\n\r\n");
   CHECK(bad.compare(0, 12, "HTTP/1.1 400") == 0);
 
   auto found = wait_for_logged(path, "lang=en");
