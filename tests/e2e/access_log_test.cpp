@@ -41,25 +41,6 @@ std::optional<std::string> wait_for_logged(const std::string& path, std::string_
   return found;
 }
 
-// Sends raw bytes on a new connection and returns whatever comes back until the server closes.
-std::string raw_exchange(int port, std::string_view bytes) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(std::uint16_t(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  std::string received;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())) {
-    char buffer[4096];
-    for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) received.append(buffer, n);
-  }
-  ::close(fd);
-  return received;
-}
-
 // True when the process holds a descriptor open on path (under that name: a moved file shows
 // its new name).
 bool has_open(pid_t pid, const std::string& path) {

@@ -269,6 +269,18 @@ Reply http_get_unix(const std::string& path, std::string_view target) {
   return reply;
 }
 
+std::string raw_exchange(int port, std::string_view bytes) {
+  int fd = connect_loopback(port, 5s);
+  std::string received;
+  if (fd < 0) return received;
+  if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())) {
+    char buffer[4096];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) received.append(buffer, n);
+  }
+  ::close(fd);
+  return received;
+}
+
 Client::Client(int port, std::chrono::milliseconds timeout)
     : fd_(connect_loopback(port, timeout)) {}
 
