@@ -31,14 +31,24 @@ bool is_ip(std::string_view text, bool& v6) {
 
 }  // namespace
 
-Forwarded read_forwarded(const Message& message, const char* buffer,
-                         std::span<const config::SchemeHeader> scheme_headers) {
-  constexpr std::string_view forwarded_for = "X-Forwarded-For";
+constexpr std::string_view forwarded_for = "X-Forwarded-For";
+
+ForwardedReader::ForwardedReader(std::span<const config::SchemeHeader> scheme_headers)
+    : scheme_headers_(scheme_headers) {
+  name_lengths_ = std::uint64_t(1) << forwarded_for.size();
+  for (const config::SchemeHeader& header : scheme_headers) {
+    // Fields of 64 bytes and more are always read.
+    if (header.name.size() < 64) name_lengths_ |= std::uint64_t(1) << header.name.size();
+  }
+}
+
+Forwarded ForwardedReader::read(const Message& message, const char* buffer) const {
   Forwarded result;
   std::string_view last_forwarded_for;
   bool have_forwarded_for = false;
   const char* base = buffer + message.start;
   for (const FieldSpan& field : message.fields) {
+    if (!may_be_read(field.name_length)) continue;
     std::string_view name(base + field.name_offset, field.name_length);
     std::string_view value(base + field.value_offset, field.value_length);
     if (name.size() == forwarded_for.size() && iequals(name, forwarded_for)) {
@@ -46,7 +56,7 @@ Forwarded read_forwarded(const Message& message, const char* buffer,
       have_forwarded_for = true;
       continue;
     }
-    for (const config::SchemeHeader& header : scheme_headers) {
+    for (const config::SchemeHeader& header : scheme_headers_) {
       if (name.size() != header.name.size() || !iequals(name, header.name)) continue;
       // gunicorn: the value must be exactly the configured one (case-sensitive).
       bool secure = trimmed(value) == header.value;

@@ -3,6 +3,7 @@
 // address (the right-most X-Forwarded-For entry, the one the front end appended).
 #pragma once
 
+#include <cstdint>
 #include <span>
 #include <string_view>
 
@@ -21,10 +22,32 @@ struct Forwarded {
   std::string_view client;
 };
 
-// buffer: where message was parsed (field offsets are relative to buffer + message.start).
-// Only for a peer in forwarded_allow_ips; nothing here checks that.
-Forwarded read_forwarded(const Message& message, const char* buffer,
-                         std::span<const config::SchemeHeader> scheme_headers);
+// Reads Forwarded from a request of a peer in forwarded_allow_ips; nothing here checks that.
+// Made once per worker: most fields of most requests are none of the names it looks for, and it
+// passes over those by their length alone.
+class ForwardedReader {
+ public:
+  explicit ForwardedReader(std::span<const config::SchemeHeader> scheme_headers);
+
+  // False when no field of `message` can be one that read() looks for: most requests, told at
+  // a shift and a test per field, inline on the request path.
+  bool may_tell(const Message& message) const {
+    for (const FieldSpan& field : message.fields) {
+      if (may_be_read(field.name_length)) return true;
+    }
+    return false;
+  }
+  // buffer: where message was parsed (field offsets are relative to buffer + message.start).
+  Forwarded read(const Message& message, const char* buffer) const;
+
+ private:
+  bool may_be_read(std::size_t name_length) const {
+    return name_length >= 64 || (name_lengths_ >> name_length & 1) != 0;
+  }
+
+  std::span<const config::SchemeHeader> scheme_headers_;
+  std::uint64_t name_lengths_ = 0;  // bit n: a name looked for is n bytes long (n < 64)
+};
 
 // "203.0.113.7" → "203.0.113.7:0", "2001:db8::1" → "[2001:db8::1]:0", in Request::peer()'s
 // form; port 0 as the header carries none. Returns the length written (0 if out is too small).

@@ -39,7 +39,7 @@ bool only_chunked(std::string_view value) {
 // LLHTTP_STRICT_MODE) refuses a CR without LF, the CVE-2023-30589 shape, and field names that
 // are not tokens, but it still takes a bare LF as a line end, and obs-fold; a proxy in front may
 // not, and then sees other lines than we do. Both are checked on bytes llhttp has passed, a few
-// per line: where a field line starts, where a value's pieces start, and at the head's end.
+// per line: after the request line, around each field's value, and at the head's end.
 
 bool is_white_space(char c) {
   return c == ' ' || c == '\t';
@@ -68,12 +68,29 @@ bool is_head_end(const char* at) {
   return at[0] == '\r' && at[1] == '\n' && at[2] == '\r' && at[3] == '\n';
 }
 
-// The first piece of a value: only white space lies between it and its field's colon. A value
-// that starts on a line of its own ("X:\r\n b") is folded.
+// Only white space lies between a value and its field's colon: a value that starts on a line of
+// its own ("X:\r\n b") is folded.
 bool follows_colon(const char* at) {
   do --at;
   while (is_white_space(*at));
   return *at == ':';
+}
+
+// A field line as RFC 9112 §5 has it: the value starts after the colon and white space, and the
+// line ends in CRLF with no continuation line after it (obs-fold, which strict llhttp still
+// takes, and whose pieces it hands over as one value). llhttp looks at the byte after the CRLF
+// before it calls on_header_value_complete: all of these bytes are in the buffer.
+bool is_whole_line(const char* base, const FieldSpan& field) {
+  const char* end;
+  if (field.value_length != 0) {
+    const char* value = base + field.value_offset;
+    bool after_colon = value[-1] == ':' || (value[-1] == ' ' && value[-2] == ':');
+    if (!after_colon && !follows_colon(value)) return false;
+    end = value + field.value_length;
+  } else {
+    end = base + line_end(base, field);
+  }
+  return end[0] == '\r' && end[1] == '\n' && end[2] != ' ' && end[2] != '\t';
 }
 
 // Case-insensitively "host", in one compare: OR-ing 0x20 folds only 'H' onto 'h', and so on.
@@ -229,20 +246,16 @@ int Parser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
 
 int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
   Parser& p = self(parser);
-  if (p.phase_ == Phase::body) return p.count_trailer(length, !p.in_field_name_);
+  if (p.phase_ == Phase::body) return p.count_trailer(true, length);
   std::vector<FieldSpan>& fields = p.message_.fields;
   if (!p.in_field_name_) {
     if (p.limits_.request_fields > 0 && fields.size() >= std::size_t(p.limits_.request_fields)) {
       return p.fail(431);
     }
-    // The line before ends in CRLF: strict llhttp refuses a bare CR, a bare LF is ours. After an
-    // empty value, only white space may come before it: not a folded line of white space.
+    // The request line ends in CRLF: strict llhttp refuses a bare CR, a bare LF is ours. Each
+    // field line's end is checked when its value is complete.
     std::uint32_t offset = p.offset_of(at);
-    if (at[-1] != '\n' || at[-2] != '\r') return p.fail(400);
-    if (!fields.empty() && fields.back().value_length == 0 &&
-        line_end(at - offset, fields.back()) + 2 != offset) {
-      return p.fail(400);
-    }
+    if (fields.empty() && (at[-1] != '\n' || at[-2] != '\r')) return p.fail(400);
     fields.push_back(FieldSpan{offset, 0, 0, 0});
     p.in_field_name_ = true;
   }
@@ -250,18 +263,19 @@ int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length
   return 0;
 }
 
-// Trailers are framing: never shown to the app, and held to the limits of the head's fields.
-int Parser::count_trailer(std::size_t length, bool new_field) {
-  if (new_field) {
+// The trailer fields after a chunked body are held to the limits of header fields, but not kept:
+// a request's fields are its head's (RFC 9110 §6.5.1 forbids merging trailers into them), and a
+// trailer's bytes may already be gone when it ends, dropped with the chunk framing by
+// drop_framing. Strict llhttp checks their names and line ends as it does the head's.
+int Parser::count_trailer(bool name, std::size_t length) {
+  if (name && !in_field_name_) {
+    if (limits_.request_fields > 0 && trailer_fields_ >= limits_.request_fields) return fail(431);
+    ++trailer_fields_;
+    trailer_ = FieldSpan{};
     in_field_name_ = true;
-    trailer_bytes_ = 0;
-    if (limits_.request_fields > 0 && ++trailer_fields_ > limits_.request_fields) return fail(431);
   }
-  trailer_bytes_ += length;
-  if (limits_.request_field_size > 0 && trailer_bytes_ > std::size_t(limits_.request_field_size)) {
-    return fail(431);
-  }
-  return 0;
+  (name ? trailer_.name_length : trailer_.value_length) += std::uint32_t(length);
+  return check_field_size(trailer_);
 }
 
 int Parser::on_header_field_complete(llhttp_t* parser) {
@@ -271,27 +285,22 @@ int Parser::on_header_field_complete(llhttp_t* parser) {
 
 int Parser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
   Parser& p = self(parser);
-  if (p.phase_ == Phase::body) return p.count_trailer(length, false);
+  if (p.phase_ == Phase::body) return p.count_trailer(false, length);
   FieldSpan& field = p.message_.fields.back();
-  // A value comes in one piece, or in pieces that follow each other when its bytes came in
-  // several reads. A piece anywhere else continues it on another line: obs-fold.
-  std::uint32_t offset = p.offset_of(at);
-  if (field.value_length == 0) {
-    if (length == 0) return 0;  // an empty value's span starts on the next line
-    if (!follows_colon(at)) return p.fail(400);
-    field.value_offset = offset;
-  } else if (offset != field.value_offset + field.value_length) {
-    return p.fail(400);
-  }
+  if (field.value_length == 0) field.value_offset = p.offset_of(at);
   field.value_length += std::uint32_t(length);
   return 0;
 }
 
+// Once per field, not per piece: until then the head's cap bounds what a field can take.
+// llhttp 8.1 lets an empty name through, even in strict mode (": x").
 int Parser::on_header_value_complete(llhttp_t* parser) {
   Parser& p = self(parser);
-  if (p.phase_ == Phase::body) return 0;
-  // Once per field, not per piece: until then the head's cap bounds what a field can take.
+  if (p.phase_ == Phase::body) return p.trailer_.name_length == 0 ? p.fail(400) : 0;
   const FieldSpan& field = p.message_.fields.back();
+  if (field.name_length == 0 || !is_whole_line(p.buffer_ + p.message_.start, field)) {
+    return p.fail(400);
+  }
   if (int status = p.check_field_size(field)) return status;
   return p.inspect_field(field);
 }
@@ -309,6 +318,8 @@ int Parser::inspect_field(const FieldSpan& field) {
   std::string_view name(base + field.name_offset, field.name_length);
   std::string_view value(base + field.value_offset, field.value_length);
   if (name.size() == 17 && iequals(name, "transfer-encoding")) {
+    // llhttp 8.1 ignores an empty one, and would frame by a Content-Length beside it.
+    if (trim(value).empty()) return fail(400);
     if (!only_chunked(value)) return fail(501);
   } else if (is_host(name)) {
     ++host_fields_;

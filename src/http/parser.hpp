@@ -80,7 +80,7 @@ class Parser {
   }
   int fail(int status);
   int check_field_size(const FieldSpan& field);
-  int count_trailer(std::size_t length, bool new_field);
+  int count_trailer(bool name, std::size_t length);
   int inspect_field(const FieldSpan& field);
   bool framing_is_valid(bool chunked) const;
   int map_error(llhttp_errno_t error) const;
@@ -96,7 +96,7 @@ class Parser {
   bool in_field_name_ = false;
   int host_fields_ = 0;  // in the current request's head
   int trailer_fields_ = 0;
-  std::size_t trailer_bytes_ = 0;  // of the current trailer field, name and value
+  FieldSpan trailer_;  // the current trailer field's lengths (its offsets are not kept)
   int error_status_ = 0;
 };
 

@@ -246,19 +246,21 @@ void Connection::parse_available() {
 }
 
 void Connection::dispatch_message() {
-  http::Forwarded forwarded;
-  if (trust_forwarded_) {
-    forwarded = http::read_forwarded(parser_.message(), work_->buffer.get(),
-                                     server_.config().secure_scheme_headers);
-    if (forwarded.conflict) {
-      reject(400);
-      return;
-    }
+  const http::ForwardedReader& reader = server_.forwarded_reader();
+  if (trust_forwarded_ && reader.may_tell(parser_.message())) {
+    dispatch_forwarded(reader.read(parser_.message(), work_->buffer.get()));
+    return;
   }
-  Exchange& exchange = push_exchange();
-  std::swap(exchange.message, parser_.message());
-  exchange.close_after = !exchange.message.keep_alive || exchange.message.upgrade;
-  if (exchange.close_after) mark_closing(exchange.sequence);
+  dispatch_as(push_message(), std::string_view(peer_, peer_length_), scheme_);
+}
+
+// A trusted front end's word on the client and the scheme replaces the socket's.
+void Connection::dispatch_forwarded(const http::Forwarded& forwarded) {
+  if (forwarded.conflict) {
+    reject(400);
+    return;
+  }
+  Exchange& exchange = push_message();
   std::string_view peer(peer_, peer_length_);
   if (!forwarded.client.empty()) {
     exchange.forwarded_peer_length = std::uint8_t(http::format_forwarded_peer(
@@ -269,6 +271,19 @@ void Connection::dispatch_message() {
   }
   std::string_view scheme = scheme_;
   if (forwarded.scheme_header) scheme = forwarded.https ? "https" : "http";
+  dispatch_as(exchange, peer, scheme);
+}
+
+// The parsed request becomes the next exchange of the pipeline.
+Exchange& Connection::push_message() {
+  Exchange& exchange = push_exchange();
+  std::swap(exchange.message, parser_.message());
+  exchange.close_after = !exchange.message.keep_alive || exchange.message.upgrade;
+  if (exchange.close_after) mark_closing(exchange.sequence);
+  return exchange;
+}
+
+void Connection::dispatch_as(Exchange& exchange, std::string_view peer, std::string_view scheme) {
   exchange.request =
       http::make_request(exchange.message, work_->buffer.get(), exchange.headers, peer, scheme);
   continue_sent_ = false;

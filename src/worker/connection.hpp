@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "http/forwarded.hpp"
 #include "http/parser.hpp"
 
 namespace prefork::worker {
@@ -93,6 +94,9 @@ class Connection {
   void process_input();
   void parse_available();
   void dispatch_message();
+  void dispatch_forwarded(const http::Forwarded& forwarded);
+  Exchange& push_message();
+  void dispatch_as(Exchange& exchange, std::string_view peer, std::string_view scheme);
   void reject(int status);
   void send_continue_if_expected();
   void flush();

@@ -22,7 +22,7 @@ Forwarded forwarded(
   prefork::http::Parser parser(prefork::config::Limits{});
   REQUIRE(parser.execute(buffer.data(), 0, buffer.size()) ==
           prefork::http::Parser::Outcome::message);
-  return prefork::http::read_forwarded(parser.message(), buffer.data(), scheme_headers);
+  return prefork::http::ForwardedReader(scheme_headers).read(parser.message(), buffer.data());
 }
 
 std::string client(const std::string& header_lines) {
@@ -74,6 +74,11 @@ TEST_CASE("only the configured headers count") {
   CHECK(forwarded("X-Scheme: https\r\n", custom).https);
   CHECK_FALSE(forwarded("X-Forwarded-Proto: https\r\n", custom).scheme_header);
   CHECK_FALSE(forwarded("X-Forwarded-Proto: https\r\n", {}).scheme_header);
+  // Names of the same length as one looked for, and names longer than the length filter.
+  CHECK_FALSE(forwarded("Accept-Encoding: https\r\n").scheme_header);
+  std::string long_name = "X-" + std::string(70, 'L');
+  std::vector<SchemeHeader> long_custom = {{long_name, "https"}};
+  CHECK(forwarded(long_name + ": https\r\n", long_custom).https);
 }
 
 TEST_CASE("X-Forwarded-For: the right-most address, the one the trusted proxy appended") {

@@ -382,6 +382,28 @@ TEST_CASE("a refused request after a good one: the good one is parsed, nothing a
   CHECK(outcome.messages[0].target == "/one");
 }
 
+// Found by the fuzzer (tests/fuzz): what llhttp 8.1 lets through even in strict mode.
+TEST_CASE("an empty field name, in the head or a trailer, and an empty Transfer-Encoding are 400") {
+  CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n") == 400);
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "0\r\nX: y\r\n: z\r\n\r\n") == 400);
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\nContent-Length: 5\r\n\r\n"
+                 "hello") == 400);
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  \r\nContent-Length: 5\r\n"
+                 "\r\nhello") == 400);
+}
+
+TEST_CASE("trailers are held to the field limits") {
+  Limits limits;
+  limits.request_fields = 3;
+  limits.request_field_size = 24;  // "Transfer-Encoding" and "chunked"
+  std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
+  CHECK(error_of(head + "A: 1\r\nB: 2\r\nC: 3\r\n\r\n", limits) == 0);
+  CHECK(error_of(head + "A: 1\r\nB: 2\r\nC: 3\r\nD: 4\r\n\r\n", limits) == 431);
+  CHECK(error_of(head + "A: " + std::string(23, 'v') + "\r\n\r\n", limits) == 0);
+  CHECK(error_of(head + "A: " + std::string(24, 'v') + "\r\n\r\n", limits) == 431);
+}
+
 // What llhttp's strict mode refuses besides line ends, and what it still takes.
 TEST_CASE("strict llhttp: raw non-ASCII in the target and control bytes in values are 400") {
   CHECK(error_of("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
