@@ -102,17 +102,17 @@ void Parser::reset() {
   position_ = 0;
   dropped_ = 0;
   phase_ = Phase::idle;
+  head_scanner_.reset();
+  head_scanned_ = false;
   in_field_name_ = false;
   error_status_ = 0;
 }
 
 Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end) {
   buffer_ = buffer;
-  if (phase_ == Phase::idle) {
-    message_.start = begin;
-    head_scanner_.reset();
-    head_scanned_ = false;
-  }
+  // The head scanner is not reset here but where a request ends: while idle, llhttp may have
+  // taken the CR of an empty line before a request and the LF may come with the next bytes.
+  if (phase_ == Phase::idle) message_.start = begin;
   if (!scan_head(begin, end)) {
     fail(400);
     return Outcome::error;
@@ -130,6 +130,8 @@ Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end
     position_ = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
     message_.length = position_ - message_.start + dropped_;
     llhttp_resume(&parser_);
+    head_scanner_.reset();
+    head_scanned_ = false;
     return Outcome::message;
   }
   if (error_status_ == 0) error_status_ = map_error(error);
