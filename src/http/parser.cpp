@@ -180,6 +180,7 @@ int Parser::on_message_begin(llhttp_t* parser) {
   p.phase_ = Phase::head;
   p.in_field_name_ = false;
   p.host_fields_ = 0;
+  p.trailer_fields_ = 0;
   return 0;
 }
 
@@ -200,6 +201,7 @@ int Parser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
 
 int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
   Parser& p = self(parser);
+  if (p.phase_ == Phase::body) return p.on_trailer_name(at, length);
   std::vector<FieldSpan>& fields = p.message_.fields;
   if (!p.in_field_name_) {
     if (p.limits_.request_fields > 0 && fields.size() >= std::size_t(p.limits_.request_fields)) {
@@ -217,6 +219,7 @@ int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length
 int Parser::on_header_field_complete(llhttp_t* parser) {
   Parser& p = self(parser);
   p.in_field_name_ = false;
+  if (p.phase_ == Phase::body) return 0;  // a trailer's name was checked as it came
   const FieldSpan& field = p.message_.fields.back();
   const char* name = p.buffer_ + p.message_.start + field.name_offset;
   for (std::uint32_t i = 0; i < field.name_length; ++i) {
@@ -227,6 +230,10 @@ int Parser::on_header_field_complete(llhttp_t* parser) {
 
 int Parser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
   Parser& p = self(parser);
+  if (p.phase_ == Phase::body) {
+    p.trailer_.value_length += std::uint32_t(length);
+    return p.check_field_size(p.trailer_);
+  }
   FieldSpan& field = p.message_.fields.back();
   if (field.value_length == 0) field.value_offset = p.offset_of(at);
   field.value_length += std::uint32_t(length);
@@ -235,7 +242,26 @@ int Parser::on_header_value(llhttp_t* parser, const char* at, std::size_t length
 
 int Parser::on_header_value_complete(llhttp_t* parser) {
   Parser& p = self(parser);
+  if (p.phase_ == Phase::body) return 0;
   return p.inspect_field(p.message_.fields.back());
+}
+
+// The trailer fields after a chunked body are held to the limits and to token names like header
+// fields, but not kept: a request's fields are its head's (RFC 9110 §6.5.1 forbids merging
+// trailers into them), and a trailer's bytes may already be gone when it ends, dropped with the
+// chunk framing by drop_framing. So names are checked piece by piece, as they come.
+int Parser::on_trailer_name(const char* at, std::size_t length) {
+  if (!in_field_name_) {
+    if (limits_.request_fields > 0 && trailer_fields_ >= limits_.request_fields) return fail(431);
+    ++trailer_fields_;
+    trailer_ = FieldSpan{};
+    in_field_name_ = true;
+  }
+  for (std::size_t i = 0; i < length; ++i) {
+    if (!is_token_char(at[i])) return fail(400);
+  }
+  trailer_.name_length += std::uint32_t(length);
+  return check_field_size(trailer_);
 }
 
 int Parser::check_field_size(const FieldSpan& field) {

@@ -80,6 +80,7 @@ class Parser {
     return std::uint32_t(at - (buffer_ + message_.start));
   }
   int fail(int status);
+  int on_trailer_name(const char* at, std::size_t length);
   int check_field_size(const FieldSpan& field);
   int inspect_field(const FieldSpan& field);
   bool scan_head(std::size_t begin, std::size_t end);
@@ -98,6 +99,8 @@ class Parser {
   HeadScanner head_scanner_;
   bool head_scanned_ = false;  // the current request's head passed head_scanner_
   int host_fields_ = 0;        // in the current request's head
+  FieldSpan trailer_;          // the lengths of the trailer field being parsed
+  int trailer_fields_ = 0;     // after the current request's chunked body
   int error_status_ = 0;
 };
 
