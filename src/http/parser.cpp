@@ -113,7 +113,14 @@ Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end
   // The head scanner is not reset here but where a request ends: while idle, llhttp may have
   // taken the CR of an empty line before a request and the LF may come with the next bytes.
   if (phase_ == Phase::idle) message_.start = begin;
-  if (!scan_head(begin, end)) {
+  std::size_t refused_at = end;
+  if (!scan_head(begin, end, refused_at)) {
+    // The first fault in the stream decides the answer, however the stream was split: llhttp
+    // judges the bytes before the refused one (a bad version before a bare CR is 505).
+    llhttp_errno_t error = llhttp_execute(&parser_, buffer + begin, refused_at - begin);
+    if (error != HPE_OK && error != HPE_PAUSED && error_status_ == 0) {
+      error_status_ = map_error(error);
+    }
     fail(400);
     return Outcome::error;
   }
@@ -139,11 +146,18 @@ Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end
 }
 
 // Before llhttp sees the bytes of a head, so that it never acts on a head it would misread.
-bool Parser::scan_head(std::size_t begin, std::size_t end) {
+// False: refused, and refused_at is the offset of the byte that was refused.
+bool Parser::scan_head(std::size_t begin, std::size_t end, std::size_t& refused_at) {
   if (head_scanned_) return true;
+  HeadScanner before = head_scanner_;
   HeadScanner::Result result = head_scanner_.scan(buffer_ + begin, end - begin);
   head_scanned_ = result == HeadScanner::Result::done;
-  return result != HeadScanner::Result::refused;
+  if (result != HeadScanner::Result::refused) return true;
+  // Found again a byte at a time, which only a refused head costs.
+  for (refused_at = begin; refused_at + 1 < end; ++refused_at) {
+    if (before.scan(buffer_ + refused_at, 1) == HeadScanner::Result::refused) break;
+  }
+  return false;
 }
 
 std::size_t Parser::drop_framing() {

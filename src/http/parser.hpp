@@ -83,7 +83,7 @@ class Parser {
   int on_trailer_name(const char* at, std::size_t length);
   int check_field_size(const FieldSpan& field);
   int inspect_field(const FieldSpan& field);
-  bool scan_head(std::size_t begin, std::size_t end);
+  bool scan_head(std::size_t begin, std::size_t end, std::size_t& refused_at);
   bool framing_is_valid(bool chunked) const;
   int map_error(llhttp_errno_t error) const;
 

@@ -415,3 +415,20 @@ TEST_CASE("trailers are checked, not kept, and parse the same when the framing i
                  "0\r\nA: 12345678\r\n\r\n",
                  limits) == 431);
 }
+
+// Found by tests/fuzz/http_read_path: the head scanner looked at all the bytes at hand before
+// llhttp saw any, so a head with a bad version and then a bare CR was 400 when it came in one
+// piece and 505 when the version came in a read of its own. The first fault decides now.
+TEST_CASE("the first fault in a head decides the status, in one piece or split anywhere") {
+  std::string version_first = "GET / HTTP/1.!1\r\nHost: a\r\nX: \rb\r\n\r\n";
+  std::string cr_first = "GET / HTTP/1.1\r\nX: \rb\r\nY: \x01\r\n\r\n";
+  for (std::size_t cut = 0; cut < version_first.size(); ++cut) {
+    CHECK_MESSAGE(parse(version_first, {cut}).error == 505, "cut ", cut);
+  }
+  for (std::size_t cut = 0; cut < cr_first.size(); ++cut) {
+    CHECK_MESSAGE(parse(cr_first, {cut}).error == 400, "cut ", cut);
+  }
+  Limits limits;
+  limits.request_fields = 1;
+  CHECK(error_of("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: \rx\r\n\r\n", limits) == 431);
+}
