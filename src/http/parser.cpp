@@ -233,8 +233,12 @@ int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length
 int Parser::on_header_field_complete(llhttp_t* parser) {
   Parser& p = self(parser);
   p.in_field_name_ = false;
-  if (p.phase_ == Phase::body) return 0;  // a trailer's name was checked as it came
+  // llhttp 8.1 also lets an empty name through (": x").
+  if (p.phase_ == Phase::body) {
+    return p.trailer_.name_length == 0 ? p.fail(400) : 0;  // checked as it came
+  }
   const FieldSpan& field = p.message_.fields.back();
+  if (field.name_length == 0) return p.fail(400);
   const char* name = p.buffer_ + p.message_.start + field.name_offset;
   for (std::uint32_t i = 0; i < field.name_length; ++i) {
     if (!is_token_char(name[i])) return p.fail(400);

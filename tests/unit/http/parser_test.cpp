@@ -432,3 +432,11 @@ TEST_CASE("the first fault in a head decides the status, in one piece or split a
   limits.request_fields = 1;
   CHECK(error_of("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: \rx\r\n\r\n", limits) == 431);
 }
+
+// Found by tests/fuzz/http_read_path: llhttp 8.1 takes ": x" for a field with an empty name.
+TEST_CASE("a field or trailer with an empty name is 400") {
+  CHECK(error_of("GET / HTTP/1.1\r\n: x\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n") == 400);
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "0\r\n: x\r\n\r\n") == 400);
+}
