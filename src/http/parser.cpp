@@ -295,6 +295,8 @@ int Parser::inspect_field(const FieldSpan& field) {
   std::string_view name(base + field.name_offset, field.name_length);
   std::string_view value(base + field.value_offset, field.value_length);
   if (name.size() == 17 && iequals(name, "transfer-encoding")) {
+    // llhttp 8.1 ignores an empty one, and would frame by a Content-Length beside it.
+    if (trim(value).empty()) return fail(400);
     if (!only_chunked(value)) return fail(501);
   } else if (name.size() == 4 && iequals(name, "host")) {
     ++host_fields_;

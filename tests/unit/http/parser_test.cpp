@@ -440,3 +440,13 @@ TEST_CASE("a field or trailer with an empty name is 400") {
   CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
                  "0\r\n: x\r\n\r\n") == 400);
 }
+
+// Found by tests/fuzz/http_read_path: llhttp 8.1 does not count an empty Transfer-Encoding, so
+// one beside a Content-Length framed the body by the length, where a proxy may have refused
+// the request or framed it otherwise.
+TEST_CASE("an empty Transfer-Encoding is 400, with or without a Content-Length") {
+  CHECK(
+      error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\nContent-Length: 1\r\n\r\nx") ==
+      400);
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  \r\n\r\n") == 400);
+}
