@@ -418,3 +418,109 @@ TEST_CASE("strict llhttp: raw non-ASCII in the target and control bytes in value
   CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\nX: caf\xc3\xa9\r\n\r\n") == 0);
   CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n") == 0);
 }
+
+// Found by tests/fuzz/http_read_path: a read that ended between the CR and the LF of an empty
+// line before a request (one a client may send after a body) reset the head scanner, which then
+// took the LF for a bare one and refused a valid request with 400.
+TEST_CASE("empty lines before a request split between CR and LF parse the same") {
+  std::string leading = "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (std::size_t cut = 1; cut < leading.size(); ++cut) {
+    Outcome outcome = parse(leading, {cut});
+    CHECK_MESSAGE(outcome.error == 0, "cut ", cut);
+    CHECK_MESSAGE(outcome.messages.size() == 1, "cut ", cut);
+  }
+  std::string after_body =
+      "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2\r\n\r\nhi\r\nGET /next HTTP/1.1\r\n"
+      "Host: a\r\n\r\n";
+  std::size_t cr = after_body.find("hi\r\n") + 3;
+  Outcome outcome = parse(after_body, {cr});
+  CHECK(outcome.error == 0);
+  REQUIRE(outcome.messages.size() == 2);
+  CHECK(outcome.messages[1].target == "/next");
+}
+
+// Found by tests/fuzz/http_read_path: trailer fields were kept as the request's fields, with
+// offsets into bytes that drop_framing lets the next read overwrite. Read a byte at a time as a
+// connection reads (framing dropped after each need_more), a valid trailer's name was checked
+// over overwritten bytes and refused with 400; trailers also reached the app as header fields.
+TEST_CASE("trailers are checked, not kept, and parse the same when the framing is dropped") {
+  std::string input =
+      "POST /up HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5;name=value\r\nhello\r\na;x\r\n0123456789\r\n0\r\nTrailer-A: 1\r\nTrailer-B: 2\r\n\r\n"
+      "GET /after HTTP/1.1\r\nHost: a\r\n\r\n";
+  std::string buffer(input.size(), '\0');
+  Parser parser(Limits{});
+  std::vector<Parsed> messages;
+  std::size_t filled = 0, parsed = 0;
+  int error = 0;
+  for (char byte : input) {
+    buffer[filled++] = byte;
+    while (parsed < filled && error == 0) {
+      Parser::Outcome step = parser.execute(buffer.data(), parsed, filled);
+      if (step == Parser::Outcome::error) {
+        error = parser.error_status();
+      } else if (step == Parser::Outcome::need_more) {
+        parsed = filled = parser.drop_framing();
+        break;
+      } else {
+        parsed = parser.position();
+        messages.push_back(copy_of(parser.message(), buffer.data()));
+      }
+    }
+  }
+  CHECK(error == 0);
+  REQUIRE(messages.size() == 2);
+  CHECK(messages[0].body == "hello0123456789");
+  CHECK(messages[0].headers.size() == 2);
+  CHECK(messages[1].target == "/after");
+  Outcome whole = parse(input);
+  REQUIRE(whole.messages.size() == 2);
+  CHECK(whole.messages[0].headers.size() == 2);
+
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "0\r\nBad Name: x\r\n\r\n") == 400);
+  Limits limits;
+  limits.request_fields = 2;
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "0\r\nA: 1\r\nB: 2\r\nC: 3\r\n\r\n",
+                 limits) == 431);
+  limits.request_field_size = 8;
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "0\r\nA: 12345678\r\n\r\n",
+                 limits) == 431);
+}
+
+// Found by tests/fuzz/http_read_path: the head scanner looked at all the bytes at hand before
+// llhttp saw any, so a head with a bad version and then a bare CR was 400 when it came in one
+// piece and 505 when the version came in a read of its own. The first fault decides now.
+TEST_CASE("the first fault in a head decides the status, in one piece or split anywhere") {
+  std::string version_first = "GET / HTTP/1.!1\r\nHost: a\r\nX: \rb\r\n\r\n";
+  std::string cr_first = "GET / HTTP/1.1\r\nX: \rb\r\nY: \x01\r\n\r\n";
+  for (std::size_t cut = 0; cut < version_first.size(); ++cut) {
+    CHECK_MESSAGE(parse(version_first, {cut}).error == 505, "cut ", cut);
+  }
+  for (std::size_t cut = 0; cut < cr_first.size(); ++cut) {
+    CHECK_MESSAGE(parse(cr_first, {cut}).error == 400, "cut ", cut);
+  }
+  Limits limits;
+  limits.request_fields = 1;
+  CHECK(error_of("GET / HTTP/1.1\r\nA: 1\r\nB: 2\r\nC: \rx\r\n\r\n", limits) == 431);
+}
+
+// Found by tests/fuzz/http_read_path: llhttp 8.1 takes ": x" for a field with an empty name.
+TEST_CASE("a field or trailer with an empty name is 400") {
+  CHECK(error_of("GET / HTTP/1.1\r\n: x\r\nHost: a\r\n\r\n") == 400);
+  CHECK(error_of("GET / HTTP/1.1\r\nHost: a\r\n: x\r\n\r\n") == 400);
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                 "0\r\n: x\r\n\r\n") == 400);
+}
+
+// Found by tests/fuzz/http_read_path: llhttp 8.1 does not count an empty Transfer-Encoding, so
+// one beside a Content-Length framed the body by the length, where a proxy may have refused
+// the request or framed it otherwise.
+TEST_CASE("an empty Transfer-Encoding is 400, with or without a Content-Length") {
+  CHECK(
+      error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\nContent-Length: 1\r\n\r\nx") ==
+      400);
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:  \r\n\r\n") == 400);
+}
