@@ -419,9 +419,9 @@ TEST_CASE("strict llhttp: raw non-ASCII in the target and control bytes in value
   CHECK(error_of("GET / HTTP/1.1\r\nHost: h\r\n\r\n\r\nGET / HTTP/1.1\r\nHost: h\r\n\r\n") == 0);
 }
 
-// Found by tests/fuzz/http_read_path: a read that ended between the CR and the LF of an empty
-// line before a request (one a client may send after a body) reset the head scanner, which then
-// took the LF for a bare one and refused a valid request with 400.
+// Found by tests/fuzz/http_read_path (in a head scanner since replaced): a read that ended
+// between the CR and the LF of an empty line before a request (one a client may send after a
+// body) made the LF look bare, and a valid request was refused with 400.
 TEST_CASE("empty lines before a request split between CR and LF parse the same") {
   std::string leading = "\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n";
   for (std::size_t cut = 1; cut < leading.size(); ++cut) {
@@ -490,9 +490,9 @@ TEST_CASE("trailers are checked, not kept, and parse the same when the framing i
                  limits) == 431);
 }
 
-// Found by tests/fuzz/http_read_path: the head scanner looked at all the bytes at hand before
-// llhttp saw any, so a head with a bad version and then a bare CR was 400 when it came in one
-// piece and 505 when the version came in a read of its own. The first fault decides now.
+// Found by tests/fuzz/http_read_path (in a head scanner since replaced, which looked at all the
+// bytes at hand before llhttp saw any): a head with a bad version and then a bare CR was 400 in
+// one piece and 505 when the version came in a read of its own. The first fault decides.
 TEST_CASE("the first fault in a head decides the status, in one piece or split anywhere") {
   std::string version_first = "GET / HTTP/1.!1\r\nHost: a\r\nX: \rb\r\n\r\n";
   std::string cr_first = "GET / HTTP/1.1\r\nX: \rb\r\nY: \x01\r\n\r\n";
