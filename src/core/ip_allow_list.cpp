@@ -6,20 +6,18 @@
 #include <charconv>
 #include <cstring>
 
+#include "core/text.hpp"
+
 namespace prefork {
 namespace {
-
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
 
 // ::ffff:a.b.c.d carries an IPv4 address.
 bool is_v4_mapped(const std::uint8_t* bytes) {
   static constexpr std::uint8_t prefix[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
   return std::memcmp(bytes, prefix, sizeof prefix) == 0;
 }
+
+}  // namespace
 
 bool parse_ip(std::string_view text, int& family, std::uint8_t* bytes) {
   char buffer[INET6_ADDRSTRLEN + 1];
@@ -37,13 +35,11 @@ bool parse_ip(std::string_view text, int& family, std::uint8_t* bytes) {
   return false;
 }
 
-}  // namespace
-
 Result<IpAllowList> IpAllowList::parse(std::string_view text) {
   IpAllowList list;
   while (true) {
     std::size_t comma = text.find(',');
-    std::string_view entry = trimmed(text.substr(0, comma));
+    std::string_view entry = trim_white_space(text.substr(0, comma));
     if (!entry.empty()) {
       if (Status status = list.add(entry); !status.ok()) return status;
     }
@@ -54,7 +50,7 @@ Result<IpAllowList> IpAllowList::parse(std::string_view text) {
 }
 
 Status IpAllowList::add(std::string_view entry) {
-  entry = trimmed(entry);
+  entry = trim_white_space(entry);
   std::string written(entry);
   if (entry == "*") {
     all_ = true;

@@ -14,6 +14,10 @@
 
 namespace prefork {
 
+// An IPv4 or IPv6 address literal: its family (AF_INET, AF_INET6) and bytes (4 or 16, network
+// byte order, into bytes[16]); false for anything else.
+bool parse_ip(std::string_view text, int& family, std::uint8_t* bytes);
+
 class IpAllowList {
  public:
   IpAllowList() = default;  // allows nobody

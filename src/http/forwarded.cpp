@@ -1,37 +1,16 @@
 #include "http/forwarded.hpp"
 
-#include <arpa/inet.h>
-
 #include <cstring>
 
+#include "core/ip_allow_list.hpp"
 #include "core/text.hpp"
 
 namespace prefork::http {
 namespace {
 
-std::string_view trimmed(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
-bool is_ip(std::string_view text, bool& v6) {
-  char buffer[64];
-  unsigned char bytes[16];
-  if (text.empty() || text.size() >= sizeof buffer) return false;
-  std::memcpy(buffer, text.data(), text.size());
-  buffer[text.size()] = '\0';
-  if (inet_pton(AF_INET, buffer, bytes) == 1) {
-    v6 = false;
-    return true;
-  }
-  v6 = true;
-  return inet_pton(AF_INET6, buffer, bytes) == 1;
-}
+constexpr std::string_view forwarded_for = "X-Forwarded-For";
 
 }  // namespace
-
-constexpr std::string_view forwarded_for = "X-Forwarded-For";
 
 ForwardedReader::ForwardedReader(std::span<const config::SchemeHeader> scheme_headers)
     : scheme_headers_(scheme_headers) {
@@ -59,7 +38,7 @@ Forwarded ForwardedReader::read(const Message& message, const char* buffer) cons
     for (const config::SchemeHeader& header : scheme_headers_) {
       if (name.size() != header.name.size() || !iequals(name, header.name)) continue;
       // gunicorn: the value must be exactly the configured one (case-sensitive).
-      bool secure = trimmed(value) == header.value;
+      bool secure = trim_white_space(value) == header.value;
       if (result.scheme_header && secure != result.https) result.conflict = true;
       result.scheme_header = true;
       result.https = secure;
@@ -69,10 +48,11 @@ Forwarded ForwardedReader::read(const Message& message, const char* buffer) cons
   if (have_forwarded_for) {
     std::size_t comma = last_forwarded_for.rfind(',');
     std::string_view client =
-        trimmed(comma == std::string_view::npos ? last_forwarded_for
-                                                : last_forwarded_for.substr(comma + 1));
-    bool v6;
-    if (is_ip(client, v6)) result.client = client;
+        trim_white_space(comma == std::string_view::npos ? last_forwarded_for
+                                                         : last_forwarded_for.substr(comma + 1));
+    int family;
+    std::uint8_t bytes[16];
+    if (parse_ip(client, family, bytes)) result.client = client;
   }
   return result;
 }

@@ -17,17 +17,11 @@ Parser& self(llhttp_t* parser) {
   return *static_cast<Parser*>(parser->data);
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // gunicorn answers 501 for any transfer coding but chunked.
 bool only_chunked(std::string_view value) {
   while (!value.empty()) {
     std::size_t comma = value.find(',');
-    std::string_view coding = trim(value.substr(0, comma));
+    std::string_view coding = trim_white_space(value.substr(0, comma));
     if (!iequals(coding, "chunked")) return false;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
@@ -319,12 +313,12 @@ int Parser::inspect_field(const FieldSpan& field) {
   std::string_view value(base + field.value_offset, field.value_length);
   if (name.size() == 17 && iequals(name, "transfer-encoding")) {
     // llhttp 8.1 ignores an empty one, and would frame by a Content-Length beside it.
-    if (trim(value).empty()) return fail(400);
+    if (trim_white_space(value).empty()) return fail(400);
     if (!only_chunked(value)) return fail(501);
   } else if (is_host(name)) {
     ++host_fields_;
   } else if (name.size() == 6 && iequals(name, "expect")) {
-    message_.expect_continue = iequals(trim(value), "100-continue");
+    message_.expect_continue = iequals(trim_white_space(value), "100-continue");
   }
   return 0;
 }

@@ -17,19 +17,12 @@ using namespace prefork::e2e;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 // The line of the file containing text, once it is there (workers write at the end of their
 // loop iteration, possibly just after the client has its answer).
 std::optional<std::string> wait_for_logged(const std::string& path, std::string_view text) {
   std::optional<std::string> found;
   eventually([&] {
-    std::istringstream lines(read_text(path));
+    std::istringstream lines(read_whole(path));
     for (std::string line; std::getline(lines, line);) {
       if (line.find(text) != std::string::npos) {
         found = line;
@@ -178,7 +171,7 @@ TEST_CASE("USR1 after the file was moved away: every worker writes to a new file
     CHECK(http_get(port, "/after-" + std::to_string(i)).status == 404);
   }
   for (int i = 0; i < 4; ++i) CHECK(wait_for_logged(path, "/after-" + std::to_string(i)));
-  std::string old_file = read_text(moved);
+  std::string old_file = read_whole(moved);
   CHECK(old_file.find("/before") != std::string::npos);
   CHECK(old_file.find("/after-") == std::string::npos);
   // The master does not hold the access log: only workers write it.

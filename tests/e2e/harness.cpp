@@ -34,13 +34,6 @@ std::optional<pid_t> parent_of(const std::string& stat_text, char& state) {
   return parent;
 }
 
-std::string read_whole(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 void set_timeouts(int fd, std::chrono::milliseconds timeout) {
   timeval value{};
   value.tv_sec = timeout.count() / 1000;
@@ -238,6 +231,13 @@ int connect_loopback(int port, std::chrono::milliseconds timeout) {
 }
 
 }  // namespace
+
+std::string read_whole(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
 
 Reply http_request(int port, std::string_view method, std::string_view target,
                    std::string_view body, std::chrono::milliseconds timeout) {

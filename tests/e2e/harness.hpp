@@ -24,6 +24,8 @@ using Clock = std::chrono::steady_clock;
 
 // A path handed over by meson through the environment (see tests/e2e/meson.build).
 std::string built_path(const char* variable);
+// The whole file, or "" when it cannot be read.
+std::string read_whole(const std::string& path);
 // The prefork binary (the app named by the config), and examples/hello (a static server).
 inline std::string prefork_binary() {
   return built_path("PREFORK_BINARY");

@@ -92,16 +92,9 @@ std::string v2_proxy() {
                              bytes({0x02, 0x00, 0x0b}) + "example.com");
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 bool logged_line_starting(const std::string& path, const std::string& start) {
   return eventually([&] {
-    std::istringstream lines(read_text(path));
+    std::istringstream lines(read_whole(path));
     for (std::string line; std::getline(lines, line);) {
       if (line.rfind(start, 0) == 0) return true;
     }

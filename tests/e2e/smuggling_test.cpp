@@ -14,13 +14,6 @@ using namespace prefork::e2e;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 std::size_t count_of(std::string_view text, std::string_view part) {
   std::size_t count = 0;
   for (std::size_t at = text.find(part); at != std::string_view::npos; at = text.find(part, at + 1))
@@ -84,9 +77,9 @@ TEST_CASE("smuggling shapes get one 400 and a closed connection; the hidden requ
 
   // One worker serves in order: once this request is logged, every earlier one would be too.
   CHECK(http_get(port, "/after").status == 404);
-  REQUIRE(eventually([&] { return read_text(log_path).find("/after") != std::string::npos; }));
-  CHECK(read_text(log_path).find("/smuggled") == std::string::npos);
-  CHECK(count_of(read_text(log_path), "\"-\" 400 ") == shapes().size());
+  REQUIRE(eventually([&] { return read_whole(log_path).find("/after") != std::string::npos; }));
+  CHECK(read_whole(log_path).find("/smuggled") == std::string::npos);
+  CHECK(count_of(read_whole(log_path), "\"-\" 400 ") == shapes().size());
   CHECK(server.workers() == workers);  // the worker lived on
 }
 
