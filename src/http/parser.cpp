@@ -142,6 +142,7 @@ const llhttp_settings_t& Parser::settings() {
     callbacks.on_header_value_complete = on_header_value_complete;
     callbacks.on_headers_complete = on_headers_complete;
     callbacks.on_body = on_body;
+    callbacks.on_chunk_header = on_chunk_header;
     callbacks.on_message_complete = on_message_complete;
     return callbacks;
   }();
@@ -160,6 +161,7 @@ void Parser::reset() {
   dropped_ = 0;
   phase_ = Phase::idle;
   in_field_name_ = false;
+  trailers_ = TrailerScan{};
   error_status_ = 0;
 }
 
@@ -167,22 +169,63 @@ Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end
   buffer_ = buffer;
   if (phase_ == Phase::idle) message_.start = begin;
   llhttp_errno_t error = llhttp_execute(&parser_, buffer + begin, end - begin);
+  if (error == HPE_PAUSED && trailers_.at_start) {
+    // on_chunk_header paused at the last chunk: from here on, the bytes are the trailer section.
+    trailers_.at_start = false;
+    trailers_.scanning = true;
+    begin = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
+    llhttp_resume(&parser_);
+    error = llhttp_execute(&parser_, buffer + begin, end - begin);
+  }
   if (error == HPE_OK) {
     position_ = end;
-    if (phase_ == Phase::head && end - message_.start > head_cap_) {
-      fail(431);
-      return Outcome::error;
-    }
+    if (!scan_trailers(begin, end)) return refuse(400);
+    if (phase_ == Phase::head && end - message_.start > head_cap_) return refuse(431);
     return Outcome::need_more;
   }
   if (error == HPE_PAUSED) {
     position_ = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
+    if (!scan_trailers(begin, position_)) return refuse(400);
+    trailers_ = TrailerScan{};
     message_.length = position_ - message_.start + dropped_;
     llhttp_resume(&parser_);
     return Outcome::message;
   }
   if (error_status_ == 0) error_status_ = map_error(error);
   return Outcome::error;
+}
+
+Parser::Outcome Parser::refuse(int status) {
+  fail(status);
+  return Outcome::error;
+}
+
+// The trailer section's lines (RFC 9112 §7.1.2) end in CRLF and fold nothing, as the head's do;
+// strict llhttp still takes a bare LF there, the end of the section among them, where a proxy
+// may not. Its bytes are framing, which drop_framing may let the next read overwrite: they are
+// checked as llhttp passes them, a byte at a time, which only chunked requests pay (most for
+// the two bytes of the empty line).
+bool Parser::scan_trailers(std::size_t begin, std::size_t end) {
+  if (!trailers_.scanning) return true;
+  for (const char* at = buffer_ + begin; at != buffer_ + end; ++at) {
+    if (!trailers_.accept(*at)) return false;
+  }
+  return true;
+}
+
+bool Parser::TrailerScan::accept(char byte) {
+  if (after_cr) {
+    after_cr = false;
+    line_length = 0;
+    return byte == '\n';
+  }
+  if (byte == '\r') {
+    after_cr = true;
+    return true;
+  }
+  if (byte == '\n') return false;                                         // a bare LF
+  if (line_length++ == 0 && (byte == ' ' || byte == '\t')) return false;  // obs-fold
+  return true;
 }
 
 std::size_t Parser::drop_framing() {
@@ -260,7 +303,8 @@ int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length
 // The trailer fields after a chunked body are held to the limits of header fields, but not kept:
 // a request's fields are its head's (RFC 9110 §6.5.1 forbids merging trailers into them), and a
 // trailer's bytes may already be gone when it ends, dropped with the chunk framing by
-// drop_framing. Strict llhttp checks their names and line ends as it does the head's.
+// drop_framing. Strict llhttp checks their names as it does the head's; scan_trailers their
+// line ends.
 int Parser::count_trailer(bool name, std::size_t length) {
   if (name && !in_field_name_) {
     if (limits_.request_fields > 0 && trailer_fields_ >= limits_.request_fields) return fail(431);
@@ -362,6 +406,13 @@ int Parser::on_headers_complete(llhttp_t* parser) {
 bool Parser::framing_is_valid(bool chunked) const {
   bool http10 = message_.http_minor == 0;
   return (host_fields_ == 1 || (host_fields_ == 0 && http10)) && !(chunked && http10);
+}
+
+// Pauses at the last chunk, so that execute knows where the trailer section starts.
+int Parser::on_chunk_header(llhttp_t* parser) {
+  if (parser->content_length != 0) return 0;
+  self(parser).trailers_.at_start = true;
+  return HPE_PAUSED;
 }
 
 int Parser::on_body(llhttp_t* parser, const char* at, std::size_t length) {

@@ -71,6 +71,7 @@ class Parser {
   static int on_header_value(llhttp_t* parser, const char* at, std::size_t length);
   static int on_header_value_complete(llhttp_t* parser);
   static int on_headers_complete(llhttp_t* parser);
+  static int on_chunk_header(llhttp_t* parser);
   static int on_body(llhttp_t* parser, const char* at, std::size_t length);
   static int on_message_complete(llhttp_t* parser);
   static const llhttp_settings_t& settings();
@@ -79,6 +80,8 @@ class Parser {
     return std::uint32_t(at - (buffer_ + message_.start));
   }
   int fail(int status);
+  Outcome refuse(int status);
+  bool scan_trailers(std::size_t begin, std::size_t end);
   int check_field_size(const FieldSpan& field);
   int count_trailer(bool name, std::size_t length);
   int inspect_field(const FieldSpan& field);
@@ -95,6 +98,16 @@ class Parser {
   Phase phase_ = Phase::idle;
   bool in_field_name_ = false;
   int host_fields_ = 0;  // in the current request's head
+  // The trailer section of the current request, from the last chunk on.
+  struct TrailerScan {
+    bool at_start = false;  // on_chunk_header paused at the last chunk
+    bool scanning = false;
+    bool after_cr = false;
+    std::size_t line_length = 0;
+
+    bool accept(char byte);
+  };
+  TrailerScan trailers_;
   int trailer_fields_ = 0;
   FieldSpan trailer_;  // the current trailer field's lengths (its offsets are not kept)
   int error_status_ = 0;

@@ -111,9 +111,8 @@ ProxyHeader parse_v2(std::string_view bytes) {
   if (command == 0) return header;  // LOCAL: the proxy's own connection (a health check)
   std::uint8_t family = byte(13) >> 4, transport = byte(13) & 0x0f;
   if (family == 0) return header;  // AF_UNSPEC: no addresses
-  if (family > 3 || transport > 2) return outcome(ProxyHeader::Outcome::malformed);
-  // Addresses of a datagram flow make no sense before an HTTP stream.
-  if (transport != 1) return outcome(ProxyHeader::Outcome::malformed);
+  // Only a stream (1) carries HTTP: a datagram flow's addresses, or an unknown family, cannot.
+  if (family > 3 || transport != 1) return outcome(ProxyHeader::Outcome::malformed);
   const char* addresses = bytes.data() + v2_fixed;
   if (family == 1) {  // TCP over IPv4: source, destination, source port, destination port
     if (length < 12) return outcome(ProxyHeader::Outcome::malformed);

@@ -23,7 +23,6 @@ class HeadWriter {
     std::memcpy(at_, text.data(), text.size());
     at_ += text.size();
   }
-  char* end() const { return at_; }
 
  private:
   char* at_;

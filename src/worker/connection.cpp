@@ -52,12 +52,12 @@ bool Connection::accept(int fd, bool unix_socket) {
     return false;
   }
   if (!unix_socket) uv_tcp_nodelay(&socket_.tcp, 1);
-  format_peer(unix_socket);
+  identify_peer(unix_socket);
   after_batch();
   return true;
 }
 
-void Connection::format_peer(bool unix_socket) {
+void Connection::identify_peer(bool unix_socket) {
   const config::Config& config = server_.config();
   peer_length_ = 0;
   if (unix_socket) {

@@ -128,7 +128,7 @@ class Connection {
   void finish_after_write();
   void maybe_release();
   // The peer's text and what it is trusted with (forwarded_allow_ips, proxy_allow_ips).
-  void format_peer(bool unix_socket);
+  void identify_peer(bool unix_socket);
   void write_peer(const sockaddr* address);
   // proxy_protocol: the PROXY header before the first request. False while it is incomplete,
   // and when the connection was closed for it.

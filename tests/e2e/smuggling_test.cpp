@@ -45,6 +45,8 @@ std::vector<Shape> shapes() {
       {"chunk data not followed by CRLF",
        "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhelloXX0\r\n\r\n" +
            smuggled},
+      {"a chunked body ended by a bare LF",
+       "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\n" + smuggled},
       {"two Host fields", "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n" + smuggled},
       {"HTTP/1.1 without Host", "GET / HTTP/1.1\r\n\r\n" + smuggled},
       {"Transfer-Encoding and Content-Length",

@@ -54,9 +54,6 @@ using prefork::config::Limits;
 using prefork::http::Message;
 using prefork::http::Parser;
 
-// Flip when the strict-framing rules (issue 13: HTTP/1.1 needs a Host) are in the parser.
-constexpr bool host_required_on_http11 = false;
-
 // Which run is going on, for the report of a violation.
 char context[256] = "";
 
@@ -197,7 +194,7 @@ Record inspect(Parser& parser, const char* buffer, const Limits& limits) {
   CHECK(!(lengths && encodings));
   CHECK(message.http_major == 1);
   CHECK(!(encodings && message.http_minor == 0));
-  if (host_required_on_http11) CHECK(message.http_minor == 0 || hosts == 1);
+  CHECK(message.http_minor == 0 || hosts == 1);
   CHECK(inside(message.body_offset, message.body_length) || message.body_length == 0);
   if (limits.max_body_size > 0) CHECK(message.body_length <= std::size_t(limits.max_body_size));
   // llhttp ends a CONNECT at its head, Content-Length or not: the connection closes after it

@@ -404,6 +404,42 @@ TEST_CASE("trailers are held to the field limits") {
   CHECK(error_of(head + "A: " + std::string(24, 'v') + "\r\n\r\n", limits) == 431);
 }
 
+// Found in review: strict llhttp takes a bare LF in the trailer section, its end among them, so
+// "0\r\n\n" ended a body where a proxy wanting CRLF reads the next request as trailers.
+TEST_CASE("the trailer section's lines end in CRLF and fold nothing, however the bytes arrive") {
+  const std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
+  const std::string next = "GET /admin HTTP/1.1\r\nHost: a\r\n\r\n";
+  for (std::string tail :
+       {"0\r\n\n", "0\r\nT: v\n\r\n", "0\r\nT: v\r\n\n", "0\r\nT: a\r\n b\r\n\r\n",
+        "0\r\nT: a\r\n\tb\r\n\r\n", "5\r\nhello\r\n0\r\n\n"}) {
+    std::string request = head + tail + next;
+    for (std::size_t cut = head.size(); cut <= request.size(); ++cut) {
+      Outcome outcome = parse(request, {cut});
+      CHECK_MESSAGE(outcome.error == 400, tail, " cut at ", cut);
+      CHECK(outcome.messages.empty());
+    }
+  }
+  for (std::string tail :
+       {"0\r\n\r\n", "0\r\nT: v\r\n\r\n", "5\r\nhello\r\n0;x=y\r\nA: 1\r\nB:\r\n\r\n"}) {
+    std::string request = head + tail + next;
+    for (std::size_t cut = head.size(); cut <= request.size(); ++cut) {
+      Outcome outcome = parse(request, {cut});
+      CHECK_MESSAGE(outcome.error == 0, tail, " cut at ", cut);
+      REQUIRE(outcome.messages.size() == 2);
+      CHECK(outcome.messages[1].target == "/admin");
+    }
+  }
+}
+
+// RFC 9112 §6.1: chunked is applied once. Strict llhttp refuses it twice (as a bad transfer
+// coding, 501), in one field or two.
+TEST_CASE("chunked applied twice is refused, in one field or two") {
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, chunked\r\n\r\n"
+                 "0\r\n\r\n") == 501);
+  CHECK(error_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n"
+                 "Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n") == 501);
+}
+
 // What llhttp's strict mode refuses besides line ends, and what it still takes.
 TEST_CASE("strict llhttp: raw non-ASCII in the target and control bytes in values are 400") {
   CHECK(error_of("GET /caf\xc3\xa9 HTTP/1.1\r\nHost: h\r\n\r\n") == 400);
