@@ -167,7 +167,12 @@ void Parser::reset() {
 
 Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end) {
   buffer_ = buffer;
-  if (phase_ == Phase::idle) message_.start = begin;
+  if (phase_ == Phase::idle) {
+    // Empty lines before a request (RFC 9112 §2.2 lets a server skip them) are not part of it:
+    // the head's cap counts the request's own bytes, however the lines came in.
+    while (begin != end && (buffer[begin] == '\r' || buffer[begin] == '\n')) ++begin;
+    message_.start = begin;
+  }
   llhttp_errno_t error = llhttp_execute(&parser_, buffer + begin, end - begin);
   if (error == HPE_PAUSED && trailers_.at_start) {
     // on_chunk_header paused at the last chunk: from here on, the bytes are the trailer section.

@@ -404,6 +404,23 @@ TEST_CASE("trailers are held to the field limits") {
   CHECK(error_of(head + "A: " + std::string(24, 'v') + "\r\n\r\n", limits) == 431);
 }
 
+// Found by tests/fuzz/http_read_path in a 30-minute run: empty lines before a request counted
+// against the head's cap when they came in the request's read, and not when they came alone.
+TEST_CASE("empty lines before a request do not count against the head's cap") {
+  Limits limits;
+  limits.request_line = 40;
+  limits.request_fields = 4;
+  limits.request_field_size = 32;
+  std::string request = "GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+  std::string leading;
+  for (int i = 0; i < 100; ++i) leading += "\r\n";
+  for (std::size_t cut : {std::size_t(0), std::size_t(1), leading.size(), leading.size() + 3}) {
+    Outcome outcome = parse(leading + request, {cut}, limits);
+    CHECK_MESSAGE(outcome.error == 0, "cut ", cut);
+    CHECK_MESSAGE(outcome.messages.size() == 1, "cut ", cut);
+  }
+}
+
 // Found in review: strict llhttp takes a bare LF in the trailer section, its end among them, so
 // "0\r\n\n" ended a body where a proxy wanting CRLF reads the next request as trailers.
 TEST_CASE("the trailer section's lines end in CRLF and fold nothing, however the bytes arrive") {
