@@ -120,7 +120,7 @@ std::size_t head_cap_for(const config::Limits& limits) {
 void Message::clear() {
   start = 0;
   length = 0;
-  method = "";
+  method = {};
   target_offset = target_length = 0;
   fields.clear();
   body_offset = 0;
@@ -184,14 +184,16 @@ Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end
   }
   if (error == HPE_OK) {
     position_ = end;
-    if (!scan_trailers(begin, end)) return refuse(400);
+    if (trailers_.scanning && !scan_trailers(begin, end)) return refuse(400);
     if (phase_ == Phase::head && end - message_.start > head_cap_) return refuse(431);
     return Outcome::need_more;
   }
   if (error == HPE_PAUSED) {
     position_ = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
-    if (!scan_trailers(begin, position_)) return refuse(400);
-    trailers_ = TrailerScan{};
+    if (trailers_.scanning) {
+      if (!scan_trailers(begin, position_)) return refuse(400);
+      trailers_ = TrailerScan{};
+    }
     message_.length = position_ - message_.start + dropped_;
     llhttp_resume(&parser_);
     return Outcome::message;
@@ -211,7 +213,6 @@ Parser::Outcome Parser::refuse(int status) {
 // checked as llhttp passes them, a byte at a time, which only chunked requests pay (most for
 // the two bytes of the empty line).
 bool Parser::scan_trailers(std::size_t begin, std::size_t end) {
-  if (!trailers_.scanning) return true;
   for (const char* at = buffer_ + begin; at != buffer_ + end; ++at) {
     if (!trailers_.accept(*at)) return false;
   }
@@ -379,7 +380,8 @@ int Parser::on_headers_complete(llhttp_t* parser) {
     p.fail(505);
     return -1;
   }
-  message.method = llhttp_method_name(llhttp_method_t(parser->method));
+  message.method = std::string_view(llhttp_method_name(llhttp_method_t(parser->method)),
+                                    method_lengths[parser->method]);
   message.http_major = parser->http_major;
   message.http_minor = parser->http_minor;
   message.keep_alive = llhttp_should_keep_alive(parser) != 0;

@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -22,7 +23,7 @@ struct FieldSpan {
 struct Message {
   std::size_t start = 0;    // offset of the request's first byte in the buffer
   std::size_t length = 0;   // bytes on the wire, head and framed body; set when complete
-  const char* method = "";  // static text from llhttp
+  std::string_view method;  // static text from llhttp
   std::uint32_t target_offset = 0, target_length = 0;
   std::vector<FieldSpan> fields;
   // Chunked bodies are decoded in place, so the body is always one contiguous run.
