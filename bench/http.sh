@@ -30,6 +30,11 @@ if [ -x "$PREFORK" ]; then
 else
   skip_server "prefork" "binary $PREFORK not found (build it: meson setup build-release --buildtype=release && ninja -C build-release)"
 fi
+if [ -n "${BASELINE:-}" ]; then
+  [ -x "$BASELINE" ] || { echo "baseline binary $BASELINE not found" >&2; exit 2; }
+  add_server "prefork (baseline)" 'PREFORK=$BASELINE prefork_command ${PREFORK_ARGS:-}' \
+    "\`$BASELINE -w $BENCH_WORKERS -b 127.0.0.1:PORT${PREFORK_ARGS:+ $PREFORK_ARGS}\` $PREFORK_ENV_NOTE"
+fi
 if command -v nginx >/dev/null; then
   add_server "nginx" 'nginx_command' "$NGINX_NOTE"
 else
@@ -57,7 +62,7 @@ mkdir -p "$OUT"
   echo
   echo "Command: \`$COMMAND_LINE\`"
   echo
-  render_table "nginx" "gunicorn sync"
+  render_table "nginx" "gunicorn sync" ${BASELINE:+"prefork (baseline)"}
   echo
   echo "Ratios are of median req/s. Compare ratios, not absolute numbers: the machine is shared and noisy."
   echo "\"errors\" is the median count of socket errors plus non-2xx/3xx responses per run."

@@ -23,6 +23,7 @@ BENCH_ROUNDS=${BENCH_ROUNDS:-3}
 BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_START_TIMEOUT=${BENCH_START_TIMEOUT:-15}
 BENCH_STOP_TIMEOUT=${BENCH_STOP_TIMEOUT:-10}
+BENCH_PIPELINE=${BENCH_PIPELINE:-1}
 
 BENCH_NAMES=()
 BENCH_COMMANDS=()
@@ -195,8 +196,11 @@ stop_by_pid() {
 # Runs wrk against URL for SECONDS with the configured threads and connections; the raw
 # output goes to OUTFILE.
 run_wrk() {
-  local url=$1 seconds=$2 outfile=$3 status=0
-  spawn_group "$outfile" wrk "-t$BENCH_THREADS" "-c$BENCH_CONNECTIONS" "-d${seconds}s" --latency "$url"
+  local url=$1 seconds=$2 outfile=$3 status=0 script=()
+  [ "$BENCH_PIPELINE" -gt 1 ] && script=(-s "$(dirname "${BASH_SOURCE[0]}")/pipeline.lua")
+  export BENCH_PIPELINE # read by pipeline.lua
+  spawn_group "$outfile" wrk "-t$BENCH_THREADS" \
+    "-c$BENCH_CONNECTIONS" "-d${seconds}s" --latency "${script[@]+"${script[@]}"}" "$url"
   wait "$SPAWNED_PID" || status=$?
   forget_pid "$SPAWNED_PID"
   [ "$status" = 0 ] || { cat "$outfile" >&2; die "wrk failed against $url (exit status $status)"; }
@@ -400,7 +404,10 @@ machine_description() {
 render_details() {
   local versions=$1
   echo "- Machine: $(machine_description)."
-  echo "- Load: \`wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_DURATION}s --latency http://127.0.0.1:PORT/\`" \
+  local script=""
+  [ "$BENCH_PIPELINE" -gt 1 ] && script=" -s bench/pipeline.lua"
+  echo "- Load: \`wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_DURATION}s --latency$script http://127.0.0.1:PORT/\`" \
+    "${script:+($BENCH_PIPELINE requests per write)}" \
     "after a ${BENCH_WARMUP} s warm-up, each server started fresh on a free port per round;" \
     "rounds: $BENCH_ROUNDS, interleaved; the table shows medians of the rounds."
   echo "- Versions: $versions."
@@ -440,7 +447,8 @@ render_checks() {
 }
 
 options_synopsis() {
-  echo "[--duration S] [--connections N] [--rounds R] [--prefork BIN] [--out DIR]"
+  echo "[--duration S] [--connections N] [--rounds R] [--pipeline N] [--prefork BIN]"
+  echo "         [--baseline BIN] [--out DIR]"
 }
 
 options_help() {
@@ -448,7 +456,10 @@ options_help() {
   --duration S      seconds of each measured wrk run (default $BENCH_DURATION)
   --connections N   wrk connections (default $BENCH_CONNECTIONS; wrk uses $BENCH_THREADS threads)
   --rounds R        interleaved rounds; the table shows medians (default $BENCH_ROUNDS)
+  --pipeline N      requests per write (wrk with bench/pipeline.lua); default 1, no pipelining
   --prefork BIN     prefork hello binary (default build-release/examples/hello/hello)
+  --baseline BIN    another prefork hello binary, measured in the same rounds as
+                    "prefork (baseline)": before and after a change, side by side
   --out DIR         where the report goes (default bench/results)
 
 Environment: PREFORK_ARGS (extra arguments for prefork), BENCH_WORKERS (worker processes of
@@ -461,7 +472,7 @@ require_positive_integer() {
 }
 
 # Reads the options every benchmark script takes (see bench/README.md) into BENCH_DURATION,
-# BENCH_CONNECTIONS, BENCH_ROUNDS, PREFORK and OUT, and records the command line (with
+# BENCH_CONNECTIONS, BENCH_ROUNDS, BENCH_PIPELINE, PREFORK, BASELINE and OUT, and records the command line (with
 # PREFORK_ARGS when set) in COMMAND_LINE for the report. SCRIPT names the script; the caller
 # defines usage().
 parse_options() {
@@ -472,17 +483,19 @@ parse_options() {
   while [ $# -gt 0 ]; do
     case $1 in
       -h | --help) usage; exit 0 ;;
-      --duration | --connections | --rounds | --prefork | --out)
+      --duration | --connections | --rounds | --pipeline | --prefork | --baseline | --out)
         [ $# -ge 2 ] || { echo "$1 needs a value" >&2; usage >&2; exit 2; } ;;
       *) echo "unknown option: $1" >&2; usage >&2; exit 2 ;;
     esac
-    # PREFORK and OUT are read by the calling script.
+    # PREFORK, BASELINE and OUT are read by the calling script.
     # shellcheck disable=SC2034
     case $1 in
       --duration) require_positive_integer "$1" "$2"; BENCH_DURATION=$2 ;;
       --connections) require_positive_integer "$1" "$2"; BENCH_CONNECTIONS=$2 ;;
       --rounds) require_positive_integer "$1" "$2"; BENCH_ROUNDS=$2 ;;
+      --pipeline) require_positive_integer "$1" "$2"; BENCH_PIPELINE=$2 ;;
       --prefork) PREFORK=$(realpath -m -- "$2") ;;
+      --baseline) BASELINE=$(realpath -m -- "$2") ;;
       --out) OUT=$(realpath -m -- "$2") ;;
     esac
     shift 2

@@ -1,5 +1,5 @@
-// The example app: a greeting, an echo, a slow endpoint for shutdown and timeout tests, and the
-// answering worker's pid.
+// The example app: a greeting, an echo, a slow endpoint for shutdown and timeout tests, the
+// answering worker's pid, and the client's address and scheme.
 #pragma once
 
 #include <unistd.h>
@@ -28,6 +28,10 @@ class HelloApp : public SyncApp {
     }
     // Which worker answered: tests count requests per worker.
     if (path == "/pid") return Response::text(200, std::to_string(getpid()));
+    // Who the client is and how it connected, as a trusted proxy says (tests of forwarding).
+    if (path == "/peer") {
+      return Response::text(200, std::string(request.peer()) + " " + std::string(request.scheme()));
+    }
     return Response::view(404, "text/plain; charset=utf-8", "Not Found\n");
   }
 

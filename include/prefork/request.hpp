@@ -31,8 +31,13 @@ class Request {
   }
   std::span<const Header> headers() const { return headers_; }
   std::string_view body() const { return body_; }
-  // "ip:port" of the client ("[ip]:port" for IPv6), or the unix socket path.
+  // "ip:port" of the client ("[ip]:port" for IPv6), or the unix socket path. Behind a trusted
+  // proxy (README, "Behind a proxy"): the client the proxy saw, from its PROXY protocol header,
+  // or from X-Forwarded-For with port 0.
   std::string_view peer() const { return peer_; }
+  // "http" or "https": the scheme the client used, as the listener or a trusted proxy's
+  // secure_scheme_headers say.
+  std::string_view scheme() const { return scheme_; }
   bool keep_alive() const { return keep_alive_; }
   int http_major() const { return http_major_; }
   int http_minor() const { return http_minor_; }
@@ -43,6 +48,7 @@ class Request {
     std::span<const Header> headers;
     bool keep_alive = true;
     int http_major = 1, http_minor = 1;
+    std::string_view scheme = "http";
   };
   explicit Request(const Fields& fields)
       : method_(fields.method),
@@ -54,7 +60,8 @@ class Request {
         headers_(fields.headers),
         keep_alive_(fields.keep_alive),
         http_major_(fields.http_major),
-        http_minor_(fields.http_minor) {}
+        http_minor_(fields.http_minor),
+        scheme_(fields.scheme) {}
 
  private:
   static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c; }
@@ -70,6 +77,7 @@ class Request {
   std::span<const Header> headers_;
   bool keep_alive_;
   int http_major_, http_minor_;
+  std::string_view scheme_;
 };
 
 }  // namespace prefork

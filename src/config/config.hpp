@@ -3,6 +3,8 @@
 
 #include <prefork/worker.hpp>
 
+#include "core/ip_allow_list.hpp"
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -76,6 +78,15 @@ struct Metrics {
   bool operator==(const Metrics&) const = default;
 };
 
+// One secure_scheme_headers entry: a request from a trusted front end whose header `name` has
+// exactly `value` was https to the client.
+struct SchemeHeader {
+  std::string name;  // upper case, as gunicorn writes them
+  std::string value;
+
+  bool operator==(const SchemeHeader&) const = default;
+};
+
 struct Config {
   std::string config_file;  // "" when none was given
   std::vector<Bind> binds = {{Bind::Kind::tcp, "127.0.0.1", 8000, "", -1, "127.0.0.1:8000"}};
@@ -102,6 +113,14 @@ struct Config {
   std::string accesslog;  // "" = off, "-" = stdout
   std::string access_log_format = R"(%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s")";
   Limits limits;
+  // Behind a proxy (README, "Security"): whose X-Forwarded-* headers and PROXY headers count.
+  IpAllowList forwarded_allow_ips = IpAllowList::parse("127.0.0.1,::1").value();
+  std::vector<SchemeHeader> secure_scheme_headers = {  // sorted by name
+      {"X-FORWARDED-PROTO", "https"},
+      {"X-FORWARDED-PROTOCOL", "ssl"},
+      {"X-FORWARDED-SSL", "on"}};
+  bool proxy_protocol = false;  // a PROXY header (v1 or v2) starts connections of proxy_allow_ips
+  IpAllowList proxy_allow_ips = IpAllowList::parse("127.0.0.1,::1").value();
   Redis redis;
   Metrics metrics;
   AppConfig app_config;       // the [app] table

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstdio>
@@ -214,6 +215,58 @@ Status set_ip_address(std::string& field, const Input& input) {
   return {};
 }
 
+// forwarded_allow_ips, proxy_allow_ips: "*", addresses and CIDR networks, comma-separated (a
+// TOML array of them too).
+Status set_allow_list(IpAllowList& field, const Input& input) {
+  std::vector<std::string> texts;
+  if (Status status = read_strings(input, texts); !status.ok()) return status;
+  IpAllowList list;
+  for (const std::string& text : texts) {
+    for (const std::string& entry : split_list(text)) {
+      if (Status status = list.add(entry); !status.ok()) return status;
+    }
+  }
+  field = std::move(list);
+  return {};
+}
+
+// RFC 9110 token characters: what a header name may be made of.
+bool is_token(std::string_view text) {
+  if (text.empty()) return false;
+  for (char c : text) {
+    bool alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    if (!alnum && std::string_view("!#$%&'*+-.^_`|~").find(c) == std::string_view::npos) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// A TOML table of header name → value, as gunicorn's dict; names are kept upper case and sorted.
+Status set_scheme_headers(Config& config, const Input& input) {
+  if (input.type != Input::Type::table) {
+    return Status::error(std::string("expected a table of header names and values, e.g. ") +
+                         "{ \"X-FORWARDED-PROTO\" = \"https\" }, got " + describe(input.type));
+  }
+  std::vector<SchemeHeader> headers;
+  for (const auto& [name, value] : input.entries) {
+    if (!is_token(name)) return Status::error("not a header name: " + quoted(name));
+    if (value.type != Input::Type::string) {
+      return Status::error(quoted(name) + ": expected a string, got " + describe(value.type));
+    }
+    std::string upper = name;
+    for (char& c : upper) c = char(std::toupper(static_cast<unsigned char>(c)));
+    for (const SchemeHeader& seen : headers) {
+      if (seen.name == upper) return Status::error("header " + quoted(upper) + " given twice");
+    }
+    headers.push_back({upper, value.string});
+  }
+  std::sort(headers.begin(), headers.end(),
+            [](const SchemeHeader& a, const SchemeHeader& b) { return a.name < b.name; });
+  config.secure_scheme_headers = std::move(headers);
+  return {};
+}
+
 bool is_metric_name(const std::string& name) {
   if (name.empty()) return false;
   for (std::size_t i = 0; i < name.size(); ++i) {
@@ -265,6 +318,20 @@ std::string shown(const std::vector<std::string>& values) {
   std::string text;
   for (const std::string& value : values) text += (text.empty() ? "" : ", ") + quoted(value);
   return "[" + text + "]";
+}
+
+std::string shown(const IpAllowList& list) {
+  return quoted(list.text());
+}
+
+// A TOML inline table.
+std::string shown(const std::vector<SchemeHeader>& headers) {
+  if (headers.empty()) return "{}";
+  std::string text;
+  for (const SchemeHeader& header : headers) {
+    text += (text.empty() ? "" : ", ") + quoted(header.name) + " = " + quoted(header.value);
+  }
+  return "{ " + text + " }";
 }
 
 template <class Number>
@@ -402,6 +469,21 @@ constexpr Directive table[] = {
   {"body_timeout", "", "", 0, "", false, show_in<&Config::limits, &Limits::body_timeout>,
    "seconds without progress while reading a request body",
    [](Config& c, const Input& in) { return set_seconds(c.limits.body_timeout, in, false); }},
+  {"forwarded_allow_ips", "FORWARDED_ALLOW_IPS", "forwarded-allow-ips", 0, "STRING", false,
+   show<&Config::forwarded_allow_ips>,
+   "front ends (IP addresses, CIDR networks, or *; comma-separated) whose X-Forwarded-For and "
+   "secure scheme headers are trusted; unix socket peers always are",
+   [](Config& c, const Input& in) { return set_allow_list(c.forwarded_allow_ips, in); }},
+  {"secure_scheme_headers", "", "", 0, "", false, show<&Config::secure_scheme_headers>,
+   "a header and value (TOML table) by which a trusted front end says the client used https",
+   set_scheme_headers},
+  {"proxy_protocol", "", "proxy-protocol", 0, "", false, show<&Config::proxy_protocol>,
+   "connections from proxy_allow_ips start with a PROXY protocol header (v1 or v2)",
+   [](Config& c, const Input& in) { return set_bool(c.proxy_protocol, in); }},
+  {"proxy_allow_ips", "", "proxy-allow-from", 0, "STRING", false, show<&Config::proxy_allow_ips>,
+   "front ends (IP addresses, CIDR networks, or *; comma-separated) that must send a PROXY "
+   "header when proxy_protocol is on; unix socket peers always do",
+   [](Config& c, const Input& in) { return set_allow_list(c.proxy_allow_ips, in); }},
 
   {"redis.enabled", "REDIS_ENABLED", "", 0, "", false, show_in<&Config::redis, &Redis::enabled>,
    "store metrics in Redis instead of files",

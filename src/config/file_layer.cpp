@@ -66,6 +66,8 @@ Input input_of(const Value& value) {
       break;
     case toml::value_t::table:
       input.type = Input::Type::table;
+      for (const auto& [key, item] : value.as_table())
+        input.entries.emplace_back(key, input_of(item));
       break;
     default:
       input.type = Input::Type::datetime;

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace prefork::config {
@@ -16,8 +17,9 @@ struct Input {
   bool boolean = false;
   std::int64_t integer = 0;
   double number = 0;
-  std::string string;        // text and string
-  std::vector<Input> items;  // array
+  std::string string;                                  // text and string
+  std::vector<Input> items;                            // array
+  std::vector<std::pair<std::string, Input>> entries;  // table (from TOML only)
 
   static Input text(std::string value) {
     Input input;

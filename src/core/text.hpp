@@ -1,5 +1,5 @@
-// ASCII case for protocol text (header names, signal names, config words): locale-free, as
-// HTTP and TOML want it, and cheap enough for the request path.
+// ASCII case and white space for protocol text (header names and values, signal names, config
+// words): locale-free, as HTTP and TOML want it, and cheap enough for the request path.
 #pragma once
 
 #include <string>
@@ -17,6 +17,13 @@ constexpr bool iequals(std::string_view a, std::string_view b) {
     if (ascii_lower(a[i]) != ascii_lower(b[i])) return false;
   }
   return true;
+}
+
+// Without the spaces and tabs around it (HTTP's OWS).
+constexpr std::string_view trim_white_space(std::string_view text) {
+  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
+  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
+  return text;
 }
 
 inline std::string to_lower(std::string_view text) {

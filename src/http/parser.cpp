@@ -1,6 +1,7 @@
 #include "http/parser.hpp"
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <string_view>
 
@@ -16,23 +17,94 @@ Parser& self(llhttp_t* parser) {
   return *static_cast<Parser*>(parser->data);
 }
 
-std::string_view trim(std::string_view text) {
-  while (!text.empty() && (text.front() == ' ' || text.front() == '\t')) text.remove_prefix(1);
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\t')) text.remove_suffix(1);
-  return text;
-}
-
 // gunicorn answers 501 for any transfer coding but chunked.
 bool only_chunked(std::string_view value) {
   while (!value.empty()) {
     std::size_t comma = value.find(',');
-    std::string_view coding = trim(value.substr(0, comma));
+    std::string_view coding = trim_white_space(value.substr(0, comma));
     if (!iequals(coding, "chunked")) return false;
     if (comma == std::string_view::npos) break;
     value.remove_prefix(comma + 1);
   }
   return true;
 }
+
+// Line ends, which llhttp 8.1 leaves to us. Its strict mode (subprojects/llhttp:
+// LLHTTP_STRICT_MODE) refuses a CR without LF, the CVE-2023-30589 shape, and field names that
+// are not tokens, but it still takes a bare LF as a line end, and obs-fold; a proxy in front may
+// not, and then sees other lines than we do. Both are checked on bytes llhttp has passed, a few
+// per line: after the request line, around each field's value, and at the head's end.
+
+bool is_white_space(char c) {
+  return c == ' ' || c == '\t';
+}
+
+// Where the line of `field` ends, as an offset from `base`, its request's first byte: after
+// the value (llhttp's value spans keep trailing white space), or for an empty value after the
+// colon and any white space.
+std::size_t line_end(const char* base, const FieldSpan& field) {
+  if (field.value_length != 0) return field.value_offset + field.value_length;
+  std::size_t at = field.name_offset + field.name_length + 1;
+  while (is_white_space(base[at])) ++at;
+  return at;
+}
+
+// For a head without fields: the version ends the request line.
+std::size_t request_line_end(const char* base, const Message& message) {
+  std::size_t at = message.target_offset + message.target_length;
+  while (base[at] != '\r' && base[at] != '\n') ++at;
+  return at;
+}
+
+// The empty line that ends a head follows the last line's CRLF. Strict llhttp lets only CR LF,
+// or LF, follow a line, so the first byte that differs is one llhttp has passed.
+bool is_head_end(const char* at) {
+  return at[0] == '\r' && at[1] == '\n' && at[2] == '\r' && at[3] == '\n';
+}
+
+// Only white space lies between a value and its field's colon: a value that starts on a line of
+// its own ("X:\r\n b") is folded.
+bool follows_colon(const char* at) {
+  do --at;
+  while (is_white_space(*at));
+  return *at == ':';
+}
+
+// A field line as RFC 9112 §5 has it: the value starts after the colon and white space, and the
+// line ends in CRLF with no continuation line after it (obs-fold, which strict llhttp still
+// takes, and whose pieces it hands over as one value). llhttp looks at the byte after the CRLF
+// before it calls on_header_value_complete: all of these bytes are in the buffer.
+bool is_whole_line(const char* base, const FieldSpan& field) {
+  const char* end;
+  if (field.value_length != 0) {
+    const char* value = base + field.value_offset;
+    bool after_colon = value[-1] == ':' || (value[-1] == ' ' && value[-2] == ':');
+    if (!after_colon && !follows_colon(value)) return false;
+    end = value + field.value_length;
+  } else {
+    end = base + line_end(base, field);
+  }
+  return end[0] == '\r' && end[1] == '\n' && end[2] != ' ' && end[2] != '\t';
+}
+
+// Case-insensitively "host", in one compare: OR-ing 0x20 folds only 'H' onto 'h', and so on.
+bool is_host(std::string_view name) {
+  if (name.size() != 4) return false;
+  std::uint32_t word, host;
+  std::memcpy(&word, name.data(), 4);
+  std::memcpy(&host, "host", 4);
+  return (word | 0x20202020u) == host;
+}
+
+// The length of each method's name, by llhttp's number: on_url checks the request line's length
+// with it for every request.
+constexpr std::array<std::uint8_t, 256> method_lengths = [] {
+  std::array<std::uint8_t, 256> lengths{};
+#define PREFORK_METHOD_LENGTH(number, name, text) lengths[number] = sizeof(#text) - 1;
+  HTTP_ALL_METHOD_MAP(PREFORK_METHOD_LENGTH)
+#undef PREFORK_METHOD_LENGTH
+  return lengths;
+}();
 
 std::size_t head_cap_for(const config::Limits& limits) {
   if (limits.request_line <= 0 || limits.request_fields <= 0 || limits.request_field_size <= 0) {
@@ -48,7 +120,7 @@ std::size_t head_cap_for(const config::Limits& limits) {
 void Message::clear() {
   start = 0;
   length = 0;
-  method = "";
+  method = {};
   target_offset = target_length = 0;
   fields.clear();
   body_offset = 0;
@@ -70,6 +142,7 @@ const llhttp_settings_t& Parser::settings() {
     callbacks.on_header_value_complete = on_header_value_complete;
     callbacks.on_headers_complete = on_headers_complete;
     callbacks.on_body = on_body;
+    callbacks.on_chunk_header = on_chunk_header;
     callbacks.on_message_complete = on_message_complete;
     return callbacks;
   }();
@@ -88,29 +161,77 @@ void Parser::reset() {
   dropped_ = 0;
   phase_ = Phase::idle;
   in_field_name_ = false;
+  trailers_ = TrailerScan{};
   error_status_ = 0;
 }
 
 Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end) {
   buffer_ = buffer;
-  if (phase_ == Phase::idle) message_.start = begin;
+  if (phase_ == Phase::idle) {
+    // Empty lines before a request (RFC 9112 §2.2 lets a server skip them) are not part of it:
+    // the head's cap counts the request's own bytes, however the lines came in.
+    while (begin != end && (buffer[begin] == '\r' || buffer[begin] == '\n')) ++begin;
+    message_.start = begin;
+  }
   llhttp_errno_t error = llhttp_execute(&parser_, buffer + begin, end - begin);
+  if (error == HPE_PAUSED && trailers_.at_start) {
+    // on_chunk_header paused at the last chunk: from here on, the bytes are the trailer section.
+    trailers_.at_start = false;
+    trailers_.scanning = true;
+    begin = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
+    llhttp_resume(&parser_);
+    error = llhttp_execute(&parser_, buffer + begin, end - begin);
+  }
   if (error == HPE_OK) {
     position_ = end;
-    if (phase_ == Phase::head && end - message_.start > head_cap_) {
-      fail(431);
-      return Outcome::error;
-    }
+    if (trailers_.scanning && !scan_trailers(begin, end)) return refuse(400);
+    if (phase_ == Phase::head && end - message_.start > head_cap_) return refuse(431);
     return Outcome::need_more;
   }
   if (error == HPE_PAUSED) {
     position_ = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
+    if (trailers_.scanning) {
+      if (!scan_trailers(begin, position_)) return refuse(400);
+      trailers_ = TrailerScan{};
+    }
     message_.length = position_ - message_.start + dropped_;
     llhttp_resume(&parser_);
     return Outcome::message;
   }
   if (error_status_ == 0) error_status_ = map_error(error);
   return Outcome::error;
+}
+
+Parser::Outcome Parser::refuse(int status) {
+  fail(status);
+  return Outcome::error;
+}
+
+// The trailer section's lines (RFC 9112 §7.1.2) end in CRLF and fold nothing, as the head's do;
+// strict llhttp still takes a bare LF there, the end of the section among them, where a proxy
+// may not. Its bytes are framing, which drop_framing may let the next read overwrite: they are
+// checked as llhttp passes them, a byte at a time, which only chunked requests pay (most for
+// the two bytes of the empty line).
+bool Parser::scan_trailers(std::size_t begin, std::size_t end) {
+  for (const char* at = buffer_ + begin; at != buffer_ + end; ++at) {
+    if (!trailers_.accept(*at)) return false;
+  }
+  return true;
+}
+
+bool Parser::TrailerScan::accept(char byte) {
+  if (after_cr) {
+    after_cr = false;
+    line_length = 0;
+    return byte == '\n';
+  }
+  if (byte == '\r') {
+    after_cr = true;
+    return true;
+  }
+  if (byte == '\n') return false;                                         // a bare LF
+  if (line_length++ == 0 && (byte == ' ' || byte == '\t')) return false;  // obs-fold
+  return true;
 }
 
 std::size_t Parser::drop_framing() {
@@ -146,6 +267,8 @@ int Parser::on_message_begin(llhttp_t* parser) {
   p.dropped_ = 0;
   p.phase_ = Phase::head;
   p.in_field_name_ = false;
+  p.host_fields_ = 0;
+  p.trailer_fields_ = 0;
   return 0;
 }
 
@@ -156,7 +279,7 @@ int Parser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
   message.target_length += std::uint32_t(length);
   if (p.limits_.request_line > 0) {
     // method SP target SP HTTP/x.y
-    std::size_t method_length = std::strlen(llhttp_method_name(llhttp_method_t(parser->method)));
+    std::size_t method_length = method_lengths[parser->method];
     if (method_length + 1 + message.target_length + 9 > std::size_t(p.limits_.request_line)) {
       return p.fail(414);
     }
@@ -166,16 +289,37 @@ int Parser::on_url(llhttp_t* parser, const char* at, std::size_t length) {
 
 int Parser::on_header_field(llhttp_t* parser, const char* at, std::size_t length) {
   Parser& p = self(parser);
+  if (p.phase_ == Phase::body) return p.count_trailer(true, length);
   std::vector<FieldSpan>& fields = p.message_.fields;
   if (!p.in_field_name_) {
     if (p.limits_.request_fields > 0 && fields.size() >= std::size_t(p.limits_.request_fields)) {
       return p.fail(431);
     }
-    fields.push_back(FieldSpan{p.offset_of(at), 0, 0, 0});
+    // The request line ends in CRLF: strict llhttp refuses a bare CR, a bare LF is ours. Each
+    // field line's end is checked when its value is complete.
+    std::uint32_t offset = p.offset_of(at);
+    if (fields.empty() && (at[-1] != '\n' || at[-2] != '\r')) return p.fail(400);
+    fields.push_back(FieldSpan{offset, 0, 0, 0});
     p.in_field_name_ = true;
   }
   fields.back().name_length += std::uint32_t(length);
-  return p.check_field_size(fields.back());
+  return 0;
+}
+
+// The trailer fields after a chunked body are held to the limits of header fields, but not kept:
+// a request's fields are its head's (RFC 9110 §6.5.1 forbids merging trailers into them), and a
+// trailer's bytes may already be gone when it ends, dropped with the chunk framing by
+// drop_framing. Strict llhttp checks their names as it does the head's; scan_trailers their
+// line ends.
+int Parser::count_trailer(bool name, std::size_t length) {
+  if (name && !in_field_name_) {
+    if (limits_.request_fields > 0 && trailer_fields_ >= limits_.request_fields) return fail(431);
+    ++trailer_fields_;
+    trailer_ = FieldSpan{};
+    in_field_name_ = true;
+  }
+  (name ? trailer_.name_length : trailer_.value_length) += std::uint32_t(length);
+  return check_field_size(trailer_);
 }
 
 int Parser::on_header_field_complete(llhttp_t* parser) {
@@ -185,15 +329,24 @@ int Parser::on_header_field_complete(llhttp_t* parser) {
 
 int Parser::on_header_value(llhttp_t* parser, const char* at, std::size_t length) {
   Parser& p = self(parser);
+  if (p.phase_ == Phase::body) return p.count_trailer(false, length);
   FieldSpan& field = p.message_.fields.back();
   if (field.value_length == 0) field.value_offset = p.offset_of(at);
   field.value_length += std::uint32_t(length);
-  return p.check_field_size(field);
+  return 0;
 }
 
+// Once per field, not per piece: until then the head's cap bounds what a field can take.
+// llhttp 8.1 lets an empty name through, even in strict mode (": x").
 int Parser::on_header_value_complete(llhttp_t* parser) {
   Parser& p = self(parser);
-  return p.inspect_field(p.message_.fields.back());
+  if (p.phase_ == Phase::body) return p.trailer_.name_length == 0 ? p.fail(400) : 0;
+  const FieldSpan& field = p.message_.fields.back();
+  if (field.name_length == 0 || !is_whole_line(p.buffer_ + p.message_.start, field)) {
+    return p.fail(400);
+  }
+  if (int status = p.check_field_size(field)) return status;
+  return p.inspect_field(field);
 }
 
 int Parser::check_field_size(const FieldSpan& field) {
@@ -209,9 +362,13 @@ int Parser::inspect_field(const FieldSpan& field) {
   std::string_view name(base + field.name_offset, field.name_length);
   std::string_view value(base + field.value_offset, field.value_length);
   if (name.size() == 17 && iequals(name, "transfer-encoding")) {
+    // llhttp 8.1 ignores an empty one, and would frame by a Content-Length beside it.
+    if (trim_white_space(value).empty()) return fail(400);
     if (!only_chunked(value)) return fail(501);
+  } else if (is_host(name)) {
+    ++host_fields_;
   } else if (name.size() == 6 && iequals(name, "expect")) {
-    message_.expect_continue = iequals(trim(value), "100-continue");
+    message_.expect_continue = iequals(trim_white_space(value), "100-continue");
   }
   return 0;
 }
@@ -223,7 +380,8 @@ int Parser::on_headers_complete(llhttp_t* parser) {
     p.fail(505);
     return -1;
   }
-  message.method = llhttp_method_name(llhttp_method_t(parser->method));
+  message.method = std::string_view(llhttp_method_name(llhttp_method_t(parser->method)),
+                                    method_lengths[parser->method]);
   message.http_major = parser->http_major;
   message.http_minor = parser->http_minor;
   message.keep_alive = llhttp_should_keep_alive(parser) != 0;
@@ -231,6 +389,13 @@ int Parser::on_headers_complete(llhttp_t* parser) {
   message.upgrade = parser->upgrade != 0;
   bool chunked = (parser->flags & F_CHUNKED) != 0;
   bool has_length = (parser->flags & F_CONTENT_LENGTH) != 0;
+  const char* base = p.buffer_ + message.start;
+  std::size_t last_line_end = message.fields.empty() ? request_line_end(base, message)
+                                                     : line_end(base, message.fields.back());
+  if (!is_head_end(base + last_line_end) || !p.framing_is_valid(chunked)) {
+    p.fail(400);
+    return -1;
+  }
   if (has_length && p.limits_.max_body_size > 0 &&
       parser->content_length > std::uint64_t(p.limits_.max_body_size)) {
     p.fail(413);
@@ -240,6 +405,21 @@ int Parser::on_headers_complete(llhttp_t* parser) {
   message.expect_continue = message.expect_continue && body_follows && message.http_minor >= 1;
   p.phase_ = Phase::body;
   return 0;
+}
+
+// RFC 9112 §3.2: an HTTP/1.1 request has exactly one Host (two can each name another server to
+// a proxy and to us), HTTP/1.0 at most one; §6.1: chunked is HTTP/1.1 framing, which an HTTP/1.0
+// peer in front would not have framed the same way.
+bool Parser::framing_is_valid(bool chunked) const {
+  bool http10 = message_.http_minor == 0;
+  return (host_fields_ == 1 || (host_fields_ == 0 && http10)) && !(chunked && http10);
+}
+
+// Pauses at the last chunk, so that execute knows where the trailer section starts.
+int Parser::on_chunk_header(llhttp_t* parser) {
+  if (parser->content_length != 0) return 0;
+  self(parser).trailers_.at_start = true;
+  return HPE_PAUSED;
 }
 
 int Parser::on_body(llhttp_t* parser, const char* at, std::size_t length) {

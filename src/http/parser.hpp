@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 #include <vector>
 
 #include "config/config.hpp"
@@ -22,7 +23,7 @@ struct FieldSpan {
 struct Message {
   std::size_t start = 0;    // offset of the request's first byte in the buffer
   std::size_t length = 0;   // bytes on the wire, head and framed body; set when complete
-  const char* method = "";  // static text from llhttp
+  std::string_view method;  // static text from llhttp
   std::uint32_t target_offset = 0, target_length = 0;
   std::vector<FieldSpan> fields;
   // Chunked bodies are decoded in place, so the body is always one contiguous run.
@@ -71,6 +72,7 @@ class Parser {
   static int on_header_value(llhttp_t* parser, const char* at, std::size_t length);
   static int on_header_value_complete(llhttp_t* parser);
   static int on_headers_complete(llhttp_t* parser);
+  static int on_chunk_header(llhttp_t* parser);
   static int on_body(llhttp_t* parser, const char* at, std::size_t length);
   static int on_message_complete(llhttp_t* parser);
   static const llhttp_settings_t& settings();
@@ -79,8 +81,12 @@ class Parser {
     return std::uint32_t(at - (buffer_ + message_.start));
   }
   int fail(int status);
+  Outcome refuse(int status);
+  bool scan_trailers(std::size_t begin, std::size_t end);
   int check_field_size(const FieldSpan& field);
+  int count_trailer(bool name, std::size_t length);
   int inspect_field(const FieldSpan& field);
+  bool framing_is_valid(bool chunked) const;
   int map_error(llhttp_errno_t error) const;
 
   llhttp_t parser_;
@@ -92,6 +98,19 @@ class Parser {
   std::size_t dropped_ = 0;  // framing bytes of the current message forgotten by drop_framing
   Phase phase_ = Phase::idle;
   bool in_field_name_ = false;
+  int host_fields_ = 0;  // in the current request's head
+  // The trailer section of the current request, from the last chunk on.
+  struct TrailerScan {
+    bool at_start = false;  // on_chunk_header paused at the last chunk
+    bool scanning = false;
+    bool after_cr = false;
+    std::size_t line_length = 0;
+
+    bool accept(char byte);
+  };
+  TrailerScan trailers_;
+  int trailer_fields_ = 0;
+  FieldSpan trailer_;  // the current trailer field's lengths (its offsets are not kept)
   int error_status_ = 0;
 };
 

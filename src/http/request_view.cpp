@@ -3,7 +3,7 @@
 namespace prefork::http {
 
 Request make_request(const Message& message, const char* buffer, std::vector<Header>& headers,
-                     std::string_view peer) {
+                     std::string_view peer, std::string_view scheme) {
   const char* base = buffer + message.start;
   headers.clear();
   for (const FieldSpan& field : message.fields) {
@@ -18,6 +18,7 @@ Request make_request(const Message& message, const char* buffer, std::vector<Hea
   if (question != std::string_view::npos) fields.query = fields.target.substr(question + 1);
   fields.body = std::string_view(base + message.body_offset, message.body_length);
   fields.peer = peer;
+  fields.scheme = scheme;
   fields.headers = headers;
   fields.keep_alive = message.keep_alive;
   fields.http_major = message.http_major;

@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "http/forwarded.hpp"
+#include "http/proxy_protocol.hpp"
 #include "http/request_view.hpp"
 #include "http/serializer.hpp"
 #include "worker/server.hpp"
@@ -50,35 +52,95 @@ bool Connection::accept(int fd, bool unix_socket) {
     return false;
   }
   if (!unix_socket) uv_tcp_nodelay(&socket_.tcp, 1);
-  format_peer(unix_socket);
+  identify_peer(unix_socket);
   after_batch();
   return true;
 }
 
-void Connection::format_peer(bool unix_socket) {
+void Connection::identify_peer(bool unix_socket) {
+  const config::Config& config = server_.config();
   peer_length_ = 0;
   if (unix_socket) {
     std::size_t size = sizeof peer_;
     if (uv_pipe_getsockname(&socket_.pipe, peer_, &size) == 0) peer_length_ = size;
+    // As gunicorn: a peer without an IP address (a unix socket) is a trusted front end.
+    trust_forwarded_ = true;
+    proxy_state_ = config.proxy_protocol ? ProxyState::expect : ProxyState::none;
     return;
   }
+  trust_forwarded_ = false;
+  proxy_state_ = config.proxy_protocol ? ProxyState::sniff : ProxyState::none;
   sockaddr_storage address;
   int size = sizeof address;
   if (uv_tcp_getpeername(&socket_.tcp, reinterpret_cast<sockaddr*>(&address), &size) != 0) return;
+  const auto* peer = reinterpret_cast<const sockaddr*>(&address);
+  write_peer(peer);
+  trust_forwarded_ = config.forwarded_allow_ips.allows(peer);
+  if (config.proxy_protocol && config.proxy_allow_ips.allows(peer)) {
+    proxy_state_ = ProxyState::expect;
+  }
+}
+
+void Connection::write_peer(const sockaddr* address) {
   char ip[INET6_ADDRSTRLEN] = "";
   int port = 0;
-  bool v6 = address.ss_family == AF_INET6;
+  bool v6 = address->sa_family == AF_INET6;
   if (v6) {
-    auto* in6 = reinterpret_cast<const sockaddr_in6*>(&address);
+    auto* in6 = reinterpret_cast<const sockaddr_in6*>(address);
     uv_ip6_name(in6, ip, sizeof ip);
     port = ntohs(in6->sin6_port);
   } else {
-    auto* in4 = reinterpret_cast<const sockaddr_in*>(&address);
+    auto* in4 = reinterpret_cast<const sockaddr_in*>(address);
     uv_ip4_name(in4, ip, sizeof ip);
     port = ntohs(in4->sin_port);
   }
   int written = std::snprintf(peer_, sizeof peer_, v6 ? "[%s]:%d" : "%s:%d", ip, port);
   peer_length_ = written > 0 ? std::min(std::size_t(written), sizeof peer_ - 1) : 0;
+}
+
+// A peer of proxy_allow_ips must start with a PROXY header; its source address becomes the
+// peer, which forwarded_allow_ips is then checked against. Another peer must not send one.
+// Either way a wrong start closes the connection without an answer.
+bool Connection::read_proxy_header() {
+  char* buffer = work_->buffer.get();
+  std::string_view bytes(buffer, filled_);
+  if (proxy_state_ == ProxyState::sniff) {
+    http::ProxySniff sniff = http::sniff_proxy_header(bytes);
+    if (sniff == http::ProxySniff::maybe) return false;
+    if (sniff == http::ProxySniff::yes) {
+      close();
+      return false;
+    }
+    proxy_state_ = ProxyState::none;
+    return true;
+  }
+  http::ProxyHeader header = http::parse_proxy_header(bytes);
+  if (header.outcome == http::ProxyHeader::Outcome::need_more) return false;
+  if (header.outcome == http::ProxyHeader::Outcome::malformed) {
+    close();
+    return false;
+  }
+  if (header.has_source) {
+    sockaddr_storage address{};
+    if (header.family == AF_INET) {
+      auto* in4 = reinterpret_cast<sockaddr_in*>(&address);
+      in4->sin_family = AF_INET;
+      in4->sin_port = htons(header.port);
+      std::memcpy(&in4->sin_addr, header.address.data(), 4);
+    } else {
+      auto* in6 = reinterpret_cast<sockaddr_in6*>(&address);
+      in6->sin6_family = AF_INET6;
+      in6->sin6_port = htons(header.port);
+      std::memcpy(&in6->sin6_addr, header.address.data(), 16);
+    }
+    const auto* source = reinterpret_cast<const sockaddr*>(&address);
+    write_peer(source);
+    trust_forwarded_ = server_.config().forwarded_allow_ips.allows(source);
+  }
+  std::memmove(buffer, buffer + header.consumed, filled_ - header.consumed);
+  filled_ -= header.consumed;
+  proxy_state_ = ProxyState::none;
+  return true;
 }
 
 // ---- the read path -------------------------------------------------------------------------
@@ -147,7 +209,15 @@ void Connection::on_buffer_full() {
 }
 
 void Connection::process_input() {
-  if (parser_.phase() == http::Parser::Phase::idle) head_started_ms_ = 0;
+  if (proxy_state_ != ProxyState::none) {
+    // header_timeout runs from the accept, for the PROXY header and the first request.
+    if (!read_proxy_header()) {
+      if (open_) after_batch();
+      return;
+    }
+  } else if (parser_.phase() == http::Parser::Phase::idle) {
+    head_started_ms_ = 0;
+  }
   in_batch_ = true;
   parse_available();
   in_batch_ = false;
@@ -176,12 +246,46 @@ void Connection::parse_available() {
 }
 
 void Connection::dispatch_message() {
+  const http::ForwardedReader& reader = server_.forwarded_reader();
+  if (trust_forwarded_ && reader.may_tell(parser_.message())) {
+    dispatch_forwarded(reader.read(parser_.message(), work_->buffer.get()));
+    return;
+  }
+  dispatch_as(push_message(), std::string_view(peer_, peer_length_), scheme_);
+}
+
+// A trusted front end's word on the client and the scheme replaces the socket's.
+void Connection::dispatch_forwarded(const http::Forwarded& forwarded) {
+  if (forwarded.conflict) {
+    reject(400);
+    return;
+  }
+  Exchange& exchange = push_message();
+  std::string_view peer(peer_, peer_length_);
+  if (!forwarded.client.empty()) {
+    exchange.forwarded_peer_length = std::uint8_t(http::format_forwarded_peer(
+        forwarded.client, exchange.forwarded_peer, sizeof exchange.forwarded_peer));
+    if (exchange.forwarded_peer_length != 0) {
+      peer = std::string_view(exchange.forwarded_peer, exchange.forwarded_peer_length);
+    }
+  }
+  std::string_view scheme = scheme_;
+  if (forwarded.scheme_header) scheme = forwarded.https ? "https" : "http";
+  dispatch_as(exchange, peer, scheme);
+}
+
+// The parsed request becomes the next exchange of the pipeline.
+Exchange& Connection::push_message() {
   Exchange& exchange = push_exchange();
   std::swap(exchange.message, parser_.message());
   exchange.close_after = !exchange.message.keep_alive || exchange.message.upgrade;
   if (exchange.close_after) mark_closing(exchange.sequence);
-  exchange.request = http::make_request(exchange.message, work_->buffer.get(), exchange.headers,
-                                        std::string_view(peer_, peer_length_));
+  return exchange;
+}
+
+void Connection::dispatch_as(Exchange& exchange, std::string_view peer, std::string_view scheme) {
+  exchange.request =
+      http::make_request(exchange.message, work_->buffer.get(), exchange.headers, peer, scheme);
   continue_sent_ = false;
   head_started_ms_ = 0;
   ++served_;
@@ -274,7 +378,7 @@ void Connection::observe(const Exchange& exchange, int status, std::string_view 
       exchange.started_ns ? double(uv_hrtime() - exchange.started_ns) / 1e9 : 0.0;
   record.request_bytes = exchange.message.length;
   record.request = request;
-  record.peer = std::string_view(peer_, peer_length_);
+  record.peer = request ? request->peer() : std::string_view(peer_, peer_length_);
   record.answer = answer;
   observer->on_request(record);
 }

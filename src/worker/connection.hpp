@@ -9,8 +9,10 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "http/forwarded.hpp"
 #include "http/parser.hpp"
 
 namespace prefork::worker {
@@ -28,6 +30,9 @@ struct Exchange {
   std::string output;  // the answer, while an earlier one is still outstanding
   bool close_after = false;
   std::uint64_t started_ns = 0;  // only measured when someone observes requests
+  // Request::peer() from a trusted X-Forwarded-For ("ip:0"); unused otherwise.
+  char forwarded_peer[56];
+  std::uint8_t forwarded_peer_length = 0;
 };
 
 // Requests parsed ahead of their answers; parsing pauses when this many are outstanding.
@@ -89,6 +94,9 @@ class Connection {
   void process_input();
   void parse_available();
   void dispatch_message();
+  void dispatch_forwarded(const http::Forwarded& forwarded);
+  Exchange& push_message();
+  void dispatch_as(Exchange& exchange, std::string_view peer, std::string_view scheme);
   void reject(int status);
   void send_continue_if_expected();
   void flush();
@@ -119,7 +127,12 @@ class Connection {
   void arm_timer(std::uint64_t deadline_ms);
   void finish_after_write();
   void maybe_release();
-  void format_peer(bool unix_socket);
+  // The peer's text and what it is trusted with (forwarded_allow_ips, proxy_allow_ips).
+  void identify_peer(bool unix_socket);
+  void write_peer(const sockaddr* address);
+  // proxy_protocol: the PROXY header before the first request. False while it is incomplete,
+  // and when the connection was closed for it.
+  bool read_proxy_header();
 
   Server& server_;
   const std::uint32_t index_;
@@ -145,6 +158,14 @@ class Connection {
 
   char peer_[64] = {};
   std::size_t peer_length_ = 0;
+  // The listener's scheme: HTTPS listeners (to come) set "https". Trusted secure scheme headers
+  // override it per request.
+  std::string_view scheme_ = "http";
+  // What the first bytes must be (proxy_protocol): a PROXY header (expect, a proxy_allow_ips
+  // peer), or anything but one (sniff, another peer); none once they have been read.
+  enum class ProxyState : std::uint8_t { none, expect, sniff };
+  ProxyState proxy_state_ = ProxyState::none;
+  bool trust_forwarded_ = false;  // the peer is in forwarded_allow_ips: once per connection
 
   std::uint64_t head_started_ms_ = 0;  // when the current request's first byte arrived
   std::uint64_t deadline_ms_ = 0;      // 0: no timeout applies now

@@ -83,6 +83,7 @@ struct Offloaded {
 Server::Server(const Boot& boot, App& app)
     : boot_(boot),
       config_(*boot.config),
+      forwarded_reader_(config_.secure_scheme_headers),
       app_(app),
       keepalive_ms_(to_ms(boot.config->keepalive)),
       header_timeout_ms_(to_ms(boot.config->limits.header_timeout)),

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "http/date.hpp"
+#include "http/forwarded.hpp"
 #include "worker/connection.hpp"
 #include "worker/handler_pool.hpp"
 #include "worker/observer.hpp"
@@ -54,6 +55,7 @@ class Server final : public Worker, public detail::ResponseSink {
   void dispatch(Connection& connection, Exchange& exchange);
   std::string_view date() { return date_.get(uv_now(&loop_)); }
   const config::Config& config() const { return config_; }
+  const http::ForwardedReader& forwarded_reader() const { return forwarded_reader_; }
   bool draining() const { return draining_; }
   bool keep_alive_enabled() const { return keepalive_ms_ > 0; }
   std::uint64_t keepalive_ms() const { return keepalive_ms_; }
@@ -122,6 +124,7 @@ class Server final : public Worker, public detail::ResponseSink {
 
   Boot boot_;  // a copy: what the worker was forked with
   const config::Config& config_;
+  const http::ForwardedReader forwarded_reader_;
   App& app_;
   SyncApp* sync_app_ = nullptr;  // the direct call path when the app answers at once
   metrics::Registry* metrics_ = nullptr;

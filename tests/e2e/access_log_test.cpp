@@ -17,19 +17,12 @@ using namespace prefork::e2e;
 
 namespace {
 
-std::string read_text(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 // The line of the file containing text, once it is there (workers write at the end of their
 // loop iteration, possibly just after the client has its answer).
 std::optional<std::string> wait_for_logged(const std::string& path, std::string_view text) {
   std::optional<std::string> found;
   eventually([&] {
-    std::istringstream lines(read_text(path));
+    std::istringstream lines(read_whole(path));
     for (std::string line; std::getline(lines, line);) {
       if (line.find(text) != std::string::npos) {
         found = line;
@@ -39,25 +32,6 @@ std::optional<std::string> wait_for_logged(const std::string& path, std::string_
     return false;
   });
   return found;
-}
-
-// Sends raw bytes on a new connection and returns whatever comes back until the server closes.
-std::string raw_exchange(int port, std::string_view bytes) {
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(std::uint16_t(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  std::string received;
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0 &&
-      send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())) {
-    char buffer[4096];
-    for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) received.append(buffer, n);
-  }
-  ::close(fd);
-  return received;
 }
 
 // True when the process holds a descriptor open on path (under that name: a moved file shows
@@ -111,7 +85,7 @@ TEST_CASE("each answered request gets a line in gunicorn's default format") {
       port, "/?lang=en&x=1", "Referer: http://ref.example/page\r\nUser-Agent: e2e-agent/1.0\r\n");
   CHECK(hello.status == 200);
   CHECK(http_get(port, "/missing").status == 404);
-  std::string bad = raw_exchange(port, "GET / HTTP/1.1\r\nNo colon here\r\n\r\n");
+  std::string bad = raw_exchange(port, "GET / HTTP/1.1\r\nHost: h\r\nNo colon here\r\n\r\n");
   CHECK(bad.compare(0, 12, "HTTP/1.1 400") == 0);
 
   auto found = wait_for_logged(path, "lang=en");
@@ -197,7 +171,7 @@ TEST_CASE("USR1 after the file was moved away: every worker writes to a new file
     CHECK(http_get(port, "/after-" + std::to_string(i)).status == 404);
   }
   for (int i = 0; i < 4; ++i) CHECK(wait_for_logged(path, "/after-" + std::to_string(i)));
-  std::string old_file = read_text(moved);
+  std::string old_file = read_whole(moved);
   CHECK(old_file.find("/before") != std::string::npos);
   CHECK(old_file.find("/after-") == std::string::npos);
   // The master does not hold the access log: only workers write it.

@@ -34,13 +34,6 @@ std::optional<pid_t> parent_of(const std::string& stat_text, char& state) {
   return parent;
 }
 
-std::string read_whole(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
-
 void set_timeouts(int fd, std::chrono::milliseconds timeout) {
   timeval value{};
   value.tv_sec = timeout.count() / 1000;
@@ -239,6 +232,13 @@ int connect_loopback(int port, std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+std::string read_whole(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
 Reply http_request(int port, std::string_view method, std::string_view target,
                    std::string_view body, std::chrono::milliseconds timeout) {
   int fd = connect_loopback(port, timeout);
@@ -267,6 +267,18 @@ Reply http_get_unix(const std::string& path, std::string_view target) {
     reply = exchange(fd, "GET", target, {});
   ::close(fd);
   return reply;
+}
+
+std::string raw_exchange(int port, std::string_view bytes) {
+  int fd = connect_loopback(port, 5s);
+  std::string received;
+  if (fd < 0) return received;
+  if (send(fd, bytes.data(), bytes.size(), MSG_NOSIGNAL) == ssize_t(bytes.size())) {
+    char buffer[4096];
+    for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) received.append(buffer, n);
+  }
+  ::close(fd);
+  return received;
 }
 
 Client::Client(int port, std::chrono::milliseconds timeout)

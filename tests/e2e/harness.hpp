@@ -24,6 +24,8 @@ using Clock = std::chrono::steady_clock;
 
 // A path handed over by meson through the environment (see tests/e2e/meson.build).
 std::string built_path(const char* variable);
+// The whole file, or "" when it cannot be read.
+std::string read_whole(const std::string& path);
 // The prefork binary (the app named by the config), and examples/hello (a static server).
 inline std::string prefork_binary() {
   return built_path("PREFORK_BINARY");
@@ -88,6 +90,9 @@ inline Reply http_get(int port, std::string_view target, std::chrono::millisecon
 // headers: whole lines, each ending in \r\n.
 Reply http_get_with_headers(int port, std::string_view target, std::string_view headers);
 Reply http_get_unix(const std::string& path, std::string_view target);
+// Sends raw bytes on a new connection and returns whatever comes back until the server closes
+// (or 5 s of silence).
+std::string raw_exchange(int port, std::string_view bytes);
 
 // Sends requests from a few threads until stopped; counts the ones answered with 200 and the
 // ones that were not.

@@ -5,6 +5,8 @@
 #include <csignal>
 #include <fstream>
 
+#include <prefork/version.hpp>
+
 #include "harness.hpp"
 
 using namespace prefork::e2e;
@@ -44,8 +46,11 @@ TEST_CASE("an app built for another ABI version is refused with both versions") 
   Server server(prefork_binary(),
                 {"-b", "127.0.0.1:0", "--app", built_path("WRONG_ABI_MODULE") + ":wrong_abi"});
   CHECK(server.wait_exit() == 3);
-  CHECK(
-      server.wait_for_line("ABI version 999, but this prefork has ABI version 1", 2s).has_value());
+  CHECK(server
+            .wait_for_line("ABI version 999, but this prefork has ABI version " +
+                               std::to_string(prefork::abi_version),
+                           2s)
+            .has_value());
 }
 
 TEST_CASE("no app anywhere is a usage error") {

@@ -71,6 +71,10 @@ TEST_CASE("conf/prefork.toml loads and equals the defaults except bind and worke
   CHECK(shipped.accesslog == defaults.accesslog);
   CHECK(shipped.access_log_format == defaults.access_log_format);
   CHECK(shipped.limits == defaults.limits);
+  CHECK(shipped.forwarded_allow_ips == defaults.forwarded_allow_ips);
+  CHECK(shipped.secure_scheme_headers == defaults.secure_scheme_headers);
+  CHECK(shipped.proxy_protocol == defaults.proxy_protocol);
+  CHECK(shipped.proxy_allow_ips == defaults.proxy_allow_ips);
   CHECK(shipped.redis == defaults.redis);
   CHECK(shipped.metrics == defaults.metrics);
 }

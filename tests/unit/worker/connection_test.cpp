@@ -21,7 +21,7 @@ TEST_CASE("a slow body as the first request gets body_timeout, not header_timeou
   config.limits.body_timeout = 3;
   WorkerProcess worker(config, examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send("POST /echo HTTP/1.1\r\nContent-Length: 8\r\n\r\n");
+  client.send("POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 8\r\n\r\n");
   // Each byte comes well within body_timeout; together they take longer than header_timeout.
   const std::string body = "slowbody";
   for (char byte : body) {

@@ -76,9 +76,9 @@ TEST_CASE("file storage: requests, durations, failures and the app's own metrics
   config::Config config = test_config();
   WorkerProcess worker(config, examples::ShopApp::make, {directory.path, -1, 7});
   REQUIRE(worker.booted());
-  send_requests(worker.port(), 5, "GET / HTTP/1.1\r\n\r\n");
-  send_requests(worker.port(), 2, "GET /missing/42 HTTP/1.1\r\n\r\n");
-  send_requests(worker.port(), 3, "POST /order?item=pen HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  send_requests(worker.port(), 5, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  send_requests(worker.port(), 2, "GET /missing/42 HTTP/1.1\r\nHost: h\r\n\r\n");
+  send_requests(worker.port(), 3, "POST /order?item=pen HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
 
   storage::file::FileCollector collector(directory.path);
   std::vector<metrics::Family> families;
@@ -114,7 +114,7 @@ TEST_CASE("the metric prefix is configurable") {
   config.metrics.prefix = "shopfront";
   WorkerProcess worker(config, examples::ShopApp::make, {directory.path, -1, 7});
   REQUIRE(worker.booted());
-  send_requests(worker.port(), 1, "GET / HTTP/1.1\r\n\r\n");
+  send_requests(worker.port(), 1, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   storage::file::FileCollector collector(directory.path);
   CHECK(eventually([&] {
     return find(collector.collect(), "shopfront_worker_requests_total", worker_7) == 1.0;
@@ -128,7 +128,7 @@ TEST_CASE("metrics off: no files, and worker.metrics() still works for the app")
   config.metrics.multiproc_dir = directory.path;
   WorkerProcess worker(config, examples::ShopApp::make, {"", -1, 7});
   REQUIRE(worker.booted());
-  send_requests(worker.port(), 3, "POST /order?item=book HTTP/1.1\r\nContent-Length: 0\r\n\r\n");
+  send_requests(worker.port(), 3, "POST /order?item=book HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
   CHECK(worker.stop_gracefully() == prefork::exit_ok);
   CHECK(directory.empty());
 }
@@ -144,8 +144,8 @@ TEST_CASE("redis storage: the slot's values reach Redis through the worker's flu
   int slot = metrics::create_slot();
   WorkerProcess worker(config, examples::ShopApp::make, {"", slot, 7});
   REQUIRE(worker.booted());
-  send_requests(worker.port(), 4, "GET / HTTP/1.1\r\n\r\n");
-  send_requests(worker.port(), 1, "BREW /pot HTTP/1.1\r\n\r\n");
+  send_requests(worker.port(), 4, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+  send_requests(worker.port(), 1, "BREW /pot HTTP/1.1\r\nHost: h\r\n\r\n");
 
   storage::RedisStorageClient client(storage::resolve_endpoint(config.redis, "").value());
   storage::RedisStorageDict dict(client, config.redis.key_prefix, config.redis.ttl_seconds);
@@ -180,7 +180,7 @@ TEST_CASE("redis storage: a graceful stop flushes what the timer has not sent ye
   WorkerProcess worker(config, examples::ShopApp::make, {"", slot, 7});
   close(slot);
   REQUIRE(worker.booted());
-  send_requests(worker.port(), 6, "GET / HTTP/1.1\r\n\r\n");
+  send_requests(worker.port(), 6, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   CHECK(worker.stop_gracefully() == prefork::exit_ok);
 
   storage::RedisStorageClient client(storage::resolve_endpoint(config.redis, "").value());
@@ -217,7 +217,7 @@ TEST_CASE("a client the worker cannot accept (EMFILE) is counted and left queued
   WorkerProcess worker(test_config(), NoSpareFdApp::make, {directory.path, -1, 7});
   REQUIRE(worker.booted());
   RawClient client(worker.port());
-  client.send("GET / HTTP/1.1\r\n\r\n");
+  client.send("GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   storage::file::FileCollector collector(directory.path);
   CHECK(eventually([&] {
     return find(collector.collect(), "gunicorn_worker_accept_errors_total", worker_7).value_or(0) >=

@@ -74,9 +74,9 @@ TEST_CASE("pipelined requests are answered in order, including a chunked body an
   RawClient client(worker.port());
   client.send(
       std::string(get_root) +
-      "POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
-      "GET /missing HTTP/1.1\r\n\r\n"
-      "POST /echo HTTP/1.1\r\nContent-Length: 4\r\n\r\nwxyz");
+      "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+      "GET /missing HTTP/1.1\r\nHost: h\r\n\r\n"
+      "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nwxyz");
   check_hello(client.read_response());
   auto echo = client.read_response();
   REQUIRE(echo);
@@ -92,7 +92,7 @@ TEST_CASE("pipelined requests are answered in order, including a chunked body an
 TEST_CASE("answers given out of order by an async handler leave in request order") {
   WorkerProcess worker(test_config(), OutOfOrderApp::make);
   RawClient client(worker.port());
-  client.send("GET /later HTTP/1.1\r\n\r\nGET /now HTTP/1.1\r\n\r\n");
+  client.send("GET /later HTTP/1.1\r\nHost: h\r\n\r\nGET /now HTTP/1.1\r\nHost: h\r\n\r\n");
   auto first = client.read_response();
   auto second = client.read_response();
   REQUIRE(first);
@@ -105,7 +105,7 @@ TEST_CASE("an exception escaping a handler answers 500 and the connection goes o
   SUBCASE("async app") {
     WorkerProcess worker(test_config(), OutOfOrderApp::make);
     RawClient client(worker.port());
-    client.send("GET /throw HTTP/1.1\r\n\r\nGET /now HTTP/1.1\r\n\r\n");
+    client.send("GET /throw HTTP/1.1\r\nHost: h\r\n\r\nGET /now HTTP/1.1\r\nHost: h\r\n\r\n");
     auto failed = client.read_response();
     REQUIRE(failed);
     CHECK(failed->status == 500);
@@ -130,17 +130,17 @@ TEST_CASE("every limit answers its status, closes, and the worker serves the nex
     std::string request;
     int status;
   };
-  std::string many_fields = "GET / HTTP/1.1\r\n";
+  std::string many_fields = "GET / HTTP/1.1\r\nHost: h\r\n";
   for (int i = 0; i < 101; ++i) many_fields += "X-" + std::to_string(i) + ": v\r\n";
   const Case cases[] = {
-      {"GET /" + std::string(5000, 'a') + " HTTP/1.1\r\n\r\n", 414},
+      {"GET /" + std::string(5000, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n", 414},
       {many_fields + "\r\n", 431},
-      {"GET / HTTP/1.1\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n", 431},
-      {"POST /echo HTTP/1.1\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'c'), 413},
-      {"POST /echo HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n" + std::string(128, 'c') +
+      {"GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n", 431},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'c'), 413},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n" + std::string(128, 'c') +
            "\r\n0\r\n\r\n",
        413},
-      {"POST /echo HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
       {"GET / HTTP/2.0\r\n\r\n", 505},
       {"\x01garbage\r\n\r\n", 400},
   };
@@ -163,7 +163,7 @@ TEST_CASE("every limit answers its status, closes, and the worker serves the nex
 TEST_CASE("a bad request after good pipelined ones: the good ones are answered first") {
   WorkerProcess worker(test_config(), examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send(std::string(get_root) + "BAD\x01 / HTTP/1.1\r\n\r\n" + get_root);
+  client.send(std::string(get_root) + "BAD\x01 / HTTP/1.1\r\nHost: h\r\n\r\n" + get_root);
   check_hello(client.read_response());
   auto rejected = client.read_response();
   REQUIRE(rejected);
@@ -174,7 +174,7 @@ TEST_CASE("a bad request after good pipelined ones: the good ones are answered f
 TEST_CASE("HEAD gets Content-Length and no body") {
   WorkerProcess worker(test_config(), examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send(std::string("HEAD / HTTP/1.1\r\n\r\n") + get_root);
+  client.send(std::string("HEAD / HTTP/1.1\r\nHost: h\r\n\r\n") + get_root);
   auto head = client.read_response(true);
   REQUIRE(head);
   CHECK(head->status == 200);
@@ -206,7 +206,7 @@ TEST_CASE("HTTP/1.0 closes unless keep-alive was asked for") {
 TEST_CASE("Connection: close is honoured") {
   WorkerProcess worker(test_config(), examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send("GET / HTTP/1.1\r\nConnection: close\r\n\r\n");
+  client.send("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n");
   auto response = client.read_response();
   check_hello(response);
   CHECK(response->header("Connection").value_or("") == "close");
@@ -216,7 +216,7 @@ TEST_CASE("Connection: close is honoured") {
 TEST_CASE("Expect: 100-continue gets 100 Continue before the body is sent") {
   WorkerProcess worker(test_config(), examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send("POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  client.send("POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
   auto interim = client.read_response();
   REQUIRE(interim);
   CHECK(interim->status == 100);
@@ -232,7 +232,7 @@ TEST_CASE("a body too large for 100-continue is refused without waiting for it")
   config.limits.max_body_size = 10;
   WorkerProcess worker(config, examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send("POST /echo HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n");
+  client.send("POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n");
   auto response = client.read_response();
   REQUIRE(response);
   CHECK(response->status == 413);
@@ -283,7 +283,7 @@ TEST_CASE("SIGTERM lets an in-flight slow request finish, then the worker exits 
   SUBCASE("uv: the handler blocks the loop; the connection closes once answered") {
     WorkerProcess worker(config, examples::HelloApp::make);
     RawClient client(worker.port());
-    client.send("GET /sleep?ms=500 HTTP/1.1\r\n\r\n");
+    client.send("GET /sleep?ms=500 HTTP/1.1\r\nHost: h\r\n\r\n");
     REQUIRE(worker.wait_requests(1));
     kill(worker.pid(), SIGTERM);
     auto response = client.read_response();
@@ -298,7 +298,7 @@ TEST_CASE("SIGTERM lets an in-flight slow request finish, then the worker exits 
     config.threads = 2;
     WorkerProcess worker(config, examples::HelloApp::make);
     RawClient client(worker.port());
-    client.send("GET /sleep?ms=500 HTTP/1.1\r\n\r\n");
+    client.send("GET /sleep?ms=500 HTTP/1.1\r\nHost: h\r\n\r\n");
     REQUIRE(worker.wait_requests(1));
     kill(worker.pid(), SIGTERM);
     auto response = client.read_response();
@@ -313,7 +313,7 @@ TEST_CASE("SIGTERM lets an in-flight slow request finish, then the worker exits 
 TEST_CASE("SIGQUIT exits at once, without waiting for a slow request") {
   WorkerProcess worker(test_config(), examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send("GET /sleep?ms=3000 HTTP/1.1\r\n\r\n");
+  client.send("GET /sleep?ms=3000 HTTP/1.1\r\nHost: h\r\n\r\n");
   REQUIRE(worker.wait_requests(1));
   auto started = std::chrono::steady_clock::now();
   kill(worker.pid(), SIGQUIT);
@@ -358,7 +358,7 @@ TEST_CASE("threads worker class: handlers run in parallel, answers stay in order
   config.threads = 4;
   WorkerProcess worker(config, examples::HelloApp::make);
   RawClient pipelined(worker.port());
-  pipelined.send(std::string("GET /sleep?ms=200 HTTP/1.1\r\n\r\n") + get_root);
+  pipelined.send(std::string("GET /sleep?ms=200 HTTP/1.1\r\nHost: h\r\n\r\n") + get_root);
   auto slow = pipelined.read_response();
   REQUIRE(slow);
   CHECK(slow->body == "slept\n");
@@ -366,7 +366,7 @@ TEST_CASE("threads worker class: handlers run in parallel, answers stay in order
 
   RawClient a(worker.port()), b(worker.port()), c(worker.port());
   auto started = std::chrono::steady_clock::now();
-  for (RawClient* client : {&a, &b, &c}) client->send("GET /sleep?ms=400 HTTP/1.1\r\n\r\n");
+  for (RawClient* client : {&a, &b, &c}) client->send("GET /sleep?ms=400 HTTP/1.1\r\nHost: h\r\n\r\n");
   for (RawClient* client : {&a, &b, &c}) {
     auto response = client->read_response();
     REQUIRE(response);
