@@ -173,27 +173,27 @@ Parser::Outcome Parser::execute(char* buffer, std::size_t begin, std::size_t end
     while (begin != end && (buffer[begin] == '\r' || buffer[begin] == '\n')) ++begin;
     message_.start = begin;
   }
-  llhttp_errno_t error = llhttp_execute(&parser_, buffer + begin, end - begin);
+  std::size_t stop = trailers_.scanning ? trailer_fault(begin, end) : end;
+  llhttp_errno_t error = llhttp_execute(&parser_, buffer + begin, stop - begin);
   if (error == HPE_PAUSED && trailers_.at_start) {
     // on_chunk_header paused at the last chunk: from here on, the bytes are the trailer section.
     trailers_.at_start = false;
     trailers_.scanning = true;
     begin = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
     llhttp_resume(&parser_);
-    error = llhttp_execute(&parser_, buffer + begin, end - begin);
+    stop = trailer_fault(begin, end);
+    error = llhttp_execute(&parser_, buffer + begin, stop - begin);
   }
   if (error == HPE_OK) {
+    // llhttp found nothing wrong before the trailer section's fault: the fault is the first.
+    if (stop != end) return refuse(400);
     position_ = end;
-    if (trailers_.scanning && !scan_trailers(begin, end)) return refuse(400);
     if (phase_ == Phase::head && end - message_.start > head_cap_) return refuse(431);
     return Outcome::need_more;
   }
   if (error == HPE_PAUSED) {
     position_ = std::size_t(llhttp_get_error_pos(&parser_) - buffer);
-    if (trailers_.scanning) {
-      if (!scan_trailers(begin, position_)) return refuse(400);
-      trailers_ = TrailerScan{};
-    }
+    trailers_ = TrailerScan{};
     message_.length = position_ - message_.start + dropped_;
     llhttp_resume(&parser_);
     return Outcome::message;
@@ -210,18 +210,20 @@ Parser::Outcome Parser::refuse(int status) {
 // The trailer section's lines (RFC 9112 §7.1.2) end in CRLF and fold nothing, as the head's do;
 // strict llhttp still takes a bare LF there, the end of the section among them, where a proxy
 // may not. Its bytes are framing, which drop_framing may let the next read overwrite: they are
-// checked as llhttp passes them, a byte at a time, which only chunked requests pay (most for
-// the two bytes of the empty line).
-bool Parser::scan_trailers(std::size_t begin, std::size_t end) {
-  for (const char* at = buffer_ + begin; at != buffer_ + end; ++at) {
-    if (!trailers_.accept(*at)) return false;
+// checked before llhttp takes them, a byte at a time, which only chunked requests pay (most for
+// the two bytes of the empty line). Returns where the first fault is, or end; llhttp is then
+// given the bytes before it, so that whichever fault comes first in the stream decides.
+std::size_t Parser::trailer_fault(std::size_t begin, std::size_t end) {
+  for (std::size_t at = begin; at != end && trailers_.scanning; ++at) {
+    if (!trailers_.accept(buffer_[at])) return at;
   }
-  return true;
+  return end;
 }
 
 bool Parser::TrailerScan::accept(char byte) {
   if (after_cr) {
     after_cr = false;
+    if (line_length == 0) scanning = false;  // the empty line: the request ends here
     line_length = 0;
     return byte == '\n';
   }

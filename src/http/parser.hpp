@@ -82,7 +82,7 @@ class Parser {
   }
   int fail(int status);
   Outcome refuse(int status);
-  bool scan_trailers(std::size_t begin, std::size_t end);
+  std::size_t trailer_fault(std::size_t begin, std::size_t end);
   int check_field_size(const FieldSpan& field);
   int count_trailer(bool name, std::size_t length);
   int inspect_field(const FieldSpan& field);
@@ -102,7 +102,7 @@ class Parser {
   // The trailer section of the current request, from the last chunk on.
   struct TrailerScan {
     bool at_start = false;  // on_chunk_header paused at the last chunk
-    bool scanning = false;
+    bool scanning = false;  // until the empty line that ends the section
     bool after_cr = false;
     std::size_t line_length = 0;
 

@@ -448,6 +448,23 @@ TEST_CASE("the trailer section's lines end in CRLF and fold nothing, however the
   }
 }
 
+// Found by tests/fuzz/http_read_path in a 30-minute run: a fold in a trailer before the trailer
+// outgrew its limit was 431 in one piece (llhttp saw the size first) and 400 a byte per read.
+TEST_CASE("in the trailer section the first fault in the stream decides, however it is split") {
+  Limits limits;
+  limits.request_field_size = 32;
+  std::string head = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n";
+  std::string fold_first =
+      head + "T: " + std::string(10, 'v') + "\r\n\t" + std::string(40, 'w') + "\r\n\r\n";
+  std::string size_first = head + "T: " + std::string(40, 'v') + "\r\n\t" + "w\r\n\r\n";
+  for (std::size_t cut = head.size(); cut < fold_first.size(); ++cut) {
+    CHECK_MESSAGE(parse(fold_first, {cut}, limits).error == 400, "cut ", cut);
+  }
+  for (std::size_t cut = head.size(); cut < size_first.size(); ++cut) {
+    CHECK_MESSAGE(parse(size_first, {cut}, limits).error == 431, "cut ", cut);
+  }
+}
+
 // RFC 9112 §6.1: chunked is applied once. Strict llhttp refuses it twice (as a bad transfer
 // coding, 501), in one field or two.
 TEST_CASE("chunked applied twice is refused, in one field or two") {
