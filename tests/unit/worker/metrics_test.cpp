@@ -78,7 +78,8 @@ TEST_CASE("file storage: requests, durations, failures and the app's own metrics
   REQUIRE(worker.booted());
   send_requests(worker.port(), 5, "GET / HTTP/1.1\r\nHost: h\r\n\r\n");
   send_requests(worker.port(), 2, "GET /missing/42 HTTP/1.1\r\nHost: h\r\n\r\n");
-  send_requests(worker.port(), 3, "POST /order?item=pen HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+  send_requests(worker.port(), 3,
+                "POST /order?item=pen HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
 
   storage::file::FileCollector collector(directory.path);
   std::vector<metrics::Family> families;
@@ -128,7 +129,8 @@ TEST_CASE("metrics off: no files, and worker.metrics() still works for the app")
   config.metrics.multiproc_dir = directory.path;
   WorkerProcess worker(config, examples::ShopApp::make, {"", -1, 7});
   REQUIRE(worker.booted());
-  send_requests(worker.port(), 3, "POST /order?item=book HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+  send_requests(worker.port(), 3,
+                "POST /order?item=book HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
   CHECK(worker.stop_gracefully() == prefork::exit_ok);
   CHECK(directory.empty());
 }

@@ -72,11 +72,11 @@ TEST_CASE("keep-alive: several requests on one connection, with Server and Date"
 TEST_CASE("pipelined requests are answered in order, including a chunked body and a 404") {
   WorkerProcess worker(test_config(), examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send(
-      std::string(get_root) +
-      "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
-      "GET /missing HTTP/1.1\r\nHost: h\r\n\r\n"
-      "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nwxyz");
+  client.send(std::string(get_root) +
+              "POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: "
+              "chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n"
+              "GET /missing HTTP/1.1\r\nHost: h\r\n\r\n"
+              "POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 4\r\n\r\nwxyz");
   check_hello(client.read_response());
   auto echo = client.read_response();
   REQUIRE(echo);
@@ -136,9 +136,10 @@ TEST_CASE("every limit answers its status, closes, and the worker serves the nex
       {"GET /" + std::string(5000, 'a') + " HTTP/1.1\r\nHost: h\r\n\r\n", 414},
       {many_fields + "\r\n", 431},
       {"GET / HTTP/1.1\r\nHost: h\r\nX-Big: " + std::string(9000, 'b') + "\r\n\r\n", 431},
-      {"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'c'), 413},
-      {"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n" + std::string(128, 'c') +
-           "\r\n0\r\n\r\n",
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nContent-Length: 101\r\n\r\n" + std::string(101, 'c'),
+       413},
+      {"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: chunked\r\n\r\n80\r\n" +
+           std::string(128, 'c') + "\r\n0\r\n\r\n",
        413},
       {"POST /echo HTTP/1.1\r\nHost: h\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
       {"GET / HTTP/2.0\r\n\r\n", 505},
@@ -216,7 +217,8 @@ TEST_CASE("Connection: close is honoured") {
 TEST_CASE("Expect: 100-continue gets 100 Continue before the body is sent") {
   WorkerProcess worker(test_config(), examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send("POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
+  client.send(
+      "POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
   auto interim = client.read_response();
   REQUIRE(interim);
   CHECK(interim->status == 100);
@@ -232,7 +234,8 @@ TEST_CASE("a body too large for 100-continue is refused without waiting for it")
   config.limits.max_body_size = 10;
   WorkerProcess worker(config, examples::HelloApp::make);
   RawClient client(worker.port());
-  client.send("POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n");
+  client.send(
+      "POST /echo HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 11\r\n\r\n");
   auto response = client.read_response();
   REQUIRE(response);
   CHECK(response->status == 413);
@@ -366,7 +369,8 @@ TEST_CASE("threads worker class: handlers run in parallel, answers stay in order
 
   RawClient a(worker.port()), b(worker.port()), c(worker.port());
   auto started = std::chrono::steady_clock::now();
-  for (RawClient* client : {&a, &b, &c}) client->send("GET /sleep?ms=400 HTTP/1.1\r\nHost: h\r\n\r\n");
+  for (RawClient* client : {&a, &b, &c})
+    client->send("GET /sleep?ms=400 HTTP/1.1\r\nHost: h\r\n\r\n");
   for (RawClient* client : {&a, &b, &c}) {
     auto response = client->read_response();
     REQUIRE(response);
