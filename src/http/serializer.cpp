@@ -20,6 +20,7 @@ class HeadWriter {
  public:
   explicit HeadWriter(char* at) : at_(at) {}
   void put(std::string_view text) {
+    if (text.empty()) return;  // its data() may be null, which memcpy must not get
     std::memcpy(at_, text.data(), text.size());
     at_ += text.size();
   }
