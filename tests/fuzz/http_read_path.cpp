@@ -122,10 +122,6 @@ struct Record {
   int major = 0, minor = 0;
   bool keep_alive = false, head = false, expect_continue = false, upgrade = false;
 
-  // Not compared: with the empty lines before the request that came in its read, as the
-  // parser's head cap counts them.
-  std::size_t wire_length = 0;
-
   bool closes() const { return !keep_alive || upgrade; }
   bool operator==(const Record& other) const {
     return method == other.method && target == other.target && body == other.body &&
@@ -204,12 +200,7 @@ Record inspect(Parser& parser, const char* buffer, const Limits& limits) {
   if (lengths && !connect) CHECK(content_length == message.body_length);
   if (!lengths && !encodings) CHECK(message.body_length == 0);
   record.body.assign(base + message.body_offset, message.body_length);
-  // Empty lines before a request belong to it when they arrive with it, and not when a read
-  // ended after them: its length is counted from its first byte that is not CR or LF.
-  std::size_t leading = 0;
-  while (leading < span && (base[leading] == '\r' || base[leading] == '\n')) ++leading;
-  record.length = message.length - leading;
-  record.wire_length = message.length;
+  record.length = message.length;  // empty lines before a request are not part of it
   record.major = message.http_major;
   record.minor = message.http_minor;
   record.keep_alive = message.keep_alive;
@@ -699,7 +690,7 @@ void check_against_reference(const Outcomes& got, const Outcomes& want, const Li
   // that is that large (or that the reference refuses or never completes either).
   CHECK(got.size_refusal);
   if (n == want.messages.size()) return;
-  std::size_t length = want.messages[n].wire_length;
+  std::size_t length = want.messages[n].length;
   CHECK(length > head_cap_of(limits) || length >= geometry.max_buffer);
 }
 
