@@ -12,15 +12,35 @@
 
 namespace prefork::config {
 
-// One --bind / bind entry: "HOST:PORT", "[V6]:PORT", "unix:/path" or "fd://N".
+// One --bind / bind entry: "HOST:PORT", "[V6]:PORT", "unix:/path" or "fd://N", optionally
+// after "http://" or "https://" (README, "HTTPS": which listeners speak TLS).
 struct Bind {
   enum class Kind { tcp, unix_socket, fd };
+  enum class Scheme { unspecified, http, https };
   Kind kind = Kind::tcp;
   std::string host;  // tcp: "127.0.0.1", "::1", "0.0.0.0", "::"
   int port = 0;      // tcp: 0 asks the kernel for a free port
   std::string path;  // unix_socket
   int fd = -1;       // fd
   std::string text;  // as written, for logs
+  Scheme scheme = Scheme::unspecified;
+  bool tls = false;  // resolved by load(): this listener speaks TLS
+};
+
+// gunicorn's SSL settings, for the app listeners that speak TLS.
+struct Tls {
+  enum class ClientCerts { none, optional, required };
+
+  std::string certfile;  // "" = no TLS
+  std::string keyfile;   // "" = the key is in certfile
+  std::string ca_certs;  // CAs client certificates must chain to
+  ClientCerts cert_reqs = ClientCerts::none;
+  std::string ciphers;       // TLS 1.2 cipher list; "" = OpenSSL's default
+  std::string ciphersuites;  // TLS 1.3 suites; "" = OpenSSL's default
+  int min_version = 0x0303;  // ssl_min_version: 0x0303 TLS 1.2, 0x0304 TLS 1.3
+  bool do_handshake_on_connect = false;  // accepted for gunicorn; the same either way
+
+  bool operator==(const Tls&) const = default;
 };
 
 struct Limits {
@@ -74,7 +94,14 @@ struct Metrics {
   std::string scope = "instance";   // "instance" or "fleet": whose series /metrics serves
   std::string prefix = "gunicorn";  // metric name prefix of the built-in metrics
   bool debug = false;               // PROMETHEUS_DEBUG
+  // HTTPS for /metrics, with the exporter's variables: on when certfile and keyfile are set.
+  std::string ssl_certfile;                // PROMETHEUS_SSL_CERTFILE
+  std::string ssl_keyfile;                 // PROMETHEUS_SSL_KEYFILE
+  std::string ssl_client_cafile;           // PROMETHEUS_SSL_CLIENT_CAFILE
+  std::string ssl_client_capath;           // PROMETHEUS_SSL_CLIENT_CAPATH
+  bool ssl_client_auth_required = false;   // PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED
 
+  bool tls() const { return !ssl_certfile.empty(); }
   bool operator==(const Metrics&) const = default;
 };
 
@@ -119,6 +146,7 @@ struct Config {
       {"X-FORWARDED-PROTO", "https"},
       {"X-FORWARDED-PROTOCOL", "ssl"},
       {"X-FORWARDED-SSL", "on"}};
+  Tls tls;
   bool proxy_protocol = false;  // a PROXY header (v1 or v2) starts connections of proxy_allow_ips
   IpAllowList proxy_allow_ips = IpAllowList::parse("127.0.0.1,::1").value();
   Redis redis;

@@ -1,0 +1,50 @@
+// What a TLS server presents and asks for (OpenSSL 3): its certificate chain and key, the CAs
+// client certificates must chain to, whether one is asked for, the protocol floor, the ciphers
+// and ALPN. Made in the master before fork (a worker never reads a key file) and re-made on HUP;
+// each accepted connection takes a fresh session from it.
+#pragma once
+
+#include <openssl/ssl.h>
+
+#include <memory>
+#include <string>
+
+#include "core/result.hpp"
+
+namespace prefork::net::tls {
+
+struct ServerOptions {
+  enum class Verify { none, optional, required };
+
+  std::string cert_file;  // PEM chain, leaf first
+  std::string key_file;   // "" = the key is in cert_file
+  std::string ca_file;    // CAs for client certificates (PEM), "" = none
+  std::string ca_path;    // a hashed directory of CAs (`openssl rehash`), "" = none
+  // Verify::required with neither ca_file nor ca_path: the system's default store.
+  Verify verify = Verify::none;
+  std::string ciphers;       // TLS 1.2 cipher list, "" = OpenSSL's default
+  std::string ciphersuites;  // TLS 1.3 suites, "" = OpenSSL's default
+  int min_version = TLS1_2_VERSION;  // TLS1_2_VERSION or TLS1_3_VERSION
+  bool alpn_http11 = true;  // answer ALPN with http/1.1; a client offering only others is refused
+};
+
+class ServerContext {
+ public:
+  // An error names the file that could not be used and why ("certfile /x: no start line").
+  static Result<std::shared_ptr<const ServerContext>> make(const ServerOptions& options);
+  ~ServerContext();
+  ServerContext(const ServerContext&) = delete;
+  ServerContext& operator=(const ServerContext&) = delete;
+
+  // A server session in accept state; null when OpenSSL cannot make one.
+  SSL* new_session() const;
+  const ServerOptions& options() const { return options_; }
+
+ private:
+  ServerContext(SSL_CTX* context, ServerOptions options);
+
+  SSL_CTX* context_;
+  ServerOptions options_;
+};
+
+}  // namespace prefork::net::tls
