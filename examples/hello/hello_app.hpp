@@ -1,5 +1,5 @@
 // The example app: a greeting, an echo, a slow endpoint for shutdown and timeout tests, the
-// answering worker's pid, and the client's address and scheme.
+// answering worker's pid, the client's address and scheme, and its certificate's subject.
 #pragma once
 
 #include <unistd.h>
@@ -32,6 +32,8 @@ class HelloApp : public SyncApp {
     if (path == "/peer") {
       return Response::text(200, std::string(request.peer()) + " " + std::string(request.scheme()));
     }
+    // The verified client certificate (HTTPS with cert_reqs).
+    if (path == "/subject") return Response::text(200, std::string(request.client_subject()));
     return Response::view(404, "text/plain; charset=utf-8", "Not Found\n");
   }
 

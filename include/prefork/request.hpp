@@ -38,6 +38,9 @@ class Request {
   // "http" or "https": the scheme the client used, as the listener or a trusted proxy's
   // secure_scheme_headers say.
   std::string_view scheme() const { return scheme_; }
+  // The subject of the client certificate the TLS handshake verified, as RFC 2253 writes it
+  // ("CN=client,O=Example"); empty on plain HTTP and when the client sent no certificate.
+  std::string_view client_subject() const { return client_subject_; }
   bool keep_alive() const { return keep_alive_; }
   int http_major() const { return http_major_; }
   int http_minor() const { return http_minor_; }
@@ -49,6 +52,7 @@ class Request {
     bool keep_alive = true;
     int http_major = 1, http_minor = 1;
     std::string_view scheme = "http";
+    std::string_view client_subject;
   };
   explicit Request(const Fields& fields)
       : method_(fields.method),
@@ -61,7 +65,8 @@ class Request {
         keep_alive_(fields.keep_alive),
         http_major_(fields.http_major),
         http_minor_(fields.http_minor),
-        scheme_(fields.scheme) {}
+        scheme_(fields.scheme),
+        client_subject_(fields.client_subject) {}
 
  private:
   static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c; }
@@ -78,6 +83,7 @@ class Request {
   bool keep_alive_;
   int http_major_, http_minor_;
   std::string_view scheme_;
+  std::string_view client_subject_;
 };
 
 }  // namespace prefork

@@ -3,7 +3,8 @@
 namespace prefork::http {
 
 Request make_request(const Message& message, const char* buffer, std::vector<Header>& headers,
-                     std::string_view peer, std::string_view scheme) {
+                     std::string_view peer, std::string_view scheme,
+                     std::string_view client_subject) {
   const char* base = buffer + message.start;
   headers.clear();
   for (const FieldSpan& field : message.fields) {
@@ -19,6 +20,7 @@ Request make_request(const Message& message, const char* buffer, std::vector<Hea
   fields.body = std::string_view(base + message.body_offset, message.body_length);
   fields.peer = peer;
   fields.scheme = scheme;
+  fields.client_subject = client_subject;
   fields.headers = headers;
   fields.keep_alive = message.keep_alive;
   fields.http_major = message.http_major;

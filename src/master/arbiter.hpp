@@ -19,6 +19,7 @@
 #include "master/listeners.hpp"
 #include "master/privileges.hpp"
 #include "master/reap_observer.hpp"
+#include "master/tls_setup.hpp"
 
 namespace prefork::master {
 
@@ -26,6 +27,7 @@ namespace prefork::master {
 struct Setup {
   config::Config config;
   Listeners listeners;
+  TlsContexts tls;  // re-made on HUP; workers take them through fork
   app::LoadedApp app;
   std::unique_ptr<App> preloaded_app;  // preload_app
   Identity identity;

@@ -8,6 +8,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -143,16 +144,17 @@ std::string Listener::url() const {
   if (kind == config::Bind::Kind::unix_socket) return "unix:" + unix_path;
   char host[INET6_ADDRSTRLEN] = "";
   int port = 0;
+  std::string scheme = tls ? "https://" : "http://";
   if (address.ss_family == AF_INET6) {
     const auto& v6 = reinterpret_cast<const sockaddr_in6&>(address);
     inet_ntop(AF_INET6, &v6.sin6_addr, host, sizeof host);
     port = ntohs(v6.sin6_port);
-    return "http://[" + std::string(host) + "]:" + std::to_string(port);
+    return scheme + "[" + std::string(host) + "]:" + std::to_string(port);
   }
   const auto& v4 = reinterpret_cast<const sockaddr_in&>(address);
   inet_ntop(AF_INET, &v4.sin_addr, host, sizeof host);
   port = ntohs(v4.sin_port);
-  return "http://" + std::string(host) + ":" + std::to_string(port);
+  return scheme + std::string(host) + ":" + std::to_string(port);
 }
 
 Listeners::~Listeners() {
@@ -212,13 +214,18 @@ BindOutcome bind_listeners(const config::Config& config) {
     return outcome.status.ok();
   };
   std::vector<int> systemd_fds = take_systemd_fds();
+  // systemd's sockets replace the binds; they speak TLS when every bind does (README, "HTTPS").
+  bool systemd_tls = std::all_of(config.binds.begin(), config.binds.end(),
+                                 [](const config::Bind& bind) { return bind.tls; });
   for (int fd : systemd_fds) {
     Listener listener;
+    listener.tls = systemd_tls;
     if (!keep(listener, adopt_fd(fd, config, listener))) return outcome;
   }
   if (!systemd_fds.empty()) return outcome;
   for (const config::Bind& bind : config.binds) {
     Listener listener;
+    listener.tls = bind.tls;
     if (!keep(listener, bind_one(bind, config, listener))) return outcome;
   }
   return outcome;

@@ -22,8 +22,9 @@ struct Listener {
   bool remove_on_close = false;  // a unix socket file this master created
   // tcp with reuse_port: fd is bound but not listening; each worker opens its own socket.
   bool per_worker = false;
+  bool tls = false;  // speaks TLS with the app context (TlsContexts::app)
 
-  // "http://127.0.0.1:8000", "http://[::1]:8000" or "unix:/path", as gunicorn logs it.
+  // "http://127.0.0.1:8000", "https://[::1]:8443" or "unix:/path", as gunicorn logs it.
   std::string url() const;
 };
 

@@ -16,6 +16,13 @@ bool same_binds(const config::Config& a, const config::Config& b) {
   return true;
 }
 
+bool serves_tls(const Listeners& listeners) {
+  for (const Listener& listener : listeners.all()) {
+    if (listener.tls) return true;
+  }
+  return false;
+}
+
 }  // namespace
 
 // Loading reports a bad file as a message; anything it throws (an allocation for a huge file)
@@ -72,14 +79,26 @@ bool Arbiter::apply_reloaded_config(config::Config config) {
                config.errorlog);
     return false;
   }
-  log::set_level(level);
   if (!same_binds(config, setup_.config)) {
     log::warning("bind changes take effect on restart; still listening on the old addresses");
     config.binds = setup_.config.binds;
   }
+  // Read again even when the paths are the same: a rotated certificate is picked up.
+  Result<TlsContexts> tls = load_tls(config);
+  if (!tls) {
+    log::error("Reload failed, keeping the running configuration: ", tls.message());
+    return false;
+  }
+  if (!tls->app && serves_tls(setup_.listeners)) {
+    log::error("Reload failed, keeping the running configuration: the https listeners need "
+               "certfile (TLS changes of binds take effect on restart)");
+    return false;
+  }
+  log::set_level(level);
   set_process_title(master_title(config.proc_name));
   setup_.config = std::move(config);
   setup_.app = resolved.app;
+  setup_.tls = std::move(*tls);
   setup_.preloaded_app = std::move(preloaded);
   target_workers_ = setup_.config.workers;
   return true;

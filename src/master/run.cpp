@@ -21,6 +21,7 @@
 #include "master/metrics_only.hpp"
 #include "master/pidfile.hpp"
 #include "master/process_title.hpp"
+#include "master/tls_setup.hpp"
 #include "worker/access_log.hpp"
 
 namespace prefork {
@@ -126,6 +127,10 @@ int run(int argc, char** argv, AppFactory factory) {
     return fail(exit_usage, logging.message());
   if (!config.chdir.empty() && ::chdir(config.chdir.c_str()) != 0)
     return fail(exit_usage, "chdir " + config.chdir + ": " + std::strerror(errno));
+  // Certificates and keys are read here, before fork, for --check-config too.
+  Result<master::TlsContexts> tls = master::load_tls(config);
+  if (!tls) return fail(exit_usage, tls.message());
+  setup.tls = std::move(*tls);
   if (config.metrics_only) {
     if (!config.metrics.enabled)
       return fail(exit_usage,

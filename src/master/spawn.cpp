@@ -102,10 +102,11 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
   release_master_loop();
   if (observer_) observer_->close_in_worker();
   restore_default_signals();
-  std::vector<int> listen_fds;
+  std::vector<worker::ListenSocket> sockets;
   for (const Listener& listener : setup_.listeners.all()) {
+    std::shared_ptr<const net::tls::ServerContext> tls = listener.tls ? setup_.tls.app : nullptr;
     if (!listener.per_worker) {
-      listen_fds.push_back(listener.fd);
+      sockets.push_back({listener.fd, std::move(tls)});
       continue;
     }
     ::close(listener.fd);
@@ -114,7 +115,7 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
       log::error(own.message());
       _exit(exit_boot_error);
     }
-    listen_fds.push_back(own->release());
+    sockets.push_back({own->release(), std::move(tls)});
   }
   if (Status dropped = drop_privileges(setup_.identity); !dropped.ok()) {
     log::error("Worker cannot drop privileges: ", dropped.message());
@@ -125,7 +126,7 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
 
   worker::Boot boot;
   boot.config = &setup_.config;
-  boot.listen_fds = std::move(listen_fds);
+  boot.listeners = std::move(sockets);
   boot.id = id;
   boot.position = position;
   boot.heartbeat = heartbeat;

@@ -67,6 +67,11 @@ BuiltinMetrics::BuiltinMetrics(metrics::Registry& registry, const std::string& p
                                   "memory); they stay queued.",
                                   {"worker_id"})
                          .labels({worker_id_})),
+      tls_failures_(registry.counter(
+          prefix + "_worker_tls_handshake_errors_total",
+          "TLS connections closed for a failed handshake or session, by reason (timeout, "
+          "protocol, certificate, alert, eof).",
+          {"worker_id", "reason"})),
       started_at_(metrics::detail::now_seconds()) {
   state_.set(1);
   update_process_gauges();
@@ -83,6 +88,10 @@ void BuiltinMetrics::on_request(const RequestRecord& record) {
       .labels({worker_id_, method_label(record.method), server_error ? "5xx" : "4xx",
                server_error ? "server_error" : "client_error"})
       .inc();
+}
+
+void BuiltinMetrics::count_tls_failure(net::tls::Failure failure) {
+  tls_failures_.labels({worker_id_, net::tls::failure_name(failure)}).inc();
 }
 
 void BuiltinMetrics::update_process_gauges() {

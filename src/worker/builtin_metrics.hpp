@@ -10,12 +10,15 @@
 //   {prefix}_worker_uptime_seconds                 gauge
 //   {prefix}_worker_state                          gauge: 1 serving, 0 stopping
 //   {prefix}_worker_accept_errors_total            counter: accept() failures (EMFILE, ENFILE…)
+//   {prefix}_worker_tls_handshake_errors_total     counter {reason}: TLS connections that failed
 // Gauges use the liveall mode: a dead worker's gauges disappear with it.
 #pragma once
 
 #include <prefork/metrics.hpp>
 
 #include <string>
+
+#include "net/tls/server_session.hpp"
 
 #include "worker/observer.hpp"
 #include "worker/process_stats.hpp"
@@ -35,6 +38,7 @@ class BuiltinMetrics final : public RequestObserver {
   void update_process_gauges();
   void mark_stopping() { state_.set(0); }
   metrics::CounterChild& accept_errors() { return accept_errors_; }
+  void count_tls_failure(net::tls::Failure failure);
 
  private:
   std::string worker_id_;
@@ -48,6 +52,7 @@ class BuiltinMetrics final : public RequestObserver {
   metrics::GaugeChild& uptime_;
   metrics::GaugeChild& state_;
   metrics::CounterChild& accept_errors_;
+  metrics::Counter& tls_failures_;
   double started_at_;
   CpuUsage cpu_usage_;
 };

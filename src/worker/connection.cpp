@@ -35,7 +35,7 @@ Connection::Connection(Server& server, std::uint32_t index)
   shutdown_request_.data = this;
 }
 
-bool Connection::accept(int fd, bool unix_socket) {
+bool Connection::accept(int fd, bool unix_socket, const net::tls::ServerContext* tls) {
   int opened;
   if (unix_socket) {
     uv_pipe_init(server_.loop(), &socket_.pipe, 0);
@@ -52,6 +52,16 @@ bool Connection::accept(int fd, bool unix_socket) {
     return false;
   }
   if (!unix_socket) uv_tcp_nodelay(&socket_.tcp, 1);
+  scheme_ = "http";
+  if (tls) {
+    SSL* session = tls->new_session();
+    if (!session) {
+      close();
+      return false;
+    }
+    tls_ = std::make_unique<net::tls::ServerSession>(session);
+    scheme_ = "https";
+  }
   identify_peer(unix_socket);
   after_batch();
   return true;
@@ -147,9 +157,10 @@ bool Connection::read_proxy_header() {
 
 void Connection::on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buffer) {
   Connection& self = owner(handle);
-  if (self.lingering_ || !self.work_) {
-    // Input that is thrown away, or the first bytes of an idle connection, which may well be
-    // its EOF: the server's scratch space will do until there is something to keep.
+  if (self.lingering_ || !self.work_ || self.tls_) {
+    // Input that is thrown away, the first bytes of an idle connection, which may well be its
+    // EOF, or ciphertext, which is decrypted into the workspace: the server's scratch space
+    // will do until there is something to keep.
     *buffer = self.server_.scratch_buffer();
     return;
   }
@@ -165,6 +176,10 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
   Connection& self = owner(reinterpret_cast<uv_handle_t*>(stream));
   if (nread > 0) {
     if (self.lingering_) return;
+    if (self.tls_) {
+      self.on_ciphertext(buffer->base, std::size_t(nread));
+      return;
+    }
     if (!self.work_) {
       self.take_workspace();
       std::memcpy(self.work_->buffer.get(), buffer->base, std::size_t(nread));
@@ -182,16 +197,29 @@ void Connection::on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf
     self.close();
     return;
   }
-  // The client finished sending: answer what it asked, then close.
-  self.peer_eof_ = true;
-  self.stop_parsing_ = true;
-  if (self.outstanding() != 0) {
-    self.mark_closing(self.next_sequence_ - 1);
-  } else {
-    self.closing_ = true;
+  self.on_peer_eof();
+}
+
+// The client finished sending (EOF, or TLS close_notify): answer what it asked, then close.
+void Connection::on_peer_eof() {
+  if (tls_ && !tls_->handshaken()) {
+    // A port check that never sent a byte is no failed handshake.
+    if (tls_->started()) {
+      fail_tls(net::tls::Failure::eof);
+    } else {
+      close();
+    }
+    return;
   }
-  self.update_reading();
-  self.flush();
+  peer_eof_ = true;
+  stop_parsing_ = true;
+  if (outstanding() != 0) {
+    mark_closing(next_sequence_ - 1);
+  } else {
+    closing_ = true;
+  }
+  update_reading();
+  flush();
 }
 
 // on_alloc found no room. Reading stops, or libuv would ask again on every loop turn. With
@@ -208,14 +236,125 @@ void Connection::on_buffer_full() {
   if (open_) after_batch();
 }
 
+// ---- TLS ----------------------------------------------------------------------------------
+
+void Connection::on_ciphertext(const char* data, std::size_t size) {
+  if (!work_) take_workspace();
+  if (proxy_state_ != ProxyState::none) {
+    if (!read_clear_proxy_header(data, size)) return;
+  } else {
+    tls_->feed(data, size);
+  }
+  pump_tls();
+  // The scratch buffer is the next read's: what the session has not taken yet, it keeps.
+  if (tls_) tls_->keep_unread();
+}
+
+// proxy_protocol: the PROXY header comes in clear text before the ClientHello. The bytes after
+// it are the handshake's, handed to the session. False while the header is incomplete, and when
+// the connection was closed for it.
+bool Connection::read_clear_proxy_header(const char* data, std::size_t size) {
+  if (capacity() - filled_ < size && (!make_room() || capacity() - filled_ < size)) {
+    close();
+    return false;
+  }
+  std::memcpy(work_->buffer.get() + filled_, data, size);
+  filled_ += size;
+  if (!read_proxy_header()) {
+    if (open_) after_batch();
+    return false;
+  }
+  tls_->feed(work_->buffer.get(), filled_);
+  tls_->keep_unread();
+  filled_ = 0;
+  return true;
+}
+
+// Handshakes, then decrypts into the buffer and serves what it holds, until the session needs
+// more ciphertext or the pipeline and buffer are full.
+void Connection::pump_tls() {
+  if (!tls_->handshaken() && !advance_handshake()) return;
+  pumping_ = true;
+  do {
+    tls_stalled_ = false;
+    Decrypted decrypted = decrypt();
+    if (decrypted == Decrypted::stopped) break;
+    process_input();
+    // Requests that came before the close_notify are answered first.
+    if (decrypted == Decrypted::peer_closed) {
+      if (open_) on_peer_eof();
+      break;
+    }
+  } while (open_ && tls_stalled_ && !lingering_ && wants_input());
+  pumping_ = false;
+}
+
+// True once the handshake is done; until then its flights are written and the rest waits for
+// the client.
+bool Connection::advance_handshake() {
+  switch (tls_->handshake(work_->wire)) {
+    case net::tls::ServerSession::Progress::done:
+      return true;
+    case net::tls::ServerSession::Progress::want_more:
+      flush();
+      if (open_) after_batch();
+      return false;
+    case net::tls::ServerSession::Progress::failed:
+      fail_tls(tls_->failure());
+      return false;
+  }
+  return false;
+}
+
+// Stopped: the connection failed, or holds a request larger than the buffer may grow.
+Connection::Decrypted Connection::decrypt() {
+  for (;;) {
+    if (capacity() - filled_ < min_read_space && !make_room()) {
+      tls_stalled_ = true;
+      if (outstanding() != 0) return Decrypted::more;
+      on_buffer_full();
+      return Decrypted::stopped;
+    }
+    std::size_t got = 0;
+    net::tls::ServerSession::Read read =
+        tls_->read(work_->buffer.get() + filled_, capacity() - filled_, got, work_->wire);
+    filled_ += got;
+    switch (read) {
+      case net::tls::ServerSession::Read::data:
+        continue;
+      case net::tls::ServerSession::Read::want_more:
+        return Decrypted::more;
+      case net::tls::ServerSession::Read::closed:
+        return Decrypted::peer_closed;
+      case net::tls::ServerSession::Read::failed:
+        fail_tls(tls_->failure());
+        return Decrypted::stopped;
+    }
+  }
+}
+
+// The alert (if any) goes out when the socket takes it at once; the connection closes.
+void Connection::fail_tls(net::tls::Failure failure) {
+  server_.count_tls_failure(failure);
+  if (work_ && !work_->wire.empty() && !writing_active_) {
+    uv_buf_t chunk = uv_buf_init(work_->wire.data(), unsigned(work_->wire.size()));
+    uv_try_write(&socket_.stream, &chunk, 1);
+    work_->wire.clear();
+  }
+  close();
+}
+
+// ---- plain input ---------------------------------------------------------------------------
+
 void Connection::process_input() {
   if (proxy_state_ != ProxyState::none) {
-    // header_timeout runs from the accept, for the PROXY header and the first request.
+    // header_timeout runs from the accept, for the PROXY header, the TLS handshake and the
+    // first request.
     if (!read_proxy_header()) {
       if (open_) after_batch();
       return;
     }
-  } else if (parser_.phase() == http::Parser::Phase::idle) {
+  } else if (parser_.phase() == http::Parser::Phase::idle && (!tls_ || served_ != 0)) {
     head_started_ms_ = 0;
   }
   in_batch_ = true;
@@ -284,8 +423,9 @@ Exchange& Connection::push_message() {
 }
 
 void Connection::dispatch_as(Exchange& exchange, std::string_view peer, std::string_view scheme) {
-  exchange.request =
-      http::make_request(exchange.message, work_->buffer.get(), exchange.headers, peer, scheme);
+  std::string_view subject = tls_ ? tls_->client_subject() : std::string_view();
+  exchange.request = http::make_request(exchange.message, work_->buffer.get(), exchange.headers,
+                                        peer, scheme, subject);
   continue_sent_ = false;
   head_started_ms_ = 0;
   ++served_;
@@ -410,7 +550,21 @@ void Connection::flush() {
     if (closing_ && outstanding() == 0) finish_after_write();
     return;
   }
-  std::string& out = work_->out;
+  if (!tls_) {
+    write_out(work_->out);
+    return;
+  }
+  // One write of records for the whole batch, like the one write of plain answers.
+  if (!tls_->write(work_->out, work_->wire)) {
+    fail_tls(tls_->failure());
+    return;
+  }
+  work_->out.clear();
+  write_out(work_->wire);
+}
+
+// Writes what the socket takes now; the rest goes to uv_write, which finishes the batch.
+void Connection::write_out(std::string& out) {
   uv_buf_t chunk = uv_buf_init(out.data(), unsigned(out.size()));
   int written = uv_try_write(&socket_.stream, &chunk, 1);
   if (written == int(out.size())) {
@@ -457,11 +611,21 @@ void Connection::on_write(uv_write_t* request, int status) {
 void Connection::finish_after_write() {
   if (lingering_) return;
   lingering_ = true;
+  if (tls_ && !peer_eof_) send_close_notify();
   if (peer_eof_ || uv_shutdown(&shutdown_request_, &socket_.stream, on_shutdown) != 0) {
     close();
     return;
   }
   arm_timer(uv_now(server_.loop()) + linger_ms);
+}
+
+// Best effort: a few bytes into a socket whose last write has completed. A client that reads to
+// EOF (HTTP/1.0 without Content-Length) needs it to tell the end from a truncation.
+void Connection::send_close_notify() {
+  std::string alert;
+  tls_->shutdown(alert);
+  uv_buf_t chunk = uv_buf_init(alert.data(), unsigned(alert.size()));
+  if (!alert.empty()) uv_try_write(&socket_.stream, &chunk, 1);
 }
 
 void Connection::on_shutdown(uv_shutdown_t* request, int status) {
@@ -490,14 +654,18 @@ void Connection::take_workspace() {
 // Idle: nothing buffered, nothing outstanding, nothing to write. A lingering connection only
 // discards input, so it needs no workspace once its last answer is out.
 void Connection::release_if_idle() {
-  if (!work_ || outstanding() != 0 || writing_active_ || !work_->out.empty()) return;
+  if (!work_ || outstanding() != 0 || writing_active_ || pending_output() != 0) return;
   if (!lingering_ && (filled_ != 0 || parser_.phase() != http::Parser::Phase::idle)) return;
+  if (tls_ && !lingering_ && (tls_stalled_ || !tls_->handshaken())) return;
   filled_ = parsed_ = 0;
+  // An idle TLS session keeps its keys, not its record buffers.
+  if (tls_) tls_->release_buffers();
   give_back_workspace();
 }
 
 void Connection::give_back_workspace() {
   work_->out.clear();
+  work_->wire.clear();
   work_->writing.clear();
   server_.give_back(std::move(work_));
 }
@@ -533,13 +701,20 @@ void Connection::after_batch() {
   release_if_idle();
   update_reading();
   update_timer();
+  // Answers went out: requests that waited inside the TLS session can be read now.
+  if (tls_stalled_ && !pumping_ && open_ && !lingering_ && wants_input()) pump_tls();
+}
+
+// Whether more requests may be read now: the pipeline, the pending output and the buffer have
+// room for them.
+bool Connection::wants_input() const {
+  return !stop_parsing_ && !peer_eof_ && outstanding() < pipeline_depth &&
+         pending_output() < max_pending_output &&
+         (capacity() - filled_ >= min_read_space || outstanding() == 0);
 }
 
 void Connection::update_reading() {
-  bool want =
-      open_ && (lingering_ || (!stop_parsing_ && !peer_eof_ && outstanding() < pipeline_depth &&
-                               pending_output() < max_pending_output &&
-                               (capacity() - filled_ >= min_read_space || outstanding() == 0)));
+  bool want = open_ && (lingering_ || wants_input());
   if (lingering_ && peer_eof_) want = false;
   if (want == reading_) return;
   if (want) {
@@ -597,6 +772,11 @@ void Connection::on_timer(uv_timer_t* timer) {
     self.arm_timer(self.deadline_ms_);
     return;
   }
+  // A port check that never sent a byte is no failed handshake.
+  if (self.tls_ && !self.tls_->handshaken() && self.tls_->started()) {
+    self.fail_tls(net::tls::Failure::timeout);
+    return;
+  }
   self.close();
 }
 
@@ -630,6 +810,8 @@ void Connection::on_closed(uv_handle_t* handle) {
 void Connection::maybe_release() {
   if (open_ || socket_.handle.data != nullptr || outstanding() != 0 || writing_active_) return;
   if (work_) give_back_workspace();
+  tls_.reset();
+  tls_stalled_ = false;
   filled_ = parsed_ = 0;
   parser_.reset();
   head_sequence_ = next_sequence_ = close_sequence_ = 0;

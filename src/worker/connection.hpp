@@ -14,6 +14,8 @@
 
 #include "http/forwarded.hpp"
 #include "http/parser.hpp"
+#include "net/tls/server_context.hpp"
+#include "net/tls/server_session.hpp"
 
 namespace prefork::worker {
 
@@ -48,7 +50,8 @@ struct Workspace {
   std::size_t capacity = 0;
   std::array<Exchange, pipeline_depth> exchanges;
   std::string out;      // answers gathered during a batch
-  std::string writing;  // answers handed to uv_write
+  std::string wire;     // TLS: records to send (handshake flights, out encrypted)
+  std::string writing;  // bytes handed to uv_write
 };
 
 class Connection {
@@ -57,8 +60,9 @@ class Connection {
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;
 
-  // Takes an accepted client socket and starts reading. False: it could not be used (closed).
-  bool accept(int fd, bool unix_socket);
+  // Takes an accepted client socket and starts reading; tls: the listener speaks TLS with this
+  // context. False: it could not be used (closed).
+  bool accept(int fd, bool unix_socket, const net::tls::ServerContext* tls = nullptr);
   // Answers the request `sequence` (a token's low half); a stale sequence is ignored.
   void answer(std::uint32_t sequence, const Response& response);
   void answer(Exchange& exchange, const Response& response);
@@ -90,7 +94,16 @@ class Connection {
   static void on_retired(uv_handle_t* timer);
 
   // The read path, in the order a batch of bytes goes through it.
+  void on_peer_eof();
   void on_buffer_full();
+  // TLS: ciphertext is decrypted into the buffer, then parsed as plain HTTP is.
+  void on_ciphertext(const char* data, std::size_t size);
+  bool read_clear_proxy_header(const char* data, std::size_t size);
+  void pump_tls();
+  bool advance_handshake();
+  enum class Decrypted { more, peer_closed, stopped };
+  Decrypted decrypt();
+  void fail_tls(net::tls::Failure failure);
   void process_input();
   void parse_available();
   void dispatch_message();
@@ -100,6 +113,8 @@ class Connection {
   void reject(int status);
   void send_continue_if_expected();
   void flush();
+  void write_out(std::string& bytes);
+  void send_close_notify();
   void after_batch();
 
   // Pipeline bookkeeping.
@@ -118,10 +133,11 @@ class Connection {
   void release_if_idle();
   void give_back_workspace();
   std::size_t capacity() const { return work_ ? work_->capacity : 0; }
-  std::size_t pending_output() const { return work_ ? work_->out.size() : 0; }
+  std::size_t pending_output() const { return work_ ? work_->out.size() + work_->wire.size() : 0; }
   bool make_room();
   void compact();
 
+  bool wants_input() const;
   void update_reading();
   void update_timer();
   void arm_timer(std::uint64_t deadline_ms);
@@ -156,10 +172,15 @@ class Connection {
   std::uint32_t close_sequence_ = 0;  // answers after this one are dropped
   bool has_close_sequence_ = false;
 
+  std::unique_ptr<net::tls::ServerSession> tls_;  // null on plain HTTP
+  // Decrypting stopped for want of room in the buffer: input waits inside the session, and no
+  // socket read will announce it.
+  bool tls_stalled_ = false;
+  bool pumping_ = false;  // inside pump_tls()
+
   char peer_[64] = {};
   std::size_t peer_length_ = 0;
-  // The listener's scheme: HTTPS listeners (to come) set "https". Trusted secure scheme headers
-  // override it per request.
+  // The listener's scheme. Trusted secure scheme headers override it per request.
   std::string_view scheme_ = "http";
   // What the first bytes must be (proxy_protocol): a PROXY header (expect, a proxy_allow_ips
   // peer), or anything but one (sniff, another peer); none once they have been read.

@@ -78,6 +78,7 @@ int run(const Boot& boot) {
   if (metrics) {
     server.use_metrics(metrics->registry());
     server.count_accept_errors_in(metrics->builtin().accept_errors());
+    server.count_tls_failures_in(metrics->builtin());
   } else {
     unexported = std::make_unique<metrics::Registry>(
         std::make_unique<MemoryStore>(storage::process_name(*boot.config, getpid())));

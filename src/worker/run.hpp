@@ -12,6 +12,7 @@
 #include "config/config.hpp"
 #include "core/exit_codes.hpp"
 #include "core/heartbeat.hpp"
+#include "net/tls/server_context.hpp"
 
 namespace prefork::storage {
 struct RedisEndpoint;
@@ -21,9 +22,16 @@ namespace prefork::worker {
 
 class RequestObserver;
 
+// A listening socket, already bound (inherited or reuse_port), and whether it speaks TLS.
+struct ListenSocket {
+  int fd = -1;
+  // The master made it before fork: the worker never reads a key file. Null: plain HTTP.
+  std::shared_ptr<const net::tls::ServerContext> tls;
+};
+
 struct Boot {
   const config::Config* config = nullptr;
-  std::vector<int> listen_fds;  // listening sockets, already bound (inherited or reuse_port)
+  std::vector<ListenSocket> listeners;
   int id = 0;                   // Worker::id()
   // The smallest position no other live worker holds: the metrics' worker_id label, reused
   // by replacements so that series stay proportional to workers, not to restarts.

@@ -1,5 +1,7 @@
 #include "worker/server.hpp"
 
+#include "worker/builtin_metrics.hpp"
+
 #include <malloc.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -133,10 +135,11 @@ metrics::Registry& Server::metrics() {
 // ---- listening -----------------------------------------------------------------------------
 
 bool Server::listen() {
-  for (int fd : boot_.listen_fds) {
+  for (const ListenSocket& socket : boot_.listeners) {
     auto listener = std::make_unique<Listener>();
     listener->server = this;
-    if (!open_listener(*listener, fd)) return false;
+    listener->tls = socket.tls.get();
+    if (!open_listener(*listener, socket.fd)) return false;
     listeners_.push_back(std::move(listener));
   }
   update_polling();
@@ -210,7 +213,11 @@ void Server::start_connection(const Listener& listener, int fd) {
   ++open_connections_;
   ++live_connections_;
   ++unserved_connections_;
-  connections_[index]->accept(fd, listener.unix_socket);
+  connections_[index]->accept(fd, listener.unix_socket, listener.tls);
+}
+
+void Server::count_tls_failure(net::tls::Failure failure) {
+  if (tls_failures_) tls_failures_->count_tls_failure(failure);
 }
 
 bool Server::accept_failed(int error) {

@@ -17,12 +17,15 @@
 
 #include "http/date.hpp"
 #include "http/forwarded.hpp"
+#include "net/tls/server_session.hpp"
 #include "worker/connection.hpp"
 #include "worker/handler_pool.hpp"
 #include "worker/observer.hpp"
 #include "worker/run.hpp"
 
 namespace prefork::worker {
+
+class BuiltinMetrics;
 
 class Server final : public Worker, public detail::ResponseSink {
  public:
@@ -86,6 +89,9 @@ class Server final : public Worker, public detail::ResponseSink {
 
   // Where accept failures (EMFILE and the like) are counted; none by default.
   void count_accept_errors_in(metrics::CounterChild& counter) { accept_errors_ = &counter; }
+  // Where failed TLS handshakes and sessions are counted, by reason; none by default.
+  void count_tls_failures_in(BuiltinMetrics& metrics) { tls_failures_ = &metrics; }
+  void count_tls_failure(net::tls::Failure failure);
 
   // Stops accepting; exits once every connection is gone (SIGTERM, max_requests, master gone).
   void begin_drain(const char* reason);
@@ -98,6 +104,7 @@ class Server final : public Worker, public detail::ResponseSink {
     uv_poll_t poll;
     int fd = -1;  // this worker's copy of the listening socket, closed at drain
     Server* server = nullptr;
+    const net::tls::ServerContext* tls = nullptr;  // Boot owns it
     bool unix_socket = false;
     bool polling = false;
   };
@@ -151,6 +158,7 @@ class Server final : public Worker, public detail::ResponseSink {
   bool accept_paused_ = false;
   bool accept_failure_logged_ = false;  // once per run of failures, not per attempt
   metrics::CounterChild* accept_errors_ = nullptr;
+  BuiltinMetrics* tls_failures_ = nullptr;
 
   uv_signal_t signals_[2];
   uv_timer_t heartbeat_timer_;

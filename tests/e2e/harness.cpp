@@ -170,10 +170,14 @@ std::string Server::log() {
 }
 
 int Server::port(std::chrono::milliseconds timeout) {
-  auto line = wait_for_line("Listening at: http://", timeout);
+  return port_of("Listening at: http", timeout);
+}
+
+int Server::port_of(std::string_view start, std::chrono::milliseconds timeout) {
+  auto line = wait_for_line(start, timeout);
   if (!line) return 0;
   // "Listening at: http://HOST:PORT (PID)"; HOST may be "[::1]".
-  auto address_end = line->find(' ', line->find("http://"));
+  auto address_end = line->find(' ', line->find("://"));
   auto port_at = line->rfind(':', address_end);
   return std::atoi(line->c_str() + port_at + 1);
 }

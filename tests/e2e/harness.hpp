@@ -50,8 +50,11 @@ class Server {
                       std::chrono::milliseconds timeout = 10s);
   std::size_t count_lines(std::string_view text);
   std::string log();
-  // The port of the first "Listening at: http://HOST:PORT" line; 0 at the deadline.
+  // The port of the first "Listening at: http://HOST:PORT" line (or https://); 0 at the
+  // deadline.
   int port(std::chrono::milliseconds timeout = 10s);
+  // The port of the first line that contains start ("Listening at: https://").
+  int port_of(std::string_view start, std::chrono::milliseconds timeout = 10s);
   // Live (not zombie) child processes of the master.
   std::vector<pid_t> workers() const;
   // Waits until the master has exactly count live children.

@@ -176,14 +176,15 @@ bool RawClient::silent_for(std::chrono::milliseconds quiet) {
 }
 
 WorkerProcess::WorkerProcess(const config::Config& config, AppFactory factory,
-                             const MetricsPlace& metrics) {
+                             const MetricsPlace& metrics,
+                             std::shared_ptr<const net::tls::ServerContext> tls) {
   int fd = listen_on_free_port(port_);
   pid_ = fork();
   if (pid_ < 0) throw std::runtime_error("fork failed");
   if (pid_ == 0) {
     worker::Boot boot;
     boot.config = &config;
-    boot.listen_fds = {fd};
+    boot.listeners = {{fd, tls}};
     boot.id = 1;
     boot.position = metrics.position;
     boot.heartbeat = heartbeat_.get();

@@ -14,6 +14,7 @@
 
 #include "config/config.hpp"
 #include "core/heartbeat.hpp"
+#include "net/tls/server_context.hpp"
 #include "support/eventually.hpp"
 
 namespace prefork::testing {
@@ -64,7 +65,9 @@ struct MetricsPlace {
 
 class WorkerProcess {
  public:
-  WorkerProcess(const config::Config& config, AppFactory factory, const MetricsPlace& metrics = {});
+  // tls: the listener speaks TLS with this context.
+  WorkerProcess(const config::Config& config, AppFactory factory, const MetricsPlace& metrics = {},
+                std::shared_ptr<const net::tls::ServerContext> tls = nullptr);
   ~WorkerProcess();
   WorkerProcess(const WorkerProcess&) = delete;
   WorkerProcess& operator=(const WorkerProcess&) = delete;
