@@ -474,6 +474,26 @@ TEST_CASE("release_buffers frees while idle, refuses while input is held") {
   CHECK(!pair.server.release_buffers());
 }
 
+TEST_CASE("ciphertext kept before OpenSSL read any of it is still input") {
+  Pair pair;
+  pair.handshake();
+  REQUIRE(pair.client.engine->write("kept whole").ok());
+  std::string ciphertext = pair.client.engine->take_output();
+  // A connection with no room at all lends and keeps at once.
+  pair.server.feed(ciphertext.data(), ciphertext.size());
+  pair.server.keep_unread();
+  ciphertext.assign(ciphertext.size(), '\xff');
+  CHECK(pair.server.has_buffered_input());
+  CHECK(!pair.server.release_buffers());
+  std::string plaintext;
+  std::string wire;
+  pair.drain(plaintext, wire);
+  CHECK(plaintext == "kept whole");
+  CHECK(pair.last == Read::want_more);
+  CHECK(!pair.server.has_buffered_input());
+  CHECK(pair.server.release_buffers());
+}
+
 TEST_CASE("a session started only when a byte arrived") {
   Pair pair;
   pair.server.feed("", 0);
