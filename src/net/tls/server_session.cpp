@@ -20,7 +20,9 @@ class WireScope {
   SpanInput& input_;
 };
 
-// What the error on top of OpenSSL's queue says about whose fault a failure was.
+// What the error on top of OpenSSL's queue says about whose fault a failure was. Never eof: the
+// span BIO never reports end of file, so the caller, which sees the socket close, says so with
+// fail(Failure::eof).
 Failure classify(unsigned long error) {
   if (ERR_GET_LIB(error) != ERR_LIB_SSL) return Failure::protocol;
   int reason = ERR_GET_REASON(error);
@@ -28,8 +30,6 @@ Failure classify(unsigned long error) {
     case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
     case SSL_R_CERTIFICATE_VERIFY_FAILED:
       return Failure::certificate;
-    case SSL_R_UNEXPECTED_EOF_WHILE_READING:
-      return Failure::eof;
   }
   // OpenSSL reports an alert the peer sent as a reason past this offset.
   return reason >= SSL_AD_REASON_OFFSET ? Failure::alert : Failure::protocol;
@@ -131,7 +131,10 @@ ServerSession::Read ServerSession::read(char* dst, std::size_t room, std::size_t
   WireScope scope(input_, wire);
   ERR_clear_error();
   int result = SSL_read_ex(session_, dst, room, &got);
-  if (failure_ != Failure::none) return Read::failed;  // on_info saw a renegotiation
+  if (failure_ != Failure::none) {  // on_info saw a renegotiation
+    got = 0;
+    return Read::failed;
+  }
   if (result == 1) return Read::data;
   switch (SSL_get_error(session_, result)) {
     case SSL_ERROR_WANT_READ:

@@ -51,8 +51,8 @@ class ServerSession {
   bool started() const { return started_; }
 
   // Decrypts at most room bytes into dst; got is how many. want_more: nothing more can be
-  // decrypted from what was fed. closed: the peer sent close_notify. Records OpenSSL answers
-  // (a KeyUpdate) and alerts go to wire.
+  // decrypted from what was fed. closed: the peer sent close_notify. Alerts go to wire (OpenSSL
+  // 3.0 answers a KeyUpdate later, ahead of the next write()).
   Read read(char* dst, std::size_t room, std::size_t& got, std::string& wire);
   // Encrypts plaintext into records appended to wire. False when the session has failed.
   bool write(std::string_view plaintext, std::string& wire);

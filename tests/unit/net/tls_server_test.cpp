@@ -104,7 +104,9 @@ struct Pair {
   std::string client_error;     // the client's handshake error, if any
 
   explicit Pair(const ClientSetup& setup = {}, const tls::ServerOptions& options = server_options())
-      : context(server_context(options)), server(context->new_session()), client(setup) {}
+      : Pair(setup, server_context(options)) {}
+  Pair(const ClientSetup& setup, std::shared_ptr<const tls::ServerContext> shared)
+      : context(std::move(shared)), server(context->new_session()), client(setup) {}
 
   // Runs both sides until the client has nothing more to send.
   void handshake() {
@@ -289,6 +291,50 @@ TEST_CASE("client certificates under each verify mode, at TLS 1.3 and 1.2") {
         CHECK(refused);
       }
     }
+  }
+}
+
+TEST_CASE("a TLS 1.3 KeyUpdate from the client is answered before the next record") {
+  Pair pair;
+  pair.handshake();
+  std::string before;
+  REQUIRE(pair.server.write("answer", before));
+  REQUIRE(pair.client.receive(before).ok());
+
+  REQUIRE(SSL_key_update(pair.client.ssl, SSL_KEY_UPDATE_REQUESTED) == 1);
+  REQUIRE(pair.client.engine->write("after the update").ok());
+  std::string wire;
+  CHECK(pair.to_server(pair.client.engine->take_output(), wire) == "after the update");
+  // OpenSSL 3.0 sends its own KeyUpdate ahead of the next record it writes.
+  REQUIRE(pair.server.write("answer", wire));
+  CHECK(wire.size() > before.size());
+  prefork::Result<std::string> received = pair.client.receive(wire);
+  REQUIRE(received.ok());
+  CHECK(received.value() == "answer");
+}
+
+TEST_CASE("a client with a verified certificate resumes with a ticket on a new session") {
+  for (int version : {TLS1_3_VERSION, TLS1_2_VERSION}) {
+    CAPTURE(version);
+    tls::ServerOptions options = server_options();
+    options.verify = Verify::required;
+    std::shared_ptr<const tls::ServerContext> context = server_context(options);
+    ClientSetup setup{.certificate = "client", .max_version = version};
+    Pair first(setup, context);
+    first.handshake();
+    REQUIRE(first.progress == Progress::done);
+    REQUIRE(first.client.engine->read().ok());  // takes in the TLS 1.3 tickets
+    SSL_SESSION* ticket = SSL_get1_session(first.client.ssl);
+    REQUIRE(ticket != nullptr);
+
+    Pair second(setup, context);
+    REQUIRE(SSL_set_session(second.client.ssl, ticket) == 1);
+    SSL_SESSION_free(ticket);
+    second.handshake();
+    CHECK(second.progress == Progress::done);
+    CHECK(SSL_session_reused(second.client.ssl) == 1);
+    CHECK(second.server.client_subject() == "CN=client");
+    CHECK(second.send("resumed") == "resumed");
   }
 }
 
