@@ -20,16 +20,15 @@ class WireScope {
   SpanInput& input_;
 };
 
-// What the error on top of OpenSSL's queue says about whose fault a failure was. Never eof: the
-// span BIO never reports end of file, so the caller, which sees the socket close, says so with
+// What the last error OpenSSL queued says about whose fault a failure was. Never eof: the span
+// BIO never reports end of file, so the caller, which sees the socket close, says so with
 // fail(Failure::eof).
 Failure classify(unsigned long error) {
   if (ERR_GET_LIB(error) != ERR_LIB_SSL) return Failure::protocol;
   int reason = ERR_GET_REASON(error);
-  switch (reason) {
-    case SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE:
-    case SSL_R_CERTIFICATE_VERIFY_FAILED:
-      return Failure::certificate;
+  if (reason == SSL_R_PEER_DID_NOT_RETURN_A_CERTIFICATE ||
+      reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
+    return Failure::certificate;
   }
   // OpenSSL reports an alert the peer sent as a reason past this offset.
   return reason >= SSL_AD_REASON_OFFSET ? Failure::alert : Failure::protocol;

@@ -338,6 +338,28 @@ TEST_CASE("a client with a verified certificate resumes with a ticket on a new s
   }
 }
 
+TEST_CASE("client CAs from a hashed directory, or from the system's store") {
+  std::string directory = certificates().file("ca-directory");
+  std::string hash = "mkdir -p " + directory + " && cp " + certificates().ca() + " " + directory +
+                     " && openssl rehash " + directory + " >/dev/null 2>&1";
+  REQUIRE(std::system(hash.c_str()) == 0);
+  tls::ServerOptions options = server_options();
+  options.ca_file = "";
+  options.ca_path = directory;
+  options.verify = Verify::required;
+  Pair hashed({.certificate = "client"}, options);
+  hashed.handshake();
+  CHECK(hashed.progress == Progress::done);
+  CHECK(hashed.server.client_subject() == "CN=client");
+
+  // The system's store does not know the test CA.
+  options.ca_path = "";
+  Pair system({.certificate = "client"}, options);
+  system.handshake();
+  CHECK(system.progress == Progress::failed);
+  CHECK(system.server.failure() == tls::Failure::certificate);
+}
+
 TEST_CASE("a fatal alert from the client is Failure::alert") {
   // A client that trusts another CA rejects the server's certificate with unknown_ca.
   Pair pair({.trusted = certificates().other_ca()});
