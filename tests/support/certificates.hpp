@@ -31,17 +31,25 @@ class Certificates {
   std::string ca() const { return file("ca.pem"); }
   std::string other_ca() const { return file("other-ca.pem"); }
 
-  // name.pem and name.key, signed by the CA, for the subject alternative names in san
-  // ("DNS:localhost,IP:127.0.0.1"); client: for TLS client authentication.
-  void issue(const std::string& name, const std::string& san, bool client = false) const {
+  // name.pem and name.key, signed by the CA (or by signer: "other-ca"), for the subject
+  // alternative names in san ("DNS:localhost,IP:127.0.0.1"); client: for TLS client
+  // authentication.
+  void issue(const std::string& name, const std::string& san, bool client = false,
+             const std::string& signer = "ca") const {
     std::ofstream(file(name + ".ext"))
         << "subjectAltName=" << san << "\n"
         << "extendedKeyUsage=" << (client ? "clientAuth" : "serverAuth") << "\n";
     run("req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -subj /CN=" + name +
         " -keyout " + file(name + ".key") + " -out " + file(name + ".csr"));
-    run("x509 -req -days 2 -in " + file(name + ".csr") + " -CA " + ca() + " -CAkey " +
-        file("ca.key") + " -CAcreateserial -extfile " + file(name + ".ext") + " -out " +
-        file(name + ".pem"));
+    run("x509 -req -days 2 -in " + file(name + ".csr") + " -CA " + file(signer + ".pem") +
+        " -CAkey " + file(signer + ".key") + " -CAcreateserial -extfile " + file(name + ".ext") +
+        " -out " + file(name + ".pem"));
+  }
+
+  // Writes text to name (garbage in place of a certificate, say); returns its path.
+  std::string write_file(const std::string& name, const std::string& text) const {
+    std::ofstream(file(name)) << text;
+    return file(name);
   }
 
  private:

@@ -12,6 +12,8 @@
 #include <string>
 #include <string_view>
 
+#include "net/tls/span_bio.hpp"
+
 namespace prefork::net::tls {
 
 // Why a session failed, as the `reason` label of the handshake error counter: a fixed set.
@@ -49,15 +51,19 @@ class ServerSession {
   bool started() const { return started_; }
 
   // Decrypts at most room bytes into dst; got is how many. want_more: nothing more can be
-  // decrypted from what was fed. closed: the peer sent close_notify. Records OpenSSL answers
-  // (a KeyUpdate) and alerts go to wire.
+  // decrypted from what was fed. closed: the peer sent close_notify. Alerts go to wire (OpenSSL
+  // 3.0 answers a KeyUpdate later, ahead of the next write()).
   Read read(char* dst, std::size_t room, std::size_t& got, std::string& wire);
   // Encrypts plaintext into records appended to wire. False when the session has failed.
   bool write(std::string_view plaintext, std::string& wire);
   // close_notify, appended to wire (best effort).
   void shutdown(std::string& wire);
 
-  // Input OpenSSL holds that read() may turn into plaintext without more from the socket.
+  // Whether read() may make progress without another socket read: ciphertext lent or kept and
+  // not yet read, or records OpenSSL holds (decrypted or not). A connection that stopped
+  // reading for want of room calls read() again while this is true. It can be true when what
+  // is held is only part of a record; read() then answers want_more, and from then on this is
+  // false until the next feed().
   bool has_buffered_input() const;
   // Frees OpenSSL's record buffers while the connection is idle; false when it holds data.
   bool release_buffers();
@@ -71,18 +77,19 @@ class ServerSession {
   void fail(Failure failure) { failure_ = failure; }
 
  private:
+  // Takes the failure's kind and reason from OpenSSL's error queue.
+  void record_failure();
+  static void on_info(const SSL* session, int where, int value);
+
   SSL* session_;
-  // The span BIO's state (span_bio.hpp) lives here, so that the BIO owns no memory.
-  const char* span_ = nullptr;
-  std::size_t span_size_ = 0;
-  std::string kept_;          // unread ciphertext kept by keep_unread()
-  std::size_t kept_read_ = 0;  // how much of kept_ OpenSSL has read
-  std::string* wire_ = nullptr;  // where the BIO writes, set around each SSL call
+  SpanInput input_;  // the span BIO's state (span_bio.hpp), so that the BIO owns no memory
   std::string subject_;
   std::string failure_reason_;
   Failure failure_ = Failure::none;
   bool handshaken_ = false;
   bool started_ = false;
+  // OpenSSL answered "want more" and nothing was fed since: it holds no input it can use.
+  bool drained_ = false;
 };
 
 }  // namespace prefork::net::tls
