@@ -39,6 +39,9 @@ struct Tls {
   std::string ciphersuites;  // TLS 1.3 suites; "" = OpenSSL's default
   int min_version = 0x0303;  // ssl_min_version: 0x0303 TLS 1.2, 0x0304 TLS 1.3
   bool do_handshake_on_connect = false;  // accepted for gunicorn; the same either way
+  // Resolved by load(): certfile is set and no bind names a scheme, so every listener speaks
+  // TLS, systemd's sockets included (they speak TLS in this mode only).
+  bool every_listener = false;
 
   bool operator==(const Tls&) const = default;
 };
