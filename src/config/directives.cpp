@@ -185,9 +185,10 @@ Status set_readable_dir(std::string& field, const Input& input) {
   if (Status status = read_string(input, value); !status.ok()) return status;
   if (!value.empty()) {
     struct stat info {};
-    if (::stat(value.c_str(), &info) != 0 || ::access(value.c_str(), R_OK | X_OK) != 0)
+    if (::stat(value.c_str(), &info) == 0 && !S_ISDIR(info.st_mode))
+      return Status::error("not a directory: " + quoted(value));
+    if (::access(value.c_str(), R_OK | X_OK) != 0)
       return Status::error("cannot read directory " + quoted(value) + ": " + std::strerror(errno));
-    if (!S_ISDIR(info.st_mode)) return Status::error("not a directory: " + quoted(value));
   }
   field = std::move(value);
   return {};
