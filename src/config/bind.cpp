@@ -88,15 +88,28 @@ bool is_ip_address(const std::string& text) {
 
 Status parse_bind(const std::string& text, Bind& bind) {
   Bind parsed;
-  Status status;
-  if (text.rfind("unix:", 0) == 0) {
-    status = parse_unix(text, parsed);
-  } else if (text.rfind("fd://", 0) == 0) {
-    status = parse_fd(text, parsed);
-  } else {
-    status = parse_tcp(text, parsed);
+  // The scheme is a prefix; the rest is any of the other forms, and messages quote the rest.
+  std::string rest = text;
+  if (text.rfind("https://", 0) == 0) {
+    parsed.scheme = Bind::Scheme::https;
+    rest = text.substr(8);
+  } else if (text.rfind("http://", 0) == 0) {
+    parsed.scheme = Bind::Scheme::http;
+    rest = text.substr(7);
   }
-  if (!status.ok()) return status;
+  Status status;
+  if (rest.rfind("unix:", 0) == 0) {
+    status = parse_unix(rest, parsed);
+  } else if (rest.rfind("fd://", 0) == 0) {
+    status = parse_fd(rest, parsed);
+  } else {
+    status = parse_tcp(rest, parsed);
+  }
+  if (!status.ok()) {
+    if (rest.size() == text.size()) return status;
+    return Status::error(status.message() + " (after " + text.substr(0, text.size() - rest.size()) +
+                         ")");
+  }
   parsed.text = text;
   bind = std::move(parsed);
   return {};

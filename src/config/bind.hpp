@@ -1,4 +1,5 @@
-// Parses one bind address: "HOST:PORT", "[V6]:PORT", ":PORT", "unix:/path" or "fd://N".
+// Parses one bind address: "HOST:PORT", "[V6]:PORT", ":PORT", "unix:/path" or "fd://N", each
+// optionally after "http://" or "https://" (Bind::scheme; which binds speak TLS is load()'s).
 #pragma once
 
 #include "config/config.hpp"

@@ -35,10 +35,13 @@ struct Tls {
   std::string keyfile;   // "" = the key is in certfile
   std::string ca_certs;  // CAs client certificates must chain to
   ClientCerts cert_reqs = ClientCerts::none;
-  std::string ciphers;       // TLS 1.2 cipher list; "" = OpenSSL's default
-  std::string ciphersuites;  // TLS 1.3 suites; "" = OpenSSL's default
-  int min_version = 0x0303;  // ssl_min_version: 0x0303 TLS 1.2, 0x0304 TLS 1.3
+  std::string ciphers;                   // TLS 1.2 cipher list; "" = OpenSSL's default
+  std::string ciphersuites;              // TLS 1.3 suites; "" = OpenSSL's default
+  int min_version = 0x0303;              // ssl_min_version: 0x0303 TLS 1.2, 0x0304 TLS 1.3
   bool do_handshake_on_connect = false;  // accepted for gunicorn; the same either way
+  // Resolved by load(): certfile is set and no bind names a scheme, so every listener speaks
+  // TLS, systemd's sockets included (they speak TLS in this mode only).
+  bool every_listener = false;
 
   bool operator==(const Tls&) const = default;
 };
@@ -95,11 +98,11 @@ struct Metrics {
   std::string prefix = "gunicorn";  // metric name prefix of the built-in metrics
   bool debug = false;               // PROMETHEUS_DEBUG
   // HTTPS for /metrics, with the exporter's variables: on when certfile and keyfile are set.
-  std::string ssl_certfile;                // PROMETHEUS_SSL_CERTFILE
-  std::string ssl_keyfile;                 // PROMETHEUS_SSL_KEYFILE
-  std::string ssl_client_cafile;           // PROMETHEUS_SSL_CLIENT_CAFILE
-  std::string ssl_client_capath;           // PROMETHEUS_SSL_CLIENT_CAPATH
-  bool ssl_client_auth_required = false;   // PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED
+  std::string ssl_certfile;               // PROMETHEUS_SSL_CERTFILE
+  std::string ssl_keyfile;                // PROMETHEUS_SSL_KEYFILE
+  std::string ssl_client_cafile;          // PROMETHEUS_SSL_CLIENT_CAFILE
+  std::string ssl_client_capath;          // PROMETHEUS_SSL_CLIENT_CAPATH
+  bool ssl_client_auth_required = false;  // PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED
 
   bool tls() const { return !ssl_certfile.empty(); }
   bool operator==(const Metrics&) const = default;

@@ -3,7 +3,9 @@
 #include "config/bind.hpp"
 #include "config/redis_url.hpp"
 #include "core/log.hpp"
+#include "core/text.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -153,8 +155,9 @@ Status set_redis_url(Config& config, const Input& input) {
   return {};
 }
 
-// Certificates and keys are read when Redis is first connected; a file that cannot be read is
-// a configuration error now, naming it, rather than a fallback to files later.
+// Certificates and keys are read later (when Redis is first connected, when the master makes
+// its TLS contexts); a file that cannot be read is a configuration error now, naming it, rather
+// than a fallback to files or a failure after the binds.
 Status set_readable_file(std::string& field, const Input& input) {
   std::string value;
   if (Status status = read_string(input, value); !status.ok()) return status;
@@ -172,6 +175,69 @@ Status set_cert_reqs(Config& config, const Input& input) {
         "expected \"required\" (check the server's certificate) or \"none\", got " + quoted(value));
   }
   config.redis.ssl_cert_reqs = value;
+  return {};
+}
+
+// A directory of CA certificates (hashed, as `openssl rehash` makes it), read when the metrics
+// endpoint's TLS context is made: it must be a directory the master can list and read.
+Status set_readable_dir(std::string& field, const Input& input) {
+  std::string value;
+  if (Status status = read_string(input, value); !status.ok()) return status;
+  if (!value.empty()) {
+    struct stat info {};
+    if (::stat(value.c_str(), &info) == 0 && !S_ISDIR(info.st_mode))
+      return Status::error("not a directory: " + quoted(value));
+    if (::access(value.c_str(), R_OK | X_OK) != 0)
+      return Status::error("cannot read directory " + quoted(value) + ": " + std::strerror(errno));
+  }
+  field = std::move(value);
+  return {};
+}
+
+constexpr std::string_view client_certs_names[] = {"none", "optional", "required"};
+
+// cert_reqs: a name, or gunicorn's integers (Python's ssl.CERT_NONE 0, CERT_OPTIONAL 1,
+// CERT_REQUIRED 2), as a TOML integer or as text.
+Status set_client_certs(Config& config, const Input& input) {
+  constexpr const char* choices = "; choices: none, optional, required (or 0, 1, 2)";
+  std::int64_t number = -1;
+  if (input.type == Input::Type::integer) {
+    number = input.integer;
+    if (number < 0 || number > 2)
+      return Status::error("unknown client certificate mode " + text_of(number) + choices);
+  } else {
+    std::string value;
+    if (Status status = read_string(input, value); !status.ok()) return status;
+    std::string word = to_lower(value);
+    for (std::int64_t i = 0; i < 3; ++i) {
+      if (word == client_certs_names[i] || word == text_of(i)) number = i;
+    }
+    if (number < 0)
+      return Status::error("unknown client certificate mode " + quoted(value) + choices);
+  }
+  config.tls.cert_reqs = Tls::ClientCerts(number);
+  return {};
+}
+
+// ssl_min_version: OpenSSL's spelling ("TLSv1.2", as openssl s_client and nginx write it) or
+// Python's ssl.TLSVersion name ("TLSv1_2"), in any case. Nothing below TLS 1.2 is offered.
+Status set_min_version(Config& config, const Input& input) {
+  std::string value;
+  if (Status status = read_string(input, value); !status.ok()) return status;
+  std::string word = to_lower(value);
+  std::replace(word.begin(), word.end(), '_', '.');
+  if (word == "tlsv1.2") {
+    config.tls.min_version = 0x0303;
+  } else if (word == "tlsv1.3") {
+    config.tls.min_version = 0x0304;
+  } else if (word == "tlsv1" || word == "tlsv1.0" || word == "tlsv1.1" || word == "sslv2" ||
+             word == "sslv3" || word == "sslv23" || word == "minimum.supported") {
+    return Status::error(quoted(value) +
+                         " is below TLS 1.2, which prefork never offers; choices: TLSv1.2, "
+                         "TLSv1.3");
+  } else {
+    return Status::error("unknown TLS version " + quoted(value) + "; choices: TLSv1.2, TLSv1.3");
+  }
   return {};
 }
 
@@ -370,13 +436,22 @@ std::string show_multiproc_dir(const Config& config) {
                                               : quoted(config.metrics.multiproc_dir);
 }
 
+std::string show_cert_reqs(const Config& config) {
+  return quoted(std::string(client_certs_names[int(config.tls.cert_reqs)]));
+}
+
+std::string show_min_version(const Config& config) {
+  return config.tls.min_version == 0x0304 ? "\"TLSv1.3\"" : "\"TLSv1.2\"";
+}
+
 // clang-format off
 constexpr Directive table[] = {
   {"", "", "config", 'c', "FILE", false, show<&Config::config_file>, "the TOML configuration file",
    [](Config& c, const Input& in) { return set_string(c.config_file, in); }},
   {"bind", "", "bind", 'b', "ADDR", true, show_binds,
-   "addresses to listen on: HOST:PORT, [IPV6]:PORT, :PORT, unix:PATH or fd://N; a string or an "
-   "array (repeat the flag for several)",
+   "addresses to listen on: HOST:PORT, [IPV6]:PORT, :PORT, unix:PATH or fd://N, each optionally "
+   "after http:// or https:// (README, \"HTTPS\"); a string or an array (repeat the flag for "
+   "several)",
    set_binds},
   {"workers", "GUNICORN_WORKERS", "workers", 'w', "N", false, show_workers,
    "worker processes",
@@ -484,6 +559,33 @@ constexpr Directive table[] = {
    "front ends (IP addresses, CIDR networks, or *; comma-separated) that must send a PROXY "
    "header when proxy_protocol is on; unix socket peers always do",
    [](Config& c, const Input& in) { return set_allow_list(c.proxy_allow_ips, in); }},
+
+  {"certfile", "", "certfile", 0, "FILE", false, show_in<&Config::tls, &Tls::certfile>,
+   "TLS certificate chain (PEM); set, every listener speaks TLS unless binds name a scheme "
+   "(README, \"HTTPS\")",
+   [](Config& c, const Input& in) { return set_readable_file(c.tls.certfile, in); }},
+  {"keyfile", "", "keyfile", 0, "FILE", false, show_in<&Config::tls, &Tls::keyfile>,
+   "TLS private key (PEM, no passphrase); none = in the certificate file",
+   [](Config& c, const Input& in) { return set_readable_file(c.tls.keyfile, in); }},
+  {"ca_certs", "", "ca-certs", 0, "FILE", false, show_in<&Config::tls, &Tls::ca_certs>,
+   "CA certificates (PEM) that client certificates must chain to",
+   [](Config& c, const Input& in) { return set_readable_file(c.tls.ca_certs, in); }},
+  {"cert_reqs", "", "cert-reqs", 0, "MODE", false, show_cert_reqs,
+   "client certificates: none (not asked for), optional (checked when sent), required; or 0, 1, 2",
+   set_client_certs},
+  {"ciphers", "", "ciphers", 0, "CIPHERS", false, show_in<&Config::tls, &Tls::ciphers>,
+   "TLS 1.2 cipher list (OpenSSL format); none = OpenSSL's default",
+   [](Config& c, const Input& in) { return set_string(c.tls.ciphers, in); }},
+  {"ciphersuites", "", "ciphersuites", 0, "SUITES", false,
+   show_in<&Config::tls, &Tls::ciphersuites>,
+   "TLS 1.3 cipher suites (OpenSSL format); none = OpenSSL's default",
+   [](Config& c, const Input& in) { return set_string(c.tls.ciphersuites, in); }},
+  {"ssl_min_version", "", "ssl-min-version", 0, "VERSION", false, show_min_version,
+   "the lowest TLS version offered: TLSv1.2 or TLSv1.3", set_min_version},
+  {"do_handshake_on_connect", "", "do-handshake-on-connect", 0, "", false,
+   show_in<&Config::tls, &Tls::do_handshake_on_connect>,
+   "accepted for gunicorn; no effect (the handshake runs as the client's bytes arrive)",
+   [](Config& c, const Input& in) { return set_bool(c.tls.do_handshake_on_connect, in); }},
 
   {"redis.enabled", "REDIS_ENABLED", "", 0, "", false, show_in<&Config::redis, &Redis::enabled>,
    "store metrics in Redis instead of files",
@@ -598,6 +700,26 @@ constexpr Directive table[] = {
   {"metrics.debug", "PROMETHEUS_DEBUG", "", 0, "", false,
    show_in<&Config::metrics, &Metrics::debug>, "log metrics details",
    [](Config& c, const Input& in) { return set_bool(c.metrics.debug, in); }},
+  {"metrics.ssl_certfile", "PROMETHEUS_SSL_CERTFILE", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::ssl_certfile>,
+   "certificate chain (PEM) of the /metrics endpoint; with ssl_keyfile, it speaks HTTPS",
+   [](Config& c, const Input& in) { return set_readable_file(c.metrics.ssl_certfile, in); }},
+  {"metrics.ssl_keyfile", "PROMETHEUS_SSL_KEYFILE", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::ssl_keyfile>,
+   "private key (PEM, no passphrase) of the /metrics endpoint's certificate",
+   [](Config& c, const Input& in) { return set_readable_file(c.metrics.ssl_keyfile, in); }},
+  {"metrics.ssl_client_cafile", "PROMETHEUS_SSL_CLIENT_CAFILE", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::ssl_client_cafile>,
+   "CA certificates (PEM) that scrapers' certificates must chain to",
+   [](Config& c, const Input& in) { return set_readable_file(c.metrics.ssl_client_cafile, in); }},
+  {"metrics.ssl_client_capath", "PROMETHEUS_SSL_CLIENT_CAPATH", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::ssl_client_capath>,
+   "a directory of CA certificates (hashed: openssl rehash) for scrapers' certificates",
+   [](Config& c, const Input& in) { return set_readable_dir(c.metrics.ssl_client_capath, in); }},
+  {"metrics.ssl_client_auth_required", "PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::ssl_client_auth_required>,
+   "a scraper must present a certificate from those CAs (the system's when none is set)",
+   [](Config& c, const Input& in) { return set_bool(c.metrics.ssl_client_auth_required, in); }},
 
   {"", "", "check-config", 0, "", false, show<&Config::check_only>,
    "check the configuration and exit",

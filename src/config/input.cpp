@@ -94,12 +94,12 @@ Status read_boolean(const Input& input, bool& out) {
   }
   if (input.type != Input::Type::text) return expected("a boolean", input);
   std::string word = to_lower(input.string);
-  if (word == "true" || word == "1" || word == "yes") {
+  if (word == "true" || word == "1" || word == "yes" || word == "on") {
     out = true;
-  } else if (word == "false" || word == "0" || word == "no") {
+  } else if (word == "false" || word == "0" || word == "no" || word == "off") {
     out = false;
   } else {
-    return expected("a boolean (true/false, 1/0, yes/no)", input);
+    return expected("a boolean (true/false, 1/0, yes/no, on/off)", input);
   }
   return {};
 }

@@ -32,7 +32,7 @@ struct Input {
 // string") and leaves out as it was.
 Status read_integer(const Input& input, std::int64_t& out);
 Status read_number(const Input& input, double& out);
-// true/false/1/0/yes/no in any case for text.
+// true/false/1/0/yes/no/on/off in any case for text (the exporter takes true/1/yes/on as true).
 Status read_boolean(const Input& input, bool& out);
 Status read_string(const Input& input, std::string& out);
 // One string or an array of strings.

@@ -1,12 +1,14 @@
 // Layers the sources in order (defaults, file, environment, command line), then fills the
 // defaults that depend on the machine.
 #include "config/config.hpp"
+#include "config/input.hpp"
 #include "config/layers.hpp"
 #include "config/redis_url.hpp"
 #include "core/exit_codes.hpp"
 
 #include <prefork/version.hpp>
 
+#include <algorithm>
 #include <thread>
 
 namespace prefork::config {
@@ -42,6 +44,66 @@ void check_redis(const Config& config, std::vector<std::string>& errors) {
   }
 }
 
+// Which listeners speak TLS (README, "HTTPS"), and the TLS settings that need one another. Sets
+// Bind::tls and Tls::every_listener.
+void check_tls(Config& config, std::vector<std::string>& errors) {
+  std::string where = config.config_file.empty() ? "" : config.config_file + ": ";
+  Tls& tls = config.tls;
+  bool schemes = std::any_of(config.binds.begin(), config.binds.end(), [](const Bind& bind) {
+    return bind.scheme != Bind::Scheme::unspecified;
+  });
+  tls.every_listener = !schemes && !tls.certfile.empty();
+  bool any_tls = false;
+  for (Bind& bind : config.binds) {
+    bind.tls = tls.every_listener || bind.scheme == Bind::Scheme::https;
+    any_tls = any_tls || bind.tls;
+    if (bind.scheme == Bind::Scheme::https && tls.certfile.empty()) {
+      errors.push_back(where + "bind " + quoted(bind.text) +
+                       ": https needs certfile (and keyfile, unless the key is in certfile)");
+    }
+  }
+  if (!tls.certfile.empty() && !any_tls) {
+    errors.push_back(where +
+                     "certfile is set, but no bind says https://: when a bind names a "
+                     "scheme, only the https:// ones speak TLS");
+  }
+  if (!tls.keyfile.empty() && tls.certfile.empty()) {
+    errors.push_back(where + "keyfile is set without certfile: the key needs its certificate");
+  }
+  if (tls.cert_reqs != Tls::ClientCerts::none && tls.ca_certs.empty()) {
+    errors.push_back(where + "cert_reqs = \"" +
+                     (tls.cert_reqs == Tls::ClientCerts::required ? "required" : "optional") +
+                     "\" needs ca_certs: the CAs that client certificates must chain to");
+  }
+
+  const Metrics& metrics = config.metrics;
+  if (!metrics.ssl_certfile.empty() && metrics.ssl_keyfile.empty()) {
+    errors.push_back(
+        where +
+        "metrics.ssl_certfile is set without metrics.ssl_keyfile: HTTPS on the "
+        "metrics endpoint needs both (PROMETHEUS_SSL_CERTFILE, PROMETHEUS_SSL_KEYFILE)");
+  }
+  if (!metrics.ssl_keyfile.empty() && metrics.ssl_certfile.empty()) {
+    errors.push_back(
+        where +
+        "metrics.ssl_keyfile is set without metrics.ssl_certfile: HTTPS on the "
+        "metrics endpoint needs both (PROMETHEUS_SSL_CERTFILE, PROMETHEUS_SSL_KEYFILE)");
+  }
+  if (metrics.ssl_certfile.empty()) {
+    auto refuse = [&](const char* key, const char* env) {
+      errors.push_back(where + key + " (" + env +
+                       ") is set without metrics.ssl_certfile: client certificates need HTTPS on "
+                       "the metrics endpoint");
+    };
+    if (!metrics.ssl_client_cafile.empty())
+      refuse("metrics.ssl_client_cafile", "PROMETHEUS_SSL_CLIENT_CAFILE");
+    if (!metrics.ssl_client_capath.empty())
+      refuse("metrics.ssl_client_capath", "PROMETHEUS_SSL_CLIENT_CAPATH");
+    if (metrics.ssl_client_auth_required)
+      refuse("metrics.ssl_client_auth_required", "PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED");
+  }
+}
+
 std::string joined(const std::vector<std::string>& lines) {
   std::string text;
   for (const std::string& line : lines) text += (text.empty() ? "" : "\n") + line;
@@ -56,7 +118,10 @@ LoadResult build(const CommandLine& command_line, const std::string& file,
   apply_environment(envp, config, errors);
   apply_command_line(command_line, config, errors);
   config.config_file = file;
-  if (errors.empty()) check_redis(config, errors);
+  if (errors.empty()) {
+    check_redis(config, errors);
+    check_tls(config, errors);
+  }
   if (!errors.empty()) return {std::nullopt, joined(errors), exit_usage};
   fill_machine_defaults(config);
   return {std::move(config), "", 0};

@@ -131,7 +131,8 @@ TEST_CASE("bad flag values name the flag") {
         "command line: --log-level: unknown log level \"loud\"; choices: debug, info, warning, "
         "error, critical");
   CHECK(error_of({"--preload=perhaps"}) ==
-        "command line: --preload: expected a boolean (true/false, 1/0, yes/no), got \"perhaps\"");
+        "command line: --preload: expected a boolean (true/false, 1/0, yes/no, on/off), got "
+        "\"perhaps\"");
 }
 
 TEST_CASE("--version prints the version and exits 0") {

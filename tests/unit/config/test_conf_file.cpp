@@ -75,6 +75,7 @@ TEST_CASE("conf/prefork.toml loads and equals the defaults except bind and worke
   CHECK(shipped.secure_scheme_headers == defaults.secure_scheme_headers);
   CHECK(shipped.proxy_protocol == defaults.proxy_protocol);
   CHECK(shipped.proxy_allow_ips == defaults.proxy_allow_ips);
+  CHECK(shipped.tls == defaults.tls);
   CHECK(shipped.redis == defaults.redis);
   CHECK(shipped.metrics == defaults.metrics);
 }

@@ -27,15 +27,16 @@ TEST_CASE("every exporter variable reaches its setting") {
   CHECK(config.metrics.debug);
 }
 
-TEST_CASE("booleans accept true/false/1/0/yes/no in any case") {
-  for (const char* yes : {"true", "TRUE", "1", "yes", "Yes"}) {
+TEST_CASE("booleans accept true/false/1/0/yes/no/on/off in any case") {
+  for (const char* yes : {"true", "TRUE", "1", "yes", "Yes", "on", "ON"}) {
     CHECK(loaded({}, {std::string("REDIS_ENABLED=") + yes}).redis.enabled);
   }
-  for (const char* no : {"false", "False", "0", "no", "NO"}) {
+  for (const char* no : {"false", "False", "0", "no", "NO", "off", "Off"}) {
     CHECK_FALSE(loaded({}, {std::string("REDIS_ENABLED=") + no}).redis.enabled);
   }
   CHECK(error_of({}, {"REDIS_DEBUG=maybe"}) ==
-        "environment: REDIS_DEBUG: expected a boolean (true/false, 1/0, yes/no), got \"maybe\"");
+        "environment: REDIS_DEBUG: expected a boolean (true/false, 1/0, yes/no, on/off), got "
+        "\"maybe\"");
 }
 
 TEST_CASE("the first definition of a variable wins, as with getenv") {
