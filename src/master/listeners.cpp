@@ -8,7 +8,6 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <utility>
@@ -214,12 +213,10 @@ BindOutcome bind_listeners(const config::Config& config) {
     return outcome.status.ok();
   };
   std::vector<int> systemd_fds = take_systemd_fds();
-  // systemd's sockets replace the binds; they speak TLS when every bind does (README, "HTTPS").
-  bool systemd_tls = std::all_of(config.binds.begin(), config.binds.end(),
-                                 [](const config::Bind& bind) { return bind.tls; });
   for (int fd : systemd_fds) {
+    // systemd's sockets replace the binds: TLS when certfile alone says so (README, "HTTPS").
     Listener listener;
-    listener.tls = systemd_tls;
+    listener.tls = config.tls.every_listener;
     if (!keep(listener, adopt_fd(fd, config, listener))) return outcome;
   }
   if (!systemd_fds.empty()) return outcome;

@@ -76,12 +76,13 @@ Status set_protocol(SSL_CTX* context, const ServerOptions& options) {
   return {};
 }
 
-// ALPN: http/1.1 when the client offers it; a client offering only other protocols (h2 alone)
-// gets the fatal no_application_protocol alert RFC 7301 asks for. A client that offers none
-// never gets here and is served.
+// ALPN: http/1.1 when the client offers it, else http/1.0 (curl --http1.0 offers only that, and
+// nginx accepts it too); a client offering only other protocols (h2 alone) gets the fatal
+// no_application_protocol alert RFC 7301 asks for. A client that offers none never gets here
+// and is served.
 int select_http11(SSL*, const unsigned char** out, unsigned char* out_size,
                   const unsigned char* offered, unsigned int offered_size, void*) {
-  static constexpr unsigned char http11[] = "\x08http/1.1";
+  static constexpr unsigned char http11[] = "\x08http/1.1\x08http/1.0";
   unsigned char* selected = nullptr;
   if (SSL_select_next_proto(&selected, out_size, http11, sizeof http11 - 1, offered,
                             offered_size) != OPENSSL_NPN_NEGOTIATED) {

@@ -226,10 +226,15 @@ TEST_CASE("a minimum of TLS 1.3 refuses a client that stops at TLS 1.2") {
 }
 
 TEST_CASE("ALPN: http/1.1 is chosen, a client offering only h2 is refused, none is served") {
-  Pair both({.alpn = std::string("\x02h2\x08http/1.1", 12)});
+  Pair both({.alpn = std::string("\x02h2\x08http/1.0\x08http/1.1", 21)});
   both.handshake();
   CHECK(both.progress == Progress::done);
   CHECK(alpn_of(both.client.ssl) == "http/1.1");
+
+  Pair http10({.alpn = "\x08http/1.0"});
+  http10.handshake();
+  CHECK(http10.progress == Progress::done);
+  CHECK(alpn_of(http10.client.ssl) == "http/1.0");
 
   Pair h2({.alpn = "\x02h2"});
   h2.handshake();
