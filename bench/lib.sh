@@ -24,11 +24,15 @@ BENCH_WARMUP=${BENCH_WARMUP:-1}
 BENCH_START_TIMEOUT=${BENCH_START_TIMEOUT:-15}
 BENCH_STOP_TIMEOUT=${BENCH_STOP_TIMEOUT:-10}
 BENCH_PIPELINE=${BENCH_PIPELINE:-1}
+# https for servers that serve TLS on $PORT; BENCH_CAFILE is then the CA that curl trusts.
+BENCH_SCHEME=${BENCH_SCHEME:-http}
+BENCH_CAFILE=${BENCH_CAFILE:-}
 
 BENCH_NAMES=()
 BENCH_COMMANDS=()
 BENCH_DESCRIPTIONS=()
 BENCH_CHECKS=()
+BENCH_WRK_ARGS=()
 BENCH_SKIPPED=()
 BENCH_RUNNING=()
 BENCH_TMP=""
@@ -125,8 +129,12 @@ wait_until() {
   return 1
 }
 
+# Over https the certificate is verified against BENCH_CAFILE: a server that answers with the
+# wrong one is not ready.
 answers_200() {
-  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" || true)" = 200 ]
+  local tls=()
+  [ -n "$BENCH_CAFILE" ] && tls=(--cacert "$BENCH_CAFILE")
+  [ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "${tls[@]+"${tls[@]}"}" "$1" || true)" = 200 ]
 }
 
 # Polls URL until it answers 200 (see wait_until).
@@ -193,14 +201,15 @@ stop_by_pid() {
   forget_pid "$pid"
 }
 
-# Runs wrk against URL for SECONDS with the configured threads and connections; the raw
-# output goes to OUTFILE.
+# Runs wrk against URL for SECONDS with the configured threads and connections and more
+# ARGS (e.g. -H 'Connection: close'); the raw output goes to OUTFILE.
 run_wrk() {
   local url=$1 seconds=$2 outfile=$3 status=0 script=()
+  shift 3
   [ "$BENCH_PIPELINE" -gt 1 ] && script=(-s "$(dirname "${BASH_SOURCE[0]}")/pipeline.lua")
   export BENCH_PIPELINE # read by pipeline.lua
   spawn_group "$outfile" wrk "-t$BENCH_THREADS" \
-    "-c$BENCH_CONNECTIONS" "-d${seconds}s" --latency "${script[@]+"${script[@]}"}" "$url"
+    "-c$BENCH_CONNECTIONS" "-d${seconds}s" --latency "${script[@]+"${script[@]}"}" "$@" "$url"
   wait "$SPAWNED_PID" || status=$?
   forget_pid "$SPAWNED_PID"
   [ "$status" = 0 ] || { cat "$outfile" >&2; die "wrk failed against $url (exit status $status)"; }
@@ -244,6 +253,13 @@ add_server() {
   [ -n "$description" ] || description="\`$2\`"
   BENCH_DESCRIPTIONS+=("$description")
   BENCH_CHECKS+=("")
+  BENCH_WRK_ARGS+=("")
+}
+
+# Gives the entry added last more wrk ARGS for its runs (kept quoted, as one string), so that
+# one server can be measured under two loads in the same rounds.
+wrk_args_last_server() {
+  BENCH_WRK_ARGS[${#BENCH_WRK_ARGS[@]} - 1]=$(printf ' %q' "$@")
 }
 
 # Gives the entry added last a CHECK: a command evaluated like the server's (PORT, WORKDIR)
@@ -264,21 +280,22 @@ skip_server() {
 # "round index rps p50 p99 errors" to $BENCH_TMP/results.
 measure_once() {
   local round=$1 index=$2
-  local name=${BENCH_NAMES[$index]} port dir pid url
+  local name=${BENCH_NAMES[$index]} port dir pid url wrk_args=()
+  eval "wrk_args=(${BENCH_WRK_ARGS[$index]})"
   port=$(free_port)
   dir="$BENCH_TMP/round$round-server$index"
   mkdir -p "$dir"
   chmod 755 "$dir"
   start_server "${BENCH_COMMANDS[$index]}" "$port" "$dir"
   pid=$STARTED_PID
-  url="http://127.0.0.1:$port/"
+  url="$BENCH_SCHEME://127.0.0.1:$port/"
   if ! wait_for_http "$url" "$pid"; then
     tail -n 20 "$dir/server.log" >&2
     stop_by_pid "$pid"
     die "$name did not start"
   fi
-  run_wrk "$url" "$BENCH_WARMUP" "$dir/warmup.txt"
-  run_wrk "$url" "$BENCH_DURATION" "$dir/wrk.txt"
+  run_wrk "$url" "$BENCH_WARMUP" "$dir/warmup.txt" "${wrk_args[@]+"${wrk_args[@]}"}"
+  run_wrk "$url" "$BENCH_DURATION" "$dir/wrk.txt" "${wrk_args[@]+"${wrk_args[@]}"}"
   run_check "$round" "$index" "$port" "$dir"
   stop_by_pid "$pid"
   local parsed
@@ -342,8 +359,19 @@ ratio() {
   awk -v value="$1" -v reference="$2" 'BEGIN { printf "%.2f×\n", value / reference }'
 }
 
+# The indices of the entries whose name matches the glob BENCH_TABLE_ROWS (default: all).
+table_indices() {
+  local index
+  for index in "${!BENCH_NAMES[@]}"; do
+    # shellcheck disable=SC2053 # a glob on purpose
+    [[ ${BENCH_NAMES[$index]} == ${BENCH_TABLE_ROWS:-*} ]] && echo "$index"
+  done
+  return 0
+}
+
 # Prints the markdown table of medians: server | req/s | p50 | p99 | ratio to REFERENCE... |
-# errors. A reference that was not measured gets "—" in its column.
+# errors, one row per entry of table_indices. A reference that was not measured gets "—" in
+# its column.
 render_table() {
   local references=("$@") header="| server | req/s | p50 | p99 |" rule="|---|---:|---:|---:|"
   local reference index
@@ -353,7 +381,7 @@ render_table() {
   done
   echo "$header errors |"
   echo "$rule---:|"
-  for index in "${!BENCH_NAMES[@]}"; do
+  for index in $(table_indices); do
     local rps p50 p99 errors line reference_index
     rps=$(median_of "$index" 3)
     p50=$(median_of "$index" 4)
@@ -406,7 +434,7 @@ render_details() {
   echo "- Machine: $(machine_description)."
   local script=""
   [ "$BENCH_PIPELINE" -gt 1 ] && script=" -s bench/pipeline.lua"
-  echo "- Load: \`wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_DURATION}s --latency$script http://127.0.0.1:PORT/\`" \
+  echo "- Load: \`wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_DURATION}s --latency$script $BENCH_SCHEME://127.0.0.1:PORT/\`" \
     "${script:+($BENCH_PIPELINE requests per write)}" \
     "after a ${BENCH_WARMUP} s warm-up, each server started fresh on a free port per round;" \
     "rounds: $BENCH_ROUNDS, interleaved; the table shows medians of the rounds."

@@ -18,6 +18,15 @@ GUNICORN_PROMETHEUS_NOTE="\`gunicorn -c WORKDIR/gunicorn_conf.py -w $BENCH_WORKE
 with PROMETHEUS_MULTIPROC_DIR=WORKDIR/multiproc: a WSGI app that increments a labelled counter
 and observes a histogram per request (prometheus_client multiprocess mode, \`mark_process_dead\`
 in \`child_exit\`)"
+# The TLS peers of bench/https.sh and bench/idle_memory.sh --tls: one certificate (EC P-256,
+# signed by a CA of the run's own) and one pinned suite, TLS 1.3 only, on both servers.
+TLS_SUITE=TLS_AES_128_GCM_SHA256
+NGINX_TLS_NOTE="over TLS: \`listen 127.0.0.1:PORT ssl\`, ssl_certificate and
+ssl_certificate_key the run's TLS/server.pem and TLS/server.key, \`ssl_protocols TLSv1.3\`,
+\`ssl_conf_command Ciphersuites $TLS_SUITE\` and session tickets on (the default; the ticket
+keys are made before the workers fork, so every worker resumes every ticket)"
+PREFORK_TLS_ARGS_NOTE="--certfile TLS/server.pem --keyfile TLS/server.key --ssl-min-version TLSv1.3
+--ciphersuites $TLS_SUITE"
 PREFORK_ENV_NOTE="with PROMETHEUS_BIND_ADDRESS=127.0.0.1, a free PROMETHEUS_METRICS_PORT and
 PROMETHEUS_MULTIPROC_DIR=WORKDIR/multiproc"
 
@@ -25,26 +34,50 @@ PROMETHEUS_MULTIPROC_DIR=WORKDIR/multiproc"
 # pid file, logs and temp paths all point into WORKDIR so that it runs as root without
 # touching /etc or /var.
 nginx_command() {
+  write_nginx_conf "listen 127.0.0.1:$PORT;"
+  exec nginx -p "$WORKDIR" -e stderr -c "$WORKDIR/nginx.conf"
+}
+
+# The same over TLS 1.3 only, with the certificate of make_certificates and the suite pinned
+# (ssl_conf_command needs nginx >= 1.19.4 built with OpenSSL >= 1.0.2).
+nginx_tls_command() {
+  local tls="$BENCH_TMP/tls"
+  write_nginx_conf "listen 127.0.0.1:$PORT ssl;
+    ssl_certificate $tls/server.pem;
+    ssl_certificate_key $tls/server.key;
+    ssl_protocols TLSv1.3;
+    ssl_conf_command Ciphersuites $TLS_SUITE;
+    ssl_session_tickets on;"
+  exec nginx -p "$WORKDIR" -e stderr -c "$WORKDIR/nginx.conf"
+}
+
+# WORKDIR/nginx.conf with the server block's LISTEN lines. NGINX_WORKER_CONNECTIONS and
+# NGINX_KEEPALIVE_TIMEOUT are for bench/idle_memory.sh, which holds thousands of idle
+# connections for a while.
+write_nginx_conf() {
+  local listen=$1 connections=${NGINX_WORKER_CONNECTIONS:-1024}
   mkdir -p "$WORKDIR/nginx-temp"
   cat >"$WORKDIR/nginx.conf" <<EOF
 daemon off;
 master_process on;
 worker_processes $BENCH_WORKERS;
+worker_rlimit_nofile $((connections + 100));
 error_log stderr;
 pid $WORKDIR/nginx.pid;
 events {
-  worker_connections 1024;
+  worker_connections $connections;
 }
 http {
   access_log off;
   keepalive_requests 100000;
+  keepalive_timeout ${NGINX_KEEPALIVE_TIMEOUT:-75s};
   client_body_temp_path $WORKDIR/nginx-temp/body;
   proxy_temp_path $WORKDIR/nginx-temp/proxy;
   fastcgi_temp_path $WORKDIR/nginx-temp/fastcgi;
   uwsgi_temp_path $WORKDIR/nginx-temp/uwsgi;
   scgi_temp_path $WORKDIR/nginx-temp/scgi;
   server {
-    listen 127.0.0.1:$PORT;
+    $listen
     location / {
       default_type text/plain;
       return 200 "Hello, World!";
@@ -52,7 +85,6 @@ http {
   }
 }
 EOF
-  exec nginx -p "$WORKDIR" -e stderr -c "$WORKDIR/nginx.conf"
 }
 
 write_hello_wsgi_app() {
@@ -75,12 +107,20 @@ gunicorn_sync_command() {
 
 # The prefork binary $PREFORK with extra ARGS. The metrics endpoint and its files are kept on
 # loopback and in WORKDIR so that runs never collide with each other or with a real server;
-# METRICS_PORT, when set, is the endpoint's port (else a free one).
+# METRICS_PORT, when set, is the endpoint's port (else a free one). PREFORK_SCHEME=https
+# makes the bind an https one.
 prefork_command() {
   mkdir -p "$WORKDIR/multiproc"
   PROMETHEUS_BIND_ADDRESS=127.0.0.1 PROMETHEUS_METRICS_PORT=${METRICS_PORT:-$(free_port)} \
     PROMETHEUS_MULTIPROC_DIR="$WORKDIR/multiproc" \
-    exec "$PREFORK" -w "$BENCH_WORKERS" -b "127.0.0.1:$PORT" "$@"
+    exec "$PREFORK" -w "$BENCH_WORKERS" -b "${PREFORK_SCHEME:+$PREFORK_SCHEME://}127.0.0.1:$PORT" "$@"
+}
+
+# prefork over TLS as nginx_tls_command: the same certificate, TLS 1.3 only, the same suite.
+prefork_tls_command() {
+  local tls="$BENCH_TMP/tls"
+  PREFORK_SCHEME=https prefork_command --certfile "$tls/server.pem" --keyfile "$tls/server.key" \
+    --ssl-min-version TLSv1.3 --ciphersuites "$TLS_SUITE" "$@"
 }
 
 # gunicorn's sync workers with prometheus_client in multiprocess mode: every request
@@ -135,8 +175,11 @@ redis_node_command() {
     --appendonly no --daemonize no "$@"
 }
 
-# A CA and a certificate for 127.0.0.1 it signs, in BENCH_TMP/tls, for Redis' TLS port.
-make_redis_certificates() {
+# A CA and a certificate for 127.0.0.1 it signs, in BENCH_TMP/tls (ca.pem, server.pem,
+# server.key): EC P-256 as in tests/support/certificates.hpp, for Redis' TLS port and the
+# https servers. Made once per run.
+make_certificates() {
+  [ -s "$BENCH_TMP/tls/server.pem" ] && return 0
   local dir="$BENCH_TMP/tls"
   local ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
   mkdir -p "$dir"
@@ -179,7 +222,7 @@ start_redis() {
   REDIS_PORT=$(free_port)
   REDIS_TLS_PORT=""
   if [ "${REDIS_TLS:-}" = 1 ]; then
-    make_redis_certificates
+    make_certificates
     REDIS_TLS_PORT=$(free_port)
     tls=(--tls-port "$REDIS_TLS_PORT" --tls-cert-file "$BENCH_TMP/tls/server.pem"
       --tls-key-file "$BENCH_TMP/tls/server.key" --tls-auth-clients no)
