@@ -8,6 +8,7 @@
 
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -61,6 +62,9 @@ class Arbiter {
   uv_loop_t* loop() { return &loop_; }
   // Set before run(); the observer must outlive the arbiter.
   void set_reap_observer(ReapObserver* observer) { observer_ = observer; }
+  // Called after HUP applied a new configuration, with the certificates it read: the metrics
+  // endpoint, which the arbiter does not own, takes its new context.
+  void on_reload(std::function<void(const TlsContexts&)> hook) { reload_hook_ = std::move(hook); }
 
   // Signal actions, named as gunicorn's handlers.
   void handle_term();   // graceful shutdown
@@ -114,6 +118,7 @@ class Arbiter {
   bool stopping_ = false;
   bool loop_stopped_ = false;
   int exit_code_ = 0;
+  std::function<void(const TlsContexts&)> reload_hook_;
   ReapObserver* observer_ = nullptr;
 };
 

@@ -48,6 +48,10 @@ void MasterMetrics::make_registry() {
       &registry_->gauge(prefix + "_master_workers", "Worker processes alive.", {}, "livemax");
   signals_ = &registry_->counter(prefix + "_master_signals_total", "Signals the master handled.",
                                  {"signal"});
+  tls_failures_ = &registry_->counter(
+      prefix + "_master_tls_handshake_errors_total",
+      "TLS connections to /metrics closed for a failed handshake or session, by reason.",
+      {"reason"});
 }
 
 storage::WorkerPlace MasterMetrics::prepare_worker() {
@@ -75,6 +79,11 @@ void MasterMetrics::worker_reaped(const ReapedWorker& worker) {
 
 void MasterMetrics::signal_handled(int signum) {
   signals_->labels({signal_label(signum)}).inc();
+  backend_->master_values_changed();
+}
+
+void MasterMetrics::count_tls_failure(net::tls::Failure failure) {
+  tls_failures_->labels({net::tls::failure_name(failure)}).inc();
   backend_->master_values_changed();
 }
 

@@ -19,6 +19,7 @@
 #include "core/uv_handle.hpp"
 #include "master/reap_observer.hpp"
 #include "master/scrape_gate.hpp"
+#include "net/tls/server_session.hpp"
 #include "storage/backend.hpp"
 
 namespace prefork::master {
@@ -41,6 +42,8 @@ class MasterMetrics final : public ReapObserver {
 
   // /metrics and /health, for the endpoint.
   ScrapeGate& gate() { return gate_; }
+  // The endpoint's failed TLS connections, by reason.
+  void count_tls_failure(net::tls::Failure failure);
 
   // Before the master exits: the last values written, its own series cleaned up.
   void shut_down();
@@ -56,6 +59,7 @@ class MasterMetrics final : public ReapObserver {
   metrics::Counter* restarts_ = nullptr;
   metrics::Gauge* workers_ = nullptr;
   metrics::Counter* signals_ = nullptr;
+  metrics::Counter* tls_failures_ = nullptr;
   bool shut_down_ = false;
 };
 

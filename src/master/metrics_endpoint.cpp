@@ -17,45 +17,138 @@ namespace prefork::master {
 namespace {
 
 constexpr std::size_t max_request_bytes = 16 * 1024;
+constexpr std::size_t read_size = 4096;
+
+// Handshake flights, written while the connection goes on reading; freed once written.
+struct FlightWrite {
+  uv_write_t request;
+  std::string bytes;
+};
 
 // One client connection. Deletes itself once closed; a scrape finishing after the client
 // left only finds a closing connection.
 class Connection {
  public:
-  Connection(ScrapeGate& gate, const config::Limits& limits) : gate_(gate), parser_(limits) {
+  // session: a TLS session (owned from here), or null for plain HTTP.
+  Connection(ScrapeGate& gate, const config::Limits& limits, SSL* session,
+             MetricsEndpoint::TlsFailureCounter count_failure)
+      : gate_(gate), parser_(limits), count_failure_(std::move(count_failure)) {
     handle_.data = this;
+    if (session) tls_ = std::make_unique<net::tls::ServerSession>(session);
   }
 
   uv_tcp_t* handle() { return &handle_; }
 
-  void start() {
-    uv_read_start(
-        reinterpret_cast<uv_stream_t*>(&handle_),
-        [](uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
-          auto* connection = static_cast<Connection*>(handle->data);
-          connection->buffer_.resize(connection->used_ + 4096);
-          *buf = uv_buf_init(connection->buffer_.data() + connection->used_, 4096);
-        },
-        [](uv_stream_t* stream, ssize_t read, const uv_buf_t*) {
-          static_cast<Connection*>(stream->data)->received(read);
-        });
+  void start(std::uint64_t header_timeout_ms) {
+    timer_ = UvTimer(handle_.loop, uv_timer_init);
+    timer_->data = this;
+    uv_timer_start(timer_.get(), on_timeout, header_timeout_ms, 0);
+    uv_read_start(reinterpret_cast<uv_stream_t*>(&handle_), on_alloc,
+                  [](uv_stream_t* stream, ssize_t read, const uv_buf_t* buf) {
+                    static_cast<Connection*>(stream->data)->received(read, buf);
+                  });
   }
 
   void close() {
     if (closing_) return;
     closing_ = true;
+    timer_.reset();
     uv_close(reinterpret_cast<uv_handle_t*>(&handle_),
              [](uv_handle_t* handle) { delete static_cast<Connection*>(handle->data); });
   }
 
  private:
-  void received(ssize_t read) {
+  // Plain bytes go straight into the request buffer; ciphertext into its own, to be decrypted
+  // into the request buffer.
+  static void on_alloc(uv_handle_t* handle, std::size_t, uv_buf_t* buf) {
+    auto* connection = static_cast<Connection*>(handle->data);
+    if (connection->tls_) {
+      *buf = uv_buf_init(connection->ciphertext_, sizeof connection->ciphertext_);
+      return;
+    }
+    connection->buffer_.resize(connection->used_ + read_size);
+    *buf = uv_buf_init(connection->buffer_.data() + connection->used_, read_size);
+  }
+
+  static void on_timeout(uv_timer_t* timer) {
+    auto* connection = static_cast<Connection*>(timer->data);
+    connection->fail_handshake(net::tls::Failure::timeout);
+    connection->close();
+  }
+
+  // A port check that never sent a byte is no failed handshake.
+  void fail_handshake(net::tls::Failure failure) {
+    if (tls_ && !tls_->handshaken() && tls_->started()) count(failure);
+  }
+
+  void count(net::tls::Failure failure) {
+    log::debug("metrics: TLS connection failed (", net::tls::failure_name(failure), "): ",
+               tls_->failure_reason());
+    if (count_failure_) count_failure_(failure);
+  }
+
+  void received(ssize_t read, const uv_buf_t* buf) {
     if (read < 0) {
+      fail_handshake(net::tls::Failure::eof);
       close();
       return;
     }
     std::size_t begin = used_;
-    used_ += std::size_t(read);
+    if (tls_) {
+      tls_->feed(buf->base, std::size_t(read));
+      bool going_on = decrypt();
+      tls_->keep_unread();
+      if (!going_on) return;
+    } else {
+      used_ += std::size_t(read);
+    }
+    parse_from(begin);
+  }
+
+  // Handshakes, then decrypts what arrived into the request buffer. False: the connection
+  // failed (and is closing), or waits for more of the handshake.
+  bool decrypt() {
+    std::string wire;
+    if (!tls_->handshaken()) {
+      net::tls::ServerSession::Progress progress = tls_->handshake(wire);
+      send_flight(std::exchange(wire, {}));
+      if (progress == net::tls::ServerSession::Progress::failed) {
+        fail_handshake(tls_->failure());
+        close();
+      }
+      if (progress != net::tls::ServerSession::Progress::done) return false;
+    }
+    net::tls::ServerSession::Read read = net::tls::ServerSession::Read::data;
+    while (read == net::tls::ServerSession::Read::data && used_ <= max_request_bytes) {
+      buffer_.resize(used_ + read_size);
+      std::size_t got = 0;
+      read = tls_->read(buffer_.data() + used_, read_size, got, wire);
+      used_ += got;
+    }
+    send_flight(std::move(wire));
+    bool failed = read == net::tls::ServerSession::Read::failed;
+    if (failed) count(tls_->failure());
+    // A close_notify before a whole request: nothing to answer.
+    if (failed || read == net::tls::ServerSession::Read::closed) {
+      close();
+      return false;
+    }
+    return true;
+  }
+
+  void send_flight(std::string bytes) {
+    if (bytes.empty() || closing_) return;
+    auto* flight = new FlightWrite{{}, std::move(bytes)};
+    flight->request.data = flight;
+    uv_buf_t buf = uv_buf_init(flight->bytes.data(), unsigned(flight->bytes.size()));
+    if (uv_write(&flight->request, reinterpret_cast<uv_stream_t*>(&handle_), &buf, 1,
+                 [](uv_write_t* request, int) {
+                   delete static_cast<FlightWrite*>(request->data);
+                 }) != 0)
+      delete flight;
+  }
+
+  void parse_from(std::size_t begin) {
     if (used_ > max_request_bytes) {
       answer(Response::text(431, "Request too large\n"));
       return;
@@ -68,6 +161,8 @@ class Connection {
         return;
       case http::Parser::Outcome::message:
         uv_read_stop(reinterpret_cast<uv_stream_t*>(&handle_));
+        // The request is whole: scrape_timeout bounds the rest.
+        uv_timer_stop(timer_.get());
         route();
         return;
     }
@@ -138,6 +233,7 @@ class Connection {
     framing.close = true;
     out_.clear();
     http::append_response(out_, response, dates_.get(uv_now(handle_.loop)), framing);
+    if (tls_) encrypt_answer();
     uv_buf_t buf = uv_buf_init(out_.data(), unsigned(out_.size()));
     write_.data = this;
     if (uv_write(&write_, reinterpret_cast<uv_stream_t*>(&handle_), &buf, 1,
@@ -147,9 +243,21 @@ class Connection {
       close();
   }
 
+  // The answer's records and close_notify replace its plain text.
+  void encrypt_answer() {
+    std::string wire;
+    tls_->write(out_, wire);
+    tls_->shutdown(wire);
+    out_ = std::move(wire);
+  }
+
   ScrapeGate& gate_;
   http::Parser parser_;
   http::DateCache dates_;
+  MetricsEndpoint::TlsFailureCounter count_failure_;
+  std::unique_ptr<net::tls::ServerSession> tls_;  // null for plain HTTP
+  char ciphertext_[read_size];
+  UvTimer timer_;  // header_timeout, from the accept until the request is whole
   uv_tcp_t handle_;
   uv_write_t write_;
   std::string buffer_;
@@ -161,9 +269,22 @@ class Connection {
 
 }  // namespace
 
-MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, const config::Config& config, ScrapeGate& gate)
-    : loop_(loop), gate_(gate), config_(config), server_(loop, uv_tcp_init) {
+MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, const config::Config& config, ScrapeGate& gate,
+                                 std::shared_ptr<const net::tls::ServerContext> tls)
+    : loop_(loop),
+      gate_(gate),
+      config_(config),
+      tls_(std::move(tls)),
+      server_(loop, uv_tcp_init) {
   server_->data = this;
+}
+
+void MetricsEndpoint::use_tls(std::shared_ptr<const net::tls::ServerContext> tls) {
+  if (!tls_ != !tls) {
+    log::warning("metrics: turning HTTPS on or off takes effect on restart");
+    return;
+  }
+  tls_ = std::move(tls);
 }
 
 Status MetricsEndpoint::listen() {
@@ -185,20 +306,26 @@ Status MetricsEndpoint::listen() {
   port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
                                       : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   bool v6 = address.find(':') != std::string::npos;
-  log::info("Metrics listening at: http://", v6 ? "[" : "", address, v6 ? "]" : "", ":", port_);
+  log::info("Metrics listening at: ", tls_ ? "https://" : "http://", v6 ? "[" : "", address,
+            v6 ? "]" : "", ":", port_);
   return {};
 }
 
 void MetricsEndpoint::on_connection(uv_stream_t* server, int status) {
   if (status != 0) return;
   auto* endpoint = static_cast<MetricsEndpoint*>(server->data);
-  auto* connection = new Connection(endpoint->gate_, endpoint->config_.limits);
+  SSL* session = endpoint->tls_ ? endpoint->tls_->new_session() : nullptr;
+  auto* connection = new Connection(endpoint->gate_, endpoint->config_.limits, session,
+                                    endpoint->count_failure_);
   uv_tcp_init(endpoint->loop_, connection->handle());
-  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(connection->handle())) != 0) {
+  if (uv_accept(server, reinterpret_cast<uv_stream_t*>(connection->handle())) != 0 ||
+      (endpoint->tls_ && !session)) {
     connection->close();
     return;
   }
-  connection->start();
+  double timeout = endpoint->config_.limits.header_timeout;
+  // 0 disables the timeout, as it does for the app's connections.
+  connection->start(timeout > 0 ? std::uint64_t(timeout * 1000) : UINT32_MAX);
 }
 
 }  // namespace prefork::master

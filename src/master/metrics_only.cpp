@@ -45,7 +45,8 @@ SignalHandles handle_signals(uv_loop_t* loop) {
   return handles;
 }
 
-int serve_on(uv_loop_t* loop, const config::Config& config) {
+int serve_on(uv_loop_t* loop, const config::Config& config,
+             std::shared_ptr<const net::tls::ServerContext> tls) {
   SignalHandles signals = handle_signals(loop);
   Result<std::unique_ptr<storage::Reader>> opened = storage::open_reader(config, loop);
   if (!opened) {
@@ -54,7 +55,7 @@ int serve_on(uv_loop_t* loop, const config::Config& config) {
   }
   storage::Reader& reader = **opened;
   ScrapeGate gate(loop, reader, config.metrics.scrape_timeout);
-  MetricsEndpoint endpoint(loop, config, gate);
+  MetricsEndpoint endpoint(loop, config, gate, std::move(tls));
   // Serving metrics is all this process does: an endpoint that cannot listen stops it.
   if (Status listening = endpoint.listen(); !listening.ok()) {
     log::error(listening.message());
@@ -77,11 +78,12 @@ int serve_on(uv_loop_t* loop, const config::Config& config) {
 
 }  // namespace
 
-int serve_metrics_only(const config::Config& config) {
+int serve_metrics_only(const config::Config& config,
+                       std::shared_ptr<const net::tls::ServerContext> tls) {
   log::info("Starting prefork ", version, ": metrics only, no workers");
   uv_loop_t loop;
   uv_loop_init(&loop);
-  int code = serve_on(&loop, config);
+  int code = serve_on(&loop, config, std::move(tls));
   close_all_handles(&loop);
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);

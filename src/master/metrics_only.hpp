@@ -5,11 +5,17 @@
 // master), so any number of them can read the same Redis beside the masters.
 #pragma once
 
+#include <memory>
+
 #include "config/config.hpp"
+#include "net/tls/server_context.hpp"
 
 namespace prefork::master {
 
-// Runs until TERM, INT or QUIT; USR1 and HUP reopen the error log. Returns the exit code.
-int serve_metrics_only(const config::Config& config);
+// Runs until TERM, INT or QUIT; USR1 and HUP reopen the error log (certificates too are read
+// again only at the next start). Returns the exit code.
+// tls: HTTPS with this context (TlsContexts::metrics), or null.
+int serve_metrics_only(const config::Config& config,
+                       std::shared_ptr<const net::tls::ServerContext> tls);
 
 }  // namespace prefork::master

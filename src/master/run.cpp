@@ -90,6 +90,7 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Using worker: ", setup.config.worker_class);
   setup.listeners = std::move(bound.listeners);
   config::Config config = setup.config;
+  std::shared_ptr<const net::tls::ServerContext> metrics_tls = setup.tls.metrics;
   master::set_process_title(master::master_title(setup.config.proc_name));
   master::Arbiter arbiter(std::move(setup));
   // After the workers' listeners, on the master's loop: workers never keep this socket.
@@ -102,7 +103,12 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
   std::optional<master::MetricsEndpoint> endpoint;
   if (metrics) {
     arbiter.set_reap_observer(metrics.get());
-    endpoint.emplace(arbiter.loop(), metrics->config(), metrics->gate());
+    endpoint.emplace(arbiter.loop(), metrics->config(), metrics->gate(), std::move(metrics_tls));
+    endpoint->count_tls_failures_with(
+        [&metrics](net::tls::Failure failure) { metrics->count_tls_failure(failure); });
+    arbiter.on_reload([&endpoint](const master::TlsContexts& tls) {
+      if (endpoint) endpoint->use_tls(tls.metrics);
+    });
     // Serving the application matters more than serving its metrics: a taken port is logged
     // and the master runs on without the endpoint.
     if (Status listening = endpoint->listen(); !listening.ok()) {
@@ -135,7 +141,8 @@ int run(int argc, char** argv, AppFactory factory) {
     if (!config.metrics.enabled)
       return fail(exit_usage,
                   "--metrics-only: metrics are off (metrics.enabled): nothing to serve");
-    return config.check_only ? configuration_ok(config) : master::serve_metrics_only(config);
+    return config.check_only ? configuration_ok(config)
+                             : master::serve_metrics_only(config, setup.tls.metrics);
   }
 
   app::LoadOutcome resolved = app::resolve(config.app, factory);

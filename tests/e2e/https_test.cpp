@@ -299,3 +299,74 @@ TEST_CASE("HUP re-reads the certificates; a bad one keeps the old; workers never
   }));
   CHECK(curl(pki, port, "/").text == "Hello, World!");
 }
+
+namespace {
+
+// Sets PROMETHEUS_SSL_* for the servers started in its scope (they inherit the environment).
+class ScopedEnvironment {
+ public:
+  explicit ScopedEnvironment(std::vector<std::pair<std::string, std::string>> variables)
+      : variables_(std::move(variables)) {
+    for (const auto& [name, value] : variables_) setenv(name.c_str(), value.c_str(), 1);
+  }
+  ~ScopedEnvironment() {
+    for (const auto& [name, value] : variables_) unsetenv(name.c_str());
+  }
+  ScopedEnvironment(const ScopedEnvironment&) = delete;
+  ScopedEnvironment& operator=(const ScopedEnvironment&) = delete;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> variables_;
+};
+
+}  // namespace
+
+TEST_CASE("/metrics over HTTPS with client auth required: no certificate from the CA, no answer") {
+  Pki pki;
+  Certificates others;
+  others.issue("stranger", "DNS:client", true);
+  ScopedEnvironment environment({{"PROMETHEUS_SSL_CERTFILE", pki.file("server.pem")},
+                                 {"PROMETHEUS_SSL_KEYFILE", pki.file("server.key")},
+                                 {"PROMETHEUS_SSL_CLIENT_CAFILE", pki.ca()},
+                                 {"PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED", "true"}});
+  TempDir dir;
+  Server server(hello_binary(),
+                {"-c", dir.write("prefork.toml", file_config()), "-w", "1", "-b", "127.0.0.1:0"});
+  REQUIRE(server.port() > 0);
+  REQUIRE(server.wait_for_line("Metrics listening at: https://").has_value());
+  int port = metrics_port(server);
+  std::string client = "--cert " + pki.file("client.pem") + " --key " + pki.file("client.key");
+  Output scraped = curl(pki, port, "/metrics", client);
+  CHECK(scraped.status == 0);
+  CHECK(scraped.text.find("gunicorn_master_workers") != std::string::npos);
+  CHECK(curl(pki, port, "/metrics").status != 0);
+  std::string stranger =
+      "--cert " + others.file("stranger.pem") + " --key " + others.file("stranger.key");
+  CHECK(curl(pki, port, "/metrics", stranger).status != 0);
+  CHECK(eventually([&] {
+    Output now = curl(pki, port, "/metrics", client);
+    return sum_of(now.text, "gunicorn_master_tls_handshake_errors_total",
+                  "reason=\"certificate\"") == 2;
+  }));
+}
+
+TEST_CASE("/metrics over HTTPS: a hashed CA directory; a silent client is closed in time") {
+  Pki pki;
+  TempDir cas;
+  std::filesystem::copy_file(pki.ca(), cas.file("ca.pem"));
+  REQUIRE(run("openssl rehash " + cas.path()).status == 0);
+  TempDir dir;
+  std::string toml = "header_timeout = 1\n" + file_config() + "ssl_certfile = \"" +
+                     pki.file("server.pem") + "\"\nssl_keyfile = \"" + pki.file("server.key") +
+                     "\"\nssl_client_capath = \"" + cas.path() +
+                     "\"\nssl_client_auth_required = true\n";
+  Server server(hello_binary(),
+                {"-c", dir.write("prefork.toml", toml), "-w", "1", "-b", "127.0.0.1:0"});
+  int port = metrics_port(server);
+  REQUIRE(port > 0);
+  std::string client = "--cert " + pki.file("client.pem") + " --key " + pki.file("client.key");
+  CHECK(curl(pki, port, "/health", client).text.find("\"status\": \"ok\"") != std::string::npos);
+  double waited = std::atof(tool("silent " + std::to_string(port)).text.c_str());
+  CHECK(waited >= 0.8);
+  CHECK(waited < 5);
+}

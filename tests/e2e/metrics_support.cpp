@@ -16,9 +16,9 @@
 namespace prefork::e2e {
 
 int metrics_port(Server& server) {
-  auto line = server.wait_for_line("Metrics listening at: http://");
+  auto line = server.wait_for_line("Metrics listening at: http");
   if (!line) return 0;
-  auto address_end = line->find_first_of(" \n", line->find("http://"));
+  auto address_end = line->find_first_of(" \n", line->find("://"));
   auto port_at = line->rfind(':', address_end);
   return std::atoi(line->c_str() + port_at + 1);
 }

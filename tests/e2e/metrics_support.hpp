@@ -17,7 +17,7 @@ namespace prefork::e2e {
 
 using prefork::testing::RedisServer;
 
-// The port of the "Metrics listening at" line; 0 at the deadline.
+// The port of the "Metrics listening at" line (http:// or https://); 0 at the deadline.
 int metrics_port(Server& server);
 // The sum of every sample named name (any labels, or those of lines containing containing,
 // such as instance="web1") in exposition text; -1 when there is none.

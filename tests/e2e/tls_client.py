@@ -82,6 +82,12 @@ def stall(port):
         print("%.2f" % seconds_until_closed(sock))
 
 
+def silent(port):
+    """Connects and sends nothing. Prints how long the server waited before closing."""
+    with connect(port) as sock:
+        print("%.2f" % seconds_until_closed(sock))
+
+
 def raw(port, payload):
     """Bytes that are not a good TLS start. Prints what came back and when the server closed."""
     with connect(port) as sock:
@@ -109,6 +115,8 @@ def main():
         keepalive(port, sys.argv[3], int(sys.argv[4]))
     elif command == "stall":
         stall(port)
+    elif command == "silent":
+        silent(port)
     elif command == "garbage":
         raw(port, bytes(range(256)) * 4)
     elif command == "plain":
