@@ -25,6 +25,10 @@ struct FlightWrite {
   std::string bytes;
 };
 
+void on_flight_written(uv_write_t* request, int) {
+  delete static_cast<FlightWrite*>(request->data);
+}
+
 // One client connection. Deletes itself once closed; a scrape finishing after the client
 // left only finds a closing connection.
 class Connection {
@@ -82,8 +86,8 @@ class Connection {
   }
 
   void count(net::tls::Failure failure) {
-    log::debug("metrics: TLS connection failed (", net::tls::failure_name(failure), "): ",
-               tls_->failure_reason());
+    log::debug("metrics: TLS connection failed (", net::tls::failure_name(failure),
+               "): ", tls_->failure_reason());
     if (count_failure_) count_failure_(failure);
   }
 
@@ -142,9 +146,7 @@ class Connection {
     flight->request.data = flight;
     uv_buf_t buf = uv_buf_init(flight->bytes.data(), unsigned(flight->bytes.size()));
     if (uv_write(&flight->request, reinterpret_cast<uv_stream_t*>(&handle_), &buf, 1,
-                 [](uv_write_t* request, int) {
-                   delete static_cast<FlightWrite*>(request->data);
-                 }) != 0)
+                 on_flight_written) != 0)
       delete flight;
   }
 
@@ -271,11 +273,7 @@ class Connection {
 
 MetricsEndpoint::MetricsEndpoint(uv_loop_t* loop, const config::Config& config, ScrapeGate& gate,
                                  std::shared_ptr<const net::tls::ServerContext> tls)
-    : loop_(loop),
-      gate_(gate),
-      config_(config),
-      tls_(std::move(tls)),
-      server_(loop, uv_tcp_init) {
+    : loop_(loop), gate_(gate), config_(config), tls_(std::move(tls)), server_(loop, uv_tcp_init) {
   server_->data = this;
 }
 
@@ -315,8 +313,8 @@ void MetricsEndpoint::on_connection(uv_stream_t* server, int status) {
   if (status != 0) return;
   auto* endpoint = static_cast<MetricsEndpoint*>(server->data);
   SSL* session = endpoint->tls_ ? endpoint->tls_->new_session() : nullptr;
-  auto* connection = new Connection(endpoint->gate_, endpoint->config_.limits, session,
-                                    endpoint->count_failure_);
+  auto* connection =
+      new Connection(endpoint->gate_, endpoint->config_.limits, session, endpoint->count_failure_);
   uv_tcp_init(endpoint->loop_, connection->handle());
   if (uv_accept(server, reinterpret_cast<uv_stream_t*>(connection->handle())) != 0 ||
       (endpoint->tls_ && !session)) {

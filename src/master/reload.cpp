@@ -91,8 +91,9 @@ bool Arbiter::apply_reloaded_config(config::Config config) {
     return false;
   }
   if (!tls->app && serves_tls(setup_.listeners)) {
-    log::error("Reload failed, keeping the running configuration: the https listeners need "
-               "certfile (TLS changes of binds take effect on restart)");
+    log::error(
+        "Reload failed, keeping the running configuration: the https listeners need "
+        "certfile (TLS changes of binds take effect on restart)");
     return false;
   }
   log::set_level(level);

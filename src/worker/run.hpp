@@ -32,7 +32,7 @@ struct ListenSocket {
 struct Boot {
   const config::Config* config = nullptr;
   std::vector<ListenSocket> listeners;
-  int id = 0;                   // Worker::id()
+  int id = 0;  // Worker::id()
   // The smallest position no other live worker holds: the metrics' worker_id label, reused
   // by replacements so that series stay proportional to workers, not to restarts.
   int position = 0;

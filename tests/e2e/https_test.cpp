@@ -32,9 +32,8 @@ struct Pki {
 };
 
 std::vector<std::string> tls_args(const Pki& pki, std::vector<std::string> more = {}) {
-  std::vector<std::string> args = {"-w",         "1",
-                                   "--certfile", pki.file("server.pem"),
-                                   "--keyfile",  pki.file("server.key")};
+  std::vector<std::string> args = {
+      "-w", "1", "--certfile", pki.file("server.pem"), "--keyfile", pki.file("server.key")};
   args.insert(args.end(), more.begin(), more.end());
   return args;
 }
@@ -94,8 +93,8 @@ std::string served_subject(int port) {
 
 double tls_failures(Server& server, const std::string& reason) {
   std::string text = scrape(metrics_port(server));
-  double sum = sum_of(text, "gunicorn_worker_tls_handshake_errors_total",
-                      "reason=\"" + reason + "\"");
+  double sum =
+      sum_of(text, "gunicorn_worker_tls_handshake_errors_total", "reason=\"" + reason + "\"");
   return sum < 0 ? 0 : sum;
 }
 
@@ -170,8 +169,7 @@ TEST_CASE("cert_reqs = required: only clients with a certificate from ca_certs a
   Pki pki;
   Certificates others;  // a CA of its own, unknown to the server
   others.issue("stranger", "DNS:client", true);
-  HttpsServer https(pki,
-                    {"-b", "127.0.0.1:0", "--cert-reqs", "required", "--ca-certs", pki.ca()});
+  HttpsServer https(pki, {"-b", "127.0.0.1:0", "--cert-reqs", "required", "--ca-certs", pki.ca()});
   REQUIRE(https.port > 0);
   std::string client = "--cert " + pki.file("client.pem") + " --key " + pki.file("client.key");
   CHECK(curl(pki, https.port, "/subject", client).text == "CN=client");
@@ -186,8 +184,7 @@ TEST_CASE("cert_reqs = optional: a client without a certificate is served, a bad
   Pki pki;
   Certificates others;
   others.issue("stranger", "DNS:client", true);
-  HttpsServer https(pki,
-                    {"-b", "127.0.0.1:0", "--cert-reqs", "optional", "--ca-certs", pki.ca()});
+  HttpsServer https(pki, {"-b", "127.0.0.1:0", "--cert-reqs", "optional", "--ca-certs", pki.ca()});
   REQUIRE(https.port > 0);
   Output anonymous = curl(pki, https.port, "/subject", "-w '%{http_code}'");
   CHECK(anonymous.text == "200");
@@ -254,8 +251,8 @@ TEST_CASE("a certificate that cannot be used stops the start with exit 2, naming
   CHECK(mismatched.wait_exit() == 2);
   CHECK(mismatched.log().find(pki.file("other.key")) != std::string::npos);
   // --check-config reads them too.
-  Server checked(hello_binary(), {"--check-config", "--certfile", garbage, "--keyfile",
-                                  pki.file("server.key")});
+  Server checked(hello_binary(),
+                 {"--check-config", "--certfile", garbage, "--keyfile", pki.file("server.key")});
   CHECK(checked.wait_exit() == 2);
 }
 

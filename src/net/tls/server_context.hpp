@@ -22,8 +22,8 @@ struct ServerOptions {
   std::string ca_path;    // a hashed directory of CAs (`openssl rehash`), "" = none
   // Verify::required with neither ca_file nor ca_path: the system's default store.
   Verify verify = Verify::none;
-  std::string ciphers;       // TLS 1.2 cipher list, "" = OpenSSL's default
-  std::string ciphersuites;  // TLS 1.3 suites, "" = OpenSSL's default
+  std::string ciphers;               // TLS 1.2 cipher list, "" = OpenSSL's default
+  std::string ciphersuites;          // TLS 1.3 suites, "" = OpenSSL's default
   int min_version = TLS1_2_VERSION;  // TLS1_2_VERSION or TLS1_3_VERSION
   // Answer ALPN with http/1.1 (or http/1.0); a client offering only others is refused.
   bool alpn_http11 = true;
