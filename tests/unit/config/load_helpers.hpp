@@ -1,6 +1,8 @@
-// Runs config::load on argument and environment lists, and writes TOML files to a temp dir.
+// Runs config::load on argument and environment lists, writes TOML files to a temp dir, and
+// parses bind addresses.
 #pragma once
 
+#include "config/bind.hpp"
 #include "config/config.hpp"
 
 #include <doctest/doctest.h>
@@ -14,6 +16,23 @@
 #include <vector>
 
 namespace prefork::config::testing {
+
+// parse_bind's result for text, which must parse.
+inline Bind bound(const std::string& text) {
+  Bind bind;
+  prefork::Status status = parse_bind(text, bind);
+  INFO(status.message());
+  REQUIRE(status.ok());
+  return bind;
+}
+
+// parse_bind's complaint about text, which must not parse.
+inline std::string problem_of(const std::string& text) {
+  Bind bind;
+  prefork::Status status = parse_bind(text, bind);
+  REQUIRE_FALSE(status.ok());
+  return status.message();
+}
 
 inline LoadResult load_with(std::vector<std::string> args, std::vector<std::string> env = {}) {
   args.insert(args.begin(), "prefork");

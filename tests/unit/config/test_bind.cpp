@@ -1,28 +1,10 @@
 // Bind address forms.
-#include "config/bind.hpp"
+#include "load_helpers.hpp"
 
 #include <doctest/doctest.h>
 
 using namespace prefork::config;
-
-namespace {
-
-Bind bound(const std::string& text) {
-  Bind bind;
-  prefork::Status status = parse_bind(text, bind);
-  INFO(status.message());
-  REQUIRE(status.ok());
-  return bind;
-}
-
-std::string problem_of(const std::string& text) {
-  Bind bind;
-  prefork::Status status = parse_bind(text, bind);
-  REQUIRE_FALSE(status.ok());
-  return status.message();
-}
-
-}  // namespace
+using namespace prefork::config::testing;
 
 TEST_CASE("HOST:PORT, [V6]:PORT and :PORT are TCP binds") {
   Bind v4 = bound("127.0.0.1:8000");

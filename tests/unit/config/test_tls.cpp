@@ -44,21 +44,6 @@ class Files {
   std::string directory_;
 };
 
-Bind bound(const std::string& text) {
-  Bind bind;
-  prefork::Status status = parse_bind(text, bind);
-  INFO(status.message());
-  REQUIRE(status.ok());
-  return bind;
-}
-
-std::string problem_of(const std::string& text) {
-  Bind bind;
-  prefork::Status status = parse_bind(text, bind);
-  REQUIRE_FALSE(status.ok());
-  return status.message();
-}
-
 std::vector<bool> tls_of(const Config& config) {
   std::vector<bool> flags;
   for (const Bind& bind : config.binds) flags.push_back(bind.tls);
