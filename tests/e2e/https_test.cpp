@@ -136,6 +136,19 @@ TEST_CASE("keep-alive and pipelining over TLS answer every request in order") {
   CHECK(too_large.text == "413");
 }
 
+TEST_CASE("the access log shows requests over TLS as it shows plain ones") {
+  Pki pki;
+  TempDir logs;
+  std::string path = logs.file("access.log");
+  HttpsServer https(pki, {"-b", "127.0.0.1:0", "--access-logfile", path, "--access-logformat",
+                          "%(h)s \"%(r)s\" %(s)s %(b)s"});
+  REQUIRE(https.port > 0);
+  CHECK(curl(pki, https.port, "/peer").status == 0);
+  CHECK(eventually([&] {
+    return read_whole(path).find("127.0.0.1 \"GET /peer HTTP/1.1\" 200 ") != std::string::npos;
+  }));
+}
+
 TEST_CASE("binds with schemes: https:// listeners speak TLS, the others plain HTTP") {
   Pki pki;
   HttpsServer https(pki, {"-b", "https://127.0.0.1:0", "-b", "http://127.0.0.1:0"});
