@@ -357,10 +357,20 @@ void Connection::process_input() {
   } else if (parser_.phase() == http::Parser::Phase::idle && (!tls_ || served_ != 0)) {
     head_started_ms_ = 0;
   }
-  in_batch_ = true;
-  parse_available();
-  in_batch_ = false;
-  flush();
+  serve_batch();
+}
+
+// Parses what the buffer holds and writes the answers, once per batch. Parsing that paused for
+// pending output carries on when the socket took all of it at once: no write completion will
+// come to resume it.
+void Connection::serve_batch() {
+  do {
+    in_batch_ = true;
+    parse_available();
+    in_batch_ = false;
+    flush();
+  } while (open_ && !writing_active_ && !lingering_ && !stop_parsing_ && parsed_ < filled_ &&
+           outstanding() < pipeline_depth && pending_output() == 0);
   if (open_) after_batch();
 }
 
@@ -490,11 +500,7 @@ void Connection::answer(Exchange& exchange, const Response& response) {
   }
   if (in_batch_) return;
   // An answer from later (async handler, thread pool): write it and resume reading.
-  in_batch_ = true;
-  parse_available();
-  in_batch_ = false;
-  flush();
-  if (open_) after_batch();
+  serve_batch();
 }
 
 void Connection::serialize(Exchange& exchange, const Response& response, std::string& out) {
@@ -600,11 +606,7 @@ void Connection::on_write(uv_write_t* request, int status) {
     self.close();
     return;
   }
-  self.in_batch_ = true;
-  self.parse_available();
-  self.in_batch_ = false;
-  self.flush();
-  if (self.open_) self.after_batch();
+  self.serve_batch();
 }
 
 // Our last answer is out: half-close, then drain the client's input for a moment.

@@ -105,6 +105,7 @@ class Connection {
   Decrypted decrypt();
   void fail_tls(net::tls::Failure failure);
   void process_input();
+  void serve_batch();
   void parse_available();
   void dispatch_message();
   void dispatch_forwarded(const http::Forwarded& forwarded);
