@@ -212,14 +212,23 @@ void Connection::on_peer_eof() {
     return;
   }
   peer_eof_ = true;
+  update_reading();
+  // Requests it sent before (parsing paused for a full pipeline or pending output) are answered
+  // first: parse_available() ends the input once it has parsed them.
+  if (!stop_parsing_ && proxy_state_ == ProxyState::none && parsed_ < filled_) return;
+  end_of_input();
+  flush();
+}
+
+// Nothing more comes from the peer: the last request dispatched closes the connection, or it
+// closes now when every answer is out.
+void Connection::end_of_input() {
   stop_parsing_ = true;
   if (outstanding() != 0) {
     mark_closing(next_sequence_ - 1);
   } else {
     closing_ = true;
   }
-  update_reading();
-  flush();
 }
 
 // on_alloc found no room. Reading stops, or libuv would ask again on every loop turn. With
@@ -391,6 +400,8 @@ void Connection::parse_available() {
     parsed_ = parser_.position();
     dispatch_message();
   }
+  // The peer finished sending while requests waited in the buffer: they are all parsed now.
+  if (peer_eof_ && !stop_parsing_ && parsed_ >= filled_) end_of_input();
   send_continue_if_expected();
 }
 
