@@ -320,7 +320,8 @@ Connection::Decrypted Connection::decrypt() {
   for (;;) {
     if (capacity() - filled_ < min_read_space && !make_room()) {
       tls_stalled_ = true;
-      if (outstanding() != 0) return Decrypted::more;
+      // Requests outstanding pin the buffer; unparsed requests free room once parsed.
+      if (outstanding() != 0 || parsed_ < filled_) return Decrypted::more;
       on_buffer_full();
       return Decrypted::stopped;
     }
