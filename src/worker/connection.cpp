@@ -212,14 +212,23 @@ void Connection::on_peer_eof() {
     return;
   }
   peer_eof_ = true;
+  update_reading();
+  // Requests it sent before (parsing paused for a full pipeline or pending output) are answered
+  // first: parse_available() ends the input once it has parsed them.
+  if (!stop_parsing_ && proxy_state_ == ProxyState::none && parsed_ < filled_) return;
+  end_of_input();
+  flush();
+}
+
+// Nothing more comes from the peer: the last request dispatched closes the connection, or it
+// closes now when every answer is out.
+void Connection::end_of_input() {
   stop_parsing_ = true;
   if (outstanding() != 0) {
     mark_closing(next_sequence_ - 1);
   } else {
     closing_ = true;
   }
-  update_reading();
-  flush();
 }
 
 // on_alloc found no room. Reading stops, or libuv would ask again on every loop turn. With
@@ -311,7 +320,8 @@ Connection::Decrypted Connection::decrypt() {
   for (;;) {
     if (capacity() - filled_ < min_read_space && !make_room()) {
       tls_stalled_ = true;
-      if (outstanding() != 0) return Decrypted::more;
+      // Requests outstanding pin the buffer; unparsed requests free room once parsed.
+      if (outstanding() != 0 || parsed_ < filled_) return Decrypted::more;
       on_buffer_full();
       return Decrypted::stopped;
     }
@@ -357,10 +367,20 @@ void Connection::process_input() {
   } else if (parser_.phase() == http::Parser::Phase::idle && (!tls_ || served_ != 0)) {
     head_started_ms_ = 0;
   }
-  in_batch_ = true;
-  parse_available();
-  in_batch_ = false;
-  flush();
+  serve_batch();
+}
+
+// Parses what the buffer holds and writes the answers, once per batch. Parsing that paused for
+// pending output carries on when the socket took all of it at once: no write completion will
+// come to resume it.
+void Connection::serve_batch() {
+  do {
+    in_batch_ = true;
+    parse_available();
+    in_batch_ = false;
+    flush();
+  } while (open_ && !writing_active_ && !lingering_ && !stop_parsing_ && parsed_ < filled_ &&
+           outstanding() < pipeline_depth && pending_output() == 0);
   if (open_) after_batch();
 }
 
@@ -381,6 +401,8 @@ void Connection::parse_available() {
     parsed_ = parser_.position();
     dispatch_message();
   }
+  // The peer finished sending while requests waited in the buffer: they are all parsed now.
+  if (peer_eof_ && !stop_parsing_ && parsed_ >= filled_) end_of_input();
   send_continue_if_expected();
 }
 
@@ -490,11 +512,7 @@ void Connection::answer(Exchange& exchange, const Response& response) {
   }
   if (in_batch_) return;
   // An answer from later (async handler, thread pool): write it and resume reading.
-  in_batch_ = true;
-  parse_available();
-  in_batch_ = false;
-  flush();
-  if (open_) after_batch();
+  serve_batch();
 }
 
 void Connection::serialize(Exchange& exchange, const Response& response, std::string& out) {
@@ -600,11 +618,7 @@ void Connection::on_write(uv_write_t* request, int status) {
     self.close();
     return;
   }
-  self.in_batch_ = true;
-  self.parse_available();
-  self.in_batch_ = false;
-  self.flush();
-  if (self.open_) self.after_batch();
+  self.serve_batch();
 }
 
 // Our last answer is out: half-close, then drain the client's input for a moment.

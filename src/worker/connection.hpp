@@ -95,6 +95,7 @@ class Connection {
 
   // The read path, in the order a batch of bytes goes through it.
   void on_peer_eof();
+  void end_of_input();
   void on_buffer_full();
   // TLS: ciphertext is decrypted into the buffer, then parsed as plain HTTP is.
   void on_ciphertext(const char* data, std::size_t size);
@@ -105,6 +106,7 @@ class Connection {
   Decrypted decrypt();
   void fail_tls(net::tls::Failure failure);
   void process_input();
+  void serve_batch();
   void parse_available();
   void dispatch_message();
   void dispatch_forwarded(const http::Forwarded& forwarded);
