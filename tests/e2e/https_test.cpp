@@ -380,3 +380,17 @@ TEST_CASE("/metrics over HTTPS: a hashed CA directory; a silent client is closed
   CHECK(waited >= 0.8);
   CHECK(waited < 5);
 }
+
+TEST_CASE("`prefork metrics` serves /metrics over HTTPS too") {
+  Pki pki;
+  TempDir dir;
+  std::string toml = file_config() + "multiproc_dir = \"" + dir.path() + "\"\nssl_certfile = \"" +
+                     pki.file("server.pem") + "\"\nssl_keyfile = \"" + pki.file("server.key") +
+                     "\"\n";
+  Server reader(prefork_binary(), {"metrics", "-c", dir.write("prefork.toml", toml)});
+  REQUIRE(reader.wait_for_line("Metrics listening at: https://").has_value());
+  int port = metrics_port(reader);
+  REQUIRE(port > 0);
+  CHECK(curl(pki, port, "/health").text.find("\"status\": \"ok\"") != std::string::npos);
+  CHECK(http_get(port, "/health", 3s).status == 0);
+}
