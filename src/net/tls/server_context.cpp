@@ -118,11 +118,10 @@ Result<std::shared_ptr<const ServerContext>> ServerContext::make(const ServerOpt
     SSL_CTX_free(context);
     return configured;
   }
-  return std::shared_ptr<const ServerContext>(new ServerContext(context, options));
+  return std::shared_ptr<const ServerContext>(new ServerContext(context));
 }
 
-ServerContext::ServerContext(SSL_CTX* context, ServerOptions options)
-    : context_(context), options_(std::move(options)) {}
+ServerContext::ServerContext(SSL_CTX* context) : context_(context) {}
 
 ServerContext::~ServerContext() {
   SSL_CTX_free(context_);

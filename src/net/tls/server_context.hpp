@@ -39,13 +39,11 @@ class ServerContext {
 
   // A server session in accept state; null when OpenSSL cannot make one.
   SSL* new_session() const;
-  const ServerOptions& options() const { return options_; }
 
  private:
-  ServerContext(SSL_CTX* context, ServerOptions options);
+  explicit ServerContext(SSL_CTX* context);
 
   SSL_CTX* context_;
-  ServerOptions options_;
 };
 
 }  // namespace prefork::net::tls

@@ -95,7 +95,6 @@ void ServerSession::feed(const char* data, std::size_t size) {
   input_.lend(data, size);
   if (size == 0) return;
   started_ = true;
-  drained_ = false;
 }
 
 void ServerSession::keep_unread() {
@@ -113,10 +112,7 @@ ServerSession::Progress ServerSession::handshake(std::string& wire) {
     subject_ = verified_subject(session_);
     return Progress::done;
   }
-  if (SSL_get_error(session_, result) == SSL_ERROR_WANT_READ) {
-    drained_ = true;
-    return Progress::want_more;
-  }
+  if (SSL_get_error(session_, result) == SSL_ERROR_WANT_READ) return Progress::want_more;
   record_failure();
   return Progress::failed;
 }
@@ -137,7 +133,6 @@ ServerSession::Read ServerSession::read(char* dst, std::size_t room, std::size_t
   if (result == 1) return Read::data;
   switch (SSL_get_error(session_, result)) {
     case SSL_ERROR_WANT_READ:
-      drained_ = true;
       return Read::want_more;
     case SSL_ERROR_ZERO_RETURN:
       return Read::closed;
@@ -164,10 +159,6 @@ void ServerSession::shutdown(std::string& wire) {
   WireScope scope(input_, wire);
   ERR_clear_error();
   SSL_shutdown(session_);
-}
-
-bool ServerSession::has_buffered_input() const {
-  return !drained_ && (input_.unread() > 0 || SSL_has_pending(session_) == 1);
 }
 
 bool ServerSession::release_buffers() {

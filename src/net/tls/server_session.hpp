@@ -59,12 +59,6 @@ class ServerSession {
   // close_notify, appended to wire (best effort).
   void shutdown(std::string& wire);
 
-  // Whether read() may make progress without another socket read: ciphertext lent or kept and
-  // not yet read, or records OpenSSL holds (decrypted or not). A connection that stopped
-  // reading for want of room calls read() again while this is true. It can be true when what
-  // is held is only part of a record; read() then answers want_more, and from then on this is
-  // false until the next feed().
-  bool has_buffered_input() const;
   // Frees OpenSSL's record buffers while the connection is idle; false when it holds data.
   bool release_buffers();
 
@@ -74,7 +68,6 @@ class ServerSession {
   Failure failure() const { return failure_; }
   // The OpenSSL reason of the failure, for a debug log line.
   const std::string& failure_reason() const { return failure_reason_; }
-  void fail(Failure failure) { failure_ = failure; }
 
  private:
   // Takes the failure's kind and reason from OpenSSL's error queue.
@@ -88,8 +81,6 @@ class ServerSession {
   Failure failure_ = Failure::none;
   bool handshaken_ = false;
   bool started_ = false;
-  // OpenSSL answered "want more" and nothing was fed since: it holds no input it can use.
-  bool drained_ = false;
 };
 
 }  // namespace prefork::net::tls
