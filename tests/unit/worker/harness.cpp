@@ -117,15 +117,11 @@ bool RawClient::receive(std::chrono::steady_clock::time_point deadline) {
   }
 }
 
-std::optional<HttpResponse> RawClient::read_response(bool head_request,
-                                                     std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::size_t head_end;
-  while ((head_end = pending_.find("\r\n\r\n")) == std::string::npos) {
-    if (!receive(deadline)) return std::nullopt;
-  }
+std::optional<HttpResponse> take_response(std::string& pending, bool head_request) {
+  std::size_t head_end = pending.find("\r\n\r\n");
+  if (head_end == std::string::npos) return std::nullopt;
   HttpResponse response;
-  std::string_view head(pending_.data(), head_end);
+  std::string_view head(pending.data(), head_end);
   std::size_t line_end = head.find("\r\n");
   std::string_view status_line = head.substr(0, line_end);
   if (status_line.size() < 12) return std::nullopt;
@@ -147,11 +143,19 @@ std::optional<HttpResponse> RawClient::read_response(bool head_request,
     length = std::size_t(std::stoul(*declared));
   }
   std::size_t body_start = head_end + 4;
-  while (pending_.size() < body_start + length) {
+  if (pending.size() < body_start + length) return std::nullopt;
+  response.body = pending.substr(body_start, length);
+  pending.erase(0, body_start + length);
+  return response;
+}
+
+std::optional<HttpResponse> RawClient::read_response(bool head_request,
+                                                     std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::optional<HttpResponse> response;
+  while (!(response = take_response(pending_, head_request))) {
     if (!receive(deadline)) return std::nullopt;
   }
-  response.body = pending_.substr(body_start, length);
-  pending_.erase(0, body_start + length);
   return response;
 }
 

@@ -28,6 +28,11 @@ struct HttpResponse {
   std::optional<std::string> header(std::string_view name) const;
 };
 
+// The complete response at the front of pending, taken off it; its body is read by
+// Content-Length (none for HEAD, 1xx, 204, 304). nullopt while it is incomplete or its status
+// line is malformed.
+std::optional<HttpResponse> take_response(std::string& pending, bool head_request = false);
+
 // A blocking TCP client speaking raw bytes, with deadlines on every read.
 class RawClient {
  public:

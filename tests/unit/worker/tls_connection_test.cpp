@@ -82,38 +82,6 @@ void send_all(int fd, std::string_view bytes) {
   }
 }
 
-// One complete response at the front of pending (taken off it), by Content-Length.
-std::optional<HttpResponse> take_response(std::string& pending) {
-  std::size_t head_end = pending.find("\r\n\r\n");
-  if (head_end == std::string::npos) return std::nullopt;
-  HttpResponse response;
-  std::string_view head(pending.data(), head_end);
-  std::size_t line_end = head.find("\r\n");
-  std::string_view status_line = head.substr(0, line_end);
-  if (status_line.size() < 12) throw std::runtime_error("bad status line");
-  response.status = std::atoi(std::string(status_line.substr(9, 3)).c_str());
-  while (line_end != std::string_view::npos) {
-    head.remove_prefix(line_end + 2);
-    line_end = head.find("\r\n");
-    std::string_view line = head.substr(0, line_end);
-    std::size_t colon = line.find(':');
-    if (colon == std::string_view::npos) continue;
-    std::string_view value = line.substr(colon + 1);
-    while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
-    response.headers.emplace_back(std::string(line.substr(0, colon)), std::string(value));
-  }
-  std::size_t length = 0;
-  bool bodyless = response.status < 200 || response.status == 204 || response.status == 304;
-  if (auto declared = response.header("Content-Length"); declared && !bodyless) {
-    length = std::size_t(std::stoul(*declared));
-  }
-  std::size_t body_start = head_end + 4;
-  if (pending.size() < body_start + length) return std::nullopt;
-  response.body = pending.substr(body_start, length);
-  pending.erase(0, body_start + length);
-  return response;
-}
-
 // A TLS client over a blocking socket whose records are made in memory: queue() and
 // queue_close_notify() only encrypt, send_queued() sends everything encrypted so far in one
 // write.
