@@ -395,8 +395,9 @@ TEST_CASE("plain HTTP: pipelined answers beyond the pending output limit are all
   close(fd);
 }
 
-TEST_CASE("TLS: requests followed by close_notify in the same flight are all answered") {
-  WorkerProcess worker(test_config(), TlsApp::make, {}, server_context());
+// 20 requests and a close_notify in one flight: all 20 answered, then the connection closes.
+void check_close_notify_after_pipeline(const config::Config& config) {
+  WorkerProcess worker(config, TlsApp::make, {}, server_context());
   TlsClient client(worker.port());
   REQUIRE(client.handshake());
   client.queue(numbered_gets(20));
@@ -406,15 +407,12 @@ TEST_CASE("TLS: requests followed by close_notify in the same flight are all ans
   CHECK(client.closed_within(2s));
 }
 
+TEST_CASE("TLS: requests followed by close_notify in the same flight are all answered") {
+  check_close_notify_after_pipeline(test_config());
+}
+
 TEST_CASE("TLS: close_notify read while the pipeline is full: the requests before it answered") {
-  WorkerProcess worker(threads_config(), TlsApp::make, {}, server_context());
-  TlsClient client(worker.port());
-  REQUIRE(client.handshake());
-  client.queue(numbered_gets(20));
-  client.queue_close_notify();
-  client.send_queued();
-  check_numbered_answers(client, 20);
-  CHECK(client.closed_within(2s));
+  check_close_notify_after_pipeline(threads_config());
 }
 
 TEST_CASE("TLS: close_notify read while output is pending: the requests before it answered") {
