@@ -86,7 +86,8 @@ std::string built_path(const char* variable) {
   return value;
 }
 
-Server::Server(const std::string& binary, const std::vector<std::string>& args) {
+Server::Server(const std::string& binary, const std::vector<std::string>& args,
+               const std::vector<std::string>& env) {
   int pipe_fds[2];
   if (pipe2(pipe_fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe2 failed");
   std::vector<char*> argv;
@@ -100,6 +101,7 @@ Server::Server(const std::string& binary, const std::vector<std::string>& args) 
     dup2(pipe_fds[1], STDOUT_FILENO);
     unsetenv("LISTEN_FDS");
     unsetenv("LISTEN_PID");
+    for (const std::string& entry : env) putenv(const_cast<char*>(entry.c_str()));
     execv(binary.c_str(), argv.data());
     _exit(127);
   }
@@ -183,18 +185,7 @@ int Server::port_of(std::string_view start, std::chrono::milliseconds timeout) {
 }
 
 std::vector<pid_t> Server::workers() const {
-  std::vector<pid_t> children;
-  DIR* proc = opendir("/proc");
-  if (!proc) return children;
-  while (dirent* entry = readdir(proc)) {
-    pid_t pid = std::atoi(entry->d_name);
-    if (pid <= 0) continue;
-    char state = 0;
-    auto parent = parent_of(read_whole("/proc/" + std::string(entry->d_name) + "/stat"), state);
-    if (parent && *parent == pid_ && state != 'Z' && state != 'X') children.push_back(pid);
-  }
-  closedir(proc);
-  return children;
+  return children_of(pid_);
 }
 
 bool Server::wait_for_worker_count(std::size_t count, std::chrono::milliseconds timeout) {
@@ -367,6 +358,22 @@ bool thread_sleeping_in_handler(pid_t pid) {
   }
   closedir(dir);
   return sleeping;
+}
+
+std::vector<pid_t> children_of(pid_t parent) {
+  std::vector<pid_t> children;
+  DIR* proc = opendir("/proc");
+  if (!proc) return children;
+  while (dirent* entry = readdir(proc)) {
+    pid_t pid = std::atoi(entry->d_name);
+    if (pid <= 0) continue;
+    char state = 0;
+    auto parent_pid = parent_of(read_whole("/proc/" + std::string(entry->d_name) + "/stat"), state);
+    if (parent_pid && *parent_pid == parent && state != 'Z' && state != 'X')
+      children.push_back(pid);
+  }
+  closedir(proc);
+  return children;
 }
 
 std::string process_cmdline(pid_t pid) {

@@ -36,7 +36,9 @@ inline std::string hello_binary() {
 
 class Server {
  public:
-  Server(const std::string& binary, const std::vector<std::string>& args);
+  // env: "KEY=VALUE" entries set in the child before it executes binary.
+  Server(const std::string& binary, const std::vector<std::string>& args,
+         const std::vector<std::string>& env = {});
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
@@ -172,6 +174,8 @@ bool sleeping_in_handler(pid_t pid);
 // The same for any thread of pid: a handler blocking in /sleep on a thread pool.
 bool thread_sleeping_in_handler(pid_t pid);
 std::string process_cmdline(pid_t pid);
+// Live (not zombie) child processes of parent.
+std::vector<pid_t> children_of(pid_t parent);
 bool process_alive(pid_t pid);
 char process_state(pid_t pid);
 
