@@ -32,6 +32,7 @@ Arbiter::~Arbiter() {
 int Arbiter::run() {
   start_signal_handlers();
   start_heartbeat_check();
+  start_watchdog();
   spawn_missing_workers();
   uv_run(&loop_, UV_RUN_DEFAULT);
   return exit_code_;
@@ -56,6 +57,7 @@ void Arbiter::retire_all(int signum, double grace_seconds) {
 
 void Arbiter::stop(int exit_code, bool graceful) {
   if (exit_code != 0) exit_code_ = exit_code;
+  setup_.notifier.stopping();
   stopping_ = true;
   target_workers_ = 0;
   // As gunicorn does: a client connecting from now on is refused, not queued for workers that

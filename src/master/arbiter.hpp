@@ -18,6 +18,7 @@
 #include "config/config.hpp"
 #include "core/heartbeat.hpp"
 #include "master/listeners.hpp"
+#include "master/notify.hpp"
 #include "master/privileges.hpp"
 #include "master/reap_observer.hpp"
 #include "master/tls_setup.hpp"
@@ -37,6 +38,7 @@ struct Setup {
   const char* const* argv = nullptr;
   const char* const* envp = nullptr;
   AppFactory linked_factory = nullptr;
+  Notifier notifier;  // systemd's NOTIFY_SOCKET, taken from the environment at start
 };
 
 struct WorkerProcess {
@@ -95,6 +97,10 @@ class Arbiter {
   // heartbeat_check.cpp
   void start_heartbeat_check();
   void check_workers();
+  // The current generation serves: as many workers as the target, each with the app loaded.
+  bool all_workers_booted() const;
+  void notify_workers();
+  void start_watchdog();
   // arbiter.cpp
   void retire(WorkerProcess& worker, int signum, double grace_seconds);
   void retire_all(int signum, double grace_seconds);
@@ -112,6 +118,7 @@ class Arbiter {
   uv_timer_t signal_dispatch_timer_;
   std::vector<int> pending_signals_;
   uv_timer_t check_timer_;
+  uv_timer_t watchdog_timer_;
   std::map<pid_t, WorkerProcess> workers_;
   int target_workers_ = 1;
   int next_worker_id_ = 1;

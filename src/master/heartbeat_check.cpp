@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <csignal>
 
 #include "core/log.hpp"
@@ -41,6 +42,38 @@ void Arbiter::check_workers() {
   }
   // Retries a fork that failed earlier (e.g. EAGAIN under a process limit).
   spawn_missing_workers();
+  notify_workers();
+}
+
+bool Arbiter::all_workers_booted() const {
+  if (active_workers() != target_workers_) return false;
+  return std::all_of(workers_.begin(), workers_.end(), [](const auto& entry) {
+    const WorkerProcess& worker = entry.second;
+    return worker.retiring || worker.heartbeat->get()->booted.load();
+  });
+}
+
+// READY=1 once the first generation, or a reload's new one, serves; then the count as it moves.
+void Arbiter::notify_workers() {
+  if (stopping_) return;
+  Notifier& notifier = setup_.notifier;
+  if (!notifier.awaiting_ready()) {
+    notifier.workers_changed(active_workers());
+  } else if (all_workers_booted()) {
+    notifier.ready(active_workers());
+  }
+}
+
+// systemd's watchdog: fed from the loop, so a master stuck anywhere stops feeding it.
+void Arbiter::start_watchdog() {
+  std::uint64_t interval_ms = setup_.notifier.watchdog_interval_ms();
+  if (interval_ms == 0) return;
+  uv_timer_init(&loop_, &watchdog_timer_);
+  watchdog_timer_.data = this;
+  uv_timer_start(
+      &watchdog_timer_,
+      [](uv_timer_t* timer) { static_cast<Arbiter*>(timer->data)->setup_.notifier.watchdog(); },
+      interval_ms, interval_ms);
 }
 
 }  // namespace prefork::master

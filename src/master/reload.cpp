@@ -39,12 +39,17 @@ config::LoadResult Arbiter::reload_config() const {
 void Arbiter::handle_hup() {
   if (stopping_) return;
   log::info("Hang up: Master");
+  setup_.notifier.reloading();
   config::LoadResult loaded = reload_config();
   if (!loaded.config) {
     log::error("Reload failed, keeping the running configuration: ", loaded.message);
+    setup_.notifier.reload_failed(loaded.message);
     return;
   }
-  if (!apply_reloaded_config(std::move(*loaded.config))) return;
+  if (!apply_reloaded_config(std::move(*loaded.config))) {
+    setup_.notifier.reload_failed("see the error log");
+    return;
+  }
   if (reload_hook_) reload_hook_(setup_.tls);
   for (auto& [pid, worker] : workers_) worker.retiring = true;
   spawn_missing_workers();

@@ -145,6 +145,8 @@ int run(int argc, char** argv, AppFactory factory) {
                              : master::serve_metrics_only(config, setup.tls.metrics);
   }
 
+  // Before the app is loaded: neither it nor the workers see systemd's variables.
+  setup.notifier = master::Notifier::from_environment();
   app::LoadOutcome resolved = app::resolve(config.app, factory);
   if (!resolved.ok())
     return fail(resolved.not_configured ? exit_usage : exit_boot_error, resolved.status.message());
