@@ -1,5 +1,6 @@
 // The example app: a greeting, an echo, a slow endpoint for shutdown and timeout tests, the
-// answering worker's pid, the client's address and scheme, and its certificate's subject.
+// answering worker's pid and environment, the client's address and scheme, and its
+// certificate's subject.
 #pragma once
 
 #include <unistd.h>
@@ -7,6 +8,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -28,6 +30,12 @@ class HelloApp : public SyncApp {
     }
     // Which worker answered: tests count requests per worker.
     if (path == "/pid") return Response::text(200, std::to_string(getpid()));
+    // What the worker inherited: tests check which variables reach the app.
+    if (path == "/env") {
+      const char* value = std::getenv(std::string(query_value(request.query(), "name")).c_str());
+      if (!value) return Response::view(404, "text/plain; charset=utf-8", "unset\n");
+      return Response::text(200, value);
+    }
     // Who the client is and how it connected, as a trusted proxy says (tests of forwarding).
     if (path == "/peer") {
       return Response::text(200, std::string(request.peer()) + " " + std::string(request.scheme()));
@@ -37,24 +45,33 @@ class HelloApp : public SyncApp {
     return Response::view(404, "text/plain; charset=utf-8", "Not Found\n");
   }
 
-  static std::unique_ptr<App> make(const AppConfig&) { return std::make_unique<HelloApp>(); }
+  // [app] boot_delay_ms: an app slow to load, for tests of when the workers are ready.
+  static std::unique_ptr<App> make(const AppConfig& config) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(config.get_int("boot_delay_ms", 0)));
+    return std::make_unique<HelloApp>();
+  }
 
  private:
-  // The value of `name=N` in a query string; 0 when absent or not a number.
-  static long query_number(std::string_view query, std::string_view name) {
+  // The value of `name=…` in a query string, undecoded; empty when absent.
+  static std::string_view query_value(std::string_view query, std::string_view name) {
     while (!query.empty()) {
       std::string_view pair = query.substr(0, query.find('&'));
       if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
           pair[name.size()] == '=') {
-        long value = 0;
-        std::string_view digits = pair.substr(name.size() + 1);
-        std::from_chars(digits.data(), digits.data() + digits.size(), value);
-        return value;
+        return pair.substr(name.size() + 1);
       }
       if (pair.size() == query.size()) break;
       query.remove_prefix(pair.size() + 1);
     }
-    return 0;
+    return {};
+  }
+
+  // The value of `name=N` in a query string; 0 when absent or not a number.
+  static long query_number(std::string_view query, std::string_view name) {
+    long value = 0;
+    std::string_view digits = query_value(query, name);
+    std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    return value;
   }
 };
 

@@ -14,8 +14,10 @@
 
 #include <cerrno>
 #include <csignal>
+#include <cstddef>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
@@ -389,6 +391,95 @@ char process_state(pid_t pid) {
   char state = 0;
   parent_of(read_whole("/proc/" + std::to_string(pid) + "/stat"), state);
   return state;
+}
+
+bool NotifyMessage::has(std::string_view line) const {
+  std::string_view rest = text;
+  while (!rest.empty()) {
+    std::string_view current = rest.substr(0, rest.find('\n'));
+    if (current == line) return true;
+    rest.remove_prefix(std::min(rest.size(), current.size() + 1));
+  }
+  return false;
+}
+
+std::optional<std::string> NotifyMessage::value(std::string_view key) const {
+  std::string prefix = std::string(key) + "=";
+  for (std::size_t at = 0; at < text.size();) {
+    std::size_t end = text.find('\n', at);
+    if (end == std::string::npos) end = text.size();
+    if (text.compare(at, prefix.size(), prefix) == 0)
+      return text.substr(at + prefix.size(), end - at - prefix.size());
+    at = end + 1;
+  }
+  return std::nullopt;
+}
+
+NotifySocket::NotifySocket(std::string address) : address_(std::move(address)) {
+  fd_ = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  int on = 1;
+  if (fd_ < 0 || setsockopt(fd_, SOL_SOCKET, SO_PASSCRED, &on, sizeof on) != 0)
+    throw std::runtime_error("notify socket: " + std::string(std::strerror(errno)));
+  sockaddr_un bound{};
+  bound.sun_family = AF_UNIX;
+  address_.copy(bound.sun_path, sizeof bound.sun_path - 1);
+  auto length = socklen_t(offsetof(sockaddr_un, sun_path) + address_.size());
+  if (address_[0] == '@') {
+    bound.sun_path[0] = '\0';
+  } else {
+    ++length;
+  }
+  if (bind(fd_, reinterpret_cast<sockaddr*>(&bound), length) != 0)
+    throw std::runtime_error("bind " + address_ + ": " + std::strerror(errno));
+}
+
+NotifySocket::~NotifySocket() {
+  ::close(fd_);
+  if (address_[0] != '@') ::unlink(address_.c_str());
+}
+
+std::optional<NotifyMessage> NotifySocket::next(std::chrono::milliseconds timeout) {
+  pollfd ready{fd_, POLLIN, 0};
+  if (poll(&ready, 1, int(timeout.count())) <= 0) return std::nullopt;
+  char buffer[4096];
+  iovec data{buffer, sizeof buffer};
+  alignas(cmsghdr) char control[CMSG_SPACE(sizeof(ucred))];
+  msghdr header{};
+  header.msg_iov = &data;
+  header.msg_iovlen = 1;
+  header.msg_control = control;
+  header.msg_controllen = sizeof control;
+  ssize_t n = recvmsg(fd_, &header, MSG_CMSG_CLOEXEC);
+  if (n < 0) return std::nullopt;
+  NotifyMessage message;
+  message.text.assign(buffer, std::size_t(n));
+  for (cmsghdr* item = CMSG_FIRSTHDR(&header); item; item = CMSG_NXTHDR(&header, item)) {
+    if (item->cmsg_level == SOL_SOCKET && item->cmsg_type == SCM_CREDENTIALS) {
+      ucred credentials;
+      std::memcpy(&credentials, CMSG_DATA(item), sizeof credentials);
+      message.pid = credentials.pid;
+    }
+  }
+  received_.push_back(message);
+  return message;
+}
+
+std::optional<NotifyMessage> NotifySocket::wait_for(std::string_view line,
+                                                    std::chrono::milliseconds timeout) {
+  auto deadline = Clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    std::optional<NotifyMessage> message = next(left);
+    if (!message) return std::nullopt;
+    if (message->has(line)) return message;
+  }
+}
+
+std::uint64_t monotonic_usec() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return std::uint64_t(now.tv_sec) * 1000000 + std::uint64_t(now.tv_nsec) / 1000;
 }
 
 TempDir::TempDir() {

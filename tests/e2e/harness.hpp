@@ -8,6 +8,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -178,6 +179,44 @@ std::string process_cmdline(pid_t pid);
 std::vector<pid_t> children_of(pid_t parent);
 bool process_alive(pid_t pid);
 char process_state(pid_t pid);
+
+// One sd_notify(3) datagram and the pid of the process that sent it.
+struct NotifyMessage {
+  pid_t pid = 0;
+  std::string text;
+  // True when one of the message's lines is line ("READY=1").
+  bool has(std::string_view line) const;
+  // The value of KEY=VALUE, or nullopt when the message has no such line.
+  std::optional<std::string> value(std::string_view key) const;
+};
+
+// systemd's end of NOTIFY_SOCKET: a datagram socket that learns each sender's pid
+// (SO_PASSCRED), bound at a path or, for "@name", at an abstract address.
+class NotifySocket {
+ public:
+  explicit NotifySocket(std::string address);
+  ~NotifySocket();
+  NotifySocket(const NotifySocket&) = delete;
+  NotifySocket& operator=(const NotifySocket&) = delete;
+
+  // The server's environment entry.
+  std::string env() const { return "NOTIFY_SOCKET=" + address_; }
+  // The next message, or nullopt after timeout.
+  std::optional<NotifyMessage> next(std::chrono::milliseconds timeout = 10s);
+  // Reads messages until one has line; nullopt at the deadline.
+  std::optional<NotifyMessage> wait_for(std::string_view line,
+                                        std::chrono::milliseconds timeout = 10s);
+  // Every message read so far, in order.
+  const std::vector<NotifyMessage>& received() const { return received_; }
+
+ private:
+  std::string address_;
+  int fd_ = -1;
+  std::vector<NotifyMessage> received_;
+};
+
+// CLOCK_MONOTONIC in microseconds, the clock of MONOTONIC_USEC.
+std::uint64_t monotonic_usec();
 
 // A private directory under /tmp, removed with its files on destruction.
 class TempDir {
