@@ -64,7 +64,7 @@ void Arbiter::notify_workers() {
   }
 }
 
-// systemd's watchdog: fed from the loop, so a master stuck anywhere stops feeding it.
+// systemd's watchdog: fed from the loop, so a master whose loop is stuck stops feeding it.
 void Arbiter::start_watchdog() {
   std::uint64_t interval_ms = setup_.notifier.watchdog_interval_ms();
   if (interval_ms == 0) return;

@@ -1,5 +1,3 @@
-#include "master/notify.hpp"
-
 #include <doctest/doctest.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -11,7 +9,8 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
-#include <thread>
+
+#include "master/notify.hpp"
 
 using prefork::master::Notifier;
 using prefork::master::NotifyAddress;
