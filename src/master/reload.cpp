@@ -46,6 +46,7 @@ void Arbiter::handle_hup() {
   }
   if (!apply_reloaded_config(std::move(*loaded.config))) return;
   if (reload_hook_) reload_hook_(setup_.tls);
+  hooks_.on_reload();
   for (auto& [pid, worker] : workers_) worker.retiring = true;
   spawn_missing_workers();
   for (auto& [pid, worker] : workers_) {
