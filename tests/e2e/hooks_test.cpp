@@ -114,9 +114,11 @@ TEST_CASE("TERM runs on_exit after the last worker is gone") {
   std::vector<pid_t> workers = server.workers();
   server.signal(SIGTERM);
   REQUIRE(server.wait_exit() == 0);
+  // The exit can be seen before the last lines are read from the pipe.
+  std::string on_exit_line = "[hooks] on_exit master=" + std::to_string(server.pid());
+  REQUIRE(server.wait_for_line(on_exit_line).has_value());
   std::string log = server.log();
-  std::size_t on_exit = first(log, "[hooks] on_exit master=" + std::to_string(server.pid()));
-  REQUIRE(on_exit != std::string::npos);
+  std::size_t on_exit = first(log, on_exit_line);
   for (pid_t pid : workers) {
     INFO("worker ", pid);
     CHECK(first(log, child_exit_line(pid)) < on_exit);
