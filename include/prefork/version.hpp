@@ -6,8 +6,8 @@ namespace prefork {
 
 inline constexpr const char* version = "0.1.0";
 
-// Bumped whenever App, Request, Response, Responder or Worker change layout or vtable.
-// The loader refuses a .so app built against another value.
-inline constexpr std::uint32_t abi_version = 3;  // 3: Request::client_subject()
+// Bumped whenever App, Request, Response, Responder, Worker, Master or MasterHooks change layout
+// or vtable. The loader refuses a .so app built against another value.
+inline constexpr std::uint32_t abi_version = 4;  // 4: MasterHooks
 
 }  // namespace prefork

@@ -27,6 +27,20 @@ std::string abi_text(std::uint32_t version) {
   return std::to_string(version);
 }
 
+// Hooks are optional: no symbol is no hooks, but hooks of another ABI are refused like the app.
+Status find_hooks(void* handle, const std::string& spec, const std::string& name, LoadedApp& app) {
+  std::string symbol = "prefork_hooks_" + name;
+  auto* descriptor = static_cast<const HooksDescriptor*>(dlsym(handle, symbol.c_str()));
+  if (!descriptor) return {};
+  if (descriptor->abi_version != abi_version) {
+    return Status::error("app \"" + spec + "\": " + symbol + " built for prefork ABI version " +
+                         abi_text(descriptor->abi_version) + ", but this prefork has ABI version " +
+                         abi_text(abi_version));
+  }
+  app.hooks = descriptor->make;
+  return {};
+}
+
 LoadOutcome load_shared_object(const std::string& spec) {
   LoadOutcome outcome;
   Spec parts;
@@ -68,6 +82,7 @@ LoadOutcome load_shared_object(const std::string& spec) {
   }
   outcome.app.factory = descriptor->factory;
   outcome.app.name = parts.name;
+  outcome.status = find_hooks(handle, spec, parts.name, outcome.app);
   return outcome;
 }
 

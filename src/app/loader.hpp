@@ -2,6 +2,7 @@
 #pragma once
 
 #include <prefork/app.hpp>
+#include <prefork/hooks.hpp>
 
 #include <memory>
 #include <string>
@@ -14,7 +15,8 @@ namespace prefork::app {
 // worker forked afterwards), so the handle is deliberately never closed.
 struct LoadedApp {
   AppFactory factory = nullptr;
-  std::string name;  // the symbol's name for a .so app, "" for a linked-in factory
+  std::string name;              // the symbol's name for a .so app, "" for a linked-in factory
+  HooksFactory hooks = nullptr;  // the .so's PREFORK_HOOKS, when it has them
 };
 
 struct LoadOutcome {

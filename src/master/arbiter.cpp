@@ -18,7 +18,9 @@ constexpr double quick_shutdown_grace_seconds = 1;
 
 }  // namespace
 
-Arbiter::Arbiter(Setup setup) : setup_(std::move(setup)) {
+Arbiter::Arbiter(Setup setup)
+    : setup_(std::move(setup)),
+      hooks_(setup_.hooks, setup_.config, [this] { return active_workers(); }) {
   uv_loop_init(&loop_);
   target_workers_ = setup_.config.workers;
 }
@@ -33,8 +35,10 @@ int Arbiter::run() {
   start_signal_handlers();
   start_heartbeat_check();
   start_watchdog();
+  hooks_.when_ready();
   spawn_missing_workers();
   uv_run(&loop_, UV_RUN_DEFAULT);
+  hooks_.on_exit();
   return exit_code_;
 }
 

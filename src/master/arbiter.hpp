@@ -17,6 +17,7 @@
 #include "app/loader.hpp"
 #include "config/config.hpp"
 #include "core/heartbeat.hpp"
+#include "master/hooks.hpp"
 #include "master/listeners.hpp"
 #include "master/notify.hpp"
 #include "master/privileges.hpp"
@@ -38,7 +39,9 @@ struct Setup {
   const char* const* argv = nullptr;
   const char* const* envp = nullptr;
   AppFactory linked_factory = nullptr;
-  Notifier notifier;  // systemd's NOTIFY_SOCKET, taken from the environment at start
+  Notifier notifier;             // systemd's NOTIFY_SOCKET, taken from the environment at start
+  MasterHooks* hooks = nullptr;  // the app's (adopt_hooks), or none
+  std::unique_ptr<MasterHooks> loaded_hooks;  // made from a preloaded .so; hooks points here
 };
 
 struct WorkerProcess {
@@ -127,6 +130,7 @@ class Arbiter {
   int exit_code_ = 0;
   std::function<void(const TlsContexts&)> reload_hook_;
   ReapObserver* observer_ = nullptr;
+  Hooks hooks_;
 };
 
 // Blocks the master's signals until Arbiter::run handles them, so that a TERM sent as soon as

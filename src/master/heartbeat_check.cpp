@@ -37,6 +37,7 @@ void Arbiter::check_workers() {
     if (silent_ms <= timeout_ms) continue;
     log::critical("WORKER TIMEOUT (pid:", pid, ")");
     worker.timed_out = true;
+    hooks_.worker_abort(pid);
     kill(pid, SIGABRT);
     worker.kill_deadline_ms = now + abort_grace_ms;
   }

@@ -51,6 +51,7 @@ void Arbiter::handle_hup() {
     return;
   }
   if (reload_hook_) reload_hook_(setup_.tls);
+  hooks_.on_reload();
   for (auto& [pid, worker] : workers_) worker.retiring = true;
   spawn_missing_workers();
   for (auto& [pid, worker] : workers_) {

@@ -1,6 +1,7 @@
 // prefork::run: from the command line to a running master.
 #include <unistd.h>
 #include <prefork/app.hpp>
+#include <prefork/hooks.hpp>
 
 #include <cerrno>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "master/arbiter.hpp"
+#include "master/hooks.hpp"
 #include "master/master_metrics.hpp"
 #include "master/metrics_endpoint.hpp"
 #include "master/metrics_only.hpp"
@@ -77,6 +79,7 @@ Status setup_logging(const config::Config& config) {
 int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Starting prefork ", version);
   master::hold_master_signals();
+  master::Hooks(setup.hooks, setup.config).on_starting();
   master::BindOutcome bound = master::bind_listeners(setup.config);
   if (!bound.status) return fail(exit_startup, bound.status.message());
   // The pidfile exists before "Listening at", the line supervisors and tests wait for.
@@ -119,9 +122,7 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
   return arbiter.run();
 }
 
-}  // namespace
-
-int run(int argc, char** argv, AppFactory factory) {
+int run_master(int argc, char** argv, AppFactory factory, MasterHooks* hooks) {
   CommandLine command_line(argc, argv);
   master::claim_process_title_memory(argc, argv);
   config::LoadResult loaded = config::load(command_line.argc(), command_line.argv(), environ);
@@ -160,12 +161,24 @@ int run(int argc, char** argv, AppFactory factory) {
     if (!made) return fail(exit_boot_error, "preload_app: " + made.message());
     setup.preloaded_app = std::move(made).value();
   }
+  if (Status adopted = master::adopt_hooks(setup, hooks); !adopted.ok())
+    return fail(exit_boot_error, adopted.message());
   setup.argc = command_line.argc();
   setup.argv = command_line.argv();
   setup.envp = environ;
   setup.linked_factory = factory;
   std::string pidfile_path = config.pidfile;
   return serve(std::move(setup), pidfile_path);
+}
+
+}  // namespace
+
+int run(int argc, char** argv, AppFactory factory) {
+  return run_master(argc, argv, factory, nullptr);
+}
+
+int run(int argc, char** argv, AppFactory factory, MasterHooks& hooks) {
+  return run_master(argc, argv, factory, &hooks);
 }
 
 }  // namespace prefork

@@ -64,6 +64,7 @@ void Arbiter::spawn_worker() {
   int position = free_position();
   auto heartbeat = std::make_unique<SharedHeartbeat>();
   storage::WorkerPlace metrics = observer_ ? observer_->prepare_worker() : storage::WorkerPlace{};
+  hooks_.pre_fork(id);
   // Until the child has left the master's loop, a signal it receives would be written into
   // the master's signal pipe and handled as the master's own.
   sigset_t all, previous;
@@ -102,6 +103,7 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
   release_master_loop();
   if (observer_) observer_->close_in_worker();
   restore_default_signals();
+  hooks_.post_fork(id);
   std::vector<worker::ListenSocket> sockets;
   for (const Listener& listener : setup_.listeners.all()) {
     std::shared_ptr<const net::tls::ServerContext> tls = listener.tls ? setup_.tls.app : nullptr;

@@ -93,3 +93,15 @@ TEST_CASE("factories that throw or return nothing give an error, not a crash") {
   CHECK(app::make({make_throwing, ""}, {}).message() == "the app factory failed: no database");
   CHECK(app::make({make_null, ""}, {}).message() == "the app factory returned no app");
 }
+
+TEST_CASE("a .so's PREFORK_HOOKS is found beside its app, and a .so without has none") {
+  app::LoadOutcome with_hooks = app::resolve(module("HOOKS_MODULE") + ":hooks", nullptr);
+  REQUIRE(with_hooks.ok());
+  bool found = with_hooks.app.hooks != nullptr;
+  REQUIRE(found);
+  CHECK(with_hooks.app.hooks() != nullptr);
+  app::LoadOutcome without = app::resolve(module("GREETING_MODULE") + ":greeting", nullptr);
+  REQUIRE(without.ok());
+  bool none = without.app.hooks == nullptr;
+  CHECK(none);
+}
