@@ -1,5 +1,6 @@
 // The example app: a greeting, an echo, a slow endpoint for shutdown and timeout tests, the
-// answering worker's pid, the client's address and scheme, and its certificate's subject.
+// answering worker's pid, the client's address and scheme, its certificate's subject, and a
+// variable of the worker's environment.
 #pragma once
 
 #include <unistd.h>
@@ -7,6 +8,7 @@
 
 #include <charconv>
 #include <chrono>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -34,27 +36,38 @@ class HelloApp : public SyncApp {
     }
     // The verified client certificate (HTTPS with cert_reqs).
     if (path == "/subject") return Response::text(200, std::string(request.client_subject()));
+    // A variable of the worker's environment (tests of raw_env, -e KEY=VALUE).
+    if (path == "/env") {
+      const char* value = std::getenv(std::string(query_value(request.query(), "name")).c_str());
+      if (!value) return Response::view(404, "text/plain; charset=utf-8", "unset\n");
+      return Response::text(200, value);
+    }
     return Response::view(404, "text/plain; charset=utf-8", "Not Found\n");
   }
 
   static std::unique_ptr<App> make(const AppConfig&) { return std::make_unique<HelloApp>(); }
 
  private:
-  // The value of `name=N` in a query string; 0 when absent or not a number.
-  static long query_number(std::string_view query, std::string_view name) {
+  // The value of `name=VALUE` in a query string, as sent; "" when absent.
+  static std::string_view query_value(std::string_view query, std::string_view name) {
     while (!query.empty()) {
       std::string_view pair = query.substr(0, query.find('&'));
       if (pair.size() > name.size() && pair.substr(0, name.size()) == name &&
           pair[name.size()] == '=') {
-        long value = 0;
-        std::string_view digits = pair.substr(name.size() + 1);
-        std::from_chars(digits.data(), digits.data() + digits.size(), value);
-        return value;
+        return pair.substr(name.size() + 1);
       }
       if (pair.size() == query.size()) break;
       query.remove_prefix(pair.size() + 1);
     }
-    return 0;
+    return {};
+  }
+
+  // The value of `name=N` in a query string; 0 when absent or not a number.
+  static long query_number(std::string_view query, std::string_view name) {
+    std::string_view digits = query_value(query, name);
+    long value = 0;
+    std::from_chars(digits.data(), digits.data() + digits.size(), value);
+    return value;
   }
 };
 

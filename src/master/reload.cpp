@@ -44,7 +44,12 @@ void Arbiter::handle_hup() {
     log::error("Reload failed, keeping the running configuration: ", loaded.message);
     return;
   }
-  if (!apply_reloaded_config(std::move(*loaded.config))) return;
+  // raw_env is in place before the app is made, as at start, and undone when the reload fails.
+  setup_.environment.apply(loaded.config->raw_env);
+  if (!apply_reloaded_config(std::move(*loaded.config))) {
+    setup_.environment.apply(setup_.config.raw_env);
+    return;
+  }
   if (reload_hook_) reload_hook_(setup_.tls);
   for (auto& [pid, worker] : workers_) worker.retiring = true;
   spawn_missing_workers();
