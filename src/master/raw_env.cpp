@@ -4,11 +4,22 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "core/fork_gate.hpp"
 #include "core/log.hpp"
 
 namespace prefork::master {
 
+// The master's pool threads read the environment while they run (getaddrinfo, OpenSSL), and
+// setenv may move it: it changes only while the fork gate keeps them out.
 void RawEnvironment::apply(const std::vector<std::string>& entries) {
+  if (entries == entries_) return;
+  fork_gate::close_for_fork();
+  replace(entries);
+  fork_gate::open_after_fork();
+  entries_ = entries;
+}
+
+void RawEnvironment::replace(const std::vector<std::string>& entries) {
   for (const auto& [key, before] : replaced_) {
     if (before) {
       ::setenv(key.c_str(), before->c_str(), 1);

@@ -12,11 +12,14 @@ namespace prefork::master {
 
 class RawEnvironment {
  public:
-  // entries: "KEY=VALUE", checked by the config loader.
+  // entries: "KEY=VALUE", checked by the config loader. The same list again changes nothing.
   void apply(const std::vector<std::string>& entries);
 
  private:
-  // Each key the current list set, with its value from before: nullopt when it was unset.
+  void replace(const std::vector<std::string>& entries);
+
+  std::vector<std::string> entries_;  // the list in place
+  // Each key the list in place set, with its value from before: nullopt when it was unset.
   std::map<std::string, std::optional<std::string>> replaced_;
 };
 
