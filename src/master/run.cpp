@@ -76,8 +76,9 @@ Status setup_logging(const config::Config& config) {
   return worker::check_access_log(config);
 }
 
+// environ is null after clearenv().
 char* const* end_of(char* const* strings) {
-  while (*strings) ++strings;
+  while (strings && *strings) ++strings;
   return strings;
 }
 
@@ -166,6 +167,8 @@ int run(int argc, char** argv, AppFactory factory) {
     if (!config.metrics.enabled)
       return fail(exit_usage,
                   "--metrics-only: metrics are off (metrics.enabled): nothing to serve");
+    if (config.daemon && !config.check_only)
+      log::warning("--metrics-only does not detach (daemon): run it under a supervisor");
     return config.check_only ? configuration_ok(config)
                              : master::serve_metrics_only(config, setup.tls.metrics);
   }
