@@ -97,8 +97,9 @@ struct Parser {
 
 std::string flag_column(const Directive& directive) {
   std::string text = directive.short_flag ? std::string("-") + directive.short_flag + ", " : "    ";
-  text += "--" + std::string(directive.flag);
-  if (!directive.metavar.empty()) text += " " + std::string(directive.metavar);
+  std::string argument = directive.metavar.empty() ? "" : " " + std::string(directive.metavar);
+  text += "--" + std::string(directive.flag) + argument;
+  if (!directive.alias.empty()) text += ", --" + std::string(directive.alias) + argument;
   return text;
 }
 

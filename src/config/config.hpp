@@ -137,6 +137,10 @@ struct Config {
   std::string user, group;  // drop privileges after bind
   int umask = 0;
   std::string chdir;
+  // raw_env (-e): "KEY=VALUE" entries set in the master's environment before the app is loaded;
+  // workers and the app inherit them.
+  std::vector<std::string> raw_env;
+  bool daemon = false;  // -D: detach from the terminal once the listeners are bound
   std::string proc_name = "prefork";
   std::string loglevel = "info";
   std::string errorlog = "-";
@@ -156,6 +160,7 @@ struct Config {
   Metrics metrics;
   AppConfig app_config;       // the [app] table
   bool check_only = false;    // --check-config
+  bool print_config = false;  // --print-config
   bool metrics_only = false;  // `prefork metrics`, --metrics-only: no workers, no app
 };
 
@@ -170,6 +175,12 @@ struct LoadResult {
 
 // Reads argv, the environment (envp-style "NAME=value" strings) and the file named by -c.
 LoadResult load(int argc, const char* const* argv, const char* const* envp);
+
+// --print-config: the effective configuration as TOML, "key = value" per setting in the order of
+// the README's table, then [app]. It loads back to the same values, except that passwords (and
+// the one in redis.url) are shown as "***". Unset settings are comments ("# pidfile = none"), and
+// so is app beside an [app] table, which TOML cannot hold both of: it is given with --app.
+std::string printed(const Config& config);
 
 // Re-reads the file a running master was started with (SIGHUP), keeping the CLI and env layers.
 LoadResult reload(const Config& running, int argc, const char* const* argv,

@@ -11,20 +11,22 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <charconv>
 #include <climits>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
-#include <sstream>
 
 namespace prefork::config {
 namespace {
 
+// The shortest text that reads back as the same value (a double too), so that --print-config
+// round-trips.
 template <class Number>
 std::string text_of(Number value) {
-  std::ostringstream out;
-  out << value;
-  return out.str();
+  char text[32];
+  auto [end, error] = std::to_chars(text, text + sizeof text, value);
+  return error == std::errc() ? std::string(text, end) : std::string();
 }
 
 Status check_range(std::int64_t value, std::int64_t min, std::int64_t max) {
@@ -121,15 +123,31 @@ Status set_loglevel(Config& config, const Input& input) {
   return {};
 }
 
+// A TOML integer as TOML reads it (0o022 or 18); text as gunicorn's -m does ("022" is octal).
 Status set_umask(Config& config, const Input& input) {
   std::int64_t value = 0;
-  if (Status status = read_integer(input, value); !status.ok()) return status;
+  if (Status status = read_integer_in_any_base(input, value); !status.ok()) return status;
   if (value < 0 || value > 0777) {
     return Status::error(
         "expected a permission mask 0o000..0o777 (write it in octal, e.g. 0o022), got " +
         text_of(value));
   }
   config.umask = int(value);
+  return {};
+}
+
+// Each entry "KEY=VALUE", as gunicorn's raw_env; the value may be empty or hold more '='.
+Status set_raw_env(Config& config, const Input& input) {
+  std::vector<std::string> entries;
+  if (Status status = read_strings(input, entries); !status.ok()) return status;
+  for (const std::string& entry : entries) {
+    auto equals = entry.find('=');
+    if (equals == std::string::npos)
+      return Status::error("expected KEY=VALUE, got " + quoted(entry));
+    if (equals == 0)
+      return Status::error("expected KEY=VALUE, got " + quoted(entry) + ": the key is empty");
+  }
+  config.raw_env = std::move(entries);
   return {};
 }
 
@@ -369,6 +387,10 @@ Status set_instance(Config& config, const Input& input) {
   return {};
 }
 
+constexpr std::string_view unset_text = "none";
+constexpr std::string_view cpu_count_text = "number of CPUs";
+constexpr std::string_view temp_dir_text = "a private temp dir";
+
 // A setting's value as a user would write it; the help text and the README print the value of
 // a default Config, so that each default is written once, in config.hpp.
 std::string shown(bool value) {
@@ -376,11 +398,11 @@ std::string shown(bool value) {
 }
 
 std::string shown(const std::string& value) {
-  return value.empty() ? "none" : quoted(value);
+  return value.empty() ? std::string(unset_text) : quoted(value);
 }
 
 std::string shown(const std::vector<std::string>& values) {
-  if (values.empty()) return "none";
+  if (values.empty()) return std::string(unset_text);
   std::string text;
   for (const std::string& value : values) text += (text.empty() ? "" : ", ") + quoted(value);
   return "[" + text + "]";
@@ -422,7 +444,7 @@ std::string show_binds(const Config& config) {
 }
 
 std::string show_workers(const Config& config) {
-  return config.workers == 0 ? "number of CPUs" : shown(config.workers);
+  return config.workers == 0 ? std::string(cpu_count_text) : shown(config.workers);
 }
 
 std::string show_umask(const Config& config) {
@@ -432,7 +454,7 @@ std::string show_umask(const Config& config) {
 }
 
 std::string show_multiproc_dir(const Config& config) {
-  return config.metrics.multiproc_dir.empty() ? "a private temp dir"
+  return config.metrics.multiproc_dir.empty() ? std::string(temp_dir_text)
                                               : quoted(config.metrics.multiproc_dir);
 }
 
@@ -503,10 +525,19 @@ constexpr Directive table[] = {
   {"group", "", "group", 'g', "GROUP", false, show<&Config::group>,
    "switch worker processes to this group",
    [](Config& c, const Input& in) { return set_string(c.group, in); }},
-  {"umask", "", "", 0, "", false, show_umask, "umask of worker processes (octal)", set_umask},
+  {"umask", "", "umask", 'm', "INT", false, show_umask,
+   "umask of worker processes: 0o22 or 022 (octal), 0x12, 18",
+   set_umask},
   {"chdir", "", "chdir", 0, "DIR", false, show<&Config::chdir>,
    "change to this directory before loading the app",
    [](Config& c, const Input& in) { return set_string(c.chdir, in); }},
+  {"raw_env", "", "env", 'e', "KEY=VALUE", true, show<&Config::raw_env>,
+   "set an environment variable of the master, its workers and the app (a TOML array)",
+   set_raw_env},
+  {"daemon", "", "daemon", 'D', "", false, show<&Config::daemon>,
+   "detach from the terminal once the listeners are bound; the first process exits 0 when the "
+   "master serves",
+   [](Config& c, const Input& in) { return set_bool(c.daemon, in); }},
   {"proc_name", "", "name", 'n', "NAME", false, show<&Config::proc_name>,
    "process titles: prefork: master [NAME], prefork: worker [NAME]",
    [](Config& c, const Input& in) { return set_word(c.proc_name, in, "a process title name"); }},
@@ -514,7 +545,8 @@ constexpr Directive table[] = {
    "debug, info, warning, error or critical", set_loglevel},
   {"errorlog", "", "error-logfile", 0, "FILE", false, show<&Config::errorlog>,
    "error log file; \"-\" is stderr",
-   [](Config& c, const Input& in) { return set_word(c.errorlog, in, "\"-\" is stderr"); }},
+   [](Config& c, const Input& in) { return set_word(c.errorlog, in, "\"-\" is stderr"); },
+   "log-file"},
   {"accesslog", "", "access-logfile", 0, "FILE", false, show<&Config::accesslog>,
    "access log file; \"-\" is stdout; none disables",
    [](Config& c, const Input& in) { return set_string(c.accesslog, in); }},
@@ -724,6 +756,9 @@ constexpr Directive table[] = {
   {"", "", "check-config", 0, "", false, show<&Config::check_only>,
    "check the configuration and exit",
    [](Config& c, const Input& in) { return set_bool(c.check_only, in); }},
+  {"", "", "print-config", 0, "", false, show<&Config::print_config>,
+   "print the effective configuration (TOML, passwords hidden) and exit",
+   [](Config& c, const Input& in) { return set_bool(c.print_config, in); }},
   {"", "", "metrics-only", 0, "", false, show<&Config::metrics_only>,
    "serve only /metrics and /health from the storage, no workers (also: prefork metrics)",
    [](Config& c, const Input& in) { return set_bool(c.metrics_only, in); }},
@@ -740,6 +775,10 @@ std::string default_text(const Directive& directive) {
   return directive.show(Config{});
 }
 
+bool is_description(std::string_view shown) {
+  return shown == unset_text || shown == cpu_count_text || shown == temp_dir_text;
+}
+
 const Directive* find_by_key(std::string_view key) {
   if (key.empty()) return nullptr;
   for (const Directive& directive : table) {
@@ -751,7 +790,7 @@ const Directive* find_by_key(std::string_view key) {
 const Directive* find_by_flag(std::string_view flag) {
   if (flag.empty()) return nullptr;
   for (const Directive& directive : table) {
-    if (directive.flag == flag) return &directive;
+    if (directive.flag == flag || directive.alias == flag) return &directive;
   }
   return nullptr;
 }

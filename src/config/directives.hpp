@@ -21,6 +21,7 @@ struct Directive {
   std::string (*show)(const Config& config);  // the setting's value in config, as written
   std::string_view meaning;
   Status (*apply)(Config& config, const Input& input);
+  std::string_view alias = {};  // a second long flag, as gunicorn spells it; "" when none
 };
 
 std::span<const Directive> directives();
@@ -28,7 +29,12 @@ std::span<const Directive> directives();
 // The value a directive has in a default Config, as a user would write it ("30", "\"info\"").
 std::string default_text(const Directive& directive);
 
+// True for what show() prints for a value that is unset or filled in from the machine ("none",
+// "number of CPUs", "a private temp dir"): words, not a TOML value.
+bool is_description(std::string_view shown);
+
 const Directive* find_by_key(std::string_view key);
+// The flag or its alias.
 const Directive* find_by_flag(std::string_view flag);
 const Directive* find_by_short_flag(char flag);
 

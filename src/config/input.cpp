@@ -3,6 +3,7 @@
 #include <cctype>
 #include <charconv>
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 
 #include "core/text.hpp"
@@ -43,8 +44,20 @@ const char* describe(Input::Type type) {
 std::string quoted(const std::string& text) {
   std::string out = "\"";
   for (char c : text) {
-    if (c == '"' || c == '\\') out += '\\';
-    out += c;
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+      char escaped[8];
+      std::snprintf(escaped, sizeof escaped, "\\u%04x", unsigned(c));
+      out += escaped;
+    } else {
+      out += c;
+    }
   }
   return out + "\"";
 }
@@ -61,6 +74,33 @@ Status read_integer(const Input& input, std::int64_t& out) {
   if (error == std::errc::result_out_of_range)
     return Status::error("integer out of range: " + quoted(input.string));
   if (error != std::errc() || end != last || first == last) return expected("an integer", input);
+  return {};
+}
+
+Status read_integer_in_any_base(const Input& input, std::int64_t& out) {
+  if (input.type == Input::Type::integer) {
+    out = input.integer;
+    return {};
+  }
+  if (input.type != Input::Type::text && input.type != Input::Type::string)
+    return expected("an integer", input);
+  std::string_view digits = input.string;
+  int base = 10;
+  if (digits.size() > 1 && digits[0] == '0') {
+    char prefix = ascii_lower(digits[1]);
+    base = prefix == 'x' ? 16 : prefix == 'b' ? 2 : 8;
+    digits.remove_prefix(prefix == 'x' || prefix == 'o' || prefix == 'b' ? 2 : 1);
+  }
+  const char* last = digits.data() + digits.size();
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(digits.data(), last, value, base);
+  if (error == std::errc::result_out_of_range)
+    return Status::error("integer out of range: " + quoted(input.string));
+  if (error != std::errc() || end != last || digits.empty() || digits[0] == '-') {
+    return Status::error("expected an integer (18, 0o22, 022 or 0x12), got " +
+                         quoted(input.string));
+  }
+  out = value;
   return {};
 }
 

@@ -31,6 +31,9 @@ struct Input {
 // Each read_ fills out, or says what is wrong with the value ("expected an integer, got a
 // string") and leaves out as it was.
 Status read_integer(const Input& input, std::int64_t& out);
+// An integer as gunicorn reads one written in any base (its auto_int, Python's int(text, 0)):
+// 0o22, 0x12, 0b10010 or 18, and a leading 0 for octal ("022"). A TOML integer is taken as is.
+Status read_integer_in_any_base(const Input& input, std::int64_t& out);
 Status read_number(const Input& input, double& out);
 // true/false/1/0/yes/no/on/off in any case for text (the exporter takes true/1/yes/on as true).
 Status read_boolean(const Input& input, bool& out);
@@ -40,7 +43,8 @@ Status read_strings(const Input& input, std::vector<std::string>& out);
 
 // "an integer", "a string", … for messages.
 const char* describe(Input::Type type);
-// The text quoted for messages: "abc" with quotes and backslashes escaped.
+// The text quoted as a TOML basic string, for messages and --print-config: "abc" with quotes,
+// backslashes and control characters escaped.
 std::string quoted(const std::string& text);
 
 }  // namespace prefork::config

@@ -93,15 +93,19 @@ Status parse_db(const std::string& path, RedisAddress& address) {
 
 // Messages may end up in logs: never repeat the password (the user name stays, it helps).
 std::string redacted(const std::string& url) {
-  auto start = url.find("://");
-  auto at = url.rfind('@');
-  if (start == std::string::npos || at == std::string::npos || at < start) return quoted(url);
-  std::string user_info = url.substr(start + 3, at - start - 3);
-  std::string user = user_info.substr(0, user_info.find(':'));
-  return quoted(url.substr(0, start + 3) + user + ":***" + url.substr(at));
+  return quoted(redact_password(url));
 }
 
 }  // namespace
+
+std::string redact_password(const std::string& url) {
+  auto start = url.find("://");
+  auto at = url.rfind('@');
+  if (start == std::string::npos || at == std::string::npos || at < start) return url;
+  std::string user_info = url.substr(start + 3, at - start - 3);
+  std::string user = user_info.substr(0, user_info.find(':'));
+  return url.substr(0, start + 3) + user + ":***" + url.substr(at);
+}
 
 Status parse_redis_url(const std::string& url, RedisAddress& address) {
   bool tls = url.starts_with(tls_scheme);

@@ -24,4 +24,8 @@ Status parse_host_port(const std::string& authority, RedisAddress& address);
 // Parts the URL leaves out take Redis' defaults (port 6379, db 0, no user, no password).
 Status parse_redis_url(const std::string& url, RedisAddress& address);
 
+// The URL without its password, for logs and --print-config: "redis://user:***@host"; a URL
+// without user info is returned as it is.
+std::string redact_password(const std::string& url);
+
 }  // namespace prefork::config

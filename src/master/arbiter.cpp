@@ -119,8 +119,10 @@ void Arbiter::handle_usr2() {
   log::warning("SIGUSR2 (re-exec) is not supported: restart the master to upgrade the binary");
 }
 
-// gunicorn honours WINCH only when daemonized; prefork never daemonizes (systemd, containers
-// and shells supervise it), so WINCH always applies. HUP or TTIN brings workers back.
+// gunicorn honours WINCH only when daemonized, since a terminal sends it to its foreground job
+// on every resize. prefork applies it with or without -D (systemd and containers send it only on
+// purpose), so a master in a terminal's foreground stops its workers when the window is
+// resized. HUP or TTIN brings workers back.
 void Arbiter::handle_winch() {
   if (stopping_) return;
   log::info("graceful stop of workers");

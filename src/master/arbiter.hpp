@@ -21,6 +21,7 @@
 #include "master/listeners.hpp"
 #include "master/notify.hpp"
 #include "master/privileges.hpp"
+#include "master/raw_env.hpp"
 #include "master/reap_observer.hpp"
 #include "master/tls_setup.hpp"
 
@@ -34,6 +35,7 @@ struct Setup {
   app::LoadedApp app;
   std::unique_ptr<App> preloaded_app;  // preload_app
   Identity identity;
+  RawEnvironment environment;  // raw_env, set again on SIGHUP
   // Kept for SIGHUP, which re-reads the config file with the same command line and environment.
   int argc = 0;
   const char* const* argv = nullptr;

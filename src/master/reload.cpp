@@ -46,7 +46,10 @@ void Arbiter::handle_hup() {
     setup_.notifier.reload_failed(loaded.message);
     return;
   }
+  // raw_env is in place before the app is made, as at start, and undone when the reload fails.
+  setup_.environment.apply(loaded.config->raw_env);
   if (!apply_reloaded_config(std::move(*loaded.config))) {
+    setup_.environment.apply(setup_.config.raw_env);
     setup_.notifier.reload_failed("see the error log");
     return;
   }

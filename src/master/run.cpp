@@ -17,6 +17,7 @@
 #include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "master/arbiter.hpp"
+#include "master/daemonize.hpp"
 #include "master/hooks.hpp"
 #include "master/master_metrics.hpp"
 #include "master/metrics_endpoint.hpp"
@@ -29,16 +30,17 @@
 namespace prefork {
 namespace {
 
-// The process title overwrites the original argv strings, so the master keeps its own copy for
-// reloads.
-class CommandLine {
+// argv or environ as they were at start, kept for reloads: the process title overwrites the
+// original argv strings, and raw_env changes the environment, which must not feed the config's
+// environment layer.
+class StringList {
  public:
-  CommandLine(int argc, char** argv) : strings_(argv, argv + argc) {
+  StringList(char* const* first, char* const* last) : strings_(first, last) {
     for (std::string& text : strings_) pointers_.push_back(text.c_str());
     pointers_.push_back(nullptr);
   }
-  int argc() const { return int(strings_.size()); }
-  const char* const* argv() const { return pointers_.data(); }
+  int size() const { return int(strings_.size()); }
+  const char* const* data() const { return pointers_.data(); }
 
  private:
   std::vector<std::string> strings_;
@@ -76,12 +78,28 @@ Status setup_logging(const config::Config& config) {
   return worker::check_access_log(config);
 }
 
+// environ is null after clearenv().
+char* const* end_of(char* const* strings) {
+  while (strings && *strings) ++strings;
+  return strings;
+}
+
 int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Starting prefork ", version);
   master::hold_master_signals();
   master::Hooks(setup.hooks, setup.config).on_starting();
+  // Asked before binding, which takes a re-executed master's PREFORK_FDS out of the environment.
+  bool detach = master::should_daemonize(setup.config);
   master::BindOutcome bound = master::bind_listeners(setup.config);
   if (!bound.status) return fail(exit_startup, bound.status.message());
+  // After binding, so that bind errors reach the terminal; before the pidfile (the daemon's pid),
+  // the loop and its threads.
+  std::optional<master::Daemon> daemon;
+  if (detach) {
+    Result<master::Daemon> detached = master::Daemon::detach(setup.config);
+    if (!detached) return fail(exit_startup, detached.message());
+    daemon.emplace(std::move(detached).value());
+  }
   // The pidfile exists before "Listening at", the line supervisors and tests wait for.
   master::Pidfile pidfile;
   if (!pidfile_path.empty()) {
@@ -119,14 +137,20 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
       endpoint.reset();
     }
   }
+  if (daemon) daemon->serving();
   return arbiter.run();
 }
 
 int run_master(int argc, char** argv, AppFactory factory, MasterHooks* hooks) {
-  CommandLine command_line(argc, argv);
+  StringList command_line(argv, argv + argc);
+  StringList environment(environ, end_of(environ));
   master::claim_process_title_memory(argc, argv);
-  config::LoadResult loaded = config::load(command_line.argc(), command_line.argv(), environ);
+  config::LoadResult loaded = config::load(command_line.size(), command_line.data(), environ);
   if (!loaded.config) return print_and_exit(loaded);
+  if (loaded.config->print_config) {
+    std::fputs(config::printed(*loaded.config).c_str(), stdout);
+    return exit_ok;
+  }
   master::Setup setup;
   setup.config = std::move(*loaded.config);
   const config::Config& config = setup.config;
@@ -134,6 +158,8 @@ int run_master(int argc, char** argv, AppFactory factory, MasterHooks* hooks) {
     return fail(exit_usage, logging.message());
   if (!config.chdir.empty() && ::chdir(config.chdir.c_str()) != 0)
     return fail(exit_usage, "chdir " + config.chdir + ": " + std::strerror(errno));
+  // Before the certificates and the app are read, and before fork: all may use the environment.
+  setup.environment.apply(config.raw_env);
   // Certificates and keys are read here, before fork, for --check-config too.
   Result<master::TlsContexts> tls = master::load_tls(config);
   if (!tls) return fail(exit_usage, tls.message());
@@ -142,6 +168,8 @@ int run_master(int argc, char** argv, AppFactory factory, MasterHooks* hooks) {
     if (!config.metrics.enabled)
       return fail(exit_usage,
                   "--metrics-only: metrics are off (metrics.enabled): nothing to serve");
+    if (config.daemon && !config.check_only)
+      log::warning("--metrics-only does not detach (daemon): run it under a supervisor");
     return config.check_only ? configuration_ok(config)
                              : master::serve_metrics_only(config, setup.tls.metrics);
   }
@@ -163,9 +191,9 @@ int run_master(int argc, char** argv, AppFactory factory, MasterHooks* hooks) {
   }
   if (Status adopted = master::adopt_hooks(setup, hooks); !adopted.ok())
     return fail(exit_boot_error, adopted.message());
-  setup.argc = command_line.argc();
-  setup.argv = command_line.argv();
-  setup.envp = environ;
+  setup.argc = command_line.size();
+  setup.argv = command_line.data();
+  setup.envp = environment.data();
   setup.linked_factory = factory;
   std::string pidfile_path = config.pidfile;
   return serve(std::move(setup), pidfile_path);

@@ -192,6 +192,9 @@ TEST_CASE("flags and short flags are unique across the directive table") {
       CAPTURE(table[i].key);
       CAPTURE(table[j].key);
       if (!table[i].flag.empty()) CHECK(table[i].flag != table[j].flag);
+      if (!table[i].alias.empty()) CHECK(table[i].alias != table[j].alias);
+      if (!table[i].alias.empty()) CHECK(table[i].alias != table[j].flag);
+      if (!table[j].alias.empty()) CHECK(table[j].alias != table[i].flag);
       if (table[i].short_flag) CHECK(table[i].short_flag != table[j].short_flag);
       if (!table[i].key.empty()) CHECK(table[i].key != table[j].key);
       if (!table[i].env.empty()) CHECK(table[i].env != table[j].env);
@@ -199,4 +202,75 @@ TEST_CASE("flags and short flags are unique across the directive table") {
     CHECK(table[i].short_flag != 'h');
     CHECK(table[i].short_flag != 'v');
   }
+}
+
+TEST_CASE("-m/--umask reads octal as gunicorn does: 022 and 0o22 are 18, so are 0x12 and 18") {
+  for (const char* text : {"022", "0o22", "0O22", "0x12", "0X12", "0b10010", "18"}) {
+    CAPTURE(text);
+    CHECK(loaded({"-m", text}).umask == 18);
+    CHECK(loaded({std::string("--umask=") + text}).umask == 18);
+  }
+  CHECK(loaded({"-m", "0"}).umask == 0);
+  CHECK(loaded({"-m", "00"}).umask == 0);
+  CHECK(loaded({"-m", "0777"}).umask == 0777);
+  CHECK(error_of({"-m", "08"}) ==
+        "command line: --umask: expected an integer (18, 0o22, 022 or 0x12), got \"08\"");
+  CHECK(error_of({"-m", "0x"}) ==
+        "command line: --umask: expected an integer (18, 0o22, 022 or 0x12), got \"0x\"");
+  CHECK(error_of({"-m", "-1"}) ==
+        "command line: --umask: expected an integer (18, 0o22, 022 or 0x12), got \"-1\"");
+  CHECK(error_of({"-m", "01000"}) ==
+        "command line: --umask: expected a permission mask 0o000..0o777 (write it in octal, e.g. "
+        "0o022), got 512");
+}
+
+TEST_CASE("umask in the file: a TOML integer as TOML reads it, a string as the flag does") {
+  TomlFile octal("umask = 0o022\n");
+  CHECK(loaded({"-c", octal.path()}).umask == 18);
+  TomlFile decimal("umask = 18\n");
+  CHECK(loaded({"-c", decimal.path()}).umask == 18);
+  TomlFile text("umask = \"022\"\n");
+  CHECK(loaded({"-c", text.path()}).umask == 18);
+  // The flag wins over the file, as every flag does.
+  CHECK(loaded({"-c", octal.path(), "-m", "077"}).umask == 077);
+}
+
+TEST_CASE("--log-file is gunicorn's other name of --error-logfile; --help shows both") {
+  CHECK(loaded({"--log-file", "/tmp/e.log"}).errorlog == "/tmp/e.log");
+  CHECK(loaded({"--log-file=/tmp/f.log"}).errorlog == "/tmp/f.log");
+  CHECK(
+      error_of({"--log-file", ""}).starts_with("command line: --error-logfile: must not be empty"));
+  std::string help = load_with({"--help"}).message;
+  CHECK(help.find("--error-logfile FILE, --log-file FILE") != std::string::npos);
+}
+
+TEST_CASE("-e/--env KEY=VALUE adds up; the value may be empty or hold '='") {
+  Config config = loaded({"-e", "A=1", "--env", "B=x=y", "-eC="});
+  CHECK(config.raw_env == std::vector<std::string>{"A=1", "B=x=y", "C="});
+  CHECK(loaded({}).raw_env.empty());
+  TomlFile file("raw_env = [\"FOO=bar\", \"BAZ=\"]\n");
+  CHECK(loaded({"-c", file.path()}).raw_env == std::vector<std::string>{"FOO=bar", "BAZ="});
+  // The flags replace the file's list, as -b replaces bind.
+  CHECK(loaded({"-c", file.path(), "-e", "X=1"}).raw_env == std::vector<std::string>{"X=1"});
+}
+
+TEST_CASE("-e without '=' or with an empty key is a configuration error naming the setting") {
+  CHECK(error_of({"-e", "A=1", "-e", "FOO"}) ==
+        "command line: --env: expected KEY=VALUE, got \"FOO\"");
+  CHECK(error_of({"-e", "=bar"}) ==
+        "command line: --env: expected KEY=VALUE, got \"=bar\": the key is empty");
+  TomlFile file("workers = 2\nraw_env = [\"A=1\", \"B\"]\n");
+  CHECK(error_of({"-c", file.path()}) == file.at(2) + "raw_env: expected KEY=VALUE, got \"B\"");
+  TomlFile number("raw_env = [1]\n");
+  CHECK(error_of({"-c", number.path()}) ==
+        number.at(1) + "raw_env: expected an array of strings, got an array containing an integer");
+}
+
+TEST_CASE("-D/--daemon and daemon = true in the file") {
+  CHECK(loaded({"-D"}).daemon);
+  CHECK(loaded({"--daemon"}).daemon);
+  CHECK_FALSE(loaded({}).daemon);
+  TomlFile file("daemon = true\n");
+  CHECK(loaded({"-c", file.path()}).daemon);
+  CHECK_FALSE(loaded({"-c", file.path(), "--daemon=false"}).daemon);
 }

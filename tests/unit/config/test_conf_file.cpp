@@ -65,6 +65,8 @@ TEST_CASE("conf/prefork.toml loads and equals the defaults except bind and worke
   CHECK(shipped.group == defaults.group);
   CHECK(shipped.umask == defaults.umask);
   CHECK(shipped.chdir == defaults.chdir);
+  CHECK(shipped.raw_env == defaults.raw_env);
+  CHECK(shipped.daemon == defaults.daemon);
   CHECK(shipped.proc_name == defaults.proc_name);
   CHECK(shipped.loglevel == defaults.loglevel);
   CHECK(shipped.errorlog == defaults.errorlog);

@@ -14,11 +14,6 @@ using namespace prefork::config::testing;
 
 namespace {
 
-// Defaults that are not values: the setting is unset, or filled in from the machine.
-bool is_description(const std::string& text) {
-  return text == "none" || text == "number of CPUs" || text == "a private temp dir";
-}
-
 std::string name_of(const Directive& directive) {
   return std::string(directive.key.empty() ? directive.flag : directive.key);
 }
