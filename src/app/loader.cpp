@@ -27,7 +27,15 @@ std::string abi_text(std::uint32_t version) {
   return std::to_string(version);
 }
 
-LoadOutcome load_shared_object(const std::string& spec) {
+}  // namespace
+
+Result<std::string> app_name(const std::string& spec) {
+  Spec parts;
+  if (Status split = split_spec(spec, parts); !split.ok()) return split;
+  return parts.name;
+}
+
+LoadOutcome open_app(const std::string& spec) {
   LoadOutcome outcome;
   Spec parts;
   outcome.status = split_spec(spec, parts);
@@ -68,13 +76,12 @@ LoadOutcome load_shared_object(const std::string& spec) {
   }
   outcome.app.factory = descriptor->factory;
   outcome.app.name = parts.name;
+  outcome.app.spec = spec;
   return outcome;
 }
 
-}  // namespace
-
 LoadOutcome resolve(const std::string& spec, AppFactory linked_factory) {
-  if (!spec.empty()) return load_shared_object(spec);
+  if (!spec.empty()) return open_app(spec);
   LoadOutcome outcome;
   if (!linked_factory) {
     outcome.not_configured = true;

@@ -24,6 +24,7 @@ Arbiter::Arbiter(Setup setup) : setup_(std::move(setup)) {
 }
 
 Arbiter::~Arbiter() {
+  reload_watch_.reset();
   close_all_handles(&loop_);
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
@@ -32,6 +33,7 @@ Arbiter::~Arbiter() {
 int Arbiter::run() {
   start_signal_handlers();
   start_heartbeat_check();
+  watch_for_reload();
   spawn_missing_workers();
   uv_run(&loop_, UV_RUN_DEFAULT);
   return exit_code_;
@@ -58,6 +60,7 @@ void Arbiter::stop(int exit_code, bool graceful) {
   if (exit_code != 0) exit_code_ = exit_code;
   stopping_ = true;
   target_workers_ = 0;
+  cancel_reload();
   // As gunicorn does: a client connecting from now on is refused, not queued for workers that
   // are leaving (they close their copies as they begin to drain).
   setup_.listeners.close_all();

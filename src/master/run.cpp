@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "app/loader.hpp"
+#include "app/probe.hpp"
 #include "config/config.hpp"
 #include "core/exit_codes.hpp"
 #include "core/log.hpp"
@@ -145,7 +146,10 @@ int run(int argc, char** argv, AppFactory factory) {
                              : master::serve_metrics_only(config, setup.tls.metrics);
   }
 
-  app::LoadOutcome resolved = app::resolve(config.app, factory);
+  // Without preload_app the master never maps the app (app/loader.hpp): workers open the .so.
+  app::LoadOutcome resolved = config.preload_app || config.check_only
+                                  ? app::resolve(config.app, factory)
+                                  : app::check_in_child(config.app, factory);
   if (!resolved.ok())
     return fail(resolved.not_configured ? exit_usage : exit_boot_error, resolved.status.message());
   setup.app = resolved.app;

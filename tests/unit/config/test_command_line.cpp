@@ -200,3 +200,14 @@ TEST_CASE("flags and short flags are unique across the directive table") {
     CHECK(table[i].short_flag != 'v');
   }
 }
+
+TEST_CASE("--reload watches the app, and --reload-extra-file adds up; preload_app refuses it") {
+  Config config = loaded({"--reload", "--reload-extra-file", "a.toml", "--reload-extra-file=b"});
+  CHECK(config.reload);
+  CHECK(config.reload_extra_files == std::vector<std::string>{"a.toml", "b"});
+  TomlFile file("reload = true\nreload_extra_files = [\"x\"]\n");
+  CHECK(loaded({"-c", file.path()}).reload_extra_files == std::vector<std::string>{"x"});
+  CHECK(error_of({"--reload", "--preload"}) ==
+        "reload and preload_app are both set: a preloaded app stays in the master, so new workers "
+        "would run the old code; turn preload_app off (or use USR2)");
+}
