@@ -243,8 +243,9 @@ TEST_CASE("50 HUPs in a row under load: no failed request, no fd or memory growt
   CHECK(reloads == 50);
   CHECK(load.failed() == 0);
   CHECK(body_of(port) == "v1\n");
-  // The last workers' exit is reaped and folded a moment after they are gone.
-  CHECK(eventually([&] { return open_fd_count(master) == fds_before; }, 5s));
+  // Folding a reaped worker's metrics holds a file open for a moment, at either count; a
+  // descriptor kept per reload would leave 50 more.
+  CHECK(eventually([&] { return open_fd_count(master) <= fds_before; }, 5s));
   std::size_t fds_after = open_fd_count(master);
   long rss_after = rss_kib(master);
   MESSAGE("50 HUPs with a new .so each, in ", seconds, " s: ", load.answered(),
