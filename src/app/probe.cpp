@@ -37,7 +37,8 @@ std::string duration_text(std::chrono::milliseconds limit) {
 
 }  // namespace
 
-Result<Probe> Probe::start(const std::string& spec, std::chrono::milliseconds limit) {
+Result<Probe> Probe::start(const std::string& spec, std::chrono::milliseconds limit,
+                           const std::function<void()>& in_child) {
   if (Result<std::string> name = app_name(spec); !name) return name.status();
   int fds[2];
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -49,7 +50,10 @@ Result<Probe> Probe::start(const std::string& spec, std::chrono::milliseconds li
   pthread_sigmask(SIG_BLOCK, &all, &previous);
   fork_gate::close_for_fork();
   pid_t pid = fork();
-  if (pid == 0) probe_and_exit(spec, child_end.get());
+  if (pid == 0) {
+    if (in_child) in_child();
+    probe_and_exit(spec, child_end.get());
+  }
   int fork_error = errno;
   fork_gate::open_after_fork();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);

@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "app/loader.hpp"
@@ -25,8 +26,10 @@ inline constexpr std::chrono::milliseconds probe_time_limit{10000};
 class Probe {
  public:
   // Forks the child (signals blocked around fork, as for a worker) or says why it could not.
+  // in_child runs first in the child (the master gives it a process title).
   static Result<Probe> start(const std::string& spec,
-                             std::chrono::milliseconds limit = probe_time_limit);
+                             std::chrono::milliseconds limit = probe_time_limit,
+                             const std::function<void()>& in_child = {});
 
   pid_t pid() const { return pid_; }
   const std::string& spec() const { return spec_; }

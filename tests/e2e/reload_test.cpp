@@ -36,6 +36,7 @@ void check_bad_reload_keeps_running(const std::string& bad_file, const std::stri
 // The app's .so as a deploy puts it there: copied beside its final name, then renamed over it,
 // so that running workers keep their mapping of the old file intact.
 void deploy(const TempDir& dir, const char* module_variable) {
+  INFO(module_variable);
   std::string staged = dir.file(".libapp.so.new");
   std::filesystem::copy_file(built_path(module_variable), staged,
                              std::filesystem::copy_options::overwrite_existing);
@@ -201,14 +202,14 @@ TEST_CASE("HUP with the .so deleted or broken keeps the workers; a good one is l
 
   REQUIRE(std::remove(dir.file("libapp.so").c_str()) == 0);
   server.signal(SIGHUP);
-  CHECK(server.wait_for_line(failed + "\": file not found: " + dir.file("libapp.so")));
+  CHECK(server.wait_for_line(failed + "\": file not found: " + dir.file("libapp.so")).has_value());
   CHECK(sorted(server.workers()) == before);
   CHECK(body_of(port) == "v1\n");
 
   dir.write(".libapp.so.new", "not a shared object\n");
   REQUIRE(std::rename(dir.file(".libapp.so.new").c_str(), dir.file("libapp.so").c_str()) == 0);
   server.signal(SIGHUP);
-  CHECK(server.wait_for_line(failed + "\": cannot load: "));
+  CHECK(server.wait_for_line(failed + "\": cannot load: ").has_value());
   CHECK(sorted(server.workers()) == before);
   CHECK(body_of(port) == "v1\n");
 
@@ -216,6 +217,39 @@ TEST_CASE("HUP with the .so deleted or broken keeps the workers; a good one is l
   CHECK(hup_and_replace(server));
   CHECK(body_of(port) == "v2\n");
   CHECK(process_alive(server.pid()));
+}
+
+TEST_CASE("a HUP whose new .so hangs while loading: the master serves on, then gives up on it") {
+  TempDir dir;
+  deploy(dir, "VERSION_V1_MODULE");
+  Server server(prefork_binary(), version_args(dir));
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::vector<pid_t> before = sorted(server.workers());
+  deploy(dir, "SLOW_CONSTRUCTOR_MODULE");
+  server.signal(SIGHUP);
+  auto probing = [&] {
+    std::vector<pid_t> children = server.workers();
+    return std::any_of(children.begin(), children.end(), [](pid_t pid) {
+      return process_cmdline(pid).find("prefork: app probe") != std::string::npos;
+    });
+  };
+  REQUIRE(eventually(probing));
+  // The master's loop is not waiting for the probe: its /health answers, and the workers serve.
+  int metrics_port = server.port_of("Metrics listening at: http");
+  REQUIRE(metrics_port > 0);
+  CHECK(http_get(metrics_port, "/health", 2s).status == 200);
+  CHECK(body_of(port) == "v1\n");
+  CHECK(probing());
+  CHECK(server
+            .wait_for_line("Reload failed, keeping the running configuration: app \"" +
+                               app_spec(dir) + "\": loading it took longer than 10 s",
+                           20s)
+            .has_value());
+  CHECK(server.wait_for_worker_count(2));
+  CHECK(sorted(server.workers()) == before);
+  CHECK(body_of(port) == "v1\n");
 }
 
 TEST_CASE("50 HUPs in a row under load: no failed request, no fd or memory growth in the master") {
@@ -268,14 +302,14 @@ TEST_CASE("--reload: a .so renamed over the app's, or a changed extra file, relo
   REQUIRE(body_of(port) == "v1\n");
 
   deploy(dir, "VERSION_V2_MODULE");
-  CHECK(server.wait_for_line(dir.file("libapp.so") + " changed: reloading", 3s));
+  CHECK(server.wait_for_line(dir.file("libapp.so") + " changed: reloading", 3s).has_value());
   CHECK(eventually([&] { return body_of(port) == "v2\n"; }, 5s));
   // The watch outlives the reload it caused.
   deploy(dir, "VERSION_V1_MODULE");
   CHECK(server.wait_for_lines(dir.file("libapp.so") + " changed: reloading", 2, 3s));
   CHECK(eventually([&] { return body_of(port) == "v1\n"; }, 5s));
   dir.write("extra.toml", "# touched\n");
-  CHECK(server.wait_for_line(extra + " changed: reloading", 3s));
+  CHECK(server.wait_for_line(extra + " changed: reloading", 3s).has_value());
   CHECK(server.wait_for_lines("Hang up: Master", 3));
   CHECK(server.count_lines("Reload failed") == 0);
 }
