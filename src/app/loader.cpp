@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <exception>
 
 namespace prefork::app {
@@ -42,7 +44,10 @@ LoadOutcome open_app(const std::string& spec) {
   if (!outcome.status) return outcome;
   struct stat info;
   if (stat(parts.path.c_str(), &info) != 0) {
-    outcome.status = Status::error("app \"" + spec + "\": file not found: " + parts.path);
+    outcome.status = Status::error(
+        "app \"" + spec + "\": " +
+        (errno == ENOENT ? "file not found: " + parts.path
+                         : "cannot read " + parts.path + ": " + std::strerror(errno)));
     return outcome;
   }
   // Without a slash dlopen searches the library path instead of the file the user named.

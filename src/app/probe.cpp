@@ -20,11 +20,13 @@ namespace prefork::app {
 namespace {
 
 // In the child, with every signal still blocked: the master's handlers must not run here.
-[[noreturn]] void probe_and_exit(const std::string& spec, int report) {
-  LoadOutcome loaded = open_app(spec);
-  if (loaded.ok()) _exit(exit_ok);
-  // One write below PIPE_BUF: whole, and without blocking on an empty pipe.
-  const std::string& message = loaded.status.message();
+[[noreturn]] void probe_and_exit(const std::string& spec, const std::function<Status()>& in_child,
+                                 int report) {
+  Status status = in_child ? in_child() : Status();
+  if (status.ok()) status = open_app(spec).status;
+  if (status.ok()) _exit(exit_ok);
+  // One write of at most PIPE_BUF bytes: whole, and without blocking on an empty pipe.
+  const std::string& message = status.message();
   [[maybe_unused]] ssize_t written =
       ::write(report, message.data(), std::min<std::size_t>(message.size(), PIPE_BUF));
   _exit(exit_boot_error);
@@ -38,7 +40,7 @@ std::string duration_text(std::chrono::milliseconds limit) {
 }  // namespace
 
 Result<Probe> Probe::start(const std::string& spec, std::chrono::milliseconds limit,
-                           const std::function<void()>& in_child) {
+                           const std::function<Status()>& in_child) {
   if (Result<std::string> name = app_name(spec); !name) return name.status();
   int fds[2];
   if (pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0)
@@ -50,10 +52,7 @@ Result<Probe> Probe::start(const std::string& spec, std::chrono::milliseconds li
   pthread_sigmask(SIG_BLOCK, &all, &previous);
   fork_gate::close_for_fork();
   pid_t pid = fork();
-  if (pid == 0) {
-    if (in_child) in_child();
-    probe_and_exit(spec, child_end.get());
-  }
+  if (pid == 0) probe_and_exit(spec, in_child, child_end.get());
   int fork_error = errno;
   fork_gate::open_after_fork();
   pthread_sigmask(SIG_SETMASK, &previous, nullptr);
@@ -118,9 +117,10 @@ LoadOutcome Probe::wait() {
   return outcome(status);
 }
 
-LoadOutcome check_in_child(const std::string& spec, AppFactory linked_factory) {
+LoadOutcome check_in_child(const std::string& spec, AppFactory linked_factory,
+                           const std::function<Status()>& in_child) {
   if (spec.empty()) return resolve(spec, linked_factory);
-  Result<Probe> probe = Probe::start(spec);
+  Result<Probe> probe = Probe::start(spec, probe_time_limit, in_child);
   if (!probe) {
     LoadOutcome outcome;
     outcome.status = probe.status();

@@ -26,13 +26,13 @@ inline constexpr std::chrono::milliseconds probe_time_limit{10000};
 class Probe {
  public:
   // Forks the child (signals blocked around fork, as for a worker) or says why it could not.
-  // in_child runs first in the child (the master gives it a process title).
+  // in_child runs first in the child, to make it what a worker is (the user and group the
+  // master drops to); its error is the probe's.
   static Result<Probe> start(const std::string& spec,
                              std::chrono::milliseconds limit = probe_time_limit,
-                             const std::function<void()>& in_child = {});
+                             const std::function<Status()>& in_child = {});
 
   pid_t pid() const { return pid_; }
-  const std::string& spec() const { return spec_; }
   // SIGKILL once the time limit has passed; true when it sent it.
   bool kill_if_overdue();
   // The verdict on the child reaped with wait_status: the app with a null factory, or why a
@@ -56,6 +56,7 @@ class Probe {
 
 // resolve() for a master that must not map the app: a .so is loaded only in a probe, which this
 // call waits for; the outcome's factory is then null, and workers open the .so themselves.
-LoadOutcome check_in_child(const std::string& spec, AppFactory linked_factory);
+LoadOutcome check_in_child(const std::string& spec, AppFactory linked_factory,
+                           const std::function<Status()>& in_child = {});
 
 }  // namespace prefork::app

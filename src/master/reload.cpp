@@ -56,8 +56,10 @@ void Arbiter::handle_hup() {
 
 void Arbiter::probe_app(config::Config config) {
   std::string title = probe_title(config.proc_name);
-  Result<app::Probe> probe =
-      app::Probe::start(config.app, app::probe_time_limit, [&title] { set_process_title(title); });
+  Result<app::Probe> probe = app::Probe::start(config.app, app::probe_time_limit, [&] {
+    set_process_title(title);
+    return drop_privileges(setup_.identity);
+  });
   if (!probe) return reload_finished(probe.status());
   pending_reload_.emplace(PendingReload{std::move(*probe), std::move(config)});
 }

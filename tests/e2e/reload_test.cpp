@@ -1,6 +1,8 @@
 // SIGHUP: re-read the config, replace every worker, drop no request.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -168,6 +170,22 @@ TEST_CASE("with preload_app the master maps the app's .so") {
   REQUIRE(port > 0);
   CHECK(body_of(port) == "v1\n");
   CHECK(maps_contain(server.pid(), dir.file("libapp.so")));
+}
+
+TEST_CASE("the .so is checked as the workers' user: one that user cannot read stops the start") {
+  if (geteuid() != 0) {
+    MESSAGE("not root: -u cannot switch users, nothing to check");
+    return;
+  }
+  TempDir dir;  // mode 0700, root's
+  deploy(dir, "VERSION_V1_MODULE");
+  Server server(prefork_binary(), version_args(dir, {"-u", "nobody"}));
+  CHECK(server.wait_exit() == 3);
+  CHECK(server
+            .wait_for_line("app \"" + app_spec(dir) + "\": cannot read " + dir.file("libapp.so") +
+                           ": Permission denied")
+            .has_value());
+  CHECK(server.count_lines("Listening at") == 0);
 }
 
 TEST_CASE("a .so renamed over the app's, then HUP under load: the new code, no failed request") {
