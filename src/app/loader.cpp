@@ -3,6 +3,8 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <cerrno>
+#include <cstring>
 #include <exception>
 
 namespace prefork::app {
@@ -38,17 +40,29 @@ Status find_hooks(void* handle, const std::string& spec, const std::string& name
                          abi_text(abi_version));
   }
   app.hooks = descriptor->make;
+  app.has_hooks = true;
   return {};
 }
 
-LoadOutcome load_shared_object(const std::string& spec) {
+}  // namespace
+
+Result<std::string> app_name(const std::string& spec) {
+  Spec parts;
+  if (Status split = split_spec(spec, parts); !split.ok()) return split;
+  return parts.name;
+}
+
+LoadOutcome open_app(const std::string& spec) {
   LoadOutcome outcome;
   Spec parts;
   outcome.status = split_spec(spec, parts);
   if (!outcome.status) return outcome;
   struct stat info;
   if (stat(parts.path.c_str(), &info) != 0) {
-    outcome.status = Status::error("app \"" + spec + "\": file not found: " + parts.path);
+    outcome.status = Status::error(
+        "app \"" + spec + "\": " +
+        (errno == ENOENT ? "file not found: " + parts.path
+                         : "cannot read " + parts.path + ": " + std::strerror(errno)));
     return outcome;
   }
   // Without a slash dlopen searches the library path instead of the file the user named.
@@ -83,13 +97,12 @@ LoadOutcome load_shared_object(const std::string& spec) {
   outcome.app.factory = descriptor->factory;
   outcome.app.name = parts.name;
   outcome.status = find_hooks(handle, spec, parts.name, outcome.app);
+  outcome.app.spec = spec;
   return outcome;
 }
 
-}  // namespace
-
 LoadOutcome resolve(const std::string& spec, AppFactory linked_factory) {
-  if (!spec.empty()) return load_shared_object(spec);
+  if (!spec.empty()) return open_app(spec);
   LoadOutcome outcome;
   if (!linked_factory) {
     outcome.not_configured = true;

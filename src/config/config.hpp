@@ -132,6 +132,8 @@ struct Config {
   int backlog = 2048;
   bool reuse_port = false;
   bool preload_app = false;
+  bool reload = false;  // watch the app's .so (and reload_extra_files) and reload on change
+  std::vector<std::string> reload_extra_files;
   std::string app;  // "path/libfoo.so:name"; "" = the factory given to prefork::run
   std::string pidfile;
   std::string user, group;  // drop privileges after bind

@@ -513,6 +513,15 @@ constexpr Directive table[] = {
   {"preload_app", "", "preload", 0, "", false, show<&Config::preload_app>,
    "load the app in the master before fork",
    [](Config& c, const Input& in) { return set_bool(c.preload_app, in); }},
+  {"reload", "", "reload", 0, "", false, show<&Config::reload>,
+   "development: reload (as HUP) when the app's .so or a reload_extra_files entry changes; not "
+   "with preload_app",
+   [](Config& c, const Input& in) { return set_bool(c.reload, in); }},
+  {"reload_extra_files", "", "reload-extra-file", 0, "FILE", true,
+   show<&Config::reload_extra_files>,
+   "more files whose change reloads, with reload; a string or an array (repeat the flag for "
+   "several)",
+   [](Config& c, const Input& in) { return read_strings(in, c.reload_extra_files); }},
   {"app", "", "app", 0, "SPEC", false, show<&Config::app>,
    "the app to serve: \"path/libapp.so:name\"",
    set_app},

@@ -104,6 +104,15 @@ void check_tls(Config& config, std::vector<std::string>& errors) {
   }
 }
 
+// gunicorn's rule: a preloaded app is the master's, and only a new master (USR2) loads new code.
+void check_reload(const Config& config, std::vector<std::string>& errors) {
+  if (!config.reload || !config.preload_app) return;
+  std::string where = config.config_file.empty() ? "" : config.config_file + ": ";
+  errors.push_back(where +
+                   "reload and preload_app are both set: a preloaded app stays in the master, so "
+                   "new workers would run the old code; turn preload_app off (or use USR2)");
+}
+
 std::string joined(const std::vector<std::string>& lines) {
   std::string text;
   for (const std::string& line : lines) text += (text.empty() ? "" : "\n") + line;
@@ -121,6 +130,7 @@ LoadResult build(const CommandLine& command_line, const std::string& file,
   if (errors.empty()) {
     check_redis(config, errors);
     check_tls(config, errors);
+    check_reload(config, errors);
   }
   if (!errors.empty()) return {std::nullopt, joined(errors), exit_usage};
   fill_machine_defaults(config);

@@ -26,6 +26,7 @@ Arbiter::Arbiter(Setup setup)
 }
 
 Arbiter::~Arbiter() {
+  reload_watch_.reset();
   close_all_handles(&loop_);
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
@@ -36,6 +37,7 @@ int Arbiter::run() {
   start_heartbeat_check();
   start_watchdog();
   hooks_.when_ready();
+  watch_for_reload();
   spawn_missing_workers();
   uv_run(&loop_, UV_RUN_DEFAULT);
   hooks_.on_exit();
@@ -64,6 +66,7 @@ void Arbiter::stop(int exit_code, bool graceful) {
   setup_.notifier.stopping();
   stopping_ = true;
   target_workers_ = 0;
+  cancel_reload();
   // As gunicorn does: a client connecting from now on is refused, not queued for workers that
   // are leaving (they close their copies as they begin to drain).
   setup_.listeners.close_all();

@@ -11,10 +11,12 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "app/loader.hpp"
+#include "app/probe.hpp"
 #include "config/config.hpp"
 #include "core/heartbeat.hpp"
 #include "master/hooks.hpp"
@@ -23,6 +25,7 @@
 #include "master/privileges.hpp"
 #include "master/raw_env.hpp"
 #include "master/reap_observer.hpp"
+#include "master/reload_watch.hpp"
 #include "master/tls_setup.hpp"
 
 namespace prefork::master {
@@ -54,6 +57,12 @@ struct WorkerProcess {
   bool timed_out = false;             // SIGABRT sent for a missed heartbeat
   std::int64_t kill_deadline_ms = 0;  // SIGKILL once passed; 0 = none
   int position = 0;                   // worker::Boot::position
+};
+
+// A HUP whose new app is being loaded by a probe: the configuration waits for the verdict.
+struct PendingReload {
+  app::Probe probe;
+  config::Config config;
 };
 
 class Arbiter {
@@ -113,7 +122,14 @@ class Arbiter {
   void stop_loop_when_done();
   // reload.cpp
   config::LoadResult reload_config() const;
-  bool apply_reloaded_config(config::Config config);
+  void probe_app(config::Config config);
+  void probe_exited(int status);
+  void check_probe_time();
+  void cancel_reload();
+  Status replace_workers(config::Config config, const app::LoadedApp& app);
+  Status apply_reloaded_config(config::Config config, const app::LoadedApp& app);
+  void reload_finished(const Status& outcome);
+  void watch_for_reload();
   int active_workers() const;
 
   Setup setup_;
@@ -133,6 +149,9 @@ class Arbiter {
   std::function<void(const TlsContexts&)> reload_hook_;
   ReapObserver* observer_ = nullptr;
   Hooks hooks_;
+  std::optional<PendingReload> pending_reload_;
+  bool hup_again_ = false;  // a HUP arrived while the probe ran: reload again after it
+  std::unique_ptr<ReloadWatch> reload_watch_;  // --reload; made when first needed
 };
 
 // Blocks the master's signals until Arbiter::run handles them, so that a TERM sent as soon as

@@ -41,6 +41,7 @@ void Arbiter::check_workers() {
     kill(pid, SIGABRT);
     worker.kill_deadline_ms = now + abort_grace_ms;
   }
+  check_probe_time();
   // Retries a fork that failed earlier (e.g. EAGAIN under a process limit).
   spawn_missing_workers();
   notify_workers();

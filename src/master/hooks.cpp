@@ -66,11 +66,12 @@ Status adopt_hooks(Setup& setup, MasterHooks* linked_hooks) {
     setup.hooks = linked_hooks;
     return {};
   }
-  if (!setup.app.hooks) return {};
   if (!setup.config.preload_app) {
-    log::warning("hooks of app ", setup.app.name, " run only with preload_app");
+    if (setup.app.has_hooks)
+      log::warning("hooks of app ", setup.app.name, " run only with preload_app");
     return {};
   }
+  if (!setup.app.hooks) return {};
   try {
     setup.loaded_hooks = setup.app.hooks();
   } catch (const std::exception& error) {

@@ -75,4 +75,8 @@ std::string worker_title(std::string_view proc_name) {
   return "prefork: worker [" + std::string(proc_name) + "]";
 }
 
+std::string probe_title(std::string_view proc_name) {
+  return "prefork: app probe [" + std::string(proc_name) + "]";
+}
+
 }  // namespace prefork::master

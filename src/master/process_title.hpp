@@ -15,6 +15,8 @@ void set_process_title(std::string_view title);
 
 std::string master_title(std::string_view proc_name);
 std::string worker_title(std::string_view proc_name);
+// The child that checks a new app on HUP: "prefork: app probe [name]".
+std::string probe_title(std::string_view proc_name);
 // `prefork metrics`: "prefork: metrics [name]".
 std::string metrics_title(std::string_view proc_name);
 

@@ -36,23 +36,61 @@ config::LoadResult Arbiter::reload_config() const {
 }
 
 // gunicorn's reload: new config, a full set of new workers, then the old ones stop gracefully.
+// Without preload_app the master never opens the app: a probe child loads it first, and the
+// reload goes on when the probe is reaped (probe_exited), the loop running meanwhile.
 void Arbiter::handle_hup() {
   if (stopping_) return;
   log::info("Hang up: Master");
+  if (pending_reload_) {
+    hup_again_ = true;
+    return;
+  }
   setup_.notifier.reloading();
   config::LoadResult loaded = reload_config();
-  if (!loaded.config) {
-    log::error("Reload failed, keeping the running configuration: ", loaded.message);
-    setup_.notifier.reload_failed(loaded.message);
-    return;
+  if (!loaded.config) return reload_finished(Status::error(loaded.message));
+  config::Config& config = *loaded.config;
+  // raw_env is in place before the app is loaded, as at start; reload_finished undoes it.
+  setup_.environment.apply(config.raw_env);
+  if (!config.app.empty() && !config.preload_app) return probe_app(std::move(config));
+  app::LoadOutcome resolved = app::resolve(config.app, setup_.linked_factory);
+  if (!resolved.ok()) return reload_finished(resolved.status);
+  reload_finished(replace_workers(std::move(config), resolved.app));
+}
+
+void Arbiter::probe_app(config::Config config) {
+  std::string title = probe_title(config.proc_name);
+  Result<app::Probe> probe = app::Probe::start(config.app, app::probe_time_limit, [&] {
+    set_process_title(title);
+    return drop_privileges(setup_.identity);
+  });
+  if (!probe) return reload_finished(probe.status());
+  pending_reload_.emplace(PendingReload{std::move(*probe), std::move(config)});
+}
+
+void Arbiter::probe_exited(int status) {
+  app::LoadOutcome loaded = pending_reload_->probe.outcome(status);
+  config::Config config = std::move(pending_reload_->config);
+  pending_reload_.reset();
+  if (stopping_) return;
+  if (!loaded.ok()) return reload_finished(loaded.status);
+  reload_finished(replace_workers(std::move(config), loaded.app));
+}
+
+void Arbiter::check_probe_time() {
+  if (pending_reload_ && pending_reload_->probe.kill_if_overdue()) {
+    log::warning("App probe (pid:", pending_reload_->probe.pid(),
+                 ") did not load the app in time: sending SIGKILL");
   }
-  // raw_env is in place before the app is made, as at start, and undone when the reload fails.
-  setup_.environment.apply(loaded.config->raw_env);
-  if (!apply_reloaded_config(std::move(*loaded.config))) {
-    setup_.environment.apply(setup_.config.raw_env);
-    setup_.notifier.reload_failed("see the error log");
-    return;
-  }
+}
+
+// Stopping: the probe's verdict no longer matters.
+void Arbiter::cancel_reload() {
+  if (pending_reload_) kill(pending_reload_->probe.pid(), SIGKILL);
+  hup_again_ = false;
+}
+
+Status Arbiter::replace_workers(config::Config config, const app::LoadedApp& app) {
+  if (Status applied = apply_reloaded_config(std::move(config), app); !applied.ok()) return applied;
   if (reload_hook_) reload_hook_(setup_.tls);
   hooks_.on_reload();
   for (auto& [pid, worker] : workers_) worker.retiring = true;
@@ -60,59 +98,73 @@ void Arbiter::handle_hup() {
   for (auto& [pid, worker] : workers_) {
     if (worker.retiring) retire(worker, SIGTERM, setup_.config.graceful_timeout);
   }
+  watch_for_reload();
+  return {};
+}
+
+// Every HUP ends here, applied (outcome ok) or failed.
+void Arbiter::reload_finished(const Status& outcome) {
+  if (!outcome.ok()) {
+    log::error("Reload failed, keeping the running configuration: ", outcome.message());
+    setup_.environment.apply(setup_.config.raw_env);
+    setup_.notifier.reload_failed(outcome.message());
+  }
+  if (hup_again_) {
+    hup_again_ = false;
+    handle_hup();
+  }
+}
+
+// --reload: the app's .so and reload_extra_files, as the running configuration names them.
+void Arbiter::watch_for_reload() {
+  const config::Config& config = setup_.config;
+  std::vector<std::string> files;
+  if (config.reload) {
+    if (!config.app.empty()) files.push_back(config.app.substr(0, config.app.rfind(':')));
+    files.insert(files.end(), config.reload_extra_files.begin(), config.reload_extra_files.end());
+    if (files.empty())
+      log::warning(
+          "reload: nothing to watch: the app is linked in and reload_extra_files is empty");
+  }
+  if (!reload_watch_) {
+    if (files.empty()) return;
+    reload_watch_ = std::make_unique<ReloadWatch>(&loop_, [this] { handle_hup(); });
+  }
+  reload_watch_->watch(files);
 }
 
 // Everything that can fail is checked before anything changes.
-bool Arbiter::apply_reloaded_config(config::Config config) {
-  app::LoadOutcome resolved = app::resolve(config.app, setup_.linked_factory);
-  if (!resolved.ok()) {
-    log::error("Reload failed, keeping the running configuration: ", resolved.status.message());
-    return false;
-  }
+Status Arbiter::apply_reloaded_config(config::Config config, const app::LoadedApp& app) {
   std::unique_ptr<App> preloaded;
   if (config.preload_app) {
-    Result<std::unique_ptr<App>> made = app::make(resolved.app, config.app_config);
-    if (!made) {
-      log::error("Reload failed, keeping the running configuration: ", made.message());
-      return false;
-    }
+    Result<std::unique_ptr<App>> made = app::make(app, config.app_config);
+    if (!made) return made.status();
     preloaded = std::move(made).value();
   }
   log::Level level;
-  if (!log::parse_level(config.loglevel, level)) {
-    log::error("Reload failed, keeping the running configuration: loglevel \"", config.loglevel,
-               "\" is not a level");
-    return false;
-  }
-  if (config.errorlog != setup_.config.errorlog && !log::open(config.errorlog)) {
-    log::error("Reload failed, keeping the running configuration: cannot open errorlog ",
-               config.errorlog);
-    return false;
-  }
+  if (!log::parse_level(config.loglevel, level))
+    return Status::error("loglevel \"" + config.loglevel + "\" is not a level");
+  if (config.errorlog != setup_.config.errorlog && !log::open(config.errorlog))
+    return Status::error("cannot open errorlog " + config.errorlog);
   if (!same_binds(config, setup_.config)) {
     log::warning("bind changes take effect on restart; still listening on the old addresses");
     config.binds = setup_.config.binds;
   }
   // Read again even when the paths are the same: a rotated certificate is picked up.
   Result<TlsContexts> tls = load_tls(config);
-  if (!tls) {
-    log::error("Reload failed, keeping the running configuration: ", tls.message());
-    return false;
-  }
+  if (!tls) return tls.status();
   if (!tls->app && serves_tls(setup_.listeners)) {
-    log::error(
-        "Reload failed, keeping the running configuration: the https listeners need "
-        "certfile (TLS changes of binds take effect on restart)");
-    return false;
+    return Status::error(
+        "the https listeners need certfile (TLS changes of binds take effect on restart)");
   }
   log::set_level(level);
   set_process_title(master_title(config.proc_name));
   setup_.config = std::move(config);
-  setup_.app = resolved.app;
+  setup_.app = app;
   setup_.tls = std::move(*tls);
   setup_.preloaded_app = std::move(preloaded);
   target_workers_ = setup_.config.workers;
-  return true;
+  return {};
 }
 
 }  // namespace prefork::master

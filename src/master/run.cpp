@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "app/loader.hpp"
+#include "app/probe.hpp"
 #include "config/config.hpp"
 #include "core/exit_codes.hpp"
 #include "core/log.hpp"
@@ -176,14 +177,20 @@ int run_master(int argc, char** argv, AppFactory factory, MasterHooks* hooks) {
 
   // Before the app is loaded: neither it nor the workers see systemd's variables.
   setup.notifier = master::Notifier::from_environment();
-  app::LoadOutcome resolved = app::resolve(config.app, factory);
+  Result<master::Identity> identity = master::resolve_identity(config);
+  if (!identity) return fail(exit_usage, identity.message());
+  setup.identity = std::move(*identity);
+  // Without preload_app the master never maps the app (app/loader.hpp): a probe loads it as a
+  // worker would, and workers open the .so.
+  app::LoadOutcome resolved = config.preload_app || config.check_only
+                                  ? app::resolve(config.app, factory)
+                                  : app::check_in_child(config.app, factory, [&setup] {
+                                      return master::drop_privileges(setup.identity);
+                                    });
   if (!resolved.ok())
     return fail(resolved.not_configured ? exit_usage : exit_boot_error, resolved.status.message());
   setup.app = resolved.app;
   if (config.check_only) return configuration_ok(config);
-  Result<master::Identity> identity = master::resolve_identity(config);
-  if (!identity) return fail(exit_usage, identity.message());
-  setup.identity = std::move(*identity);
   if (config.preload_app) {
     Result<std::unique_ptr<App>> made = app::make(setup.app, config.app_config);
     if (!made) return fail(exit_boot_error, "preload_app: " + made.message());

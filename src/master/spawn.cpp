@@ -102,6 +102,7 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
                             storage::WorkerPlace metrics) {
   release_master_loop();
   if (observer_) observer_->close_in_worker();
+  pending_reload_.reset();  // the probe's pipe
   restore_default_signals();
   hooks_.post_fork(id);
   std::vector<worker::ListenSocket> sockets;
@@ -135,6 +136,7 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
   boot.master_pid = master_pid_;
   boot.preloaded_app = setup_.preloaded_app.get();
   boot.factory = setup_.app.factory;
+  boot.app_spec = setup_.app.spec;
   // From here the worker's metrics own the slot.
   boot.metrics_dir = metrics.directory;
   boot.metrics_slot_fd = metrics.slot.release();

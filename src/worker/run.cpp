@@ -34,6 +34,19 @@ void install_signal_dispositions() {
   signal(SIGPIPE, SIG_IGN);
 }
 
+// The master's factory, or the .so opened here: after fork, so that each generation of workers
+// loads the file at the spec's path as it is now.
+Result<std::unique_ptr<App>> make_app(const Boot& boot) {
+  app::LoadedApp loaded{boot.factory, "", boot.app_spec};
+  if (!loaded.factory && !boot.app_spec.empty()) {
+    app::LoadOutcome opened = app::open_app(boot.app_spec);
+    if (!opened.ok()) return opened.status;
+    loaded = opened.app;
+  }
+  if (!loaded.factory) return Status::error("neither a preloaded app nor a factory");
+  return app::make(loaded, boot.config->app_config);
+}
+
 }  // namespace
 
 int run(const Boot& boot) {
@@ -41,11 +54,7 @@ int run(const Boot& boot) {
   std::unique_ptr<App> owned;
   App* app = boot.preloaded_app;
   if (!app) {
-    if (!boot.factory) {
-      log::critical("worker ", boot.id, " failed to boot: neither a preloaded app nor a factory");
-      return exit_boot_error;
-    }
-    Result<std::unique_ptr<App>> made = app::make({boot.factory, ""}, boot.config->app_config);
+    Result<std::unique_ptr<App>> made = make_app(boot);
     if (!made) {
       log::critical("worker ", boot.id, " failed to boot: ", made.message());
       return exit_boot_error;

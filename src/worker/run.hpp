@@ -40,8 +40,10 @@ struct Boot {
   // The master's pid, taken before fork: a master that died before the worker got going has
   // already made getppid() 1. 0: the parent at start (a worker run without a master).
   pid_t master_pid = 0;
-  App* preloaded_app = nullptr;         // preload_app: made in the master before fork
-  AppFactory factory = nullptr;         // used when preloaded_app is null
+  App* preloaded_app = nullptr;  // preload_app: made in the master before fork
+  AppFactory factory = nullptr;  // used when preloaded_app is null
+  // A .so the master did not open (no preload_app): the worker opens it, as it is on disk now.
+  std::string app_spec;
   RequestObserver* observer = nullptr;  // per-request measurements (worker/observer.hpp)
   // Where the worker's metric values go (ARCHITECTURE.md). Both unset: metrics are off.
   std::string metrics_dir;   // file storage: the resolved PROMETHEUS_MULTIPROC_DIR

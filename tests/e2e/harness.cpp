@@ -482,6 +482,27 @@ std::uint64_t monotonic_usec() {
   return std::uint64_t(now.tv_sec) * 1000000 + std::uint64_t(now.tv_nsec) / 1000;
 }
 
+std::size_t open_fd_count(pid_t pid) {
+  std::size_t count = 0;
+  DIR* fds = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
+  if (!fds) return 0;
+  while (dirent* entry = readdir(fds)) {
+    if (entry->d_name[0] != '.') ++count;
+  }
+  closedir(fds);
+  return count;
+}
+
+long rss_kib(pid_t pid) {
+  std::string status = read_whole("/proc/" + std::to_string(pid) + "/status");
+  auto at = status.find("VmRSS:");
+  return at == std::string::npos ? 0 : std::atol(status.c_str() + at + 6);
+}
+
+bool maps_contain(pid_t pid, const std::string& path) {
+  return read_whole("/proc/" + std::to_string(pid) + "/maps").find(path) != std::string::npos;
+}
+
 TempDir::TempDir() {
   char pattern[] = "/tmp/prefork-e2e-XXXXXX";
   if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");

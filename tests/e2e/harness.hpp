@@ -179,6 +179,12 @@ std::string process_cmdline(pid_t pid);
 std::vector<pid_t> children_of(pid_t parent);
 bool process_alive(pid_t pid);
 char process_state(pid_t pid);
+// Entries of /proc/PID/fd: the descriptors pid holds open.
+std::size_t open_fd_count(pid_t pid);
+// VmRSS of /proc/PID/status in KiB, 0 when pid is gone.
+long rss_kib(pid_t pid);
+// True when a mapping of pid (/proc/PID/maps) names path: a library it has loaded.
+bool maps_contain(pid_t pid, const std::string& path);
 
 // One sd_notify(3) datagram and the pid of the process that sent it.
 struct NotifyMessage {

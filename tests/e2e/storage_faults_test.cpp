@@ -39,10 +39,6 @@ class FdLimit {
   rlimit saved_{};
 };
 
-std::size_t open_fds(pid_t pid) {
-  return files_in("/proc/" + std::to_string(pid) + "/fd").size();
-}
-
 template <class Action>
 Clock::duration time_of(Action action) {
   auto start = Clock::now();
@@ -109,7 +105,7 @@ TEST_CASE("restart churn under a low fd limit: no failed request, no worker inhe
   std::size_t most_fds = 0;
   bool churned = eventually(
       [&] {
-        for (pid_t worker : server.workers()) most_fds = std::max(most_fds, open_fds(worker));
+        for (pid_t worker : server.workers()) most_fds = std::max(most_fds, open_fd_count(worker));
         return load.answered() >= 600;
       },
       90s);

@@ -1,10 +1,13 @@
 #include <doctest/doctest.h>
 
+#include <dlfcn.h>
+
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
 
 #include "app/loader.hpp"
+#include "app/probe.hpp"
 
 using namespace prefork;
 
@@ -90,8 +93,46 @@ TEST_CASE("a .so app is found by name and its factory reads the [app] table") {
 }
 
 TEST_CASE("factories that throw or return nothing give an error, not a crash") {
-  CHECK(app::make({make_throwing, ""}, {}).message() == "the app factory failed: no database");
-  CHECK(app::make({make_null, ""}, {}).message() == "the app factory returned no app");
+  CHECK(app::make({make_throwing, "", ""}, {}).message() == "the app factory failed: no database");
+  CHECK(app::make({make_null, "", ""}, {}).message() == "the app factory returned no app");
+}
+
+TEST_CASE("checking a .so in a child finds the app without mapping it in this process") {
+  std::string path = module("HELLO_MODULE");
+  app::LoadOutcome outcome = app::check_in_child(path + ":hello", nullptr);
+  REQUIRE(outcome.ok());
+  bool opened_here = outcome.app.factory != nullptr;
+  CHECK_FALSE(opened_here);
+  CHECK(outcome.app.name == "hello");
+  CHECK(outcome.app.spec == path + ":hello");
+  CHECK(dlopen(path.c_str(), RTLD_NOW | RTLD_NOLOAD) == nullptr);
+}
+
+TEST_CASE("checking in a child reports what a worker's load would") {
+  CHECK(app::check_in_child("/nonexistent/libfoo.so:foo", nullptr)
+            .status.message()
+            .find("file not found: /nonexistent/libfoo.so") != std::string::npos);
+  CHECK(app::check_in_child(module("HELLO_MODULE") + ":nope", nullptr)
+            .status.message()
+            .find("symbol prefork_app_nope not found") != std::string::npos);
+  CHECK(app::check_in_child("libfoo.so", nullptr)
+            .status.message()
+            .find("expected \"path/libfoo.so:name\"") != std::string::npos);
+  CHECK(app::check_in_child("", nullptr).not_configured);
+  bool linked = app::check_in_child("", make_nothing).app.factory == make_nothing;
+  CHECK(linked);
+}
+
+TEST_CASE("a probe whose load hangs is killed at its time limit and the hang is named") {
+  std::string spec = module("SLOW_CONSTRUCTOR_MODULE") + ":slow";
+  Result<app::Probe> probe = app::Probe::start(spec, std::chrono::milliseconds(300));
+  REQUIRE(probe.ok());
+  auto started = std::chrono::steady_clock::now();
+  app::LoadOutcome outcome = probe->wait();
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(10));
+  CHECK(outcome.status.message() == "app \"" + spec +
+                                        "\": loading it took longer than 300 ms (a static "
+                                        "constructor that does not return?)");
 }
 
 TEST_CASE("a .so's PREFORK_HOOKS is found beside its app, and a .so without has none") {

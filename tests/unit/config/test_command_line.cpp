@@ -274,3 +274,14 @@ TEST_CASE("-D/--daemon and daemon = true in the file") {
   CHECK(loaded({"-c", file.path()}).daemon);
   CHECK_FALSE(loaded({"-c", file.path(), "--daemon=false"}).daemon);
 }
+
+TEST_CASE("--reload watches the app, and --reload-extra-file adds up; preload_app refuses it") {
+  Config config = loaded({"--reload", "--reload-extra-file", "a.toml", "--reload-extra-file=b"});
+  CHECK(config.reload);
+  CHECK(config.reload_extra_files == std::vector<std::string>{"a.toml", "b"});
+  TomlFile file("reload = true\nreload_extra_files = [\"x\"]\n");
+  CHECK(loaded({"-c", file.path()}).reload_extra_files == std::vector<std::string>{"x"});
+  CHECK(error_of({"--reload", "--preload"}) ==
+        "reload and preload_app are both set: a preloaded app stays in the master, so new workers "
+        "would run the old code; turn preload_app off (or use USR2)");
+}

@@ -76,7 +76,7 @@ std::unique_ptr<App> no_app(const AppConfig&) {
 
 master::Setup so_app(prefork::HooksFactory hooks, bool preload) {
   master::Setup setup;
-  setup.app = {no_app, "shop", hooks};
+  setup.app = {no_app, "shop", "lib/libshop.so:shop", hooks, hooks != nullptr};
   setup.config.preload_app = preload;
   return setup;
 }
@@ -119,7 +119,7 @@ TEST_CASE("without hooks every call is a no-op") {
 TEST_CASE("a linked app uses the hooks passed to run") {
   Recording linked;
   master::Setup setup;
-  setup.app = {no_app, "", nullptr};
+  setup.app = {no_app, "", "", nullptr};
   REQUIRE(master::adopt_hooks(setup, &linked).ok());
   CHECK(setup.hooks == &linked);
 }
