@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <csignal>
 
 #include "core/log.hpp"
@@ -41,6 +42,16 @@ void Arbiter::check_workers() {
   }
   // Retries a fork that failed earlier (e.g. EAGAIN under a process limit).
   spawn_missing_workers();
+  maybe_promote();
+  report_ready_once_booted();
+}
+
+bool Arbiter::all_workers_booted() const {
+  if (active_workers() != target_workers_) return false;
+  return std::all_of(workers_.begin(), workers_.end(), [](const auto& entry) {
+    const WorkerProcess& worker = entry.second;
+    return worker.retiring || worker.heartbeat->get()->booted.load();
+  });
 }
 
 }  // namespace prefork::master

@@ -14,6 +14,8 @@ void claim_process_title_memory(int argc, char** argv);
 void set_process_title(std::string_view title);
 
 std::string master_title(std::string_view proc_name);
+// A master whose USR2 started a new one: "prefork: master (old) [name]".
+std::string old_master_title(std::string_view proc_name);
 std::string worker_title(std::string_view proc_name);
 // `prefork metrics`: "prefork: metrics [name]".
 std::string metrics_title(std::string_view proc_name);

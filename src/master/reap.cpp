@@ -33,6 +33,10 @@ void Arbiter::reap_workers() {
     int status = 0;
     pid_t pid = waitpid(-1, &status, WNOHANG);
     if (pid <= 0) break;
+    if (pid == reexec_pid_) {
+      reexec_exited(status);
+      continue;
+    }
     auto found = workers_.find(pid);
     if (found == workers_.end()) continue;
     // Out of the table first: nothing may signal a pid that is reaped and could be reused.

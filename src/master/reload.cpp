@@ -97,7 +97,7 @@ bool Arbiter::apply_reloaded_config(config::Config config) {
     return false;
   }
   log::set_level(level);
-  set_process_title(master_title(config.proc_name));
+  set_process_title(current_title(config));
   setup_.config = std::move(config);
   setup_.app = resolved.app;
   setup_.tls = std::move(*tls);

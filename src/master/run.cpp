@@ -43,6 +43,15 @@ class CommandLine {
   std::vector<const char*> pointers_;
 };
 
+std::string current_directory() {
+  std::vector<char> path(4096);
+  while (!::getcwd(path.data(), path.size())) {
+    if (errno != ERANGE) return "";
+    path.resize(path.size() * 2);
+  }
+  return path.data();
+}
+
 int fail(int code, const std::string& message) {
   log::error(message);
   return code;
@@ -74,15 +83,36 @@ Status setup_logging(const config::Config& config) {
   return worker::check_access_log(config);
 }
 
+// A master started by USR2 serves on the old master's sockets whatever its binds say.
+Status check_inherited(const master::Setup& setup, const master::Listeners& listeners) {
+  log::info("Inherited ", listeners.all().size(), " listening sockets from the old master (pid ",
+            setup.inheritance.master_pid, "); bind changes take effect on restart");
+  for (const master::Listener& listener : listeners.all()) {
+    if (listener.tls && !setup.tls.app)
+      return Status::error("the inherited https listener " + listener.url() + " needs certfile");
+  }
+  return {};
+}
+
+// The metrics endpoint takes the old master's socket after USR2: binding its port again would
+// fail while the old master holds it.
+Status start_endpoint(master::MetricsEndpoint& endpoint, const master::Inheritance& inheritance) {
+  if (inheritance.metrics_fd >= 0) return endpoint.listen_on(inheritance.metrics_fd);
+  return endpoint.listen();
+}
+
 int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Starting prefork ", version);
   master::hold_master_signals();
-  master::BindOutcome bound = master::bind_listeners(setup.config);
+  master::BindOutcome bound = master::bind_listeners(setup.config, setup.inheritance.listeners);
   if (!bound.status) return fail(exit_startup, bound.status.message());
+  if (setup.inheritance.from_upgrade()) {
+    if (Status usable = check_inherited(setup, bound.listeners); !usable)
+      return fail(exit_usage, usable.message());
+  }
   // The pidfile exists before "Listening at", the line supervisors and tests wait for.
-  master::Pidfile pidfile;
   if (!pidfile_path.empty()) {
-    if (Status created = pidfile.create(pidfile_path); !created.ok())
+    if (Status created = setup.pidfile.create(pidfile_path); !created.ok())
       return fail(exit_startup, created.message());
   }
   for (const master::Listener& listener : bound.listeners.all())
@@ -90,6 +120,7 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Using worker: ", setup.config.worker_class);
   setup.listeners = std::move(bound.listeners);
   config::Config config = setup.config;
+  master::Inheritance inheritance = setup.inheritance;
   std::shared_ptr<const net::tls::ServerContext> metrics_tls = setup.tls.metrics;
   master::set_process_title(master::master_title(setup.config.proc_name));
   master::Arbiter arbiter(std::move(setup));
@@ -111,10 +142,14 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
     });
     // Serving the application matters more than serving its metrics: a taken port is logged
     // and the master runs on without the endpoint.
-    if (Status listening = endpoint->listen(); !listening.ok()) {
+    if (Status listening = start_endpoint(*endpoint, inheritance); !listening.ok()) {
       log::error(listening.message(), ": metrics are recorded but not served");
       endpoint.reset();
+    } else {
+      arbiter.set_metrics_socket(endpoint->fd());
     }
+  } else if (inheritance.metrics_fd >= 0) {
+    ::close(inheritance.metrics_fd);
   }
   return arbiter.run();
 }
@@ -124,13 +159,18 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
 int run(int argc, char** argv, AppFactory factory) {
   CommandLine command_line(argc, argv);
   master::claim_process_title_memory(argc, argv);
+  // Out of the environment before anything reads or inherits it.
+  Result<master::Inheritance> inheritance = master::take_inheritance();
+  if (!inheritance) return fail(exit_startup, inheritance.message());
   config::LoadResult loaded = config::load(command_line.argc(), command_line.argv(), environ);
   if (!loaded.config) return print_and_exit(loaded);
   master::Setup setup;
   setup.config = std::move(*loaded.config);
   const config::Config& config = setup.config;
+  setup.inheritance = std::move(*inheritance);
   if (Status logging = setup_logging(config); !logging.ok())
     return fail(exit_usage, logging.message());
+  setup.start_cwd = current_directory();
   if (!config.chdir.empty() && ::chdir(config.chdir.c_str()) != 0)
     return fail(exit_usage, "chdir " + config.chdir + ": " + std::strerror(errno));
   // Certificates and keys are read here, before fork, for --check-config too.
