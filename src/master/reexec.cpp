@@ -73,6 +73,13 @@ Result<std::string> find_binary(const std::string& argv0, const std::string& sta
 
 // Everything the child needs, made before fork: after it only async-signal-safe calls remain.
 struct ExecPlan {
+  // argv and envp point into the strings: a move keeps the strings where they are, a copy
+  // would not.
+  ExecPlan() = default;
+  ExecPlan(ExecPlan&&) = default;
+  ExecPlan(const ExecPlan&) = delete;
+  ExecPlan& operator=(const ExecPlan&) = delete;
+
   std::string path;
   std::string cwd;
   std::vector<std::string> arguments;
@@ -126,6 +133,36 @@ std::vector<std::string> exec_environment(const Listeners& listeners, int ready_
   _exit(127);
 }
 
+ExecPlan make_exec_plan(std::string path, const Setup& setup, int ready_fd, int metrics_socket) {
+  ExecPlan plan;
+  plan.path = std::move(path);
+  plan.cwd = setup.start_cwd;
+  plan.arguments.assign(setup.argv, setup.argv + setup.argc);
+  plan.environment = exec_environment(setup.listeners, ready_fd, metrics_socket);
+  for (const Listener& listener : setup.listeners.all()) plan.inherited.push_back(listener.fd);
+  plan.inherited.push_back(ready_fd);
+  if (metrics_socket >= 0) plan.inherited.push_back(metrics_socket);
+  plan.failure = "prefork: USR2: cannot execute " + plan.path + ": ";
+  plan.make_pointers();
+  return plan;
+}
+
+// As spawn_worker forks: until the child has reset its handlers, a signal it receives would be
+// handled as the master's own.
+pid_t fork_new_master(const ExecPlan& plan) {
+  sigset_t all, previous;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &previous);
+  fork_gate::close_for_fork();
+  pid_t pid = fork();
+  if (pid == 0) exec_new_master(plan);
+  int saved_errno = errno;
+  fork_gate::open_after_fork();
+  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  errno = saved_errno;
+  return pid;
+}
+
 std::string describe_master_exit(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return "was killed by SIG" + signal_name(WTERMSIG(status));
@@ -168,31 +205,13 @@ void Arbiter::start_new_master() {
       return;
     }
   }
-  ExecPlan plan;
-  plan.path = *binary;
-  plan.cwd = setup_.start_cwd;
-  plan.arguments.assign(setup_.argv, setup_.argv + setup_.argc);
-  plan.environment = exec_environment(setup_.listeners, ready_write.get(), metrics_socket_);
-  for (const Listener& listener : setup_.listeners.all()) plan.inherited.push_back(listener.fd);
-  plan.inherited.push_back(ready_write.get());
-  if (metrics_socket_ >= 0) plan.inherited.push_back(metrics_socket_);
-  plan.failure = "prefork: USR2: cannot execute " + plan.path + ": ";
-  plan.make_pointers();
-
+  ExecPlan plan = make_exec_plan(std::move(*binary), setup_, ready_write.get(), metrics_socket_);
   log::info("USR2: starting a new master: ", plan.path);
-  // As for a worker (spawn_worker): until the child has reset its handlers, a signal it
-  // receives would be handled as the master's own.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &previous);
-  fork_gate::close_for_fork();
-  pid_t pid = fork();
-  if (pid == 0) exec_new_master(plan);
-  fork_gate::open_after_fork();
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
+  pid_t pid = fork_new_master(plan);
   if (pid < 0) {
     log::error("USR2: fork: ", std::strerror(errno));
-    if (!pidfile.empty()) (void)setup_.pidfile.rename_to(pidfile);
+    if (pidfile.empty()) return;
+    if (Status back = setup_.pidfile.rename_to(pidfile); !back) log::error(back.message());
     return;
   }
   reexec_pid_ = pid;
