@@ -180,6 +180,30 @@ TEST_CASE("USR2 then TERM of the old master: no request fails, the new master ta
   CHECK_FALSE(path_exists(up.pidfile));
 }
 
+TEST_CASE("a relative argv[0] and config path are found from where the master started") {
+  TempDir dir;
+  point_link_at(dir.file("prefork"), hello_binary());
+  dir.write("prefork.toml", "workers = 1\n" + file_config());
+  char started_in[4096];
+  REQUIRE(getcwd(started_in, sizeof started_in));
+  // The master starts in dir as ./prefork -c prefork.toml, then changes to / (chdir).
+  REQUIRE(chdir(dir.path().c_str()) == 0);
+  Server master("./prefork", {"-c", "prefork.toml", "--chdir", "/", "-b", "127.0.0.1:0"});
+  REQUIRE(chdir(started_in) == 0);
+  int port = master.port();
+  REQUIRE(port > 0);
+  master.signal(SIGUSR2);
+  auto ready = master.wait_for_line(") ready", upgrade_timeout);
+  REQUIRE(ready.has_value());
+  pid_t new_master = pid_t(std::atol(ready->c_str() + ready->find("(pid ") + 5));
+  Adopted adopted(new_master, master.pid());
+  CHECK(master.count_lines("USR2: starting a new master: " + dir.path() + "/./prefork") == 1);
+  master.signal(SIGTERM);
+  REQUIRE(master.wait_exit(upgrade_timeout) == 0);
+  CHECK(http_get(port, "/").status == 200);
+  CHECK(adopted.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("a new binary that exits 3 leaves the old master serving with its pidfile") {
   Upgradable up(hello_binary());
   REQUIRE(up.port > 0);
