@@ -1,5 +1,6 @@
 #include "master/arbiter.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -23,10 +24,16 @@ Arbiter::Arbiter(Setup setup)
       hooks_(setup_.hooks, setup_.config, [this] { return active_workers(); }) {
   uv_loop_init(&loop_);
   target_workers_ = setup_.config.workers;
+  parent_master_pid_ = setup_.inheritance.master_pid;
+  ready_to_report_.reset(setup_.inheritance.ready_fd);
+  // Kept open across exec by the old master; no exec of this one's may inherit it.
+  if (ready_to_report_) fcntl(ready_to_report_.get(), F_SETFD, FD_CLOEXEC);
 }
 
 Arbiter::~Arbiter() {
+  // Owned handles close with their callbacks, before the loop's remaining ones are closed.
   reload_watch_.reset();
+  ready_watch_.reset();
   close_all_handles(&loop_);
   uv_run(&loop_, UV_RUN_DEFAULT);
   uv_loop_close(&loop_);
@@ -67,8 +74,11 @@ void Arbiter::stop(int exit_code, bool graceful) {
   stopping_ = true;
   target_workers_ = 0;
   cancel_reload();
+  // A new master serves on the same sockets, unix files included.
+  if (reexec_pid_ != 0) setup_.listeners.keep_files();
   // As gunicorn does: a client connecting from now on is refused, not queued for workers that
-  // are leaving (they close their copies as they begin to drain).
+  // are leaving (they close their copies as they begin to drain). With a new master running,
+  // its workers take them.
   setup_.listeners.close_all();
   if (graceful) {
     retire_all(SIGTERM, setup_.config.graceful_timeout);
@@ -116,10 +126,6 @@ void Arbiter::handle_ttou() {
 void Arbiter::handle_usr1() {
   log::reopen();
   for (auto& [pid, worker] : workers_) kill(pid, SIGUSR1);
-}
-
-void Arbiter::handle_usr2() {
-  log::warning("SIGUSR2 (re-exec) is not supported: restart the master to upgrade the binary");
 }
 
 // gunicorn honours WINCH only when daemonized, since a terminal sends it to its foreground job

@@ -19,9 +19,13 @@
 #include "app/probe.hpp"
 #include "config/config.hpp"
 #include "core/heartbeat.hpp"
+#include "core/unique_fd.hpp"
+#include "core/uv_handle.hpp"
 #include "master/hooks.hpp"
+#include "master/inherited_fds.hpp"
 #include "master/listeners.hpp"
 #include "master/notify.hpp"
+#include "master/pidfile.hpp"
 #include "master/privileges.hpp"
 #include "master/raw_env.hpp"
 #include "master/reap_observer.hpp"
@@ -47,6 +51,10 @@ struct Setup {
   Notifier notifier;             // systemd's NOTIFY_SOCKET, taken from the environment at start
   MasterHooks* hooks = nullptr;  // the app's (adopt_hooks), or none
   std::unique_ptr<MasterHooks> loaded_hooks;  // made from a preloaded .so; hooks points here
+  Pidfile pidfile;                            // moved aside to PIDFILE.oldbin by USR2
+  // USR2 runs argv[0] again from the directory the master started in (before config.chdir).
+  std::string start_cwd;
+  Inheritance inheritance;  // from the master whose USR2 started this one
 };
 
 struct WorkerProcess {
@@ -78,6 +86,8 @@ class Arbiter {
   uv_loop_t* loop() { return &loop_; }
   // Set before run(); the observer must outlive the arbiter.
   void set_reap_observer(ReapObserver* observer) { observer_ = observer; }
+  // The metrics endpoint's listening socket, passed to a new master on USR2; -1 for none.
+  void set_metrics_socket(int fd) { metrics_socket_ = fd; }
   // Called after HUP applied a new configuration, with the certificates it read: the metrics
   // endpoint, which the arbiter does not own, takes its new context.
   void on_reload(std::function<void(const TlsContexts&)> hook) { reload_hook_ = std::move(hook); }
@@ -89,7 +99,7 @@ class Arbiter {
   void handle_ttin();   // one worker more
   void handle_ttou();   // one worker less, never below one
   void handle_usr1();   // reopen log files, here and in the workers
-  void handle_usr2();   // re-exec: not supported, logged
+  void handle_usr2();   // re-exec: a new master on the same sockets (reexec.cpp)
   void handle_winch();  // gracefully stop all workers, keep the master
   void handle_chld();   // reap
 
@@ -115,6 +125,15 @@ class Arbiter {
   bool all_workers_booted() const;
   void notify_workers();
   void start_watchdog();
+  // reexec.cpp
+  void start_new_master();
+  void watch_new_master(UniqueFd ready);
+  void on_ready_pipe();
+  void new_master_ready(pid_t pid);
+  void reexec_exited(int status);
+  void maybe_promote();
+  void report_ready_once_booted();
+  std::string current_title(const config::Config& config) const;
   // arbiter.cpp
   void retire(WorkerProcess& worker, int signum, double grace_seconds);
   void retire_all(int signum, double grace_seconds);
@@ -152,10 +171,22 @@ class Arbiter {
   std::optional<PendingReload> pending_reload_;
   bool hup_again_ = false;  // a HUP arrived while the probe ran: reload again after it
   std::unique_ptr<ReloadWatch> reload_watch_;  // --reload; made when first needed
+  int metrics_socket_ = -1;
+  // Old master: the new master started by USR2, until it exits; its ready pipe and the watch
+  // on it, until the byte (or EOF) arrives.
+  pid_t reexec_pid_ = 0;
+  UniqueFd new_master_ready_;
+  UvHandle<uv_poll_t> ready_watch_;
+  // New master: the master whose USR2 started this one, until that one is gone (promotion);
+  // the pipe to tell it this master's workers serve.
+  pid_t parent_master_pid_ = 0;
+  UniqueFd ready_to_report_;
 };
 
 // Blocks the master's signals until Arbiter::run handles them, so that a TERM sent as soon as
 // "Listening at" is logged is not lost to the default action.
 void hold_master_signals();
+// Every signal to its default action (async-signal-safe: used between fork and exec).
+void reset_signal_dispositions();
 
 }  // namespace prefork::master

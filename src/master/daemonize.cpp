@@ -40,10 +40,6 @@ void redirect_to_null(int fd) {
 
 }  // namespace
 
-bool should_daemonize(const config::Config& config) {
-  return config.daemon && !std::getenv("PREFORK_FDS");
-}
-
 Result<Daemon> Daemon::detach(const config::Config& config) {
   if (config.errorlog == "-")
     log::warning("--daemon with errorlog \"-\": the log goes to /dev/null once the master serves");

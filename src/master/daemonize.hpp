@@ -9,11 +9,6 @@
 
 namespace prefork::master {
 
-// daemon is set and this master was not re-executed by USR2 (PREFORK_FDS in the environment):
-// that one stays a child of the old master. Asked before bind_listeners, which takes the
-// inherited listeners' variable out of the environment.
-bool should_daemonize(const config::Config& config);
-
 class Daemon {
  public:
   // Returns in the daemon only, a new session's grandchild with stdin and stdout on /dev/null.

@@ -44,6 +44,8 @@ void Arbiter::check_workers() {
   check_probe_time();
   // Retries a fork that failed earlier (e.g. EAGAIN under a process limit).
   spawn_missing_workers();
+  maybe_promote();
+  report_ready_once_booted();
   notify_workers();
 }
 

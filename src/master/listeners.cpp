@@ -137,6 +137,33 @@ Status adopt_fd(int fd, const config::Config& config, Listener& listener) {
   return {};
 }
 
+// A socket of the master that ran USR2, as that master used it: a reuse_port placeholder stays
+// bound and not listening, or this master would take connections no worker accepts.
+Status adopt_inherited(const InheritedFd& inherited, const config::Config& config,
+                       Listener& listener) {
+  listener.tls = inherited.tls;
+  listener.per_worker = inherited.reuse_port;
+  listener.remove_once_promoted = inherited.unlink;
+  listener.address_size = sizeof listener.address;
+  int fd = inherited.fd;
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&listener.address), &listener.address_size) !=
+      0) {
+    return system_error("inherited fd " + std::to_string(fd) + " is not a socket");
+  }
+  listener.fd = fd;
+  if (listener.address.ss_family == AF_UNIX) {
+    listener.kind = config::Bind::Kind::unix_socket;
+    listener.unix_path = reinterpret_cast<sockaddr_un&>(listener.address).sun_path;
+  } else {
+    listener.kind = config::Bind::Kind::tcp;
+  }
+  if (!listener.per_worker && listen(fd, config.backlog) != 0)
+    return system_error("listen inherited fd " + std::to_string(fd));
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  make_nonblocking(fd);
+  return {};
+}
+
 }  // namespace
 
 std::string Listener::url() const {
@@ -188,6 +215,23 @@ void Listeners::close_all() {
   listeners_.clear();
 }
 
+void Listeners::keep_files() {
+  for (Listener& listener : listeners_) listener.remove_on_close = false;
+}
+
+void Listeners::take_over_files() {
+  for (Listener& listener : listeners_) {
+    if (listener.remove_once_promoted) listener.remove_on_close = true;
+  }
+}
+
+std::vector<InheritedFd> Listeners::for_exec() const {
+  std::vector<InheritedFd> fds;
+  for (const Listener& listener : listeners_)
+    fds.push_back({listener.fd, listener.tls, listener.per_worker, listener.remove_on_close});
+  return fds;
+}
+
 namespace {
 
 Status bind_one(const config::Bind& bind, const config::Config& config, Listener& listener) {
@@ -204,7 +248,8 @@ Status bind_one(const config::Bind& bind, const config::Config& config, Listener
 
 }  // namespace
 
-BindOutcome bind_listeners(const config::Config& config) {
+BindOutcome bind_listeners(const config::Config& config,
+                           const std::vector<InheritedFd>& inherited) {
   BindOutcome outcome;
   auto keep = [&](Listener& listener, Status status) {
     // A half-made listener is still closed (and its socket file removed) by close_all().
@@ -212,6 +257,11 @@ BindOutcome bind_listeners(const config::Config& config) {
     outcome.status = std::move(status);
     return outcome.status.ok();
   };
+  for (const InheritedFd& fd : inherited) {
+    Listener listener;
+    if (!keep(listener, adopt_inherited(fd, config, listener))) return outcome;
+  }
+  if (!inherited.empty()) return outcome;
   std::vector<int> systemd_fds = take_systemd_fds();
   for (int fd : systemd_fds) {
     // systemd's sockets replace the binds: TLS when certfile alone says so (README, "HTTPS").

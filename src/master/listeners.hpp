@@ -10,6 +10,7 @@
 #include "config/config.hpp"
 #include "core/result.hpp"
 #include "core/unique_fd.hpp"
+#include "master/inherited_fds.hpp"
 
 namespace prefork::master {
 
@@ -20,6 +21,9 @@ struct Listener {
   socklen_t address_size = 0;
   std::string unix_path;         // unix sockets
   bool remove_on_close = false;  // a unix socket file this master created
+  // Inherited from the master that ran USR2, which created the file: ours to remove only once
+  // that master is gone (Listeners::take_over_files).
+  bool remove_once_promoted = false;
   // tcp with reuse_port: fd is bound but not listening; each worker opens its own socket.
   bool per_worker = false;
   bool tls = false;  // speaks TLS with the app context (TlsContexts::app)
@@ -41,6 +45,12 @@ class Listeners {
   void add(Listener listener);
   // Closes the sockets and removes the unix socket files this process created.
   void close_all();
+  // A new master serves on the same sockets: close_all leaves their files to it.
+  void keep_files();
+  // The master that handed these sockets over is gone: their files are now this one's.
+  void take_over_files();
+  // The sockets as PREFORK_FDS lists them for a new master.
+  std::vector<InheritedFd> for_exec() const;
 
  private:
   std::vector<Listener> listeners_;
@@ -52,8 +62,10 @@ struct BindOutcome {
   Status status;
 };
 
-// Binds config.binds, or takes the sockets systemd passed (LISTEN_FDS/LISTEN_PID).
-BindOutcome bind_listeners(const config::Config& config);
+// Takes the sockets of the master that ran USR2 (inherited: PREFORK_FDS), else those systemd
+// passed (LISTEN_FDS/LISTEN_PID), else binds config.binds.
+BindOutcome bind_listeners(const config::Config& config,
+                           const std::vector<InheritedFd>& inherited = {});
 
 // Listeners passed by systemd socket activation; empty when there are none for this process.
 // Clears LISTEN_PID/LISTEN_FDS/LISTEN_FDNAMES so that they are not taken twice.

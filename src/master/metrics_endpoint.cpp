@@ -1,6 +1,8 @@
 #include "master/metrics_endpoint.hpp"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <memory>
 #include <prefork/response.hpp>
@@ -293,20 +295,50 @@ Status MetricsEndpoint::listen() {
           0 &&
       uv_ip6_addr(address.c_str(), config_.metrics.port, reinterpret_cast<sockaddr_in6*>(any)) != 0)
     return Status::error("metrics bind_address " + address + ": not an IP address");
-  int error = uv_tcp_bind(server_.get(), any, 0);
-  if (error == 0) error = uv_listen(server_.stream(), 128, on_connection);
-  if (error != 0)
-    return Status::error("metrics endpoint " + address + ":" +
-                         std::to_string(config_.metrics.port) + ": " + uv_strerror(error));
+  std::string where =
+      "metrics endpoint " + address + ":" + std::to_string(config_.metrics.port) + ": ";
+  if (int error = uv_tcp_bind(server_.get(), any, 0); error != 0)
+    return Status::error(where + uv_strerror(error));
+  return start_listening(where);
+}
+
+Status MetricsEndpoint::listen_on(int fd) {
+  std::string where = "metrics endpoint on inherited fd " + std::to_string(fd) + ": ";
+  // Workers are forked, not executed: they close this handle with the master's loop.
+  fcntl(fd, F_SETFD, FD_CLOEXEC);
+  if (int error = uv_tcp_open(server_.get(), uv_os_sock_t(fd)); error != 0) {
+    ::close(fd);
+    return Status::error(where + uv_strerror(error));
+  }
+  return start_listening(where);
+}
+
+Status MetricsEndpoint::start_listening(const std::string& where) {
+  if (int error = uv_listen(server_.stream(), 128, on_connection); error != 0)
+    return Status::error(where + uv_strerror(error));
   sockaddr_storage bound{};
   int length = sizeof bound;
   uv_tcp_getsockname(server_.get(), reinterpret_cast<sockaddr*>(&bound), &length);
-  port_ = bound.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port)
-                                      : ntohs(reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
-  bool v6 = address.find(':') != std::string::npos;
-  log::info("Metrics listening at: ", tls_ ? "https://" : "http://", v6 ? "[" : "", address,
+  char host[INET6_ADDRSTRLEN] = "";
+  bool v6 = bound.ss_family == AF_INET6;
+  if (v6) {
+    const auto& address = reinterpret_cast<const sockaddr_in6&>(bound);
+    inet_ntop(AF_INET6, &address.sin6_addr, host, sizeof host);
+    port_ = ntohs(address.sin6_port);
+  } else {
+    const auto& address = reinterpret_cast<const sockaddr_in&>(bound);
+    inet_ntop(AF_INET, &address.sin_addr, host, sizeof host);
+    port_ = ntohs(address.sin_port);
+  }
+  log::info("Metrics listening at: ", tls_ ? "https://" : "http://", v6 ? "[" : "", host,
             v6 ? "]" : "", ":", port_);
   return {};
+}
+
+int MetricsEndpoint::fd() const {
+  uv_os_fd_t fd = -1;
+  if (uv_fileno(server_.base(), &fd) != 0) return -1;
+  return fd;
 }
 
 void MetricsEndpoint::on_connection(uv_stream_t* server, int status) {

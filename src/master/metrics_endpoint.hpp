@@ -43,7 +43,11 @@ class MetricsEndpoint {
 
   // Binds and listens; logs "Metrics listening at: http://ADDRESS:PORT" (or https://).
   Status listen();
+  // The same on a socket bound already: the old master's, inherited across USR2's exec.
+  Status listen_on(int fd);
   int port() const { return port_; }
+  // The listening socket; -1 before listen().
+  int fd() const;
   // HUP: new connections take the re-read certificates. Whether the endpoint speaks TLS at all
   // is fixed at start, as its address is.
   void use_tls(std::shared_ptr<const net::tls::ServerContext> tls);
@@ -52,6 +56,8 @@ class MetricsEndpoint {
 
  private:
   static void on_connection(uv_stream_t* server, int status);
+  // Listens on the bound socket and logs where.
+  Status start_listening(const std::string& where);
 
   uv_loop_t* loop_;
   ScrapeGate& gate_;

@@ -5,6 +5,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <utility>
 
 namespace prefork::master {
 
@@ -26,7 +27,30 @@ Status Pidfile::create(const std::string& path) {
   return {};
 }
 
+Status Pidfile::rename_to(const std::string& path) {
+  if (::rename(path_.c_str(), path.c_str()) != 0)
+    return Status::error("pidfile " + path_ + " to " + path + ": " + std::strerror(errno));
+  path_ = path;
+  return {};
+}
+
+Pidfile::Pidfile(Pidfile&& other) noexcept
+    : path_(std::exchange(other.path_, {})), owner_(std::exchange(other.owner_, 0)) {}
+
+Pidfile& Pidfile::operator=(Pidfile&& other) noexcept {
+  if (this != &other) {
+    remove();
+    path_ = std::exchange(other.path_, {});
+    owner_ = std::exchange(other.owner_, 0);
+  }
+  return *this;
+}
+
 Pidfile::~Pidfile() {
+  remove();
+}
+
+void Pidfile::remove() {
   if (!path_.empty() && owner_ == getpid()) ::unlink(path_.c_str());
 }
 

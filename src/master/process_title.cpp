@@ -67,6 +67,10 @@ std::string master_title(std::string_view proc_name) {
   return "prefork: master [" + std::string(proc_name) + "]";
 }
 
+std::string old_master_title(std::string_view proc_name) {
+  return "prefork: master (old) [" + std::string(proc_name) + "]";
+}
+
 std::string metrics_title(std::string_view proc_name) {
   return "prefork: metrics [" + std::string(proc_name) + "]";
 }

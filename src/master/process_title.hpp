@@ -14,6 +14,8 @@ void claim_process_title_memory(int argc, char** argv);
 void set_process_title(std::string_view title);
 
 std::string master_title(std::string_view proc_name);
+// A master whose USR2 started a new one: "prefork: master (old) [name]".
+std::string old_master_title(std::string_view proc_name);
 std::string worker_title(std::string_view proc_name);
 // The child that checks a new app on HUP: "prefork: app probe [name]".
 std::string probe_title(std::string_view proc_name);

@@ -37,6 +37,10 @@ void Arbiter::reap_workers() {
       probe_exited(status);
       continue;
     }
+    if (pid == reexec_pid_) {
+      reexec_exited(status);
+      continue;
+    }
     auto found = workers_.find(pid);
     if (found == workers_.end()) continue;
     // Out of the table first: nothing may signal a pid that is reaped and could be reused.

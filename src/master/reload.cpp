@@ -158,7 +158,7 @@ Status Arbiter::apply_reloaded_config(config::Config config, const app::LoadedAp
         "the https listeners need certfile (TLS changes of binds take effect on restart)");
   }
   log::set_level(level);
-  set_process_title(master_title(config.proc_name));
+  set_process_title(current_title(config));
   setup_.config = std::move(config);
   setup_.app = app;
   setup_.tls = std::move(*tls);

@@ -48,6 +48,15 @@ class StringList {
   std::vector<const char*> pointers_;
 };
 
+std::string current_directory() {
+  std::vector<char> path(4096);
+  while (!::getcwd(path.data(), path.size())) {
+    if (errno != ERANGE) return "";
+    path.resize(path.size() * 2);
+  }
+  return path.data();
+}
+
 int fail(int code, const std::string& message) {
   log::error(message);
   return code;
@@ -85,26 +94,46 @@ char* const* end_of(char* const* strings) {
   return strings;
 }
 
+// A master started by USR2 serves on the old master's sockets whatever its binds say.
+Status check_inherited(const master::Setup& setup, const master::Listeners& listeners) {
+  log::info("Inherited ", listeners.all().size(), " listening sockets from the old master (pid ",
+            setup.inheritance.master_pid, "); bind changes take effect on restart");
+  for (const master::Listener& listener : listeners.all()) {
+    if (listener.tls && !setup.tls.app)
+      return Status::error("the inherited https listener " + listener.url() + " needs certfile");
+  }
+  return {};
+}
+
+// The metrics endpoint takes the old master's socket after USR2: binding its port again would
+// fail while the old master holds it.
+Status start_endpoint(master::MetricsEndpoint& endpoint, const master::Inheritance& inheritance) {
+  if (inheritance.metrics_fd >= 0) return endpoint.listen_on(inheritance.metrics_fd);
+  return endpoint.listen();
+}
+
 int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Starting prefork ", version);
   master::hold_master_signals();
   master::Hooks(setup.hooks, setup.config).on_starting();
-  // Asked before binding, which takes a re-executed master's PREFORK_FDS out of the environment.
-  bool detach = master::should_daemonize(setup.config);
-  master::BindOutcome bound = master::bind_listeners(setup.config);
+  master::BindOutcome bound = master::bind_listeners(setup.config, setup.inheritance.listeners);
   if (!bound.status) return fail(exit_startup, bound.status.message());
+  if (setup.inheritance.from_upgrade()) {
+    if (Status usable = check_inherited(setup, bound.listeners); !usable)
+      return fail(exit_usage, usable.message());
+  }
   // After binding, so that bind errors reach the terminal; before the pidfile (the daemon's pid),
   // the loop and its threads.
+  // A master re-executed by USR2 stays the old master's child, as gunicorn's does.
   std::optional<master::Daemon> daemon;
-  if (detach) {
+  if (setup.config.daemon && !setup.inheritance.from_upgrade()) {
     Result<master::Daemon> detached = master::Daemon::detach(setup.config);
     if (!detached) return fail(exit_startup, detached.message());
     daemon.emplace(std::move(detached).value());
   }
   // The pidfile exists before "Listening at", the line supervisors and tests wait for.
-  master::Pidfile pidfile;
   if (!pidfile_path.empty()) {
-    if (Status created = pidfile.create(pidfile_path); !created.ok())
+    if (Status created = setup.pidfile.create(pidfile_path); !created.ok())
       return fail(exit_startup, created.message());
   }
   for (const master::Listener& listener : bound.listeners.all())
@@ -112,6 +141,7 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Using worker: ", setup.config.worker_class);
   setup.listeners = std::move(bound.listeners);
   config::Config config = setup.config;
+  master::Inheritance inheritance = setup.inheritance;
   std::shared_ptr<const net::tls::ServerContext> metrics_tls = setup.tls.metrics;
   master::set_process_title(master::master_title(setup.config.proc_name));
   master::Arbiter arbiter(std::move(setup));
@@ -133,10 +163,14 @@ int serve(master::Setup setup, const std::string& pidfile_path) {
     });
     // Serving the application matters more than serving its metrics: a taken port is logged
     // and the master runs on without the endpoint.
-    if (Status listening = endpoint->listen(); !listening.ok()) {
+    if (Status listening = start_endpoint(*endpoint, inheritance); !listening.ok()) {
       log::error(listening.message(), ": metrics are recorded but not served");
       endpoint.reset();
+    } else {
+      arbiter.set_metrics_socket(endpoint->fd());
     }
+  } else if (inheritance.metrics_fd >= 0) {
+    ::close(inheritance.metrics_fd);
   }
   if (daemon) daemon->serving();
   return arbiter.run();
@@ -146,6 +180,9 @@ int run_master(int argc, char** argv, AppFactory factory, MasterHooks* hooks) {
   StringList command_line(argv, argv + argc);
   StringList environment(environ, end_of(environ));
   master::claim_process_title_memory(argc, argv);
+  // Out of the environment before anything reads or inherits it.
+  Result<master::Inheritance> inheritance = master::take_inheritance();
+  if (!inheritance) return fail(exit_startup, inheritance.message());
   config::LoadResult loaded = config::load(command_line.size(), command_line.data(), environ);
   if (!loaded.config) return print_and_exit(loaded);
   if (loaded.config->print_config) {
@@ -155,8 +192,10 @@ int run_master(int argc, char** argv, AppFactory factory, MasterHooks* hooks) {
   master::Setup setup;
   setup.config = std::move(*loaded.config);
   const config::Config& config = setup.config;
+  setup.inheritance = std::move(*inheritance);
   if (Status logging = setup_logging(config); !logging.ok())
     return fail(exit_usage, logging.message());
+  setup.start_cwd = current_directory();
   if (!config.chdir.empty() && ::chdir(config.chdir.c_str()) != 0)
     return fail(exit_usage, "chdir " + config.chdir + ": " + std::strerror(errno));
   // Before the certificates and the app are read, and before fork: all may use the environment.

@@ -37,6 +37,13 @@ void hold_master_signals() {
   pthread_sigmask(SIG_BLOCK, &set, nullptr);
 }
 
+void reset_signal_dispositions() {
+  for (int signum = 1; signum < NSIG; ++signum) {
+    if (signum == SIGKILL || signum == SIGSTOP) continue;
+    std::signal(signum, SIG_DFL);
+  }
+}
+
 // Actions run from a timer, not from the signal callback: a worker forked inside a uv_signal_t
 // callback could never finish closing that handle (libuv waits for the signal to be dispatched).
 void Arbiter::queue_signal(int signum) {

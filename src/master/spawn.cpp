@@ -20,10 +20,7 @@ namespace prefork::master {
 namespace {
 
 void restore_default_signals() {
-  for (int signum = 1; signum < NSIG; ++signum) {
-    if (signum == SIGKILL || signum == SIGSTOP) continue;
-    std::signal(signum, SIG_DFL);
-  }
+  reset_signal_dispositions();
   std::signal(SIGPIPE, SIG_IGN);
 }
 
@@ -103,6 +100,9 @@ void Arbiter::become_worker(int id, int position, Heartbeat* heartbeat,
   release_master_loop();
   if (observer_) observer_->close_in_worker();
   pending_reload_.reset();  // the probe's pipe
+  // The pipes between an old and a new master (USR2) are theirs alone.
+  new_master_ready_.reset();
+  ready_to_report_.reset();
   restore_default_signals();
   hooks_.post_fork(id);
   std::vector<worker::ListenSocket> sockets;

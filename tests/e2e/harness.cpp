@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/kcmp.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -501,6 +502,63 @@ long rss_kib(pid_t pid) {
 
 bool maps_contain(pid_t pid, const std::string& path) {
   return read_whole("/proc/" + std::to_string(pid) + "/maps").find(path) != std::string::npos;
+}
+
+pid_t parent_pid(pid_t pid) {
+  char state = 0;
+  return parent_of(read_whole("/proc/" + std::to_string(pid) + "/stat"), state).value_or(0);
+}
+
+pid_t read_pidfile(const std::string& path) {
+  return pid_t(std::atol(read_whole(path).c_str()));
+}
+
+bool path_exists(const std::string& path) {
+  struct stat info;
+  return lstat(path.c_str(), &info) == 0;
+}
+
+std::map<int, std::string> fd_targets(pid_t pid) {
+  std::map<int, std::string> fds;
+  std::string directory = "/proc/" + std::to_string(pid) + "/fd";
+  DIR* dir = opendir(directory.c_str());
+  if (!dir) return fds;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    char target[256];
+    ssize_t size = readlink((directory + "/" + entry->d_name).c_str(), target, sizeof target);
+    if (size > 0) fds[std::atoi(entry->d_name)] = std::string(target, std::size_t(size));
+  }
+  closedir(dir);
+  return fds;
+}
+
+std::optional<bool> same_open_file(pid_t a, int fd_a, pid_t b, int fd_b) {
+  long order = syscall(SYS_kcmp, a, b, KCMP_FILE, fd_a, fd_b);
+  if (order < 0) return std::nullopt;
+  return order == 0;
+}
+
+Adopted::~Adopted() {
+  // Reaped by its old master already, the pid may be another process's by now.
+  pid_t parent = parent_pid(pid_);
+  if (reaped_ || (parent != getpid() && parent != old_master_)) return;
+  std::vector<pid_t> children = children_of(pid_);
+  kill(pid_, SIGKILL);
+  for (pid_t child : children) kill(child, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  // Orphaned by the kill, the children are the test's now (it is their subreaper).
+  for (pid_t child : children) waitpid(child, nullptr, 0);
+}
+
+std::optional<int> Adopted::stop(int signum, std::chrono::milliseconds timeout) {
+  if (reaped_) return std::nullopt;
+  kill(pid_, signum);
+  int status = 0;
+  if (!eventually([&] { return waitpid(pid_, &status, WNOHANG) == pid_; }, timeout))
+    return std::nullopt;
+  reaped_ = true;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 TempDir::TempDir() {

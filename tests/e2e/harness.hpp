@@ -9,8 +9,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
+#include <cstdlib>
+#include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -100,18 +103,23 @@ Reply http_get_unix(const std::string& path, std::string_view target);
 // (or 5 s of silence).
 std::string raw_exchange(int port, std::string_view bytes);
 
-// Sends requests from a few threads until stopped; counts the ones answered with 200 and the
-// ones that were not.
+// Sends requests for target from a few threads until stopped; counts the ones answered with 200
+// and the ones that were not. With "/pid" it also keeps the pids that answered.
 class Load {
  public:
-  Load(int port, int threads) {
+  Load(int port, int threads, std::string target = "/") : target_(std::move(target)) {
     for (int i = 0; i < threads; ++i) {
       threads_.emplace_back([this, port] {
         while (!stop_) {
-          if (http_get(port, "/", 5s).status == 200) {
-            ++answered_;
-          } else {
+          Reply reply = http_get(port, target_, 5s);
+          if (reply.status != 200) {
             ++failed_;
+            continue;
+          }
+          ++answered_;
+          if (target_ == "/pid") {
+            std::lock_guard lock(mutex_);
+            pids_.insert(pid_t(std::atol(reply.body.c_str())));
           }
         }
       });
@@ -120,6 +128,10 @@ class Load {
   ~Load() { stop(); }
   long answered() const { return answered_; }
   long failed() const { return failed_; }
+  std::set<pid_t> pids() const {
+    std::lock_guard lock(mutex_);
+    return pids_;
+  }
   void stop() {
     stop_ = true;
     for (std::thread& thread : threads_) {
@@ -128,9 +140,12 @@ class Load {
   }
 
  private:
+  const std::string target_;
   std::atomic<bool> stop_{false};
   std::atomic<long> answered_{0};
   std::atomic<long> failed_{0};
+  mutable std::mutex mutex_;
+  std::set<pid_t> pids_;
   std::vector<std::thread> threads_;
 };
 
@@ -223,6 +238,39 @@ class NotifySocket {
 
 // CLOCK_MONOTONIC in microseconds, the clock of MONOTONIC_USEC.
 std::uint64_t monotonic_usec();
+
+// The parent of pid; 0 when it is gone.
+pid_t parent_pid(pid_t pid);
+// The pid written in a pidfile; 0 when there is none.
+pid_t read_pidfile(const std::string& path);
+bool path_exists(const std::string& path);
+// What each open descriptor of pid refers to ("socket:[123]", "pipe:[4]", "/dev/null").
+std::map<int, std::string> fd_targets(pid_t pid);
+// Whether fd_a of a and fd_b of b are one open file (kcmp); nullopt when the kernel does not
+// say (no permission, no kcmp).
+std::optional<bool> same_open_file(pid_t a, int fd_a, pid_t b, int fd_b);
+
+// A process the test did not start but must stop: a new master that became the test's child
+// (the test is a subreaper) when its old master exited. At scope exit it and its children are
+// killed and reaped, whatever the test did.
+class Adopted {
+ public:
+  // old_master: pid's parent until it exits.
+  Adopted(pid_t pid, pid_t old_master) : pid_(pid), old_master_(old_master) {}
+  ~Adopted();
+  Adopted(const Adopted&) = delete;
+  Adopted& operator=(const Adopted&) = delete;
+
+  pid_t pid() const { return pid_; }
+  // Sends signum; then the exit code (128 + signal when killed), or nullopt at the deadline.
+  // Only once the process is the test's child.
+  std::optional<int> stop(int signum, std::chrono::milliseconds timeout = 20s);
+
+ private:
+  pid_t pid_;
+  pid_t old_master_;
+  bool reaped_ = false;
+};
 
 // A private directory under /tmp, removed with its files on destruction.
 class TempDir {

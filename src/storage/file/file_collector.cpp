@@ -1,6 +1,7 @@
 #include "storage/file/file_collector.hpp"
 
 #include <dirent.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -38,7 +39,11 @@ Status fold_file(const std::string& directory, const metrics::ValueKind& kind,
   }
   const std::string archive_path = db_path(directory, kind, std::string(archive_process));
   try {
-    metrics::DbRegion archive(metrics::open_db_file(archive_path), archive_path);
+    int fd = metrics::open_db_file(archive_path);
+    // Two masters fold into one archive while a USR2 upgrade runs on a shared multiproc_dir:
+    // each fold reads, adds and appends under the lock (released when the region closes fd).
+    flock(fd, LOCK_EX);
+    metrics::DbRegion archive(fd, archive_path);
     for (const metrics::StoredValue& value : dead) {
       double* existing = archive.find(value.key);
       double* cell = existing ? existing : archive.cell(value.key);

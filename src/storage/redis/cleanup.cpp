@@ -25,6 +25,7 @@ struct DeadSeries {
 
 // One archive series and what the dead processes add to it.
 struct ArchiveSeries {
+  metrics::ValueKind kind;
   ArchivedSeries series;
   std::size_t read = 0;  // where the archive's value is among the replies
   bool exists = false;
@@ -50,6 +51,23 @@ std::vector<DeadSeries> parse_members(const redisReply* reply) {
 
 bool is_kept(const metrics::ValueKind& kind) {
   return kind.type == metrics::Type::gauge && !kind.is_live_gauge() && !metrics::is_archived(kind);
+}
+
+// The archive's value as Redis has it (when in_redis) and as this master's copy has it. Every
+// writer only adds to what it read, so of two sums the larger lost nothing (sum gauges are
+// taken as such too); min, max and mostrecent gauges combine by their own mode.
+void reconcile_archived(const metrics::ValueKind& kind, metrics::StoredValue& stored, bool in_redis,
+                        const metrics::StoredValue& copy) {
+  if (!in_redis) {
+    stored = copy;
+    return;
+  }
+  bool sums = kind.type != metrics::Type::gauge || kind.mode == metrics::GaugeMode::sum;
+  if (sums) {
+    if (copy.value > stored.value) stored = copy;
+    return;
+  }
+  metrics::merge_gauge(kind.mode, stored.value, stored.timestamp, copy.value, copy.timestamp);
 }
 
 struct Writing {
@@ -156,6 +174,7 @@ std::optional<CleanupResult> RedisStorageDict::try_cleanup(
       reads.push_back({"HMGET", metric, "value", "timestamp"});
       reads.push_back(
           {"HGET", layout_.meta(series.kind_token, processes[p], series.md5), "original_key"});
+      archived[series.member].kind = series.kind;
       ArchivedSeries& target = archived[series.member].series;
       target.kind_token = series.kind_token;
       target.md5 = series.md5;
@@ -175,11 +194,10 @@ std::optional<CleanupResult> RedisStorageDict::try_cleanup(
   }
   std::vector<Reply> replies = client_.pipeline(reads);
   for (auto& [member, target] : archived) {
+    target.exists = read_stored_value(replies[offset + target.read].get(), target.series.value);
     if (auto kept = archive_copy_.find(member); kept != archive_copy_.end()) {
-      target.series.value = kept->second.value;
+      reconcile_archived(target.kind, target.series.value, target.exists, kept->second.value);
       target.exists = true;
-    } else {
-      target.exists = read_stored_value(replies[offset + target.read].get(), target.series.value);
     }
   }
 
@@ -236,16 +254,47 @@ std::size_t RedisStorageDict::load_archive() {
 
 std::size_t RedisStorageDict::restore_archive() {
   if (archive_copy_.empty()) return 0;
-  Writing writing{layout_, archive(), std::to_string(ttl_seconds_), format_double(now())};
-  std::vector<Command> transaction = {{"MULTI"}};
+  for (int attempt = 0; attempt < cleanup_attempts; ++attempt) {
+    if (try_restore_archive()) return archive_copy_.size();
+  }
+  throw RedisError("writing the archive again kept conflicting with concurrent writes");
+}
+
+// What Redis still has of the archive is read (watched) first and reconciled with the copy;
+// false when a watched key changed (EXEC aborted).
+bool RedisStorageDict::try_restore_archive() {
+  const std::string archive_name = archive();
+  Command watch = {"WATCH"};
+  std::vector<Command> reads;
   for (const auto& [member, series] : archive_copy_) {
+    std::string metric = layout_.metric(series.kind_token, archive_name, series.md5);
+    watch.push_back(metric);
+    reads.push_back({"HMGET", metric, "value", "timestamp"});
+  }
+  reads.insert(reads.begin(), watch);
+  std::vector<Reply> replies = client_.pipeline(reads);
+  std::map<std::string, ArchivedSeries> restored;
+  std::size_t read = 1;
+  for (const auto& [member, series] : archive_copy_) {
+    ArchivedSeries& target = restored[member] = series;
+    metrics::ValueKind kind;
+    bool in_redis = read_stored_value(replies[read++].get(), target.value) &&
+                    metrics::ValueKind::parse(series.kind_token, kind);
+    reconcile_archived(kind, target.value, in_redis, series.value);
+  }
+  Writing writing{layout_, archive_name, std::to_string(ttl_seconds_), format_double(now())};
+  std::vector<Command> transaction = {{"MULTI"}};
+  for (const auto& [member, series] : restored) {
     append_archive_write(writing, member, series, transaction);
   }
   append_archive_index(writing, transaction);
   transaction.push_back({"EXEC"});
   std::vector<Reply> outcome = client_.pipeline(transaction);
-  throw_if_refused(outcome.back().get(), "writing the archive again failed");
-  return archive_copy_.size();
+  const redisReply* exec = outcome.back().get();
+  if (exec != nullptr && exec->type == REDIS_REPLY_NIL) return false;
+  throw_if_refused(exec, "writing the archive again failed");
+  archive_copy_ = std::move(restored);
+  return true;
 }
 
 }  // namespace prefork::storage

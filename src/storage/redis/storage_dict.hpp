@@ -97,11 +97,13 @@ class RedisStorageDict {
   // master retires every worker reaped since the last cleanup at once.
   CleanupResult cleanup_dead_workers(std::vector<std::string> processes);
 
-  // The archive is written only by its instance's master, so the copy this dictionary keeps
-  // of what it folded is the truth, and cleanup folds into the copy rather than into what
-  // Redis says. load_archive reads the archive an earlier run left (at start);
-  // restore_archive writes the whole copy back in one transaction, for a Redis that lost it.
-  // Returns the number of series.
+  // The archive is written by its instance's master, and by two of them while a USR2 upgrade
+  // runs. Cleanup folds into what Redis says and what the copy this dictionary keeps of what
+  // it folded says, reconciled (reconcile_archived in cleanup.cpp): Redis may have lost
+  // values (a restart, a failover to a lagging replica), the copy may miss what the other
+  // master folded since. load_archive reads the archive an earlier run left (at start);
+  // restore_archive writes the copy back, reconciled the same way, in one transaction, for a
+  // Redis that lost it. Returns the number of series.
   std::size_t load_archive();
   std::size_t restore_archive();
 
@@ -115,6 +117,7 @@ class RedisStorageDict {
 
  private:
   std::optional<CleanupResult> try_cleanup(const std::vector<std::string>& processes);
+  bool try_restore_archive();
   std::optional<std::vector<metrics::ProcessValues>> try_snapshot(bool atomic,
                                                                   const ProcessFilter& keep);
   std::vector<Reply> read_sets(const std::vector<std::string>& processes, bool watch,

@@ -181,3 +181,64 @@ TEST_CASE("systemd sockets are taken only when LISTEN_PID is this process") {
   CHECK(master::take_systemd_fds() == std::vector<int>{3, 4});
   CHECK(getenv("LISTEN_PID") == nullptr);
 }
+
+TEST_CASE("inherited sockets keep their flags; a reuse_port placeholder is not made to listen") {
+  config::Config config;
+  config.reuse_port = true;
+  config.binds = {tcp("127.0.0.1")};
+  master::BindOutcome placeholder = master::bind_listeners(config);
+  REQUIRE(placeholder.status.ok());
+  config.reuse_port = false;
+  master::BindOutcome listening = master::bind_listeners(config);
+  REQUIRE(listening.status.ok());
+  // What exec keeps open: the same sockets under their own numbers.
+  std::vector<master::InheritedFd> inherited = {
+      {dup(listening.listeners.all().front().fd), true, false, false},
+      {dup(placeholder.listeners.all().front().fd), false, true, false}};
+  // The configured binds do not count: the sockets are taken as they are.
+  config.binds = {tcp("127.0.0.1", 1)};
+  master::BindOutcome adopted = master::bind_listeners(config, inherited);
+  REQUIRE(adopted.status.ok());
+  REQUIRE(adopted.listeners.all().size() == 2);
+  const master::Listener& tls = adopted.listeners.all()[0];
+  const master::Listener& idle = adopted.listeners.all()[1];
+  CHECK(tls.tls);
+  CHECK(tls.url().rfind("https://127.0.0.1:", 0) == 0);
+  CHECK(accepts_connections(tls));
+  CHECK(idle.per_worker);
+  CHECK_FALSE(accepts_connections(idle));
+  CHECK(adopted.listeners.for_exec() == inherited);
+}
+
+TEST_CASE("an inherited unix socket file is removed only once the master is promoted") {
+  std::string dir = temp_dir();
+  std::string path = dir + "/server.sock";
+  config::Config config;
+  config.binds = {unix_socket(path)};
+  // An old master's socket as its new master inherits it; the old one keeps the file on close.
+  auto hand_over = [&] {
+    master::BindOutcome old = master::bind_listeners(config);
+    REQUIRE(old.status.ok());
+    CHECK(old.listeners.for_exec().front().unlink);
+    int fd = dup(old.listeners.all().front().fd);
+    old.listeners.keep_files();
+    old.listeners.close_all();
+    CHECK(exists(path));
+    return std::vector<master::InheritedFd>{{fd, false, false, true}};
+  };
+  {
+    master::BindOutcome unpromoted = master::bind_listeners(config, hand_over());
+    REQUIRE(unpromoted.status.ok());
+    CHECK(unpromoted.listeners.all().front().url() == "unix:" + path);
+    CHECK_FALSE(unpromoted.listeners.for_exec().front().unlink);
+    unpromoted.listeners.close_all();
+    CHECK(exists(path));
+  }
+  master::BindOutcome promoted = master::bind_listeners(config, hand_over());
+  REQUIRE(promoted.status.ok());
+  promoted.listeners.take_over_files();
+  CHECK(promoted.listeners.for_exec().front().unlink);
+  promoted.listeners.close_all();
+  CHECK_FALSE(exists(path));
+  rmdir(dir.c_str());
+}

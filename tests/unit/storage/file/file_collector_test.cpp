@@ -152,3 +152,42 @@ TEST_CASE("a missing directory is an error, not a crash") {
   REQUIRE(collector.errors().size() == 1);
   CHECK(collector.errors()[0].find("/nonexistent/prefork-metrics") != std::string::npos);
 }
+
+TEST_CASE("two masters sharing a directory (a USR2 upgrade) fold into the archive together") {
+  TemporaryDirectory directory;
+  constexpr int rounds = 1000;
+  // Each child is a master that folds dead workers of its own, each with a series no one had
+  // before (so both append to the archive) and one they all share.
+  std::vector<pid_t> masters;
+  for (int master = 0; master < 2; ++master) {
+    const pid_t pid = fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+      storage::file::FileCollector collector(directory.path());
+      for (int round = 0; round < rounds; ++round) {
+        std::string process = std::to_string(master) + "-" + std::to_string(round);
+        {
+          metrics::Registry registry(
+              std::make_unique<storage::file::FileStore>(directory.path(), process));
+          registry.counter("shared", "Shared.").inc();
+          registry.counter("own_" + std::to_string(master) + "_" + std::to_string(round), "Own.")
+              .inc();
+        }
+        if (!collector.cleanup_dead_worker(process)) _exit(1);
+      }
+      _exit(0);
+    }
+    masters.push_back(pid);
+  }
+  for (pid_t pid : masters) {
+    int status = 0;
+    waitpid(pid, &status, 0);
+    CHECK((WIFEXITED(status) && WEXITSTATUS(status) == 0));
+  }
+  storage::file::FileCollector collector(directory.path());
+  const auto families = collector.collect();
+  CHECK(collector.errors().empty());
+  CHECK(value_of(families, "shared_total") == 2 * rounds);
+  CHECK(families.size() == 1 + 2 * rounds);
+  CHECK(directory.files().size() == 1);
+}

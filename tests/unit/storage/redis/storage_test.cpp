@@ -499,3 +499,30 @@ TEST_CASE("one instance's cleanup never touches another instance's keys") {
   CHECK(api.size("api-archive") == 0);
   CHECK(web.size("web-archive") == 5);
 }
+
+TEST_CASE("two masters of one instance (a USR2 upgrade) both fold into the archive") {
+  RedisServer server;
+  RedisStorageClient old_client(endpoint_of(server));
+  RedisStorageClient new_client(endpoint_of(server));
+  RedisStorageDict old_master(old_client, "test", 300, "web");
+  RedisStorageDict new_master(new_client, "test", 300, "web");
+  RedisMultiProcessCollector collector(old_master);
+  old_master.write_values(worker_values("web-100", 3, 20));
+  old_master.cleanup_dead_worker("web-100");
+  // The new master starts with the archive as it is; then each folds a worker of its own.
+  CHECK(new_master.load_archive() == 5);
+  old_master.write_values(worker_values("web-101", 2, 10));
+  old_master.cleanup_dead_worker("web-101");
+  new_master.write_values(worker_values("web-200", 4, 30));
+  CHECK(new_master.cleanup_dead_worker("web-200").folded == 5);
+  CHECK(total_of(collector, "requests", "requests_total") == 9);
+  CHECK(total_of(collector, "latency", "latency_count") == 9);
+  CHECK(total_of(collector, "peak", "peak") == 30);
+  // Writing an older copy again (the old master reconnected) takes nothing back.
+  CHECK(old_master.restore_archive() == 5);
+  CHECK(total_of(collector, "requests", "requests_total") == 9);
+  CHECK(total_of(collector, "peak", "peak") == 30);
+  old_master.write_values(worker_values("web-102", 1, 5));
+  old_master.cleanup_dead_worker("web-102");
+  CHECK(total_of(collector, "requests", "requests_total") == 10);
+}
