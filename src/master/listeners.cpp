@@ -116,11 +116,12 @@ Status bind_unix(const config::Bind& bind, const config::Config& config, Listene
   return {};
 }
 
-Status adopt_fd(int fd, const config::Config& config, Listener& listener) {
+// The socket's address, and whether it is TCP or unix; name says which fd in an error.
+Status take_socket(int fd, const std::string& name, Listener& listener) {
   listener.address_size = sizeof listener.address;
   if (getsockname(fd, reinterpret_cast<sockaddr*>(&listener.address), &listener.address_size) !=
       0) {
-    return system_error("fd://" + std::to_string(fd) + " is not a socket");
+    return system_error(name + " is not a socket");
   }
   listener.fd = fd;
   if (listener.address.ss_family == AF_UNIX) {
@@ -129,9 +130,15 @@ Status adopt_fd(int fd, const config::Config& config, Listener& listener) {
   } else {
     listener.kind = config::Bind::Kind::tcp;
   }
+  return {};
+}
+
+Status adopt_fd(int fd, const config::Config& config, Listener& listener) {
+  std::string name = "fd://" + std::to_string(fd);
+  if (Status taken = take_socket(fd, name, listener); !taken.ok()) return taken;
   // Inherited sockets may be bound but not yet listening; listen() on a listening socket only
   // updates its backlog.
-  if (listen(fd, config.backlog) != 0) return system_error("listen fd://" + std::to_string(fd));
+  if (listen(fd, config.backlog) != 0) return system_error("listen " + name);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   make_nonblocking(fd);
   return {};
@@ -144,21 +151,11 @@ Status adopt_inherited(const InheritedFd& inherited, const config::Config& confi
   listener.tls = inherited.tls;
   listener.per_worker = inherited.reuse_port;
   listener.remove_once_promoted = inherited.unlink;
-  listener.address_size = sizeof listener.address;
   int fd = inherited.fd;
-  if (getsockname(fd, reinterpret_cast<sockaddr*>(&listener.address), &listener.address_size) !=
-      0) {
-    return system_error("inherited fd " + std::to_string(fd) + " is not a socket");
-  }
-  listener.fd = fd;
-  if (listener.address.ss_family == AF_UNIX) {
-    listener.kind = config::Bind::Kind::unix_socket;
-    listener.unix_path = reinterpret_cast<sockaddr_un&>(listener.address).sun_path;
-  } else {
-    listener.kind = config::Bind::Kind::tcp;
-  }
+  std::string name = "inherited fd " + std::to_string(fd);
+  if (Status taken = take_socket(fd, name, listener); !taken.ok()) return taken;
   if (!listener.per_worker && listen(fd, config.backlog) != 0)
-    return system_error("listen inherited fd " + std::to_string(fd));
+    return system_error("listen " + name);
   fcntl(fd, F_SETFD, FD_CLOEXEC);
   make_nonblocking(fd);
   return {};

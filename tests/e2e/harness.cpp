@@ -6,6 +6,7 @@
 #include <linux/kcmp.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -130,12 +131,28 @@ void Server::read_log() {
   while (!stop_reading_) {
     pollfd ready{log_fd_, POLLIN, 0};
     if (poll(&ready, 1, 50) <= 0) continue;
+    {
+      std::lock_guard lock(mutex_);
+      reading_ = true;
+    }
     ssize_t n = ::read(log_fd_, buffer, sizeof buffer);
-    if (n <= 0) return;
     std::lock_guard lock(mutex_);
+    reading_ = false;
+    if (n <= 0) {
+      log_ended_ = true;
+      return;
+    }
     log_.append(buffer, std::size_t(n));
     changed_.notify_all();
   }
+}
+
+// Everything written to the pipe so far is in log_: the reader holds no bytes it has not
+// appended, and the pipe holds none (or every writer has closed it).
+bool Server::log_caught_up() {
+  std::lock_guard lock(mutex_);
+  int unread = 0;
+  return log_ended_ || (!reading_ && ioctl(log_fd_, FIONREAD, &unread) == 0 && unread == 0);
 }
 
 std::size_t Server::count_lines(std::string_view text) {
@@ -211,6 +228,8 @@ std::optional<int> Server::wait_exit(std::chrono::milliseconds timeout) {
       },
       timeout);
   if (!done) return std::nullopt;
+  // What the master wrote before it exited is read before the caller looks at the log.
+  eventually([&] { return log_caught_up(); }, 2s);
   return exit_code_;
 }
 

@@ -71,6 +71,7 @@ class Server {
 
  private:
   void read_log();
+  bool log_caught_up();
 
   pid_t pid_ = -1;
   int log_fd_ = -1;
@@ -79,6 +80,8 @@ class Server {
   std::mutex mutex_;
   std::condition_variable changed_;
   std::string log_;
+  bool reading_ = false;    // the reader has bytes it has not appended yet
+  bool log_ended_ = false;  // every writer has closed the pipe
   std::atomic<bool> stop_reading_{false};
   std::thread reader_;
 };
