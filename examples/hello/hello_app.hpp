@@ -1,6 +1,6 @@
 // The example app: a greeting, an echo, a slow endpoint for shutdown and timeout tests, the
-// answering worker's pid and environment, the client's address and scheme, and its
-// certificate's subject.
+// answering worker's pid, the client's address and scheme, and its certificate's subject; with
+// [app] expose_env = true (tests only: it tells any client any variable), its environment.
 #pragma once
 
 #include <unistd.h>
@@ -31,7 +31,7 @@ class HelloApp : public SyncApp {
     // Which worker answered: tests count requests per worker.
     if (path == "/pid") return Response::text(200, std::to_string(getpid()));
     // What the worker inherited: tests check which variables reach the app.
-    if (path == "/env") {
+    if (path == "/env" && expose_env_) {
       const char* value = std::getenv(std::string(query_value(request.query(), "name")).c_str());
       if (!value) return Response::view(404, "text/plain; charset=utf-8", "unset\n");
       return Response::text(200, value);
@@ -48,10 +48,14 @@ class HelloApp : public SyncApp {
   // [app] boot_delay_ms: an app slow to load, for tests of when the workers are ready.
   static std::unique_ptr<App> make(const AppConfig& config) {
     std::this_thread::sleep_for(std::chrono::milliseconds(config.get_int("boot_delay_ms", 0)));
-    return std::make_unique<HelloApp>();
+    auto app = std::make_unique<HelloApp>();
+    app->expose_env_ = config.get_bool("expose_env", false);
+    return app;
   }
 
  private:
+  bool expose_env_ = false;
+
   // The value of `name=…` in a query string, undecoded; empty when absent.
   static std::string_view query_value(std::string_view query, std::string_view name) {
     while (!query.empty()) {

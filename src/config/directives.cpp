@@ -766,7 +766,7 @@ constexpr Directive table[] = {
    "check the configuration and exit",
    [](Config& c, const Input& in) { return set_bool(c.check_only, in); }},
   {"", "", "print-config", 0, "", false, show<&Config::print_config>,
-   "print the effective configuration (TOML, passwords hidden) and exit",
+   "print the effective configuration (TOML, Redis passwords hidden) and exit",
    [](Config& c, const Input& in) { return set_bool(c.print_config, in); }},
   {"", "", "metrics-only", 0, "", false, show<&Config::metrics_only>,
    "serve only /metrics and /health from the storage, no workers (also: prefork metrics)",

@@ -61,8 +61,8 @@ std::string app_value_text(const AppConfig::Value& value) {
 
 std::string printed(const Config& config) {
   std::string text = std::string("# prefork ") + version +
-                     ": the effective configuration (--print-config); passwords show as " + hidden +
-                     "\n";
+                     ": the effective configuration (--print-config); Redis passwords show as " +
+                     hidden + ", raw_env and the app's table as they are\n";
   const auto& app_values = config.app_config.values();
   for (const Directive& directive : directives()) {
     if (directive.key.empty()) continue;

@@ -15,6 +15,9 @@ using namespace prefork::e2e;
 
 namespace {
 
+// hello's /env, which tells the worker's environment, is off unless the config turns it on.
+const std::string expose_env = "[app]\nexpose_env = true\n";
+
 std::string hello_app() {
   return built_path("HELLO_MODULE") + ":hello";
 }
@@ -107,9 +110,11 @@ TEST_CASE("--print-config prints TOML that loads back to the same configuration,
 }
 
 TEST_CASE("-e KEY=VALUE is in the workers' environment, where the app reads it") {
+  TempDir dir;
   Server server(prefork_binary(),
-                {"-b", "127.0.0.1:0", "-w", "2", "-e", "PREFORK_TEST_FOO=bar", "--env",
-                 "PREFORK_TEST_EQ=a=b", "-e", "PREFORK_TEST_KEPT=new", "--app", hello_app()},
+                {"-c", dir.write("env.toml", expose_env), "-b", "127.0.0.1:0", "-w", "2", "-e",
+                 "PREFORK_TEST_FOO=bar", "--env", "PREFORK_TEST_EQ=a=b", "-e",
+                 "PREFORK_TEST_KEPT=new", "--app", hello_app()},
                 {"PREFORK_TEST_KEPT=old"});
   int port = server.port();
   REQUIRE(port > 0);
@@ -124,11 +129,12 @@ TEST_CASE("-e KEY=VALUE is in the workers' environment, where the app reads it")
 
 TEST_CASE("HUP puts back what the old raw_env replaced, then sets the new list") {
   TempDir dir;
-  std::string app = "app = \"" + hello_app() + "\"\n";
-  std::string path = dir.write("env.toml", "workers = 1\n" + app +
-                                               "raw_env = [\"PREFORK_TEST_A=one\", "
-                                               "\"PREFORK_TEST_KEPT=replaced\"]\n");
-  Server server(prefork_binary(), {"-c", path, "-b", "127.0.0.1:0"},
+  std::string path = dir.write("env.toml",
+                               "workers = 1\n"
+                               "raw_env = [\"PREFORK_TEST_A=one\", "
+                               "\"PREFORK_TEST_KEPT=replaced\"]\n" +
+                                   expose_env);
+  Server server(prefork_binary(), {"-c", path, "-b", "127.0.0.1:0", "--app", hello_app()},
                 {"PREFORK_TEST_KEPT=original"});
   int port = server.port();
   REQUIRE(port > 0);
@@ -137,7 +143,7 @@ TEST_CASE("HUP puts back what the old raw_env replaced, then sets the new list")
   CHECK(worker_env(port, "PREFORK_TEST_KEPT") == "replaced");
 
   std::vector<pid_t> old = server.workers();
-  dir.write("env.toml", "workers = 1\n" + app + "raw_env = [\"PREFORK_TEST_B=two\"]\n");
+  dir.write("env.toml", "workers = 1\nraw_env = [\"PREFORK_TEST_B=two\"]\n" + expose_env);
   server.signal(SIGHUP);
   REQUIRE(eventually([&] {
     std::vector<pid_t> now = server.workers();
@@ -147,11 +153,14 @@ TEST_CASE("HUP puts back what the old raw_env replaced, then sets the new list")
   CHECK(worker_env(port, "PREFORK_TEST_KEPT") == "original");
   CHECK(worker_env(port, "PREFORK_TEST_B") == "two");
 
-  // A reload that fails after its raw_env was set (the app is missing) leaves the running list:
+  // A reload that fails after its raw_env was set (the certificate is missing) leaves the running
+  // list:
   // a worker forked afterwards has B, not C.
-  dir.write("env.toml",
-            "workers = 1\napp = \"/nonexistent/libnone.so:none\"\n"
-            "raw_env = [\"PREFORK_TEST_C=three\"]\n");
+  dir.write(
+      "env.toml",
+      "workers = 1\ncertfile = \"/nonexistent/cert.pem\"\nkeyfile = \"/nonexistent/key.pem\"\n"
+      "raw_env = [\"PREFORK_TEST_C=three\"]\n" +
+          expose_env);
   server.signal(SIGHUP);
   REQUIRE(server.wait_for_line("Reload failed").has_value());
   std::vector<pid_t> before = server.workers();

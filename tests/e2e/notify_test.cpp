@@ -168,7 +168,8 @@ TEST_CASE("workers inherit neither NOTIFY_SOCKET nor the watchdog's variables") 
   TempDir dir;
   NotifySocket notify(dir.file("notify.sock"));
   // One worker: every request below asks the same process.
-  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "1"},
+  std::string config = dir.write("prefork.toml", "[app]\nexpose_env = true\n");
+  Server server(hello_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "1"},
                 {notify.env(), "WATCHDOG_USEC=200000", "WATCHDOG_PID=1", "PREFORK_TEST_MARK=kept"});
   REQUIRE(notify.wait_for("READY=1", 20s).has_value());
   int port = server.port();
