@@ -3,6 +3,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <cstdlib>
 #include <cstring>
 
 namespace prefork::master {
@@ -11,6 +12,10 @@ namespace {
 struct TitleArea {
   char* start = nullptr;
   std::size_t size = 0;
+  // The environment moved out of the title's way, array and strings in one block, held here so
+  // that it stays reachable (and no leak checker reports it) once setenv or unsetenv drop its
+  // array or strings from environ.
+  char** moved_environ = nullptr;
 };
 
 TitleArea& title_area() {
@@ -28,14 +33,24 @@ char* end_of_contiguous_strings(char* end, char** strings) {
   return end;
 }
 
-void move_environ_to_heap() {
+bool move_environ_to_heap() {
   std::size_t count = 0;
-  while (environ[count]) ++count;
-  // Lives for the whole process, like the environment it replaces.
-  char** copy = new char*[count + 1];
-  for (std::size_t i = 0; i < count; ++i) copy[i] = strdup(environ[i]);
+  std::size_t bytes = 0;
+  while (environ[count]) bytes += std::strlen(environ[count++]) + 1;
+  // Lives for the whole process, like the environment it replaces: the array, then the strings.
+  auto** copy = static_cast<char**>(std::malloc((count + 1) * sizeof(char*) + bytes));
+  if (!copy) return false;
+  char* text = reinterpret_cast<char*>(copy + count + 1);
+  for (std::size_t i = 0; i < count; ++i) {
+    std::size_t size = std::strlen(environ[i]) + 1;
+    std::memcpy(text, environ[i], size);
+    copy[i] = text;
+    text += size;
+  }
   copy[count] = nullptr;
   environ = copy;
+  title_area().moved_environ = copy;
+  return true;
 }
 
 }  // namespace
@@ -45,10 +60,9 @@ void claim_process_title_memory(int argc, char** argv) {
   char* end = argv[0] + std::strlen(argv[0]);
   end = end_of_contiguous_strings(end, argv + 1);
   char** old_environ = environ;
-  if (old_environ && old_environ[0] && old_environ[0] == end + 1) {
+  // The title may run over the environment's strings only once they live elsewhere.
+  if (old_environ && old_environ[0] && old_environ[0] == end + 1 && move_environ_to_heap())
     end = end_of_contiguous_strings(end, old_environ);
-    move_environ_to_heap();
-  }
   title_area() = {argv[0], std::size_t(end - argv[0])};
 }
 
