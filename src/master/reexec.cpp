@@ -30,10 +30,13 @@ namespace {
 
 constexpr std::string_view oldbin_suffix = ".oldbin";
 
-// Variables of this master's own start that a new master must not take for its own.
+// Variables of this master's own start that a new master must not take for its own. systemd's
+// notification variables are added back from the notifier, which knows whether the watchdog is
+// this master's.
 constexpr std::string_view dropped_variables[] = {
-    "PREFORK_FDS=", "PREFORK_MASTER_PID=", "PREFORK_READY_FD=", "PREFORK_METRICS_FD=",
-    "LISTEN_PID=",  "LISTEN_FDS=",         "LISTEN_FDNAMES=",   "WATCHDOG_PID=",
+    "PREFORK_FDS=",   "PREFORK_MASTER_PID=", "PREFORK_READY_FD=", "PREFORK_METRICS_FD=",
+    "LISTEN_PID=",    "LISTEN_FDS=",         "LISTEN_FDNAMES=",   "NOTIFY_SOCKET=",
+    "WATCHDOG_USEC=", "WATCHDOG_PID=",
 };
 
 bool is_dropped(std::string_view entry) {
@@ -98,11 +101,13 @@ struct ExecPlan {
   }
 };
 
-// The running environment minus this master's own start, plus what the new master takes over.
+// The environment this master started with, minus what was its own, plus what the new master
+// takes over. Not the running one: raw_env set that, and the new master applies its own list to
+// its start environment (gunicorn's env_orig).
 std::vector<std::string> exec_environment(const Setup& setup, int ready_fd, int metrics_socket) {
   const Listeners& listeners = setup.listeners;
   std::vector<std::string> environment;
-  for (char** entry = environ; entry && *entry; ++entry) {
+  for (const char* const* entry = setup.envp; entry && *entry; ++entry) {
     if (!is_dropped(*entry)) environment.emplace_back(*entry);
   }
   environment.push_back(std::string(inherited_fds_variable) + "=" +
@@ -111,8 +116,8 @@ std::vector<std::string> exec_environment(const Setup& setup, int ready_fd, int 
   environment.push_back(std::string(ready_fd_variable) + "=" + std::to_string(ready_fd));
   if (metrics_socket >= 0)
     environment.push_back(std::string(metrics_fd_variable) + "=" + std::to_string(metrics_socket));
-  // systemd's, which the notifier took out of this master's environment: the new master speaks
-  // to the same socket, and feeds the watchdog once it is the main pid.
+  // systemd's: the new master speaks to the same socket, and feeds the watchdog once it is the
+  // main pid.
   if (!setup.notifier.socket().empty())
     environment.push_back("NOTIFY_SOCKET=" + setup.notifier.socket());
   if (setup.notifier.watchdog_usec() != 0)

@@ -206,6 +206,26 @@ TEST_CASE("a relative argv[0] and config path are found from where the master st
   CHECK(adopted.stop(SIGTERM) == 0);
 }
 
+TEST_CASE("the new master starts from the old one's start environment, not what raw_env set") {
+  const std::string query = "/env?name=PREFORK_UPGRADE_MARK";
+  Upgradable up(hello_binary(), {}, "raw_env = [\"PREFORK_UPGRADE_MARK=raw\"]\n" + file_config(),
+                {"PREFORK_UPGRADE_MARK=start"});
+  REQUIRE(up.port > 0);
+  REQUIRE(up.master().wait_for_worker_count(2));
+  CHECK(http_get(up.port, query).body == "raw");
+  up.dir.write("prefork.toml", "workers = 2\nraw_env = []\n" + file_config());
+  pid_t new_master = up.upgrade();
+  REQUIRE(new_master > 0);
+  Adopted adopted(new_master, up.pid());
+  up.master().signal(SIGTERM);
+  REQUIRE(up.master().wait_exit(upgrade_timeout) == 0);
+  // Only the new master's workers are left to answer.
+  Reply reply = http_get(up.port, query);
+  CHECK(reply.status == 200);
+  CHECK(reply.body == "start");
+  CHECK(adopted.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("a new binary that exits 3 leaves the old master serving with its pidfile") {
   Upgradable up(hello_binary());
   REQUIRE(up.port > 0);
