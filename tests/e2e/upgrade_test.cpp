@@ -512,11 +512,17 @@ TEST_CASE("with a fixed metrics port the new master serves metrics on the inheri
       "[metrics]\nport = " + std::to_string(metrics) + "\nbind_address = \"127.0.0.1\"\n");
   REQUIRE(up.port > 0);
   REQUIRE(up.master().wait_for_worker_count(2));
+  // A new metrics port waits for a restart, as new binds do, and the log says so.
+  up.dir.write("prefork.toml", "workers = 2\n[metrics]\nport = " + std::to_string(metrics + 1) +
+                                   "\nbind_address = \"127.0.0.1\"\n");
   pid_t new_master = up.upgrade();
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, up.pid());
   CHECK(up.master().count_lines("Metrics listening at: http://127.0.0.1:" +
                                 std::to_string(metrics)) == 2);
+  CHECK(up.master().count_lines("Inherited the metrics socket from the old master (pid " +
+                                std::to_string(up.pid()) +
+                                "); metrics address changes take effect on restart") == 1);
   CHECK(up.master().log().find("address already in use") == std::string::npos);
   up.master().signal(SIGTERM);
   REQUIRE(up.master().wait_exit(upgrade_timeout) == 0);
