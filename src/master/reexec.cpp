@@ -261,8 +261,8 @@ void Arbiter::new_master_ready(pid_t pid) {
   setup_.notifier.hand_over();
 }
 
-// nginx's rule: the old master takes its pidfile back, and the workers WINCH stopped. Logged
-// last, once all of it is done.
+// nginx's rule: the old master takes its pidfile back, and the workers WINCH stopped; with them
+// the unix socket files it left to the new master. Logged last, once all of it is done.
 void Arbiter::reexec_exited(int status) {
   pid_t pid = std::exchange(reexec_pid_, 0);
   ready_watch_.reset();
@@ -272,6 +272,8 @@ void Arbiter::reexec_exited(int status) {
     std::string restored = pidfile.substr(0, pidfile.size() - oldbin_suffix.size());
     if (Status moved = setup_.pidfile.rename_to(restored); !moved) log::error(moved.message());
   }
+  // Kept only by a stop while the new master ran: neither serves on them now.
+  setup_.listeners.remove_kept_files();
   set_process_title(current_title(setup_.config));
   bool respawn = !stopping_ && target_workers_ == 0;
   if (respawn) target_workers_ = setup_.config.workers;

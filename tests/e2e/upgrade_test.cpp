@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -365,6 +366,34 @@ TEST_CASE("a unix socket survives the old master's TERM and an unpromoted new ma
   // Promoted, the new master owns the file.
   CHECK(adopted.stop(SIGTERM) == 0);
   CHECK_FALSE(path_exists(path));
+}
+
+TEST_CASE("a unix socket file left to a new master that exits unpromoted is removed") {
+  TempDir sockets;
+  std::string path = sockets.file("app.sock");
+  Upgradable up(hello_binary(), {"-b", "unix:" + path, "-b", "127.0.0.1:0", "--graceful-timeout",
+                                 "60", "-t", "90"});
+  REQUIRE(up.port > 0);
+  REQUIRE(up.master().wait_for_worker_count(2));
+  // An old worker inside a long request keeps the old master stopping, not gone.
+  auto slow = std::async(std::launch::async, [&] { return http_get(up.port, "/sleep?ms=60000"); });
+  REQUIRE(eventually([&] {
+    std::vector<pid_t> workers = up.master().workers();
+    return std::any_of(workers.begin(), workers.end(), sleeping_in_handler);
+  }));
+  pid_t new_master = up.upgrade();
+  REQUIRE(new_master > 0);
+  Adopted adopted(new_master, up.pid());
+  up.master().signal(SIGTERM);
+  // TERM is handled: the idle old worker has gone, the busy one and the new master are left.
+  REQUIRE(eventually([&] { return up.master().workers().size() == 2; }, upgrade_timeout));
+  CHECK(path_exists(path));
+  REQUIRE(up.stop_new_master(new_master, SIGTERM));
+  CHECK(process_alive(up.pid()));
+  CHECK_FALSE(path_exists(path));
+  up.master().signal(SIGQUIT);
+  CHECK(up.master().wait_exit(upgrade_timeout) == 0);
+  CHECK_FALSE(slow.get().ok);
 }
 
 TEST_CASE("an https listener is inherited with its TLS; reuse_port placeholders stay idle") {
