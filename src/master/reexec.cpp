@@ -257,12 +257,12 @@ void Arbiter::on_ready_pipe() {
 void Arbiter::new_master_ready(pid_t pid) {
   log::info("new master (pid ", pid, ") ready: TERM this master (pid ", getpid(),
             ") to complete the upgrade");
-  setup_.notifier.main_pid(pid);
-  setup_.notifier.hand_over();
+  setup_.notifier.hand_over(pid);
 }
 
 // nginx's rule: the old master takes its pidfile back, and the workers WINCH stopped; with them
-// the unix socket files it left to the new master. Logged last, once all of it is done.
+// the unix socket files it left to the new master, and systemd's service (the new master, as it
+// stopped, named this one the main pid again). Logged last, once all of it is done.
 void Arbiter::reexec_exited(int status) {
   pid_t pid = std::exchange(reexec_pid_, 0);
   ready_watch_.reset();
@@ -277,6 +277,7 @@ void Arbiter::reexec_exited(int status) {
   set_process_title(current_title(setup_.config));
   bool respawn = !stopping_ && target_workers_ == 0;
   if (respawn) target_workers_ = setup_.config.workers;
+  setup_.notifier.take_back(active_workers());
   log::error("new master (pid ", pid, ") ", describe_master_exit(status),
              ": the old master keeps serving");
   if (respawn) log::info("Respawning the workers stopped by WINCH");

@@ -595,3 +595,56 @@ TEST_CASE("under systemd the old master hands the service to the new one and the
   CHECK(std::any_of(systemd.received().begin(), systemd.received().end(),
                     [&](const NotifyMessage& m) { return m.has("STOPPING=1"); }));
 }
+
+TEST_CASE("under systemd a rollback gives the service back to the old master") {
+  TempDir sockets;
+  NotifySocket systemd(sockets.file("notify.sock"));
+  // The watchdog is fed every 250 ms: the old master's silence, then its return, show.
+  Upgradable up(hello_binary(), {}, file_config(), {systemd.env(), "WATCHDOG_USEC=500000"});
+  REQUIRE(up.port > 0);
+  std::optional<NotifyMessage> ready = systemd.wait_for("READY=1", upgrade_timeout);
+  REQUIRE(ready.has_value());
+  CHECK(ready->pid == up.pid());
+  pid_t new_master = up.upgrade();
+  REQUIRE(new_master > 0);
+  Adopted adopted(new_master, up.pid());
+  // Each step is one message; its place in received() orders it.
+  auto next_index = [&](auto matches) -> std::optional<std::size_t> {
+    for (;;) {
+      std::optional<NotifyMessage> message = systemd.next(upgrade_timeout);
+      if (!message) return std::nullopt;
+      if (matches(*message)) return systemd.received().size() - 1;
+    }
+  };
+  std::string old_pid = std::to_string(up.pid()), new_pid = std::to_string(new_master);
+  std::optional<std::size_t> handed =
+      next_index([&](const NotifyMessage& m) { return m.value("MAINPID") == new_pid; });
+  REQUIRE(handed.has_value());
+  CHECK(systemd.received()[*handed].pid == up.pid());
+
+  kill(new_master, SIGTERM);
+  // The new master names the old one the main pid before it exits, then the old one, having
+  // reaped it, takes the service back.
+  std::optional<std::size_t> given_back =
+      next_index([&](const NotifyMessage& m) { return m.value("MAINPID") == old_pid; });
+  REQUIRE(given_back.has_value());
+  CHECK(systemd.received()[*given_back].pid == new_master);
+  std::optional<std::size_t> taken_back = next_index(
+      [&](const NotifyMessage& m) { return m.pid == up.pid() && m.value("MAINPID") == old_pid; });
+  REQUIRE(taken_back.has_value());
+  const NotifyMessage& back = systemd.received()[*taken_back];
+  CHECK(back.has("READY=1"));
+  CHECK(back.value("STATUS").has_value());
+  CHECK(up.master()
+            .wait_for_line("new master (pid " + new_pid + ") exited with code 0", upgrade_timeout)
+            .has_value());
+  // Silent while the new master was the service, the old one feeds the watchdog again.
+  for (std::size_t i = *handed + 1; i < *taken_back; ++i)
+    CHECK(systemd.received()[i].pid != up.pid());
+  CHECK(next_index([&](const NotifyMessage& m) {
+          return m.pid == up.pid() && m.has("WATCHDOG=1");
+        }).has_value());
+  CHECK(process_alive(up.pid()));
+  CHECK(http_get(up.port, "/").status == 200);
+  for (const NotifyMessage& message : systemd.received()) CHECK_FALSE(message.has("STOPPING=1"));
+}
