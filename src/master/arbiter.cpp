@@ -70,6 +70,10 @@ void Arbiter::retire_all(int signum, double grace_seconds) {
 
 void Arbiter::stop(int exit_code, bool graceful) {
   if (exit_code != 0) exit_code_ = exit_code;
+  maybe_promote();
+  // Unpromoted, this master leaves the service to the old one, which serves on: its STOPPING=1
+  // would stop the service, and so would its exit as the main pid.
+  if (parent_master_pid_ != 0) setup_.notifier.hand_over(parent_master_pid_);
   setup_.notifier.stopping();
   stopping_ = true;
   target_workers_ = 0;

@@ -190,8 +190,11 @@ void Listeners::add(Listener listener) {
 }
 
 Listeners::Listeners(Listeners&& other) noexcept
-    : listeners_(std::move(other.listeners_)), owner_(std::exchange(other.owner_, 0)) {
+    : listeners_(std::move(other.listeners_)),
+      owner_(std::exchange(other.owner_, 0)),
+      kept_files_(std::move(other.kept_files_)) {
   other.listeners_.clear();
+  other.kept_files_.clear();
 }
 
 Listeners& Listeners::operator=(Listeners&& other) noexcept {
@@ -200,6 +203,8 @@ Listeners& Listeners::operator=(Listeners&& other) noexcept {
     listeners_ = std::move(other.listeners_);
     other.listeners_.clear();
     owner_ = std::exchange(other.owner_, 0);
+    kept_files_ = std::move(other.kept_files_);
+    other.kept_files_.clear();
   }
   return *this;
 }
@@ -213,7 +218,15 @@ void Listeners::close_all() {
 }
 
 void Listeners::keep_files() {
-  for (Listener& listener : listeners_) listener.remove_on_close = false;
+  for (Listener& listener : listeners_) {
+    if (listener.remove_on_close && owner_ == getpid()) kept_files_.push_back(listener.unix_path);
+    listener.remove_on_close = false;
+  }
+}
+
+void Listeners::remove_kept_files() {
+  for (const std::string& path : kept_files_) ::unlink(path.c_str());
+  kept_files_.clear();
 }
 
 void Listeners::take_over_files() {

@@ -47,6 +47,8 @@ class Listeners {
   void close_all();
   // A new master serves on the same sockets: close_all leaves their files to it.
   void keep_files();
+  // That new master exited before it was promoted: the files keep_files left are removed.
+  void remove_kept_files();
   // The master that handed these sockets over is gone: their files are now this one's.
   void take_over_files();
   // The sockets as PREFORK_FDS lists them for a new master.
@@ -55,6 +57,7 @@ class Listeners {
  private:
   std::vector<Listener> listeners_;
   pid_t owner_ = 0;
+  std::vector<std::string> kept_files_;  // by keep_files, for remove_kept_files
 };
 
 struct BindOutcome {

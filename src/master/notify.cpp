@@ -143,8 +143,23 @@ void Notifier::watchdog() const {
   send("WATCHDOG=1\n");
 }
 
-void Notifier::main_pid(pid_t pid) const {
+void Notifier::hand_over(pid_t pid) {
+  if (handed_over_) return;
   send("MAINPID=" + std::to_string(pid) + "\n");
+  handed_over_ = true;
+}
+
+void Notifier::take_back(int workers) {
+  if (!handed_over_) return;
+  handed_over_ = false;
+  std::string main_pid = "MAINPID=" + std::to_string(getpid()) + "\n";
+  if (stopping_) {
+    send(main_pid + "STOPPING=1\n");
+    return;
+  }
+  // A reload begun meanwhile told systemd nothing (no RELOADING=1): it ends with no READY=1.
+  awaiting_ready_ = false;
+  send_status(main_pid + "READY=1\n", workers);
 }
 
 void Notifier::send_status(std::string message, int workers) {

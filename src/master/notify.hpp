@@ -51,11 +51,14 @@ class Notifier {
   void workers_changed(int workers);
   void stopping();
   void watchdog() const;
-  // MAINPID=pid: systemd watches pid (a re-executed master) from now on.
-  void main_pid(pid_t pid) const;
-  // Once main_pid has handed the service to another master, this one says nothing more: no
-  // STOPPING=1 when it exits, no READY, STATUS or WATCHDOG=1.
-  void hand_over() { handed_over_ = true; }
+  // MAINPID=pid: systemd watches pid (the other master of a binary upgrade) from now on, and
+  // this process says nothing more (no STOPPING=1 when it exits, no READY, STATUS or WATCHDOG=1)
+  // until take_back. Once only: later calls send nothing.
+  void hand_over(pid_t pid);
+  // After hand_over, the other master has exited: MAINPID= this process again, with READY=1 and
+  // the worker count, or with STOPPING=1 when this one is stopping too; the messages resume.
+  // Nothing when the service was not handed over.
+  void take_back(int workers);
 
  private:
   void send(const std::string& message) const;

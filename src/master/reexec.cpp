@@ -30,10 +30,13 @@ namespace {
 
 constexpr std::string_view oldbin_suffix = ".oldbin";
 
-// Variables of this master's own start that a new master must not take for its own.
+// Variables of this master's own start that a new master must not take for its own. systemd's
+// notification variables are added back from the notifier, which knows whether the watchdog is
+// this master's.
 constexpr std::string_view dropped_variables[] = {
-    "PREFORK_FDS=", "PREFORK_MASTER_PID=", "PREFORK_READY_FD=", "PREFORK_METRICS_FD=",
-    "LISTEN_PID=",  "LISTEN_FDS=",         "LISTEN_FDNAMES=",   "WATCHDOG_PID=",
+    "PREFORK_FDS=",   "PREFORK_MASTER_PID=", "PREFORK_READY_FD=", "PREFORK_METRICS_FD=",
+    "LISTEN_PID=",    "LISTEN_FDS=",         "LISTEN_FDNAMES=",   "NOTIFY_SOCKET=",
+    "WATCHDOG_USEC=", "WATCHDOG_PID=",
 };
 
 bool is_dropped(std::string_view entry) {
@@ -98,11 +101,13 @@ struct ExecPlan {
   }
 };
 
-// The running environment minus this master's own start, plus what the new master takes over.
+// The environment this master started with, minus what was its own, plus what the new master
+// takes over. Not the running one: raw_env set that, and the new master applies its own list to
+// its start environment (gunicorn's env_orig).
 std::vector<std::string> exec_environment(const Setup& setup, int ready_fd, int metrics_socket) {
   const Listeners& listeners = setup.listeners;
   std::vector<std::string> environment;
-  for (char** entry = environ; entry && *entry; ++entry) {
+  for (const char* const* entry = setup.envp; entry && *entry; ++entry) {
     if (!is_dropped(*entry)) environment.emplace_back(*entry);
   }
   environment.push_back(std::string(inherited_fds_variable) + "=" +
@@ -111,8 +116,8 @@ std::vector<std::string> exec_environment(const Setup& setup, int ready_fd, int 
   environment.push_back(std::string(ready_fd_variable) + "=" + std::to_string(ready_fd));
   if (metrics_socket >= 0)
     environment.push_back(std::string(metrics_fd_variable) + "=" + std::to_string(metrics_socket));
-  // systemd's, which the notifier took out of this master's environment: the new master speaks
-  // to the same socket, and feeds the watchdog once it is the main pid.
+  // systemd's: the new master speaks to the same socket, and feeds the watchdog once it is the
+  // main pid.
   if (!setup.notifier.socket().empty())
     environment.push_back("NOTIFY_SOCKET=" + setup.notifier.socket());
   if (setup.notifier.watchdog_usec() != 0)
@@ -252,12 +257,12 @@ void Arbiter::on_ready_pipe() {
 void Arbiter::new_master_ready(pid_t pid) {
   log::info("new master (pid ", pid, ") ready: TERM this master (pid ", getpid(),
             ") to complete the upgrade");
-  setup_.notifier.main_pid(pid);
-  setup_.notifier.hand_over();
+  setup_.notifier.hand_over(pid);
 }
 
-// nginx's rule: the old master takes its pidfile back, and the workers WINCH stopped. Logged
-// last, once all of it is done.
+// nginx's rule: the old master takes its pidfile back, and the workers WINCH stopped; with them
+// the unix socket files it left to the new master, and systemd's service (the new master, as it
+// stopped, named this one the main pid again). Logged last, once all of it is done.
 void Arbiter::reexec_exited(int status) {
   pid_t pid = std::exchange(reexec_pid_, 0);
   ready_watch_.reset();
@@ -267,9 +272,12 @@ void Arbiter::reexec_exited(int status) {
     std::string restored = pidfile.substr(0, pidfile.size() - oldbin_suffix.size());
     if (Status moved = setup_.pidfile.rename_to(restored); !moved) log::error(moved.message());
   }
+  // Kept only by a stop while the new master ran: neither serves on them now.
+  setup_.listeners.remove_kept_files();
   set_process_title(current_title(setup_.config));
   bool respawn = !stopping_ && target_workers_ == 0;
   if (respawn) target_workers_ = setup_.config.workers;
+  setup_.notifier.take_back(active_workers());
   log::error("new master (pid ", pid, ") ", describe_master_exit(status),
              ": the old master keeps serving");
   if (respawn) log::info("Respawning the workers stopped by WINCH");

@@ -106,10 +106,13 @@ Status check_inherited(const master::Setup& setup, const master::Listeners& list
 }
 
 // The metrics endpoint takes the old master's socket after USR2: binding its port again would
-// fail while the old master holds it.
+// fail while the old master holds it. So a changed metrics.port or bind_address waits for a
+// restart, as the binds do.
 Status start_endpoint(master::MetricsEndpoint& endpoint, const master::Inheritance& inheritance) {
-  if (inheritance.metrics_fd >= 0) return endpoint.listen_on(inheritance.metrics_fd);
-  return endpoint.listen();
+  if (inheritance.metrics_fd < 0) return endpoint.listen();
+  log::info("Inherited the metrics socket from the old master (pid ", inheritance.master_pid,
+            "); metrics address changes take effect on restart");
+  return endpoint.listen_on(inheritance.metrics_fd);
 }
 
 int serve(master::Setup setup, const std::string& pidfile_path) {

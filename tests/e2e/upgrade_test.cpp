@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <csignal>
 #include <cstdio>
+#include <future>
 #include <optional>
 #include <string>
 #include <vector>
@@ -206,6 +207,26 @@ TEST_CASE("a relative argv[0] and config path are found from where the master st
   CHECK(adopted.stop(SIGTERM) == 0);
 }
 
+TEST_CASE("the new master starts from the old one's start environment, not what raw_env set") {
+  const std::string query = "/env?name=PREFORK_UPGRADE_MARK";
+  Upgradable up(hello_binary(), {}, "raw_env = [\"PREFORK_UPGRADE_MARK=raw\"]\n" + file_config(),
+                {"PREFORK_UPGRADE_MARK=start"});
+  REQUIRE(up.port > 0);
+  REQUIRE(up.master().wait_for_worker_count(2));
+  CHECK(http_get(up.port, query).body == "raw");
+  up.dir.write("prefork.toml", "workers = 2\nraw_env = []\n" + file_config());
+  pid_t new_master = up.upgrade();
+  REQUIRE(new_master > 0);
+  Adopted adopted(new_master, up.pid());
+  up.master().signal(SIGTERM);
+  REQUIRE(up.master().wait_exit(upgrade_timeout) == 0);
+  // Only the new master's workers are left to answer.
+  Reply reply = http_get(up.port, query);
+  CHECK(reply.status == 200);
+  CHECK(reply.body == "start");
+  CHECK(adopted.stop(SIGTERM) == 0);
+}
+
 TEST_CASE("a new binary that exits 3 leaves the old master serving with its pidfile") {
   Upgradable up(hello_binary());
   REQUIRE(up.port > 0);
@@ -345,6 +366,34 @@ TEST_CASE("a unix socket survives the old master's TERM and an unpromoted new ma
   // Promoted, the new master owns the file.
   CHECK(adopted.stop(SIGTERM) == 0);
   CHECK_FALSE(path_exists(path));
+}
+
+TEST_CASE("a unix socket file left to a new master that exits unpromoted is removed") {
+  TempDir sockets;
+  std::string path = sockets.file("app.sock");
+  Upgradable up(hello_binary(), {"-b", "unix:" + path, "-b", "127.0.0.1:0", "--graceful-timeout",
+                                 "60", "-t", "90"});
+  REQUIRE(up.port > 0);
+  REQUIRE(up.master().wait_for_worker_count(2));
+  // An old worker inside a long request keeps the old master stopping, not gone.
+  auto slow = std::async(std::launch::async, [&] { return http_get(up.port, "/sleep?ms=60000"); });
+  REQUIRE(eventually([&] {
+    std::vector<pid_t> workers = up.master().workers();
+    return std::any_of(workers.begin(), workers.end(), sleeping_in_handler);
+  }));
+  pid_t new_master = up.upgrade();
+  REQUIRE(new_master > 0);
+  Adopted adopted(new_master, up.pid());
+  up.master().signal(SIGTERM);
+  // TERM is handled: the idle old worker has gone, the busy one and the new master are left.
+  REQUIRE(eventually([&] { return up.master().workers().size() == 2; }, upgrade_timeout));
+  CHECK(path_exists(path));
+  REQUIRE(up.stop_new_master(new_master, SIGTERM));
+  CHECK(process_alive(up.pid()));
+  CHECK_FALSE(path_exists(path));
+  up.master().signal(SIGQUIT);
+  CHECK(up.master().wait_exit(upgrade_timeout) == 0);
+  CHECK_FALSE(slow.get().ok);
 }
 
 TEST_CASE("an https listener is inherited with its TLS; reuse_port placeholders stay idle") {
@@ -492,11 +541,17 @@ TEST_CASE("with a fixed metrics port the new master serves metrics on the inheri
       "[metrics]\nport = " + std::to_string(metrics) + "\nbind_address = \"127.0.0.1\"\n");
   REQUIRE(up.port > 0);
   REQUIRE(up.master().wait_for_worker_count(2));
+  // A new metrics port waits for a restart, as new binds do, and the log says so.
+  up.dir.write("prefork.toml", "workers = 2\n[metrics]\nport = " + std::to_string(metrics + 1) +
+                                   "\nbind_address = \"127.0.0.1\"\n");
   pid_t new_master = up.upgrade();
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, up.pid());
   CHECK(up.master().count_lines("Metrics listening at: http://127.0.0.1:" +
                                 std::to_string(metrics)) == 2);
+  CHECK(up.master().count_lines("Inherited the metrics socket from the old master (pid " +
+                                std::to_string(up.pid()) +
+                                "); metrics address changes take effect on restart") == 1);
   CHECK(up.master().log().find("address already in use") == std::string::npos);
   up.master().signal(SIGTERM);
   REQUIRE(up.master().wait_exit(upgrade_timeout) == 0);
@@ -539,4 +594,57 @@ TEST_CASE("under systemd the old master hands the service to the new one and the
   }
   CHECK(std::any_of(systemd.received().begin(), systemd.received().end(),
                     [&](const NotifyMessage& m) { return m.has("STOPPING=1"); }));
+}
+
+TEST_CASE("under systemd a rollback gives the service back to the old master") {
+  TempDir sockets;
+  NotifySocket systemd(sockets.file("notify.sock"));
+  // The watchdog is fed every 250 ms: the old master's silence, then its return, show.
+  Upgradable up(hello_binary(), {}, file_config(), {systemd.env(), "WATCHDOG_USEC=500000"});
+  REQUIRE(up.port > 0);
+  std::optional<NotifyMessage> ready = systemd.wait_for("READY=1", upgrade_timeout);
+  REQUIRE(ready.has_value());
+  CHECK(ready->pid == up.pid());
+  pid_t new_master = up.upgrade();
+  REQUIRE(new_master > 0);
+  Adopted adopted(new_master, up.pid());
+  // Each step is one message; its place in received() orders it.
+  auto next_index = [&](auto matches) -> std::optional<std::size_t> {
+    for (;;) {
+      std::optional<NotifyMessage> message = systemd.next(upgrade_timeout);
+      if (!message) return std::nullopt;
+      if (matches(*message)) return systemd.received().size() - 1;
+    }
+  };
+  std::string old_pid = std::to_string(up.pid()), new_pid = std::to_string(new_master);
+  std::optional<std::size_t> handed =
+      next_index([&](const NotifyMessage& m) { return m.value("MAINPID") == new_pid; });
+  REQUIRE(handed.has_value());
+  CHECK(systemd.received()[*handed].pid == up.pid());
+
+  kill(new_master, SIGTERM);
+  // The new master names the old one the main pid before it exits, then the old one, having
+  // reaped it, takes the service back.
+  std::optional<std::size_t> given_back =
+      next_index([&](const NotifyMessage& m) { return m.value("MAINPID") == old_pid; });
+  REQUIRE(given_back.has_value());
+  CHECK(systemd.received()[*given_back].pid == new_master);
+  std::optional<std::size_t> taken_back = next_index(
+      [&](const NotifyMessage& m) { return m.pid == up.pid() && m.value("MAINPID") == old_pid; });
+  REQUIRE(taken_back.has_value());
+  const NotifyMessage& back = systemd.received()[*taken_back];
+  CHECK(back.has("READY=1"));
+  CHECK(back.value("STATUS").has_value());
+  CHECK(up.master()
+            .wait_for_line("new master (pid " + new_pid + ") exited with code 0", upgrade_timeout)
+            .has_value());
+  // Silent while the new master was the service, the old one feeds the watchdog again.
+  for (std::size_t i = *handed + 1; i < *taken_back; ++i)
+    CHECK(systemd.received()[i].pid != up.pid());
+  CHECK(next_index([&](const NotifyMessage& m) {
+          return m.pid == up.pid() && m.has("WATCHDOG=1");
+        }).has_value());
+  CHECK(process_alive(up.pid()));
+  CHECK(http_get(up.port, "/").status == 200);
+  for (const NotifyMessage& message : systemd.received()) CHECK_FALSE(message.has("STOPPING=1"));
 }

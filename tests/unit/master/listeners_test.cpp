@@ -242,3 +242,41 @@ TEST_CASE("an inherited unix socket file is removed only once the master is prom
   CHECK_FALSE(exists(path));
   rmdir(dir.c_str());
 }
+
+TEST_CASE("the files kept for a new master that exits unpromoted are removed by the old one") {
+  std::string dir = temp_dir();
+  std::string created = dir + "/created.sock";
+  std::string inherited = dir + "/inherited.sock";
+  config::Config config;
+  config.binds = {unix_socket(inherited)};
+  master::BindOutcome first = master::bind_listeners(config);
+  REQUIRE(first.status.ok());
+  std::vector<master::InheritedFd> from_first = {
+      {dup(first.listeners.all().front().fd), false, false, true}};
+  first.listeners.keep_files();
+  first.listeners.close_all();
+  // This master created one file and inherited the other from a master still running.
+  master::BindOutcome old = master::bind_listeners(config, from_first);
+  REQUIRE(old.status.ok());
+  config.binds = {unix_socket(created)};
+  master::BindOutcome own = master::bind_listeners(config);
+  REQUIRE(own.status.ok());
+  master::Listeners listeners = std::move(old.listeners);
+  for (const master::Listener& listener : own.listeners.all()) {
+    master::Listener copy = listener;
+    copy.fd = dup(listener.fd);
+    listeners.add(copy);
+  }
+  own.listeners.keep_files();
+  own.listeners.close_all();
+  // Stopped while its new master runs, the old master leaves the files; the new master exits.
+  listeners.keep_files();
+  listeners.close_all();
+  CHECK(exists(created));
+  CHECK(exists(inherited));
+  listeners.remove_kept_files();
+  CHECK_FALSE(exists(created));
+  CHECK(exists(inherited));
+  unlink(inherited.c_str());
+  rmdir(dir.c_str());
+}

@@ -144,8 +144,6 @@ TEST_CASE("each message is one datagram of KEY=VALUE lines") {
   notifier.reload_failed("prefork.toml:2: no_such_setting:\nunknown");
   CHECK(systemd.next() ==
         "READY=1\nSTATUS=reload failed: prefork.toml:2: no_such_setting: unknown\n");
-  notifier.main_pid(4242);
-  CHECK(systemd.next() == "MAINPID=4242\n");
   notifier.watchdog();
   CHECK(systemd.next() == "WATCHDOG=1\n");
   notifier.stopping();
@@ -176,10 +174,45 @@ TEST_CASE("after handing over to another master, only MAINPID= is said") {
   Notifier notifier = notifier_for(systemd.path());
   notifier.ready(2);
   CHECK(systemd.next() == "READY=1\nSTATUS=2 workers\n");
-  notifier.main_pid(4242);
+  notifier.hand_over(4242);
   CHECK(systemd.next() == "MAINPID=4242\n");
-  notifier.hand_over();
+  notifier.hand_over(4343);
   notifier.watchdog();
+  notifier.reloading();
+  notifier.ready(3);
   notifier.stopping();
   CHECK(systemd.next(100) == std::nullopt);
+}
+
+TEST_CASE("taking the service back: MAINPID= this process with READY=1, or with STOPPING=1") {
+  Receiver systemd;
+  std::string main_pid = "MAINPID=" + std::to_string(getpid()) + "\n";
+  SUBCASE("serving") {
+    Notifier notifier = notifier_for(systemd.path());
+    notifier.take_back(2);  // never handed over: nothing to take back
+    notifier.ready(2);
+    CHECK(systemd.next() == "READY=1\nSTATUS=2 workers\n");
+    notifier.hand_over(4242);
+    CHECK(systemd.next() == "MAINPID=4242\n");
+    notifier.reloading();
+    notifier.take_back(1);
+    CHECK(systemd.next() == main_pid + "READY=1\nSTATUS=1 worker\n");
+    // The reload systemd never heard of needs no READY=1 of its own.
+    CHECK_FALSE(notifier.awaiting_ready());
+    notifier.watchdog();
+    CHECK(systemd.next() == "WATCHDOG=1\n");
+    notifier.hand_over(4343);
+    CHECK(systemd.next() == "MAINPID=4343\n");
+  }
+  SUBCASE("stopping") {
+    Notifier notifier = notifier_for(systemd.path());
+    notifier.ready(2);
+    CHECK(systemd.next() == "READY=1\nSTATUS=2 workers\n");
+    notifier.hand_over(4242);
+    CHECK(systemd.next() == "MAINPID=4242\n");
+    notifier.stopping();
+    notifier.take_back(2);
+    CHECK(systemd.next() == main_pid + "STOPPING=1\n");
+    CHECK(systemd.next(100) == std::nullopt);
+  }
 }
