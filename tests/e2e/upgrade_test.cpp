@@ -209,12 +209,15 @@ TEST_CASE("a relative argv[0] and config path are found from where the master st
 
 TEST_CASE("the new master starts from the old one's start environment, not what raw_env set") {
   const std::string query = "/env?name=PREFORK_UPGRADE_MARK";
-  Upgradable up(hello_binary(), {}, "raw_env = [\"PREFORK_UPGRADE_MARK=raw\"]\n" + file_config(),
+  // hello's /env, off unless [app] turns it on.
+  const std::string expose_env = "[app]\nexpose_env = true\n";
+  Upgradable up(hello_binary(), {},
+                "raw_env = [\"PREFORK_UPGRADE_MARK=raw\"]\n" + file_config() + expose_env,
                 {"PREFORK_UPGRADE_MARK=start"});
   REQUIRE(up.port > 0);
   REQUIRE(up.master().wait_for_worker_count(2));
   CHECK(http_get(up.port, query).body == "raw");
-  up.dir.write("prefork.toml", "workers = 2\nraw_env = []\n" + file_config());
+  up.dir.write("prefork.toml", "workers = 2\nraw_env = []\n" + file_config() + expose_env);
   pid_t new_master = up.upgrade();
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, up.pid());
