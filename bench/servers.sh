@@ -32,10 +32,11 @@ PROMETHEUS_MULTIPROC_DIR=WORKDIR/multiproc"
 
 # nginx answering every request from its config, as a static-response baseline. The prefix,
 # pid file, logs and temp paths all point into WORKDIR so that it runs as root without
-# touching /etc or /var.
+# touching /etc or /var. Run by its full path: a binary upgrade (USR2) execve()s argv[0]
+# without a PATH search.
 nginx_command() {
   write_nginx_conf "listen 127.0.0.1:$PORT;"
-  exec nginx -p "$WORKDIR" -e stderr -c "$WORKDIR/nginx.conf"
+  exec "$(command -v nginx)" -p "$WORKDIR" -e stderr -c "$WORKDIR/nginx.conf"
 }
 
 # The same over TLS 1.3 only, with the certificate of make_certificates and the suite pinned
@@ -99,10 +100,11 @@ def app(environ, start_response):
 EOF
 }
 
-# gunicorn's sync workers with a WSGI app that does as little as prefork's hello.
+# gunicorn's sync workers with a WSGI app that does as little as prefork's hello, with more
+# ARGS (e.g. -p PIDFILE).
 gunicorn_sync_command() {
   write_hello_wsgi_app
-  exec gunicorn -w "$BENCH_WORKERS" -k sync -b "127.0.0.1:$PORT" --chdir "$WORKDIR" hello_app:app
+  exec gunicorn -w "$BENCH_WORKERS" -k sync -b "127.0.0.1:$PORT" --chdir "$WORKDIR" "$@" hello_app:app
 }
 
 # The prefork binary $PREFORK with extra ARGS. The metrics endpoint and its files are kept on
