@@ -1,5 +1,6 @@
 #include "worker/connection.hpp"
 
+#include <sys/ioctl.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,6 +21,10 @@ constexpr std::size_t max_pending_output = 1 << 20;
 // How long a closing connection keeps draining the client's input so that the kernel does not
 // reset the connection before the client has read our last answer.
 constexpr std::uint64_t linger_ms = 2000;
+// How long a connection idle between requests stays open once the worker drains: a client that
+// has just had an answer is often sending its next request already, which is then answered
+// (with Connection: close) rather than lost to a close. Capped by keepalive.
+constexpr std::uint64_t drain_last_call_ms = 1000;
 
 Connection& owner(uv_handle_t* handle) {
   return *static_cast<Connection*>(handle->data);
@@ -739,6 +744,18 @@ void Connection::update_reading() {
   }
 }
 
+bool Connection::idle_while_draining() const {
+  return server_.draining() && served_ != 0 && parser_.phase() == http::Parser::Phase::idle &&
+         parsed_ == filled_;
+}
+
+bool Connection::input_waiting() const {
+  uv_os_fd_t fd;
+  if (uv_fileno(reinterpret_cast<const uv_handle_t*>(&socket_.handle), &fd) != 0) return false;
+  int waiting = 0;
+  return ioctl(fd, FIONREAD, &waiting) == 0 && waiting > 0;
+}
+
 void Connection::update_timer() {
   if (lingering_) return;
   std::uint64_t now = uv_now(server_.loop());
@@ -749,13 +766,12 @@ void Connection::update_timer() {
   } else if (parser_.phase() == http::Parser::Phase::body) {
     // Tested before the head rule: a first request's body also has parsed_ == filled_.
     deadline_ms_ = now + server_.body_timeout_ms();
-  } else if (server_.draining() && served_ != 0 && parser_.phase() == http::Parser::Phase::idle &&
-             parsed_ == filled_) {
-    // Idle between requests while the worker stops: no request is lost by closing now. A
-    // connection accepted just before the drain still gets its first request read and answered
-    // (its bytes are usually waiting already): closing it would fail a client that did nothing
-    // wrong.
-    deadline_ms_ = now;
+  } else if (idle_while_draining()) {
+    // Idle between requests while the worker stops: a last call for a request on its way, then
+    // closed. A connection accepted just before the drain still gets its first request read and
+    // answered (its bytes are usually waiting already): closing it would fail a client that did
+    // nothing wrong.
+    deadline_ms_ = now + std::min(drain_last_call_ms, server_.keepalive_ms());
   } else if (parser_.phase() == http::Parser::Phase::head || (parsed_ == filled_ && served_ == 0) ||
              (parser_.phase() == http::Parser::Phase::idle && parsed_ < filled_)) {
     // Slow clients get header_timeout for the whole head, however they trickle it in.
@@ -784,6 +800,13 @@ void Connection::on_timer(uv_timer_t* timer) {
   if (!self.open_ || self.deadline_ms_ == 0) return;
   if (uv_now(self.server_.loop()) < self.deadline_ms_) {
     self.arm_timer(self.deadline_ms_);
+    return;
+  }
+  // The client may have sent its next request since the drain began: it is read and answered
+  // (with Connection: close) instead of being lost to a close the client cannot tell from a
+  // crash. Only a request still on its way in the next microseconds is lost, as anywhere.
+  if (self.idle_while_draining() && self.input_waiting()) {
+    self.arm_timer(uv_now(self.server_.loop()) + self.server_.header_timeout_ms());
     return;
   }
   // A port check that never sent a byte is no failed handshake.

@@ -140,6 +140,10 @@ class Connection {
   void compact();
 
   bool wants_input() const;
+  // Between requests while the worker stops: the connection may close without losing a request.
+  bool idle_while_draining() const;
+  // Bytes the kernel holds for this socket that no read has taken yet (a request on its way).
+  bool input_waiting() const;
   void update_reading();
   void update_timer();
   void arm_timer(std::uint64_t deadline_ms);

@@ -106,15 +106,43 @@ Reply http_get_unix(const std::string& path, std::string_view target);
 // (or 5 s of silence).
 std::string raw_exchange(int port, std::string_view bytes);
 
+// A client connection kept open between requests (keep-alive), closed on destruction.
+class Client {
+ public:
+  explicit Client(int port, std::chrono::milliseconds timeout = 10s);
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  // Sends a GET without "Connection: close".
+  bool send_get(std::string_view target);
+  // Reads one response, its body by Content-Length.
+  Reply read_reply();
+  Reply get(std::string_view target) { return send_get(target) ? read_reply() : Reply{}; }
+  // True when the server closes the connection (EOF or reset) before the timeout.
+  bool closed_by_server();
+
+ private:
+  int fd_ = -1;
+  std::string pending_;  // bytes read past the previous response
+};
+
 // Sends requests for target from a few threads until stopped; counts the ones answered with 200
 // and the ones that were not. With "/pid" it also keeps the pids that answered.
 class Load {
  public:
-  Load(int port, int threads, std::string target = "/") : target_(std::move(target)) {
+  // keep_alive: each thread sends its requests on one connection, and opens another only when
+  // the server answers with "Connection: close" (a request the server closes on is a failure).
+  Load(int port, int threads, std::string target = "/", bool keep_alive = false)
+      : target_(std::move(target)) {
     for (int i = 0; i < threads; ++i) {
-      threads_.emplace_back([this, port] {
+      threads_.emplace_back([this, port, keep_alive] {
+        std::optional<Client> connection;
         while (!stop_) {
-          Reply reply = http_get(port, target_, 5s);
+          if (keep_alive && !connection) connection.emplace(port, 5s);
+          Reply reply = keep_alive ? connection->get(target_) : http_get(port, target_, 5s);
+          if (keep_alive && (reply.status != 200 || closes(reply))) connection.reset();
           if (reply.status != 200) {
             ++failed_;
             continue;
@@ -143,6 +171,10 @@ class Load {
   }
 
  private:
+  static bool closes(const Reply& reply) {
+    return reply.head.find("Connection: close") != std::string::npos;
+  }
+
   const std::string target_;
   std::atomic<bool> stop_{false};
   std::atomic<long> answered_{0};
@@ -158,28 +190,6 @@ inline bool all_replaced(const std::vector<pid_t>& now, const std::vector<pid_t>
     return std::find(old.begin(), old.end(), pid) != old.end();
   });
 }
-
-// A client connection kept open between requests (keep-alive), closed on destruction.
-class Client {
- public:
-  explicit Client(int port, std::chrono::milliseconds timeout = 10s);
-  ~Client();
-  Client(const Client&) = delete;
-  Client& operator=(const Client&) = delete;
-
-  bool connected() const { return fd_ >= 0; }
-  // Sends a GET without "Connection: close".
-  bool send_get(std::string_view target);
-  // Reads one response, its body by Content-Length.
-  Reply read_reply();
-  Reply get(std::string_view target) { return send_get(target) ? read_reply() : Reply{}; }
-  // True when the server closes the connection (EOF or reset) before the timeout.
-  bool closed_by_server();
-
- private:
-  int fd_ = -1;
-  std::string pending_;  // bytes read past the previous response
-};
 
 // The errno of a connect() to 127.0.0.1:port, 0 when it succeeds.
 int connect_error(int port);

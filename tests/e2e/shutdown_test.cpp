@@ -134,3 +134,29 @@ TEST_CASE(
   CHECK(client.closed_by_server());
   CHECK(server.wait_exit() == 0);
 }
+
+TEST_CASE("keep-alive clients lose no request when HUP drains their workers") {
+  // A client answered a moment ago is often sending its next request already: the draining
+  // worker answers it (with Connection: close) instead of closing the connection under it.
+  Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "2"});
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  Load load(port, 8, "/", true);
+  for (int round = 0; round < 3; ++round) {
+    std::vector<pid_t> old = server.workers();
+    long before = load.answered();
+    REQUIRE(eventually([&] { return load.answered() >= before + 500; }));
+    server.signal(SIGHUP);
+    REQUIRE(eventually([&] {
+      std::vector<pid_t> now = server.workers();
+      return now.size() == 2 && all_replaced(now, old);
+    }));
+  }
+  long at_end = load.answered();
+  CHECK(eventually([&] { return load.answered() >= at_end + 500; }));
+  load.stop();
+  MESSAGE("keep-alive requests across 3 HUPs: ", load.answered(), " answered, ", load.failed(),
+          " failed");
+  CHECK(load.failed() == 0);
+}
