@@ -23,7 +23,8 @@ namespace {
 // What a probe that loaded the app writes when the app also has PREFORK_HOOKS.
 constexpr char has_hooks_report[] = {'H'};
 
-// In the child, with every signal still blocked: the master's handlers must not run here.
+// In the child, with every signal still blocked: in_child resets the master's handlers before
+// the app's static constructors run.
 [[noreturn]] void probe_and_exit(const std::string& spec, const std::function<Status()>& in_child,
                                  int report) {
   Status status = in_child ? in_child() : Status();

@@ -221,10 +221,11 @@ int run_master(int argc, char** argv, AppFactory factory, MasterHooks* hooks) {
   setup.identity = std::move(*identity);
   // Without preload_app the master never maps the app (app/loader.hpp): a probe loads it as a
   // worker would, and workers open the .so.
+  std::string probe_title = master::probe_title(config.proc_name);
   app::LoadOutcome resolved = config.preload_app || config.check_only
                                   ? app::resolve(config.app, factory)
-                                  : app::check_in_child(config.app, factory, [&setup] {
-                                      return master::drop_privileges(setup.identity);
+                                  : app::check_in_child(config.app, factory, [&] {
+                                      return master::become_app_probe(setup.identity, probe_title);
                                     });
   if (!resolved.ok())
     return fail(resolved.not_configured ? exit_usage : exit_boot_error, resolved.status.message());
