@@ -115,21 +115,23 @@ Status start_endpoint(master::MetricsEndpoint& endpoint, const master::Inheritan
 int serve(master::Setup setup, const std::string& pidfile_path) {
   log::info("Starting prefork ", version);
   master::hold_master_signals();
+  // Before on_starting, as gunicorn does: the hook's master.pid() is the daemon's, and threads
+  // it starts live in the daemon (fork keeps only the calling thread). Before binding too: the
+  // daemon keeps stderr on the terminal until serving(), so a bind error still reaches it, and
+  // the launching process exits 1. A master re-executed by USR2 stays the old master's child,
+  // as gunicorn's does.
+  std::optional<master::Daemon> daemon;
+  if (setup.config.daemon && !setup.inheritance.from_upgrade()) {
+    Result<master::Daemon> detached = master::Daemon::detach(setup.config);
+    if (!detached) return fail(exit_startup, detached.message());
+    daemon.emplace(std::move(detached).value());
+  }
   master::Hooks(setup.hooks, setup.config).on_starting();
   master::BindOutcome bound = master::bind_listeners(setup.config, setup.inheritance.listeners);
   if (!bound.status) return fail(exit_startup, bound.status.message());
   if (setup.inheritance.from_upgrade()) {
     if (Status usable = check_inherited(setup, bound.listeners); !usable)
       return fail(exit_usage, usable.message());
-  }
-  // After binding, so that bind errors reach the terminal; before the pidfile (the daemon's pid),
-  // the loop and its threads.
-  // A master re-executed by USR2 stays the old master's child, as gunicorn's does.
-  std::optional<master::Daemon> daemon;
-  if (setup.config.daemon && !setup.inheritance.from_upgrade()) {
-    Result<master::Daemon> detached = master::Daemon::detach(setup.config);
-    if (!detached) return fail(exit_startup, detached.message());
-    daemon.emplace(std::move(detached).value());
   }
   // The pidfile exists before "Listening at", the line supervisors and tests wait for.
   if (!pidfile_path.empty()) {

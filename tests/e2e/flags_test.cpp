@@ -167,7 +167,7 @@ TEST_CASE("HUP puts back what the old raw_env replaced, then sets the new list")
   CHECK(worker_env(port, "PREFORK_TEST_KEPT") == "original");
 }
 
-TEST_CASE("-D detaches after binding: the first process exits 0, the daemon serves, TERM ends it") {
+TEST_CASE("-D detaches: the first process exits 0, the daemon serves, TERM ends it") {
   TempDir dir;
   std::string pidfile = dir.file("prefork.pid");
   Stray daemon;
@@ -197,7 +197,7 @@ TEST_CASE("-D detaches after binding: the first process exits 0, the daemon serv
   CHECK(eventually([&] { return !process_alive(pid); }));
 }
 
-TEST_CASE("-D: a bind error reaches the terminal and the first process exits 1, before forking") {
+TEST_CASE("-D: a bind error in the daemon reaches the terminal, and the first process exits 1") {
   int taken = socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(taken >= 0);
   sockaddr_in address{};
@@ -209,12 +209,32 @@ TEST_CASE("-D: a bind error reaches the terminal and the first process exits 1, 
   getsockname(taken, reinterpret_cast<sockaddr*>(&address), &length);
   int port = ntohs(address.sin_port);
 
+  Stray daemon;
   Server launcher(prefork_binary(),
                   {"-D", "-b", "127.0.0.1:" + std::to_string(port), "--app", hello_app()});
+  std::optional<std::string> detached = launcher.wait_for_line("Detached from the terminal");
+  if (detached) daemon.adopt(pid_at_end(*detached));
   CHECK(launcher.wait_exit() == 1);
   CHECK(launcher.wait_for_line("in use", 2s).has_value());
-  CHECK(launcher.count_lines("Detached") == 0);
+  REQUIRE(detached.has_value());
+  CHECK(eventually([&] { return !process_alive(pid_at_end(*detached)); }));
   close(taken);
+}
+
+TEST_CASE("-D detaches before on_starting: the hook's master.pid() is the daemon's") {
+  TempDir dir;
+  std::string pidfile = dir.file("prefork.pid");
+  Stray daemon;
+  Server launcher(built_path("HOOKS_BINARY"),
+                  {"-D", "-p", pidfile, "-b", "127.0.0.1:0", "-w", "1"});
+  std::optional<std::string> detached = launcher.wait_for_line("Detached from the terminal");
+  if (detached) daemon.adopt(pid_at_end(*detached));
+  REQUIRE(detached.has_value());
+  pid_t pid = pid_at_end(*detached);
+  CHECK(launcher.wait_exit() == 0);
+  CHECK(launcher.count_lines("[hooks] on_starting master=" + std::to_string(pid)) == 1);
+  kill(pid, SIGTERM);
+  CHECK(eventually([&] { return !process_alive(pid); }));
 }
 
 TEST_CASE("-D: an error after detaching (the pidfile) reaches the terminal, and exits 1") {
