@@ -14,7 +14,6 @@
 
 #include "core/exit_codes.hpp"
 #include "core/fork.hpp"
-#include "core/heartbeat.hpp"
 #include "core/signal_name.hpp"
 
 namespace prefork::app {

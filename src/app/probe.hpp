@@ -11,7 +11,7 @@
 #include <string>
 
 #include "app/loader.hpp"
-#include "core/heartbeat.hpp"
+#include "core/clock.hpp"
 #include "core/result.hpp"
 #include "core/unique_fd.hpp"
 
