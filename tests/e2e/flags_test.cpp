@@ -2,12 +2,10 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
 
 #include "harness.hpp"
 
@@ -17,18 +15,6 @@ namespace {
 
 std::string hello_app() {
   return built_path("HELLO_MODULE") + ":hello";
-}
-
-bool file_exists(const std::string& path) {
-  struct stat info;
-  return stat(path.c_str(), &info) == 0;
-}
-
-pid_t read_pid(const std::string& path) {
-  std::ifstream file(path);
-  pid_t pid = 0;
-  file >> pid;
-  return pid;
 }
 
 // The pid at the end of a log line ("… (1234)", "… master pid 1234").
@@ -61,18 +47,6 @@ class Stray {
 std::string worker_env(int port, const std::string& name) {
   Reply reply = http_get(port, "/env?name=" + name);
   return reply.status == 200 ? reply.body : reply.status == 404 ? "unset" : "no answer";
-}
-
-// Field 7 of /proc/PID/stat: the controlling terminal, 0 for none.
-long controlling_terminal(pid_t pid) {
-  std::string stat = read_whole("/proc/" + std::to_string(pid) + "/stat");
-  std::size_t close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string state;
-  long parent = 0, group = 0, session = 0, terminal = -1;
-  rest >> state >> parent >> group >> session >> terminal;
-  return terminal;
 }
 
 }  // namespace
@@ -178,13 +152,15 @@ TEST_CASE("-D detaches: the first process exits 0, the daemon serves, TERM ends 
   REQUIRE(detached.has_value());
   pid_t pid = pid_at_end(*detached);
   CHECK(launcher.wait_exit() == 0);
-  REQUIRE(file_exists(pidfile));
-  CHECK(read_pid(pidfile) == pid);
+  REQUIRE(path_exists(pidfile));
+  CHECK(read_pidfile(pidfile) == pid);
   CHECK(pid != launcher.pid());
   // A session of its own, which it does not lead: it can never get a controlling terminal.
   CHECK(getsid(pid) != getsid(0));
   CHECK(getsid(pid) != pid);
-  CHECK(controlling_terminal(pid) == 0);
+  std::optional<ProcessStat> stat = process_stat(pid);
+  REQUIRE(stat.has_value());
+  CHECK(stat->terminal == 0);
   CHECK(launcher.wait_for_line("--daemon with errorlog \"-\"", 1s).has_value());
 
   int port = launcher.port();
@@ -193,7 +169,7 @@ TEST_CASE("-D detaches: the first process exits 0, the daemon serves, TERM ends 
   REQUIRE(eventually([&] { return children_of(pid).size() == 1; }));
 
   kill(pid, SIGTERM);
-  CHECK(eventually([&] { return !file_exists(pidfile); }));
+  CHECK(eventually([&] { return !path_exists(pidfile); }));
   CHECK(eventually([&] { return !process_alive(pid); }));
 }
 
