@@ -13,8 +13,7 @@
 #include <string_view>
 
 #include "core/exit_codes.hpp"
-#include "core/fork_gate.hpp"
-#include "core/heartbeat.hpp"
+#include "core/fork.hpp"
 #include "core/signal_name.hpp"
 
 namespace prefork::app {
@@ -23,7 +22,8 @@ namespace {
 // What a probe that loaded the app writes when the app also has PREFORK_HOOKS.
 constexpr char has_hooks_report[] = {'H'};
 
-// In the child, with every signal still blocked: the master's handlers must not run here.
+// In the child, with every signal still blocked: in_child resets the master's handlers before
+// the app's static constructors run.
 [[noreturn]] void probe_and_exit(const std::string& spec, const std::function<Status()>& in_child,
                                  int report) {
   Status status = in_child ? in_child() : Status();
@@ -60,16 +60,9 @@ Result<Probe> Probe::start(const std::string& spec, std::chrono::milliseconds li
     return Status::error(std::string("app probe: pipe: ") + std::strerror(errno));
   UniqueFd report(fds[0]);
   UniqueFd child_end(fds[1]);
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &previous);
-  fork_gate::close_for_fork();
-  pid_t pid = fork();
+  pid_t pid = fork_with_signals_blocked();
   if (pid == 0) probe_and_exit(spec, in_child, child_end.get());
-  int fork_error = errno;
-  fork_gate::open_after_fork();
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  if (pid < 0) return Status::error(std::string("app probe: fork: ") + std::strerror(fork_error));
+  if (pid < 0) return Status::error(std::string("app probe: fork: ") + std::strerror(errno));
   return Probe(pid, std::move(report), spec, limit);
 }
 

@@ -11,7 +11,7 @@
 #include <string>
 
 #include "app/loader.hpp"
-#include "core/heartbeat.hpp"
+#include "core/clock.hpp"
 #include "core/result.hpp"
 #include "core/unique_fd.hpp"
 
@@ -26,8 +26,9 @@ inline constexpr std::chrono::milliseconds probe_time_limit{10000};
 class Probe {
  public:
   // Forks the child (signals blocked around fork, as for a worker) or says why it could not.
-  // in_child runs first in the child, to make it what a worker is (the user and group the
-  // master drops to); its error is the probe's.
+  // in_child runs first in the child, with every signal blocked, to make it what a worker is
+  // (the parent's signal handlers reset, the user and group the master drops to); its error is
+  // the probe's.
   static Result<Probe> start(const std::string& spec,
                              std::chrono::milliseconds limit = probe_time_limit,
                              const std::function<Status()>& in_child = {});

@@ -142,7 +142,7 @@ struct Config {
   // raw_env (-e): "KEY=VALUE" entries set in the master's environment before the app is loaded;
   // workers and the app inherit them.
   std::vector<std::string> raw_env;
-  bool daemon = false;  // -D: detach from the terminal once the listeners are bound
+  bool daemon = false;  // -D: detach from the terminal at start, before binding
   std::string proc_name = "prefork";
   std::string loglevel = "info";
   std::string errorlog = "-";

@@ -544,8 +544,8 @@ constexpr Directive table[] = {
    "set an environment variable of the master, its workers and the app (a TOML array)",
    set_raw_env},
   {"daemon", "", "daemon", 'D', "", false, show<&Config::daemon>,
-   "detach from the terminal once the listeners are bound; the first process exits 0 when the "
-   "master serves",
+   "detach from the terminal at start, before on_starting and binding; the first process exits 0 "
+   "when the master serves, 1 if it fails first",
    [](Config& c, const Input& in) { return set_bool(c.daemon, in); }},
   {"proc_name", "", "name", 'n', "NAME", false, show<&Config::proc_name>,
    "process titles: prefork: master [NAME], prefork: worker [NAME]",

@@ -2,17 +2,12 @@
 
 #include <sys/mman.h>
 
-#include <ctime>
 #include <new>
 #include <stdexcept>
 
-namespace prefork {
+#include "core/clock.hpp"
 
-std::int64_t monotonic_ms() {
-  timespec now;
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return std::int64_t(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
-}
+namespace prefork {
 
 void Heartbeat::beat() {
   last_beat_ms.store(monotonic_ms(), std::memory_order_relaxed);

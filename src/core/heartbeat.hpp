@@ -7,7 +7,7 @@
 namespace prefork {
 
 struct Heartbeat {
-  // CLOCK_MONOTONIC milliseconds of the worker's last beat; the same clock in every process.
+  // monotonic_ms() (core/clock.hpp) of the worker's last beat: the same clock in every process.
   std::atomic<std::int64_t> last_beat_ms{0};
   // Set once the app is loaded and the worker accepts; the master logs readiness from it.
   std::atomic<bool> booted{false};
@@ -15,8 +15,6 @@ struct Heartbeat {
 
   void beat();
 };
-
-std::int64_t monotonic_ms();
 
 // One shared anonymous page per worker, mapped by the master before fork.
 class SharedHeartbeat {

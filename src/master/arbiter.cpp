@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <csignal>
 
+#include "core/clock.hpp"
 #include "core/exit_codes.hpp"
 #include "core/log.hpp"
 #include "core/loop.hpp"

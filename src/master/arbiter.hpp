@@ -13,6 +13,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "app/loader.hpp"
@@ -188,5 +189,9 @@ class Arbiter {
 void hold_master_signals();
 // Every signal to its default action (async-signal-safe: used between fork and exec).
 void reset_signal_dispositions();
+// app::Probe's in_child, before the app's static constructors run: the master's handlers go
+// first (a constructor that unblocks signals would otherwise hand the probe's signals to the
+// master's loop, as the master's own), then the probe takes its title and the workers' user.
+Status become_app_probe(const Identity& identity, std::string_view title);
 
 }  // namespace prefork::master

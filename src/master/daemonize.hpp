@@ -1,6 +1,6 @@
-// -D/--daemon: the master detaches from its terminal once the listeners are bound, as gunicorn's
-// daemonize does (fork, setsid, fork). The process that was started waits and exits with the
-// outcome, so that a shell or an init script learns whether the server came up.
+// -D/--daemon: the master detaches from its terminal at start, before on_starting and binding, as
+// gunicorn's daemonize does (fork, setsid, fork). The process that was started waits and exits with
+// the outcome, so that a shell or an init script learns whether the server came up.
 #pragma once
 
 #include "config/config.hpp"

@@ -1,6 +1,7 @@
 #include <algorithm>
 #include <csignal>
 
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "master/arbiter.hpp"
 

@@ -10,9 +10,8 @@
 #include <cstddef>
 #include <cstdlib>
 #include <cstring>
-#include <ctime>
 
-#include "core/heartbeat.hpp"
+#include "core/clock.hpp"
 #include "core/log.hpp"
 #include "core/unique_fd.hpp"
 
@@ -43,12 +42,6 @@ std::uint64_t own_watchdog_usec(const std::string& usec_text, const std::string&
   if (!pid_text.empty() && (!parse_unsigned(pid_text, pid) || pid != std::uint64_t(getpid())))
     return 0;
   return usec;
-}
-
-std::uint64_t monotonic_usec() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return std::uint64_t(now.tv_sec) * 1000000 + std::uint64_t(now.tv_nsec) / 1000;
 }
 
 std::string worker_count(int workers) {

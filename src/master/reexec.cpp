@@ -19,7 +19,7 @@
 #include <vector>
 
 #include "core/files.hpp"
-#include "core/fork_gate.hpp"
+#include "core/fork.hpp"
 #include "core/log.hpp"
 #include "core/signal_name.hpp"
 #include "master/arbiter.hpp"
@@ -158,22 +158,6 @@ ExecPlan make_exec_plan(std::string path, const Setup& setup, int ready_fd, int 
   return plan;
 }
 
-// As spawn_worker forks: until the child has reset its handlers, a signal it receives would be
-// handled as the master's own.
-pid_t fork_new_master(const ExecPlan& plan) {
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &previous);
-  fork_gate::close_for_fork();
-  pid_t pid = fork();
-  if (pid == 0) exec_new_master(plan);
-  int saved_errno = errno;
-  fork_gate::open_after_fork();
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
-  errno = saved_errno;
-  return pid;
-}
-
 std::string describe_master_exit(int status) {
   if (WIFEXITED(status)) return "exited with code " + std::to_string(WEXITSTATUS(status));
   if (WIFSIGNALED(status)) return "was killed by SIG" + signal_name(WTERMSIG(status));
@@ -219,7 +203,8 @@ void Arbiter::start_new_master() {
   }
   ExecPlan plan = make_exec_plan(std::move(*binary), setup_, ready_write.get(), metrics_socket_);
   log::info("USR2: starting a new master: ", plan.path);
-  pid_t pid = fork_new_master(plan);
+  pid_t pid = fork_with_signals_blocked();
+  if (pid == 0) exec_new_master(plan);
   if (pid < 0) {
     log::error("USR2: fork: ", std::strerror(errno));
     if (pidfile.empty()) return;

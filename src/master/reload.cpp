@@ -59,12 +59,16 @@ void Arbiter::handle_hup() {
 
 void Arbiter::probe_app(config::Config config) {
   std::string title = probe_title(config.proc_name);
-  Result<app::Probe> probe = app::Probe::start(config.app, app::probe_time_limit, [&] {
-    set_process_title(title);
-    return drop_privileges(setup_.identity);
-  });
+  Result<app::Probe> probe = app::Probe::start(
+      config.app, app::probe_time_limit, [&] { return become_app_probe(setup_.identity, title); });
   if (!probe) return reload_finished(probe.status());
   pending_reload_.emplace(PendingReload{std::move(*probe), std::move(config)});
+}
+
+Status become_app_probe(const Identity& identity, std::string_view title) {
+  reset_signal_dispositions();
+  set_process_title(title);
+  return drop_privileges(identity);
 }
 
 void Arbiter::probe_exited(int status) {

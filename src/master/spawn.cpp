@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "core/exit_codes.hpp"
-#include "core/fork_gate.hpp"
+#include "core/fork.hpp"
 #include "core/log.hpp"
 #include "core/loop.hpp"
 #include "master/arbiter.hpp"
@@ -62,19 +62,12 @@ void Arbiter::spawn_worker() {
   auto heartbeat = std::make_unique<SharedHeartbeat>();
   storage::WorkerPlace metrics = observer_ ? observer_->prepare_worker() : storage::WorkerPlace{};
   hooks_.pre_fork(id);
-  // Until the child has left the master's loop, a signal it receives would be written into
-  // the master's signal pipe and handled as the master's own.
-  sigset_t all, previous;
-  sigfillset(&all);
-  pthread_sigmask(SIG_BLOCK, &all, &previous);
-  fork_gate::close_for_fork();
-  pid_t pid = fork();
+  pid_t pid = fork_with_signals_blocked();
   if (pid == 0) become_worker(id, position, heartbeat->get(), std::move(metrics));
-  fork_gate::open_after_fork();
+  int fork_error = errno;
   if (observer_) observer_->worker_forked(pid);
-  pthread_sigmask(SIG_SETMASK, &previous, nullptr);
   if (pid < 0) {
-    log::error("fork: ", std::strerror(errno));
+    log::error("fork: ", std::strerror(fork_error));
     return;
   }
   WorkerProcess& worker = workers_[pid];

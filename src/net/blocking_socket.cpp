@@ -10,17 +10,11 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 
+#include "core/clock.hpp"
 #include "core/fork_gate.hpp"
 
 namespace prefork::net {
-
-std::int64_t now_ms() {
-  timespec now{};
-  clock_gettime(CLOCK_MONOTONIC, &now);
-  return std::int64_t(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
-}
 
 void BlockingSocket::close() {
   tls_.reset();
@@ -36,7 +30,7 @@ Status BlockingSocket::fail(Failure failure, std::string message) {
 
 Status BlockingSocket::wait(short events, std::int64_t deadline_ms) {
   for (;;) {
-    std::int64_t left = deadline_ms - now_ms();
+    std::int64_t left = deadline_ms - monotonic_ms();
     if (left <= 0) return fail(Failure::timeout, "timed out");
     pollfd watched{fd_.get(), events, 0};
     int ready;
@@ -68,7 +62,7 @@ Status BlockingSocket::connect_one(const void* address, unsigned length, int fam
 }
 
 Status BlockingSocket::connect(const std::string& host, int port, std::int64_t timeout_ms) {
-  std::int64_t deadline = now_ms() + timeout_ms;
+  std::int64_t deadline = monotonic_ms() + timeout_ms;
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;

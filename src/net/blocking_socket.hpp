@@ -16,9 +16,6 @@
 
 namespace prefork::net {
 
-// Milliseconds on the monotonic clock.
-std::int64_t now_ms();
-
 class BlockingSocket {
  public:
   enum class Failure { none, refused, timeout };

@@ -7,7 +7,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -37,11 +36,8 @@ std::optional<std::string> wait_for_logged(const std::string& path, std::string_
 // True when the process holds a descriptor open on path (under that name: a moved file shows
 // its new name).
 bool has_open(pid_t pid, const std::string& path) {
-  std::error_code error;
-  std::filesystem::directory_iterator fds("/proc/" + std::to_string(pid) + "/fd", error);
-  if (error) return false;
-  for (const auto& entry : fds) {
-    if (std::filesystem::read_symlink(entry.path(), error) == path) return true;
+  for (const auto& [fd, target] : fd_targets(pid)) {
+    if (target == path) return true;
   }
   return false;
 }

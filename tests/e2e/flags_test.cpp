@@ -2,12 +2,10 @@
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <csignal>
 #include <cstdlib>
-#include <fstream>
 
 #include "harness.hpp"
 
@@ -20,18 +18,6 @@ const std::string expose_env = "[app]\nexpose_env = true\n";
 
 std::string hello_app() {
   return built_path("HELLO_MODULE") + ":hello";
-}
-
-bool file_exists(const std::string& path) {
-  struct stat info;
-  return stat(path.c_str(), &info) == 0;
-}
-
-pid_t read_pid(const std::string& path) {
-  std::ifstream file(path);
-  pid_t pid = 0;
-  file >> pid;
-  return pid;
 }
 
 // The pid at the end of a log line ("… (1234)", "… master pid 1234").
@@ -64,18 +50,6 @@ class Stray {
 std::string worker_env(int port, const std::string& name) {
   Reply reply = http_get(port, "/env?name=" + name);
   return reply.status == 200 ? reply.body : reply.status == 404 ? "unset" : "no answer";
-}
-
-// Field 7 of /proc/PID/stat: the controlling terminal, 0 for none.
-long controlling_terminal(pid_t pid) {
-  std::string stat = read_whole("/proc/" + std::to_string(pid) + "/stat");
-  std::size_t close = stat.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(stat.substr(close + 2));
-  std::string state;
-  long parent = 0, group = 0, session = 0, terminal = -1;
-  rest >> state >> parent >> group >> session >> terminal;
-  return terminal;
 }
 
 }  // namespace
@@ -176,7 +150,7 @@ TEST_CASE("HUP puts back what the old raw_env replaced, then sets the new list")
   CHECK(worker_env(port, "PREFORK_TEST_KEPT") == "original");
 }
 
-TEST_CASE("-D detaches after binding: the first process exits 0, the daemon serves, TERM ends it") {
+TEST_CASE("-D detaches: the first process exits 0, the daemon serves, TERM ends it") {
   TempDir dir;
   std::string pidfile = dir.file("prefork.pid");
   Stray daemon;
@@ -187,13 +161,15 @@ TEST_CASE("-D detaches after binding: the first process exits 0, the daemon serv
   REQUIRE(detached.has_value());
   pid_t pid = pid_at_end(*detached);
   CHECK(launcher.wait_exit() == 0);
-  REQUIRE(file_exists(pidfile));
-  CHECK(read_pid(pidfile) == pid);
+  REQUIRE(path_exists(pidfile));
+  CHECK(read_pidfile(pidfile) == pid);
   CHECK(pid != launcher.pid());
   // A session of its own, which it does not lead: it can never get a controlling terminal.
   CHECK(getsid(pid) != getsid(0));
   CHECK(getsid(pid) != pid);
-  CHECK(controlling_terminal(pid) == 0);
+  std::optional<ProcessStat> stat = process_stat(pid);
+  REQUIRE(stat.has_value());
+  CHECK(stat->terminal == 0);
   CHECK(launcher.wait_for_line("--daemon with errorlog \"-\"", 1s).has_value());
 
   int port = launcher.port();
@@ -202,11 +178,11 @@ TEST_CASE("-D detaches after binding: the first process exits 0, the daemon serv
   REQUIRE(eventually([&] { return children_of(pid).size() == 1; }));
 
   kill(pid, SIGTERM);
-  CHECK(eventually([&] { return !file_exists(pidfile); }));
+  CHECK(eventually([&] { return !path_exists(pidfile); }));
   CHECK(eventually([&] { return !process_alive(pid); }));
 }
 
-TEST_CASE("-D: a bind error reaches the terminal and the first process exits 1, before forking") {
+TEST_CASE("-D: a bind error in the daemon reaches the terminal, and the first process exits 1") {
   int taken = socket(AF_INET, SOCK_STREAM, 0);
   REQUIRE(taken >= 0);
   sockaddr_in address{};
@@ -218,12 +194,32 @@ TEST_CASE("-D: a bind error reaches the terminal and the first process exits 1, 
   getsockname(taken, reinterpret_cast<sockaddr*>(&address), &length);
   int port = ntohs(address.sin_port);
 
+  Stray daemon;
   Server launcher(prefork_binary(),
                   {"-D", "-b", "127.0.0.1:" + std::to_string(port), "--app", hello_app()});
+  std::optional<std::string> detached = launcher.wait_for_line("Detached from the terminal");
+  if (detached) daemon.adopt(pid_at_end(*detached));
   CHECK(launcher.wait_exit() == 1);
   CHECK(launcher.wait_for_line("in use", 2s).has_value());
-  CHECK(launcher.count_lines("Detached") == 0);
+  REQUIRE(detached.has_value());
+  CHECK(eventually([&] { return !process_alive(pid_at_end(*detached)); }));
   close(taken);
+}
+
+TEST_CASE("-D detaches before on_starting: the hook's master.pid() is the daemon's") {
+  TempDir dir;
+  std::string pidfile = dir.file("prefork.pid");
+  Stray daemon;
+  Server launcher(built_path("HOOKS_BINARY"),
+                  {"-D", "-p", pidfile, "-b", "127.0.0.1:0", "-w", "1"});
+  std::optional<std::string> detached = launcher.wait_for_line("Detached from the terminal");
+  if (detached) daemon.adopt(pid_at_end(*detached));
+  REQUIRE(detached.has_value());
+  pid_t pid = pid_at_end(*detached);
+  CHECK(launcher.wait_exit() == 0);
+  CHECK(launcher.count_lines("[hooks] on_starting master=" + std::to_string(pid)) == 1);
+  kill(pid, SIGTERM);
+  CHECK(eventually([&] { return !process_alive(pid); }));
 }
 
 TEST_CASE("-D: an error after detaching (the pidfile) reaches the terminal, and exits 1") {

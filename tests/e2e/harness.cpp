@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <climits>
 #include <csignal>
 #include <cstddef>
 #include <cstdlib>
@@ -27,15 +28,8 @@
 namespace prefork::e2e {
 namespace {
 
-std::optional<pid_t> parent_of(const std::string& stat_text, char& state) {
-  // "pid (comm) S ppid ..." where comm may itself contain spaces and parentheses.
-  auto close = stat_text.rfind(')');
-  if (close == std::string::npos) return std::nullopt;
-  std::istringstream rest(stat_text.substr(close + 1));
-  pid_t parent = 0;
-  rest >> state >> parent;
-  if (!rest) return std::nullopt;
-  return parent;
+std::string proc_path(pid_t pid, const char* entry) {
+  return "/proc/" + std::to_string(pid) + "/" + entry;
 }
 
 void set_timeouts(int fd, std::chrono::milliseconds timeout) {
@@ -357,7 +351,7 @@ int connect_error(int port) {
 }
 
 long current_syscall(pid_t pid) {
-  std::string text = read_whole("/proc/" + std::to_string(pid) + "/syscall");
+  std::string text = read_whole(proc_path(pid, "syscall"));
   if (text.empty() || text.compare(0, 7, "running") == 0) return -1;
   return std::atol(text.c_str());
 }
@@ -382,6 +376,30 @@ bool thread_sleeping_in_handler(pid_t pid) {
   return sleeping;
 }
 
+std::optional<ProcessStat> process_stat(pid_t pid) {
+  std::string text = read_whole(proc_path(pid, "stat"));
+  // "pid (comm) S ppid pgrp session tty_nr ..." where comm may itself contain spaces and
+  // parentheses.
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(text.substr(close + 1));
+  ProcessStat stat;
+  pid_t group = 0;
+  rest >> stat.state >> stat.parent >> group >> stat.session >> stat.terminal;
+  if (!rest) return std::nullopt;
+  return stat;
+}
+
+std::string status_field(pid_t pid, std::string_view name) {
+  std::string status = "\n" + read_whole(proc_path(pid, "status"));
+  std::string key = "\n" + std::string(name) + ":";
+  auto at = status.find(key);
+  if (at == std::string::npos) return {};
+  at = status.find_first_not_of(" \t", at + key.size());
+  if (at == std::string::npos) return {};
+  return status.substr(at, status.find('\n', at) - at);
+}
+
 std::vector<pid_t> children_of(pid_t parent) {
   std::vector<pid_t> children;
   DIR* proc = opendir("/proc");
@@ -389,9 +407,8 @@ std::vector<pid_t> children_of(pid_t parent) {
   while (dirent* entry = readdir(proc)) {
     pid_t pid = std::atoi(entry->d_name);
     if (pid <= 0) continue;
-    char state = 0;
-    auto parent_pid = parent_of(read_whole("/proc/" + std::string(entry->d_name) + "/stat"), state);
-    if (parent_pid && *parent_pid == parent && state != 'Z' && state != 'X')
+    std::optional<ProcessStat> stat = process_stat(pid);
+    if (stat && stat->parent == parent && stat->state != 'Z' && stat->state != 'X')
       children.push_back(pid);
   }
   closedir(proc);
@@ -399,7 +416,7 @@ std::vector<pid_t> children_of(pid_t parent) {
 }
 
 std::string process_cmdline(pid_t pid) {
-  return read_whole("/proc/" + std::to_string(pid) + "/cmdline");
+  return read_whole(proc_path(pid, "cmdline"));
 }
 
 bool process_alive(pid_t pid) {
@@ -408,9 +425,8 @@ bool process_alive(pid_t pid) {
 }
 
 char process_state(pid_t pid) {
-  char state = 0;
-  parent_of(read_whole("/proc/" + std::to_string(pid) + "/stat"), state);
-  return state;
+  std::optional<ProcessStat> stat = process_stat(pid);
+  return stat ? stat->state : 0;
 }
 
 bool NotifyMessage::has(std::string_view line) const {
@@ -503,29 +519,20 @@ std::uint64_t monotonic_usec() {
 }
 
 std::size_t open_fd_count(pid_t pid) {
-  std::size_t count = 0;
-  DIR* fds = opendir(("/proc/" + std::to_string(pid) + "/fd").c_str());
-  if (!fds) return 0;
-  while (dirent* entry = readdir(fds)) {
-    if (entry->d_name[0] != '.') ++count;
-  }
-  closedir(fds);
-  return count;
+  return fd_targets(pid).size();
 }
 
 long rss_kib(pid_t pid) {
-  std::string status = read_whole("/proc/" + std::to_string(pid) + "/status");
-  auto at = status.find("VmRSS:");
-  return at == std::string::npos ? 0 : std::atol(status.c_str() + at + 6);
+  return std::atol(status_field(pid, "VmRSS").c_str());
 }
 
 bool maps_contain(pid_t pid, const std::string& path) {
-  return read_whole("/proc/" + std::to_string(pid) + "/maps").find(path) != std::string::npos;
+  return read_whole(proc_path(pid, "maps")).find(path) != std::string::npos;
 }
 
 pid_t parent_pid(pid_t pid) {
-  char state = 0;
-  return parent_of(read_whole("/proc/" + std::to_string(pid) + "/stat"), state).value_or(0);
+  std::optional<ProcessStat> stat = process_stat(pid);
+  return stat ? stat->parent : 0;
 }
 
 pid_t read_pidfile(const std::string& path) {
@@ -539,12 +546,12 @@ bool path_exists(const std::string& path) {
 
 std::map<int, std::string> fd_targets(pid_t pid) {
   std::map<int, std::string> fds;
-  std::string directory = "/proc/" + std::to_string(pid) + "/fd";
+  std::string directory = proc_path(pid, "fd");
   DIR* dir = opendir(directory.c_str());
   if (!dir) return fds;
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
-    char target[256];
+    char target[PATH_MAX];
     ssize_t size = readlink((directory + "/" + entry->d_name).c_str(), target, sizeof target);
     if (size > 0) fds[std::atoi(entry->d_name)] = std::string(target, std::size_t(size));
   }

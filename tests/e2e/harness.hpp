@@ -203,11 +203,22 @@ bool sleeping_in_handler(pid_t pid);
 // The same for any thread of pid: a handler blocking in /sleep on a thread pool.
 bool thread_sleeping_in_handler(pid_t pid);
 std::string process_cmdline(pid_t pid);
+// Fields of /proc/PID/stat.
+struct ProcessStat {
+  char state = 0;
+  pid_t parent = 0;
+  pid_t session = 0;
+  long terminal = 0;  // the controlling terminal's device number, 0 for none
+};
+// nullopt when pid is gone.
+std::optional<ProcessStat> process_stat(pid_t pid);
+// The value of a "Name:\tvalue" line of /proc/PID/status ("SigBlk"); empty when there is none.
+std::string status_field(pid_t pid, std::string_view name);
 // Live (not zombie) child processes of parent.
 std::vector<pid_t> children_of(pid_t parent);
 bool process_alive(pid_t pid);
 char process_state(pid_t pid);
-// Entries of /proc/PID/fd: the descriptors pid holds open.
+// The descriptors pid holds open (fd_targets' count).
 std::size_t open_fd_count(pid_t pid);
 // VmRSS of /proc/PID/status in KiB, 0 when pid is gone.
 long rss_kib(pid_t pid);

@@ -122,12 +122,9 @@ std::string listening_inode(int port) {
 }
 
 bool holds_socket(pid_t pid, const std::string& inode) {
-  std::string directory = "/proc/" + std::to_string(pid) + "/fd";
   std::string wanted = "socket:[" + inode + "]";
-  for (const std::string& name : files_in(directory)) {
-    char target[256];
-    ssize_t length = readlink((directory + "/" + name).c_str(), target, sizeof target - 1);
-    if (length > 0 && std::string(target, std::size_t(length)) == wanted) return true;
+  for (const auto& [fd, target] : fd_targets(pid)) {
+    if (target == wanted) return true;
   }
   return false;
 }

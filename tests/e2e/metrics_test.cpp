@@ -77,12 +77,8 @@ TEST_CASE("gzip is served when asked for") {
 
 // The metric files a process holds open in directory: whatever /proc/PID/fd links into it.
 static std::vector<std::string> metric_files_held(pid_t pid, const std::string& directory) {
-  std::string fds = "/proc/" + std::to_string(pid) + "/fd";
   std::vector<std::string> held;
-  for (const std::string& name : files_in(fds)) {
-    char target[512];
-    ssize_t length = readlink((fds + "/" + name).c_str(), target, sizeof target - 1);
-    std::string path(target, std::size_t(std::max<ssize_t>(length, 0)));
+  for (const auto& [fd, path] : fd_targets(pid)) {
     if (path.rfind(directory + "/", 0) == 0) held.push_back(path.substr(directory.size() + 1));
   }
   return held;

@@ -275,6 +275,26 @@ TEST_CASE(
   CHECK(body_of(port) == "v2\n");
 }
 
+TEST_CASE("a signal the probe gets while the new .so loads is the probe's, not the master's") {
+  TempDir dir;
+  deploy(dir, "VERSION_V1_MODULE");
+  Server server(prefork_binary(), version_args(dir));
+  int port = server.port();
+  REQUIRE(port > 0);
+  REQUIRE(server.wait_for_worker_count(2));
+  std::vector<pid_t> before = sorted(server.workers());
+  deploy(dir, "RAISE_TERM_MODULE");
+  server.signal(SIGHUP);
+  CHECK(server
+            .wait_for_line("Reload failed, keeping the running configuration: app \"" +
+                           app_spec(dir) + "\": the process loading it died of SIGTERM")
+            .has_value());
+  CHECK(server.count_lines("Handling signal: term") == 0);
+  CHECK(process_alive(server.pid()));
+  CHECK(sorted(server.workers()) == before);
+  CHECK(body_of(port) == "v1\n");
+}
+
 TEST_CASE("50 HUPs in a row under load: no failed request, no fd or memory growth in the master") {
   TempDir dir;
   deploy(dir, "VERSION_V1_MODULE");

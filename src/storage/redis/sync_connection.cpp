@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "core/clock.hpp"
 #include "storage/redis/cluster.hpp"
 #include "storage/redis/errors.hpp"
 #include "storage/redis/sentinel.hpp"
@@ -48,7 +49,7 @@ void SyncConnection::disconnect() {
 }
 
 std::int64_t SyncConnection::deadline() const {
-  return net::now_ms() + std::int64_t(endpoint_.command_timeout * 1000);
+  return monotonic_ms() + std::int64_t(endpoint_.command_timeout * 1000);
 }
 
 void SyncConnection::connect() {
@@ -123,8 +124,9 @@ void SyncConnection::start_tls() {
     throw RedisConnectionError("cannot start TLS to Redis at " + describe(endpoint_) + ": " +
                                net::tls::last_error());
   }
-  Status secured = socket_.start_tls(
-      session, describe(endpoint_), net::now_ms() + std::int64_t(endpoint_.connect_timeout * 1000));
+  Status secured =
+      socket_.start_tls(session, describe(endpoint_),
+                        monotonic_ms() + std::int64_t(endpoint_.connect_timeout * 1000));
   if (!secured.ok()) fail("TLS handshake with", secured);
   secured_ = true;
 }
