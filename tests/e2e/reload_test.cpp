@@ -58,6 +58,21 @@ std::vector<std::string> version_args(const TempDir& dir, std::vector<std::strin
   return args;
 }
 
+// A master serving the v1 module, deployed in its own directory, with both workers up.
+struct ServingV1 {
+  TempDir dir;
+  std::optional<Server> server;
+  int port = 0;
+
+  ServingV1() {
+    deploy(dir, "VERSION_V1_MODULE");
+    server.emplace(prefork_binary(), version_args(dir));
+    port = server->port();
+    REQUIRE(port > 0);
+    REQUIRE(server->wait_for_worker_count(2));
+  }
+};
+
 std::string body_of(int port) {
   return http_get(port, "/").body;
 }
@@ -142,12 +157,10 @@ TEST_CASE("HUP does not wait for an idle keep-alive connection to the old worker
 }
 
 TEST_CASE("without preload_app the master never maps the app's .so, before or after HUP") {
-  TempDir dir;
-  deploy(dir, "VERSION_V1_MODULE");
-  Server server(prefork_binary(), version_args(dir));
-  int port = server.port();
-  REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
+  ServingV1 v1;
+  TempDir& dir = v1.dir;
+  Server& server = *v1.server;
+  int port = v1.port;
   CHECK(body_of(port) == "v1\n");
   std::string library = dir.file("libapp.so");
   // The workers do map it: the check below can see a mapping.
@@ -189,12 +202,10 @@ TEST_CASE("the .so is checked as the workers' user: one that user cannot read st
 }
 
 TEST_CASE("a .so renamed over the app's, then HUP under load: the new code, no failed request") {
-  TempDir dir;
-  deploy(dir, "VERSION_V1_MODULE");
-  Server server(prefork_binary(), version_args(dir));
-  int port = server.port();
-  REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
+  ServingV1 v1;
+  TempDir& dir = v1.dir;
+  Server& server = *v1.server;
+  int port = v1.port;
   REQUIRE(body_of(port) == "v1\n");
   Load load(port, 4);
   REQUIRE(eventually([&] { return load.answered() >= 50; }));
@@ -209,12 +220,10 @@ TEST_CASE("a .so renamed over the app's, then HUP under load: the new code, no f
 }
 
 TEST_CASE("HUP with the .so deleted or broken keeps the workers; a good one is loaded next") {
-  TempDir dir;
-  deploy(dir, "VERSION_V1_MODULE");
-  Server server(prefork_binary(), version_args(dir));
-  int port = server.port();
-  REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
+  ServingV1 v1;
+  TempDir& dir = v1.dir;
+  Server& server = *v1.server;
+  int port = v1.port;
   std::vector<pid_t> before = sorted(server.workers());
   std::string failed = "Reload failed, keeping the running configuration: app \"" + app_spec(dir);
 
@@ -240,12 +249,10 @@ TEST_CASE("HUP with the .so deleted or broken keeps the workers; a good one is l
 TEST_CASE(
     "a HUP whose new .so hangs while loading: the master serves on, gives up on it at the "
     "time limit, then runs the HUP that came meanwhile") {
-  TempDir dir;
-  deploy(dir, "VERSION_V1_MODULE");
-  Server server(prefork_binary(), version_args(dir));
-  int port = server.port();
-  REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
+  ServingV1 v1;
+  TempDir& dir = v1.dir;
+  Server& server = *v1.server;
+  int port = v1.port;
   std::vector<pid_t> before = server.workers();
   deploy(dir, "SLOW_CONSTRUCTOR_MODULE");
   server.signal(SIGHUP);
@@ -276,12 +283,10 @@ TEST_CASE(
 }
 
 TEST_CASE("a signal the probe gets while the new .so loads is the probe's, not the master's") {
-  TempDir dir;
-  deploy(dir, "VERSION_V1_MODULE");
-  Server server(prefork_binary(), version_args(dir));
-  int port = server.port();
-  REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
+  ServingV1 v1;
+  TempDir& dir = v1.dir;
+  Server& server = *v1.server;
+  int port = v1.port;
   std::vector<pid_t> before = sorted(server.workers());
   deploy(dir, "RAISE_TERM_MODULE");
   server.signal(SIGHUP);
@@ -296,12 +301,10 @@ TEST_CASE("a signal the probe gets while the new .so loads is the probe's, not t
 }
 
 TEST_CASE("50 HUPs in a row under load: no failed request, no fd or memory growth in the master") {
-  TempDir dir;
-  deploy(dir, "VERSION_V1_MODULE");
-  Server server(prefork_binary(), version_args(dir));
-  int port = server.port();
-  REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
+  ServingV1 v1;
+  TempDir& dir = v1.dir;
+  Server& server = *v1.server;
+  int port = v1.port;
   Load load(port, 4);
   REQUIRE(eventually([&] { return load.answered() >= 50; }));
   // A first reload makes what every later one reuses (the new config, the TLS contexts).

@@ -81,6 +81,13 @@ struct Upgradable {
     return ready_pid(before);
   }
 
+  // WINCH to the old master: its workers stop, and only the new master is left of its children.
+  bool winch_old(pid_t new_master) {
+    master().signal(SIGWINCH);
+    return eventually([&] { return master().workers() == std::vector<pid_t>{new_master}; },
+                      upgrade_timeout);
+  }
+
   // A signal to stop a new master the old one still runs: the old one reaps it and says so.
   bool stop_new_master(pid_t new_master, int signum = SIGQUIT) {
     kill(new_master, signum);
@@ -275,10 +282,7 @@ TEST_CASE("USR2, WINCH and QUIT of the old master: no request fails") {
   pid_t new_master = up.upgrade();
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, up.pid());
-  up.master().signal(SIGWINCH);
-  // Only the new master is left of the old one's children.
-  REQUIRE(eventually([&] { return up.master().workers() == std::vector<pid_t>{new_master}; },
-                     upgrade_timeout));
+  REQUIRE(up.winch_old(new_master));
   long after_winch = load.answered();
   CHECK(eventually([&] { return load.answered() >= after_winch + 50; }));
   up.master().signal(SIGQUIT);
@@ -301,9 +305,7 @@ TEST_CASE("rollback: USR2, WINCH old, HUP old, TERM new: the old master serves a
   pid_t new_master = up.upgrade();
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, up.pid());
-  up.master().signal(SIGWINCH);
-  REQUIRE(eventually([&] { return up.master().workers() == std::vector<pid_t>{new_master}; },
-                     upgrade_timeout));
+  REQUIRE(up.winch_old(new_master));
   up.master().signal(SIGHUP);
   REQUIRE(eventually([&] { return up.master().workers().size() == 3; }, upgrade_timeout));
   // TERM: the new workers finish what they serve (QUIT would cut it short).
@@ -324,9 +326,7 @@ TEST_CASE("a new master that exits while the old one is WINCHed: the old one res
   pid_t new_master = up.upgrade();
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, up.pid());
-  up.master().signal(SIGWINCH);
-  REQUIRE(eventually([&] { return up.master().workers() == std::vector<pid_t>{new_master}; },
-                     upgrade_timeout));
+  REQUIRE(up.winch_old(new_master));
   kill(new_master, SIGQUIT);
   CHECK(up.master()
             .wait_for_line("Respawning the workers stopped by WINCH", upgrade_timeout)
