@@ -61,6 +61,11 @@ class Server {
   int port(std::chrono::milliseconds timeout = 10s);
   // The port of the first line that contains start ("Listening at: https://").
   int port_of(std::string_view start, std::chrono::milliseconds timeout = 10s);
+  // port(), once the master also has workers live children; 0 when either does not come.
+  int serving_port(std::size_t workers, std::chrono::milliseconds timeout = 10s) {
+    int listening = port(timeout);
+    return listening > 0 && wait_for_worker_count(workers, timeout) ? listening : 0;
+  }
   // Live (not zombie) child processes of the master.
   std::vector<pid_t> workers() const;
   // Waits until the master has exactly count live children.

@@ -50,9 +50,8 @@ std::string child_exit_line(pid_t pid) {
 
 TEST_CASE("on_starting, then when_ready once bound, then pre_fork per worker; post_fork in each") {
   Server server(hooks_binary(), {"-b", "127.0.0.1:0", "-w", "3"});
-  int port = server.port();
+  int port = server.serving_port(3);
   REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(3));
   REQUIRE(server.wait_for_lines("[hooks] post_fork ", 3));
   std::string log = server.log();
   std::string master = "master=" + std::to_string(server.pid());
@@ -92,9 +91,8 @@ TEST_CASE("HUP runs on_reload; a worker killed with SIGKILL is reported by child
 
 TEST_CASE("a worker that misses its heartbeat: worker_abort in the master, then child_exit") {
   Server server(hooks_binary(), {"-b", "127.0.0.1:0", "-w", "1", "-t", "2"});
-  int port = server.port();
+  int port = server.serving_port(1);
   REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(1));
   pid_t stalled = server.workers().front();
   CHECK_FALSE(http_get(port, "/stall", 15s).ok);
   std::string abort_line = "[hooks] worker_abort pid=" + std::to_string(stalled);
@@ -130,9 +128,8 @@ TEST_CASE("a pre_fork hook that throws is logged, and the master forks and serve
   TempDir dir;
   std::string config = dir.write("hooks.toml", "[app]\nthrow_in = \"pre_fork\"\n");
   Server server(hooks_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "2"});
-  int port = server.port();
+  int port = server.serving_port(2);
   REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
   std::string failed = "hook pre_fork failed: [app] throw_in asked this hook to throw";
   CHECK(server.wait_for_lines(failed, 2));
   CHECK(http_get(port, "/").status == 200);
@@ -149,9 +146,8 @@ TEST_CASE("a post_fork hook that throws is logged by the worker, which serves on
   TempDir dir;
   std::string config = dir.write("hooks.toml", "[app]\nthrow_in = \"post_fork\"\n");
   Server server(hooks_binary(), {"-c", config, "-b", "127.0.0.1:0", "-w", "1"});
-  int port = server.port();
+  int port = server.serving_port(1);
   REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(1));
   pid_t worker = server.workers().front();
   std::optional<std::string> failed = server.wait_for_line("hook post_fork failed");
   REQUIRE(failed.has_value());

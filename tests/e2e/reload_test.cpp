@@ -19,9 +19,8 @@ void check_bad_reload_keeps_running(const std::string& bad_file, const std::stri
   TempDir dir;
   std::string path = dir.write("prefork.toml", "workers = 2\n");
   Server server(hello_binary(), {"-c", path, "-b", "127.0.0.1:0"});
-  int port = server.port();
+  int port = server.serving_port(2);
   REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
   std::vector<pid_t> before = server.workers();
   dir.write("prefork.toml", bad_file);
   server.signal(SIGHUP);
@@ -67,9 +66,8 @@ struct ServingV1 {
   ServingV1() {
     deploy(dir, "VERSION_V1_MODULE");
     server.emplace(prefork_binary(), version_args(dir));
-    port = server->port();
+    port = server->serving_port(2);
     REQUIRE(port > 0);
-    REQUIRE(server->wait_for_worker_count(2));
   }
 };
 
@@ -98,9 +96,8 @@ std::vector<pid_t> sorted(std::vector<pid_t> pids) {
 
 TEST_CASE("HUP under load replaces every worker with zero failed requests") {
   Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "2", "--graceful-timeout", "10"});
-  int port = server.port();
+  int port = server.serving_port(2);
   REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
   std::vector<pid_t> old_workers = server.workers();
   Load load(port, 2);
   REQUIRE(eventually([&] { return load.answered() >= 50; }));
@@ -144,9 +141,8 @@ TEST_CASE("HUP with values nested thousands deep keeps the master alive and serv
 TEST_CASE("HUP does not wait for an idle keep-alive connection to the old worker") {
   Server server(hello_binary(), {"-b", "127.0.0.1:0", "-w", "1", "--keep-alive", "300",
                                  "--graceful-timeout", "30"});
-  int port = server.port();
+  int port = server.serving_port(1);
   REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(1));
   pid_t old_worker = server.workers().front();
   Client idle(port);
   REQUIRE(idle.get("/").status == 200);
@@ -342,9 +338,8 @@ TEST_CASE("--reload: a .so renamed over the app's, or a changed extra file, relo
   deploy(dir, "VERSION_V1_MODULE");
   std::string extra = dir.write("extra.toml", "");
   Server server(prefork_binary(), version_args(dir, {"--reload", "--reload-extra-file", extra}));
-  int port = server.port();
+  int port = server.serving_port(2);
   REQUIRE(port > 0);
-  REQUIRE(server.wait_for_worker_count(2));
   REQUIRE(body_of(port) == "v1\n");
 
   deploy(dir, "VERSION_V2_MODULE");

@@ -70,6 +70,8 @@ struct Upgradable {
   }
 
   Server& master() { return *server; }
+  // Listening, with both workers up.
+  bool serving() { return port > 0 && master().wait_for_worker_count(2); }
   pid_t pid() const { return server->pid(); }
   std::string oldbin() const { return pidfile + ".oldbin"; }
 
@@ -153,8 +155,7 @@ int main(int argc, char** argv) {
 
 TEST_CASE("USR2 then TERM of the old master: no request fails, the new master takes over") {
   Upgradable up(hello_binary());
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   std::vector<pid_t> old_workers = up.master().workers();
   Load load(up.port, 4, "/pid");
   REQUIRE(eventually([&] { return load.answered() >= 50; }));
@@ -221,8 +222,7 @@ TEST_CASE("the new master starts from the old one's start environment, not what 
   Upgradable up(hello_binary(), {},
                 "raw_env = [\"PREFORK_UPGRADE_MARK=raw\"]\n" + file_config() + expose_env,
                 {"PREFORK_UPGRADE_MARK=start"});
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   CHECK(http_get(up.port, query).body == "raw");
   up.dir.write("prefork.toml", "workers = 2\nraw_env = []\n" + file_config() + expose_env);
   pid_t new_master = up.upgrade();
@@ -239,16 +239,14 @@ TEST_CASE("the new master starts from the old one's start environment, not what 
 
 TEST_CASE("a new binary that exits 3 leaves the old master serving with its pidfile") {
   Upgradable up(hello_binary());
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   point_link_at(up.link, make_script(up.dir, "broken", "exit 3"));
   check_failed_upgrade(up, "exited with code 3");
 }
 
 TEST_CASE("a binary that cannot be executed: the child exits 127, the old master serves on") {
   Upgradable up(hello_binary());
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   point_link_at(up.link, up.dir.write("not-executable", "MZ garbage"));
   check_failed_upgrade(up, "exited with code 127");
   CHECK(up.master().wait_for_line("cannot execute " + up.link + ": EACCES", 1s).has_value());
@@ -256,8 +254,7 @@ TEST_CASE("a binary that cannot be executed: the child exits 127, the old master
 
 TEST_CASE("a new master that finds its config broken exits 2; the old one serves on") {
   Upgradable up(hello_binary());
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   up.dir.write("prefork.toml", "workers = 2\nno_such_setting = 1\n" + file_config());
   check_failed_upgrade(up, "exited with code 2");
 }
@@ -267,16 +264,14 @@ TEST_CASE("a new master that cannot load the app exits 3; the old one serves on"
   std::string module = modules.file("libhello.so");
   REQUIRE(std::system(("cp " + built_path("HELLO_MODULE") + " " + module).c_str()) == 0);
   Upgradable up(prefork_binary(), {"--app", module + ":hello"});
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   REQUIRE(::unlink(module.c_str()) == 0);
   check_failed_upgrade(up, "exited with code 3");
 }
 
 TEST_CASE("USR2, WINCH and QUIT of the old master: no request fails") {
   Upgradable up(hello_binary());
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   Load load(up.port, 4);
   REQUIRE(eventually([&] { return load.answered() >= 50; }));
   pid_t new_master = up.upgrade();
@@ -298,8 +293,7 @@ TEST_CASE("USR2, WINCH and QUIT of the old master: no request fails") {
 
 TEST_CASE("rollback: USR2, WINCH old, HUP old, TERM new: the old master serves as before") {
   Upgradable up(hello_binary());
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   Load load(up.port, 4);
   REQUIRE(eventually([&] { return load.answered() >= 50; }));
   pid_t new_master = up.upgrade();
@@ -321,8 +315,7 @@ TEST_CASE("rollback: USR2, WINCH old, HUP old, TERM new: the old master serves a
 
 TEST_CASE("a new master that exits while the old one is WINCHed: the old one respawns workers") {
   Upgradable up(hello_binary());
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   pid_t new_master = up.upgrade();
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, up.pid());
@@ -340,8 +333,7 @@ TEST_CASE("a unix socket survives the old master's TERM and an unpromoted new ma
   TempDir sockets;
   std::string path = sockets.file("app.sock");
   Upgradable up(hello_binary(), {"-b", "unix:" + path, "-b", "127.0.0.1:0"});
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   REQUIRE(http_get_unix(path, "/").status == 200);
 
   // A new master that stops before it is promoted leaves the file to the old one.
@@ -376,8 +368,7 @@ TEST_CASE("a unix socket file left to a new master that exits unpromoted is remo
   std::string path = sockets.file("app.sock");
   Upgradable up(hello_binary(), {"-b", "unix:" + path, "-b", "127.0.0.1:0", "--graceful-timeout",
                                  "60", "-t", "90"});
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   // An old worker inside a long request keeps the old master stopping, not gone.
   auto slow = std::async(std::launch::async, [&] { return http_get(up.port, "/sleep?ms=60000"); });
   REQUIRE(eventually([&] {
@@ -466,8 +457,7 @@ TEST_CASE("an https listener is inherited with its TLS; reuse_port placeholders 
 
 TEST_CASE("the new master holds nothing of the old one but the listeners, metrics and stdio") {
   Upgradable up(hello_binary());
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   pid_t new_master = up.upgrade();
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, up.pid());
@@ -502,8 +492,7 @@ TEST_CASE("the new master holds nothing of the old one but the listeners, metric
 
 TEST_CASE("the old master's title says so, and it refuses a second USR2") {
   Upgradable up(hello_binary());
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   CHECK(process_cmdline(up.pid()).find("master (old)") == std::string::npos);
   pid_t new_master = up.upgrade();
   REQUIRE(new_master > 0);
@@ -539,8 +528,7 @@ TEST_CASE("with a fixed metrics port the new master serves metrics on the inheri
   Upgradable up(
       hello_binary(), {},
       "[metrics]\nport = " + std::to_string(metrics) + "\nbind_address = \"127.0.0.1\"\n");
-  REQUIRE(up.port > 0);
-  REQUIRE(up.master().wait_for_worker_count(2));
+  REQUIRE(up.serving());
   // A new metrics port waits for a restart, as new binds do, and the log says so.
   up.dir.write("prefork.toml", "workers = 2\n[metrics]\nport = " + std::to_string(metrics + 1) +
                                    "\nbind_address = \"127.0.0.1\"\n");
