@@ -24,6 +24,7 @@ net::tls::ServerOptions app_tls_options(const config::Config& config) {
   options.ciphersuites = tls.ciphersuites;
   options.min_version = tls.min_version >= 0x0304 ? TLS1_3_VERSION : TLS1_2_VERSION;
   options.alpn_http11 = true;
+  options.names.whole = "HTTPS listeners";
   return options;
 }
 
@@ -39,6 +40,11 @@ net::tls::ServerOptions metrics_tls_options(const config::Metrics& metrics) {
                                                     : net::tls::ServerOptions::Verify::none;
   options.min_version = TLS1_2_VERSION;
   options.alpn_http11 = true;
+  options.names = {.cert_file = "metrics.ssl_certfile",
+                   .key_file = "metrics.ssl_keyfile",
+                   .ca_file = "metrics.ssl_client_cafile",
+                   .ca_path = "metrics.ssl_client_capath",
+                   .whole = "metrics endpoint"};
   return options;
 }
 

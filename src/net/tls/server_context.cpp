@@ -11,18 +11,32 @@ namespace {
 // session id context is empty, so it is always set.
 constexpr unsigned char session_id_context[] = "prefork";
 
+// "certfile /x: no start line": the setting, what it holds, why it could not be used.
+Status failed(std::string_view setting, const std::string& what, const std::string& why) {
+  std::string message = std::string(setting) + " " + what;
+  if (!why.empty()) message += ": " + why;
+  return Status::error(std::move(message));
+}
+
+// An error no one setting causes: "HTTPS listeners: cannot load the system's CA certificates".
+Status failed_whole(const ServerOptions& options, const std::string& why) {
+  return Status::error(std::string(options.names.whole) + ": " + why);
+}
+
 Status load_certificate(SSL_CTX* context, const ServerOptions& options) {
   if (SSL_CTX_use_certificate_chain_file(context, options.cert_file.c_str()) != 1)
-    return Status::error("certfile " + options.cert_file + ": " + last_error());
+    return failed(options.names.cert_file, options.cert_file, last_error());
   // A key with a passphrase fails here: like gunicorn, there is no way to give the passphrase.
   const std::string& key = options.key_file.empty() ? options.cert_file : options.key_file;
   if (SSL_CTX_use_PrivateKey_file(context, key.c_str(), SSL_FILETYPE_PEM) != 1)
-    return Status::error("keyfile " + key + ": " + last_error());
+    return failed(options.names.key_file, key, last_error());
   // Loading refuses a key of the certificate's type that does not match it; a key of another
   // type (RSA for an EC certificate) loads, and only this check sees the pair is unusable.
   if (SSL_CTX_check_private_key(context) != 1) {
     ERR_clear_error();
-    return Status::error("keyfile " + key + ": does not match certfile " + options.cert_file);
+    return failed(
+        options.names.key_file, key,
+        "does not match " + std::string(options.names.cert_file) + " " + options.cert_file);
   }
   return {};
 }
@@ -30,19 +44,19 @@ Status load_certificate(SSL_CTX* context, const ServerOptions& options) {
 Status load_client_cas(SSL_CTX* context, const ServerOptions& options) {
   if (!options.ca_file.empty()) {
     if (SSL_CTX_load_verify_file(context, options.ca_file.c_str()) != 1)
-      return Status::error("ca_certs " + options.ca_file + ": " + last_error());
+      return failed(options.names.ca_file, options.ca_file, last_error());
     // Names the CAs in the certificate request, so a client with several certificates can
     // pick the right one.
     STACK_OF(X509_NAME)* names = SSL_load_client_CA_file(options.ca_file.c_str());
-    if (!names) return Status::error("ca_certs " + options.ca_file + ": " + last_error());
+    if (!names) return failed(options.names.ca_file, options.ca_file, last_error());
     SSL_CTX_set_client_CA_list(context, names);
   }
   if (!options.ca_path.empty() && SSL_CTX_load_verify_dir(context, options.ca_path.c_str()) != 1)
-    return Status::error("ca path " + options.ca_path + ": " + last_error());
+    return failed(options.names.ca_path, options.ca_path, last_error());
   bool no_cas = options.ca_file.empty() && options.ca_path.empty();
   if (options.verify == ServerOptions::Verify::required && no_cas &&
       SSL_CTX_set_default_verify_paths(context) != 1) {
-    return Status::error("cannot load the system's CA certificates: " + last_error());
+    return failed_whole(options, "cannot load the system's CA certificates: " + last_error());
   }
   return {};
 }
@@ -62,16 +76,18 @@ int verify_mode(ServerOptions::Verify verify) {
 Status set_protocol(SSL_CTX* context, const ServerOptions& options) {
   if (SSL_CTX_set_min_proto_version(context, options.min_version) != 1) {
     ERR_clear_error();
-    return Status::error("unsupported minimum TLS version " + std::to_string(options.min_version));
+    return failed_whole(options,
+                        "unsupported minimum TLS version " + std::to_string(options.min_version));
   }
   if (!options.ciphers.empty() && SSL_CTX_set_cipher_list(context, options.ciphers.c_str()) != 1) {
     ERR_clear_error();
-    return Status::error("ciphers '" + options.ciphers + "': no cipher matched");
+    return failed(options.names.ciphers, "'" + options.ciphers + "'", "no cipher matched");
   }
   if (!options.ciphersuites.empty() &&
       SSL_CTX_set_ciphersuites(context, options.ciphersuites.c_str()) != 1) {
     ERR_clear_error();
-    return Status::error("ciphersuites '" + options.ciphersuites + "': no cipher suite matched");
+    return failed(options.names.ciphersuites, "'" + options.ciphersuites + "'",
+                  "no cipher suite matched");
   }
   return {};
 }
@@ -113,7 +129,7 @@ Status configure(SSL_CTX* context, const ServerOptions& options) {
 Result<std::shared_ptr<const ServerContext>> ServerContext::make(const ServerOptions& options) {
   ERR_clear_error();
   SSL_CTX* context = SSL_CTX_new(TLS_server_method());
-  if (!context) return Status::error("cannot make a TLS context: " + last_error());
+  if (!context) return failed_whole(options, "cannot make a TLS context: " + last_error());
   if (Status configured = configure(context, options); !configured.ok()) {
     SSL_CTX_free(context);
     return configured;

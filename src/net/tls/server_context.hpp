@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 
 #include "core/result.hpp"
 
@@ -15,6 +16,16 @@ namespace prefork::net::tls {
 
 struct ServerOptions {
   enum class Verify { none, optional, required };
+  // How the user names each setting, so that an error says which one to fix.
+  struct Names {
+    std::string_view cert_file = "certfile";
+    std::string_view key_file = "keyfile";
+    std::string_view ca_file = "ca_certs";
+    std::string_view ca_path = "ca_path";
+    std::string_view ciphers = "ciphers";
+    std::string_view ciphersuites = "ciphersuites";
+    std::string_view whole = "TLS";  // what the context serves, for errors naming no setting
+  };
 
   std::string cert_file;  // PEM chain, leaf first
   std::string key_file;   // "" = the key is in cert_file
@@ -27,11 +38,13 @@ struct ServerOptions {
   int min_version = TLS1_2_VERSION;  // TLS1_2_VERSION or TLS1_3_VERSION
   // Answer ALPN with http/1.1 (or http/1.0); a client offering only others is refused.
   bool alpn_http11 = true;
+  Names names;
 };
 
 class ServerContext {
  public:
-  // An error names the file that could not be used and why ("certfile /x: no start line").
+  // An error starts with the name of the setting to fix, then the file and why ("certfile /x:
+  // no start line"); one that no setting causes starts with names.whole.
   static Result<std::shared_ptr<const ServerContext>> make(const ServerOptions& options);
   ~ServerContext();
   ServerContext(const ServerContext&) = delete;

@@ -635,3 +635,13 @@ TEST_CASE("ServerContext::make names the file or setting it could not use") {
   options.ciphers = "ECDHE-ECDSA-AES128-GCM-SHA256";
   CHECK(error_of(options) == "no error");
 }
+
+TEST_CASE("an error names the setting as the user spells it: the metrics endpoint's keys") {
+  tls::ServerOptions options = server_options();
+  options.names = {.cert_file = "metrics.ssl_certfile", .key_file = "metrics.ssl_keyfile"};
+  options.key_file = certificates().file("missing.key");
+  prefork::Result<std::shared_ptr<const tls::ServerContext>> made =
+      tls::ServerContext::make(options);
+  REQUIRE_FALSE(made.ok());
+  CHECK(made.message().rfind("metrics.ssl_keyfile " + options.key_file + ": ", 0) == 0);
+}
