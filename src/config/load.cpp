@@ -9,6 +9,7 @@
 #include <prefork/version.hpp>
 
 #include <algorithm>
+#include <string_view>
 #include <thread>
 
 namespace prefork::config {
@@ -46,7 +47,7 @@ void check_redis(const Config& config, std::vector<std::string>& errors) {
 
 // Which listeners speak TLS (README, "HTTPS"), and the TLS settings that need one another. Sets
 // Bind::tls and Tls::every_listener.
-void check_tls(Config& config, std::vector<std::string>& errors) {
+void check_listener_tls(Config& config, std::vector<std::string>& errors) {
   std::string where = config.config_file.empty() ? "" : config.config_file + ": ";
   Tls& tls = config.tls;
   bool schemes = std::any_of(config.binds.begin(), config.binds.end(), [](const Bind& bind) {
@@ -75,33 +76,35 @@ void check_tls(Config& config, std::vector<std::string>& errors) {
                      (tls.cert_reqs == Tls::ClientCerts::required ? "required" : "optional") +
                      "\" needs ca_certs: the CAs that client certificates must chain to");
   }
+}
 
+// The metrics endpoint's HTTPS needs a certificate and its key; client certificates need both.
+void check_metrics_tls(const Config& config, std::vector<std::string>& errors) {
+  std::string where = config.config_file.empty() ? "" : config.config_file + ": ";
   const Metrics& metrics = config.metrics;
+  constexpr std::string_view both =
+      ": HTTPS on the metrics endpoint needs both (PROMETHEUS_SSL_CERTFILE, "
+      "PROMETHEUS_SSL_KEYFILE)";
   if (!metrics.ssl_certfile.empty() && metrics.ssl_keyfile.empty()) {
-    errors.push_back(
-        where +
-        "metrics.ssl_certfile is set without metrics.ssl_keyfile: HTTPS on the "
-        "metrics endpoint needs both (PROMETHEUS_SSL_CERTFILE, PROMETHEUS_SSL_KEYFILE)");
+    errors.push_back(where + "metrics.ssl_certfile is set without metrics.ssl_keyfile" +
+                     std::string(both));
   }
   if (!metrics.ssl_keyfile.empty() && metrics.ssl_certfile.empty()) {
-    errors.push_back(
-        where +
-        "metrics.ssl_keyfile is set without metrics.ssl_certfile: HTTPS on the "
-        "metrics endpoint needs both (PROMETHEUS_SSL_CERTFILE, PROMETHEUS_SSL_KEYFILE)");
+    errors.push_back(where + "metrics.ssl_keyfile is set without metrics.ssl_certfile" +
+                     std::string(both));
   }
-  if (metrics.ssl_certfile.empty()) {
-    auto refuse = [&](const char* key, const char* env) {
-      errors.push_back(where + key + " (" + env +
-                       ") is set without metrics.ssl_certfile: client certificates need HTTPS on "
-                       "the metrics endpoint");
-    };
-    if (!metrics.ssl_client_cafile.empty())
-      refuse("metrics.ssl_client_cafile", "PROMETHEUS_SSL_CLIENT_CAFILE");
-    if (!metrics.ssl_client_capath.empty())
-      refuse("metrics.ssl_client_capath", "PROMETHEUS_SSL_CLIENT_CAPATH");
-    if (metrics.ssl_client_auth_required)
-      refuse("metrics.ssl_client_auth_required", "PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED");
-  }
+  if (!metrics.ssl_certfile.empty()) return;
+  auto refuse = [&](std::string_view key, std::string_view env) {
+    errors.push_back(where + std::string(key) + " (" + std::string(env) +
+                     ") is set without metrics.ssl_certfile: client certificates need HTTPS on "
+                     "the metrics endpoint");
+  };
+  if (!metrics.ssl_client_cafile.empty())
+    refuse("metrics.ssl_client_cafile", "PROMETHEUS_SSL_CLIENT_CAFILE");
+  if (!metrics.ssl_client_capath.empty())
+    refuse("metrics.ssl_client_capath", "PROMETHEUS_SSL_CLIENT_CAPATH");
+  if (metrics.ssl_client_auth_required)
+    refuse("metrics.ssl_client_auth_required", "PROMETHEUS_SSL_CLIENT_AUTH_REQUIRED");
 }
 
 // gunicorn's rule: a preloaded app is the master's, and only a new master (USR2) loads new code.
@@ -129,7 +132,8 @@ LoadResult build(const CommandLine& command_line, const std::string& file,
   config.config_file = file;
   if (errors.empty()) {
     check_redis(config, errors);
-    check_tls(config, errors);
+    check_listener_tls(config, errors);
+    check_metrics_tls(config, errors);
     check_reload(config, errors);
   }
   if (!errors.empty()) return {std::nullopt, joined(errors), exit_usage};
