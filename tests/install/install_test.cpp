@@ -108,6 +108,12 @@ TEST_CASE("meson install puts each piece where it is looked for") {
     INFO(path);
     CHECK(fs::is_regular_file(tree[path]));
   }
+  // Every public header, as the source tree has them.
+  for (const fs::directory_entry& header :
+       fs::directory_iterator(fs::path(PREFORK_SOURCE_ROOT) / "include/prefork")) {
+    INFO(header.path());
+    CHECK(fs::is_regular_file(tree[built_path("HEADER_DIR")] / header.path().filename()));
+  }
   // Every unit of deploy/systemd, as systemd finds it under the prefix.
   const fs::path units = fs::path(PREFORK_SOURCE_ROOT) / "deploy/systemd";
   if (fs::is_directory(units)) {
