@@ -1,0 +1,133 @@
+// Writes prefork(1) from its template: the lines @OPTIONS@, @SETTINGS@ and @ENVIRONMENT@ become
+// the directive table's entries, @VERSION@ the version and @EXAMPLE_CONFIG@ where the example
+// configuration is installed. Run by the build (doc/meson.build); a program of its own rather
+// than a hidden flag of prefork, whose command line is all documented.
+// Usage: man_page TEMPLATE OUTPUT EXAMPLE_CONFIG
+#include <prefork/version.hpp>
+
+#include "config/directives.hpp"
+
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+
+namespace {
+
+using prefork::config::Directive;
+using prefork::config::directives;
+
+// Text as roff prints it: backslashes and hyphens escaped (a hyphen in a flag or a value must
+// copy as an ASCII minus), and a leading dot or quote not taken for a request.
+std::string roff(std::string_view text) {
+  std::string out;
+  if (!text.empty() && (text.front() == '.' || text.front() == '\'')) out += "\\&";
+  for (char c : text) {
+    if (c == '\\') {
+      out += "\\e";
+    } else if (c == '-') {
+      out += "\\-";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string bold(std::string_view text) {
+  return "\\fB" + roff(text) + "\\fR";
+}
+
+std::string italic(std::string_view text) {
+  return "\\fI" + roff(text) + "\\fR";
+}
+
+// "-w, --workers N" and the alias, as --help writes it.
+std::string flag_head(const Directive& directive) {
+  std::string argument = directive.metavar.empty() ? "" : " " + italic(directive.metavar);
+  std::string head;
+  if (directive.short_flag != 0) head += bold(std::string("-") + directive.short_flag) + ", ";
+  head += bold("--" + std::string(directive.flag)) + argument;
+  if (!directive.alias.empty()) head += ", " + bold("--" + std::string(directive.alias)) + argument;
+  return head;
+}
+
+// The meaning, then where else the directive is set, then its default.
+std::string body(const Directive& directive, bool with_key) {
+  std::string text = roff(directive.meaning);
+  if (directive.repeatable) text += " (repeatable)";
+  text += ".";
+  if (with_key && !directive.key.empty()) text += " Setting: " + bold(directive.key) + ".";
+  if (!directive.env.empty()) text += " Environment: " + bold(directive.env) + ".";
+  return text + "\nDefault: " + roff(prefork::config::default_text(directive)) + ".\n";
+}
+
+void write_options(std::ostream& out) {
+  for (const Directive& directive : directives()) {
+    if (directive.flag.empty()) continue;
+    out << ".TP\n" << flag_head(directive) << "\n" << body(directive, true);
+  }
+}
+
+// The settings no flag sets; those a flag sets are under OPTIONS.
+void write_settings(std::ostream& out) {
+  for (const Directive& directive : directives()) {
+    if (directive.key.empty() || !directive.flag.empty()) continue;
+    out << ".TP\n" << bold(directive.key) << "\n" << body(directive, false);
+  }
+}
+
+void write_environment(std::ostream& out) {
+  for (const Directive& directive : directives()) {
+    if (directive.env.empty()) continue;
+    out << ".TP\n" << bold(directive.env) << "\nThe setting " << bold(directive.key) << ".\n";
+  }
+}
+
+void replace_all(std::string& line, std::string_view marker, std::string_view value) {
+  for (std::size_t at = line.find(marker); at != std::string::npos;
+       at = line.find(marker, at + value.size())) {
+    line.replace(at, marker.size(), value);
+  }
+}
+
+void expand(std::istream& in, std::ostream& out, std::string_view example_config) {
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line == "@OPTIONS@") {
+      write_options(out);
+    } else if (line == "@SETTINGS@") {
+      write_settings(out);
+    } else if (line == "@ENVIRONMENT@") {
+      write_environment(out);
+    } else {
+      replace_all(line, "@VERSION@", prefork::version);
+      replace_all(line, "@EXAMPLE_CONFIG@", roff(example_config));
+      out << line << "\n";
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc != 4) {
+    std::fprintf(stderr, "usage: man_page TEMPLATE OUTPUT EXAMPLE_CONFIG\n");
+    return 2;
+  }
+  std::ifstream in(argv[1]);
+  if (!in) {
+    std::fprintf(stderr, "man_page: cannot read %s\n", argv[1]);
+    return 1;
+  }
+  std::ostringstream page;
+  expand(in, page, argv[3]);
+  std::ofstream out(argv[2]);
+  out << page.str();
+  if (!out.flush()) {
+    std::fprintf(stderr, "man_page: cannot write %s\n", argv[2]);
+    return 1;
+  }
+  return 0;
+}
