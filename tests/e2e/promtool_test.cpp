@@ -37,7 +37,7 @@ TEST_CASE("promtool check metrics accepts /metrics") {
   CHECK(status == 0);
 }
 
-TEST_CASE("promtool check config accepts deploy/prometheus/prefork.yml and its rule file") {
+TEST_CASE("promtool check config accepts deploy/prometheus/prefork.yml, check rules its rules") {
   std::string promtool = promtool_or_skip();
   std::string output;
   int status = prefork::testing::run_command(
@@ -45,6 +45,12 @@ TEST_CASE("promtool check config accepts deploy/prometheus/prefork.yml and its r
   INFO(output);
   CHECK(status == 0);
   CHECK(output.find("SUCCESS: 1 rule files found") != std::string::npos);
+  std::string rules_output;
+  status = prefork::testing::run_command(
+      promtool + " check rules " PREFORK_SOURCE_ROOT "/deploy/prometheus/prefork.rules.yml",
+      rules_output);
+  INFO(rules_output);
+  CHECK(status == 0);
 }
 
 TEST_CASE("promtool test rules: each alert fires when it should, and only then") {
