@@ -52,6 +52,15 @@ void MasterMetrics::make_registry() {
       prefix + "_master_tls_handshake_errors_total",
       "TLS connections to /metrics closed for a failed handshake or session, by reason.",
       {"reason"});
+  // Set once: a fallback lasts until the master restarts. 0 is exported too, so that an alert
+  // on the gauge tells a healthy storage from a master that is not scraped.
+  registry_
+      ->gauge(prefix + "_master_storage_degraded",
+              "1 while metrics are kept in files because Redis was unreachable at start "
+              "(/health: degraded), else 0.",
+              {}, "livemax")
+      .set(backend_->redis_fallback() ? 1 : 0);
+  backend_->master_values_changed();
 }
 
 storage::WorkerPlace MasterMetrics::prepare_worker() {

@@ -70,6 +70,10 @@ class Backend : public Reader {
   // The master's own values: the store is made once; changes are written coalesced.
   virtual std::unique_ptr<metrics::ValueStore> master_store() = 0;
   virtual void master_values_changed() = 0;
+
+  // Redis was asked for but unreachable at start: values live in files until the master is
+  // restarted (or upgraded with USR2), and /health says "degraded".
+  virtual bool redis_fallback() const = 0;
 };
 
 // Logs which storage it chose and why. Throws when no storage at all can be used.

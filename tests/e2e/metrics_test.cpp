@@ -42,6 +42,7 @@ TEST_CASE("file storage: /metrics counts every request, /health reports files") 
   }));
   INFO(text);
   CHECK(sum_of(text, "gunicorn_master_workers") == 2);
+  CHECK(sum_of(text, "gunicorn_master_storage_degraded") == 0);
 
   Reply plain = http_get(metrics, "/metrics");
   CHECK(plain.head.find("Content-Type: text/plain; version=0.0.4; charset=utf-8") !=
@@ -176,6 +177,7 @@ TEST_CASE("Redis storage: /metrics counts every request and no .db file is made"
   }));
   INFO(text);
   CHECK(eventually([&] { return sum_of(scrape(metrics), "gunicorn_master_workers") == 2; }));
+  CHECK(sum_of(scrape(metrics), "gunicorn_master_storage_degraded") == 0);
   CHECK(files_in(multiproc).empty());
   Reply health = http_get(metrics, "/health");
   CHECK(health.status == 200);
@@ -413,6 +415,7 @@ TEST_CASE("Redis absent at start: files are used and /health says so") {
   CHECK(health.body.find("\"redis_fallback\": true") != std::string::npos);
   REQUIRE(send_requests(port, 10) == 10);
   CHECK(eventually([&] { return sum_of(scrape(metrics), "gunicorn_master_workers") == 1; }));
+  CHECK(sum_of(scrape(metrics), "gunicorn_master_storage_degraded") == 1);
 }
 
 TEST_CASE(

@@ -39,6 +39,7 @@ FileBackend::FileBackend(const config::Config& config, uv_loop_t* loop, bool red
       directory_(config.metrics.multiproc_dir.empty() ? make_private_directory()
                                                       : config.metrics.multiproc_dir),
       own_directory_(config.metrics.multiproc_dir.empty()),
+      redis_fallback_(redis_fallback),
       cleanups_(loop, "Metrics storage", 0),
       reader_(directory_, loop, redis_fallback) {
   // Someone else's directory may hold files that are still wanted: never wiped.

@@ -23,6 +23,7 @@ class FileBackend final : public Backend {
   void scrape(std::function<void(Result<std::string>)> done) override;
   void check_health(std::function<void(const Health&)> done) override;
   void shut_down() override;
+  bool redis_fallback() const override { return redis_fallback_; }
 
  private:
   std::string process_of(long pid) const;
@@ -30,6 +31,7 @@ class FileBackend final : public Backend {
   const config::Config& config_;
   std::string directory_;
   bool own_directory_ = false;
+  bool redis_fallback_;
   WorkLane cleanups_;
   FileReader reader_;
 };

@@ -43,6 +43,7 @@ class RedisBackend final : public Backend {
   void scrape(std::function<void(Result<std::string>)> done) override;
   void check_health(std::function<void(const Health&)> done) override;
   void shut_down() override;
+  bool redis_fallback() const override { return false; }
 
   RedisBackend(const config::Config& config, uv_loop_t* loop,
                std::unique_ptr<RedisStorageManager> writes);

@@ -16,7 +16,7 @@ TEST_CASE("promtool check metrics accepts our output") {
   if (promtool.empty()) {
     prefork::testing::skip_test(
         "promtool not found (install Debian's prometheus, set PREFORK_PROMTOOL, or run "
-        "scripts/install-promtool)");
+        "scripts/install-prometheus)");
   }
   TemporaryDirectory directory;
   {
