@@ -1,10 +1,12 @@
 // deploy/systemd/prefork.service run as systemd runs it: its ExecStart, Environment= and
 // RuntimeDirectory= as the unit says (read from the installed file meson configured), with a
 // listening socket passed as prefork.socket passes it (LISTEN_FDS), NOTIFY_SOCKET, ExecReload
-// and KillMode=mixed's TERM to the master alone. The test is systemd: its /etc and /run are
-// directories of a temporary root, and the unit's program is the built binary.
+// KillMode=mixed's TERM to the master alone, and the binary upgrade of README's walk-through.
+// The test is systemd: its /etc and /run are directories of a temporary root, and the unit's
+// program is the built binary.
 #include <doctest/doctest.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -253,4 +255,43 @@ TEST_CASE("TERM to the master alone stops the service; the next start answers wh
   service = start_service(root, socket, notify);
   REQUIRE(notify.wait_for("READY=1", 20s).has_value());
   CHECK(waiting.read_reply().status == 200);
+}
+
+TEST_CASE("USR2 to the main process: the new master serves on systemd's socket and gets MAINPID") {
+  // systemd adopts the new master when the old one exits; here the test does.
+  REQUIRE(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
+  Root root;
+  root.write(exec_start_argument("-c"), operator_config(root));
+  SocketUnit socket(socket_unit());
+  NotifySocket notify(root.path("/notify.sock"));
+  std::unique_ptr<Server> service = start_service(root, socket, notify);
+  REQUIRE(notify.wait_for("READY=1", 20s).has_value());
+  pid_t old_master = service->pid();
+
+  service->signal(SIGUSR2);
+  std::optional<std::string> ready = service->wait_for_line(") ready", 30s);
+  REQUIRE(ready.has_value());
+  pid_t new_master = std::atoi(ready->c_str() + ready->find("(pid ") + 5);
+  REQUIRE(new_master > 0);
+  Adopted adopted(new_master, old_master);
+  std::optional<NotifyMessage> handed = notify.wait_for("MAINPID=" + std::to_string(new_master));
+  REQUIRE(handed.has_value());
+  CHECK(handed->pid == old_master);
+  std::string pidfile = root.path(exec_start_argument("-p"));
+  CHECK(read_pidfile(pidfile) == new_master);
+  CHECK(read_pidfile(pidfile + ".oldbin") == old_master);
+  CHECK(service->count_lines("Listening at: http://127.0.0.1:" + std::to_string(socket.port()) +
+                             " (" + std::to_string(new_master) + ")") == 1);
+
+  // As README says: TERM to the pid in PIDFILE.oldbin.
+  kill(read_pidfile(pidfile + ".oldbin"), SIGTERM);
+  CHECK(service->wait_exit(stop_timeout()) == 0);
+  REQUIRE(eventually([&] { return children_of(new_master).size() == 2; }));
+  Reply reply = http_get(socket.port(), "/pid");
+  REQUIRE(reply.status == 200);
+  CHECK(parent_pid(std::atoi(reply.body.c_str())) == new_master);
+  CHECK(adopted.stop(SIGTERM, stop_timeout()) == 0);
+  std::optional<NotifyMessage> stopping = notify.wait_for("STOPPING=1");
+  REQUIRE(stopping.has_value());
+  CHECK(stopping->pid == new_master);
 }
