@@ -1,6 +1,6 @@
 // deploy/systemd/prefork.service run as systemd runs it: its ExecStart, Environment= and
 // RuntimeDirectory= as the unit says (read from the installed file meson configured), with a
-// listening socket passed as prefork.socket passes it (LISTEN_FDS), NOTIFY_SOCKET, ExecReload
+// listening socket passed as prefork.socket passes it (LISTEN_FDS), NOTIFY_SOCKET, ExecReload,
 // KillMode=mixed's TERM to the master alone, and the binary upgrade of README's walk-through.
 // The test is systemd: its /etc and /run are directories of a temporary root, and the unit's
 // program is the built binary.
@@ -10,10 +10,12 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "harness.hpp"
