@@ -148,6 +148,7 @@ struct Config {
   std::string errorlog = "-";
   std::string accesslog;  // "" = off, "-" = stdout
   std::string access_log_format = R"(%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s")";
+  std::string log_format = "text";  // "text" or "json": the error log's and access log's lines
   Limits limits;
   // Behind a proxy (README, "Security"): whose X-Forwarded-* headers and PROXY headers count.
   IpAllowList forwarded_allow_ips = IpAllowList::parse("127.0.0.1,::1").value();

@@ -563,6 +563,11 @@ constexpr Directive table[] = {
    show<&Config::access_log_format>,
    "access log line with gunicorn's atoms",
    [](Config& c, const Input& in) { return set_word(c.access_log_format, in, "a format"); }},
+  {"log_format", "", "log-format", 0, "FORMAT", false, show<&Config::log_format>,
+   "error and access log lines: text (gunicorn's) or json (one JSON object a line)",
+   [](Config& c, const Input& in) {
+     return set_choice(c.log_format, in, "log format", {"text", "json"});
+   }},
   {"limit_request_line", "", "limit-request-line", 0, "BYTES", false,
    show_in<&Config::limits, &Limits::request_line>,
    "longest request line (414 beyond); 0 = unlimited",

@@ -1,4 +1,5 @@
-// The error log: gunicorn's line format, a level threshold, reopen on SIGUSR1.
+// The error log: gunicorn's line format or one JSON object a line, a level threshold, reopen on
+// SIGUSR1.
 #pragma once
 
 #include <sstream>
@@ -8,11 +9,17 @@
 namespace prefork::log {
 
 enum class Level { debug, info, warning, error, critical };
+// text: gunicorn's "[time] [pid] [LEVEL] message". json: {"time":…,"level":…,"logger":
+// "prefork.error","pid":…,"message":…}, for log shippers (README, "Logs as JSON").
+enum class Format { text, json };
 
 // Parses gunicorn's level names ("debug", "info", "warning", "error", "critical").
 bool parse_level(std::string_view name, Level& level);
 void set_level(Level level);
 bool enabled(Level level);
+// "text" or "json".
+bool parse_format(std::string_view name, Format& format);
+void set_format(Format format);
 
 // "-" or "" means stderr. Returns false (and keeps the old target) when the file cannot be opened.
 bool open(const std::string& path);

@@ -148,6 +148,9 @@ Status Arbiter::apply_reloaded_config(config::Config config, const app::LoadedAp
   log::Level level;
   if (!log::parse_level(config.loglevel, level))
     return Status::error("loglevel \"" + config.loglevel + "\" is not a level");
+  log::Format format;
+  if (!log::parse_format(config.log_format, format))
+    return Status::error("log_format \"" + config.log_format + "\" is not a format");
   if (config.errorlog != setup_.config.errorlog && !log::open(config.errorlog))
     return Status::error("cannot open errorlog " + config.errorlog);
   if (!same_binds(config, setup_.config)) {
@@ -162,6 +165,7 @@ Status Arbiter::apply_reloaded_config(config::Config config, const app::LoadedAp
         "the https listeners need certfile (TLS changes of binds take effect on restart)");
   }
   log::set_level(level);
+  log::set_format(format);
   set_process_title(current_title(config));
   setup_.config = std::move(config);
   setup_.app = app;

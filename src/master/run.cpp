@@ -81,6 +81,10 @@ Status setup_logging(const config::Config& config) {
     return Status::error("loglevel \"" + config.loglevel +
                          "\": expected debug, info, warning, error or critical");
   log::set_level(level);
+  log::Format format;
+  if (!log::parse_format(config.log_format, format))
+    return Status::error("log_format \"" + config.log_format + "\": expected text or json");
+  log::set_format(format);
   if (!log::open(config.errorlog))
     return Status::error("errorlog " + config.errorlog + ": cannot open");
   // Workers open the access log themselves; a bad path or format stops the master here rather

@@ -8,6 +8,7 @@
 #include <ctime>
 #include <optional>
 
+#include "core/json_text.hpp"
 #include "core/text.hpp"
 
 namespace prefork::worker {
@@ -103,25 +104,34 @@ void append_value(std::string& out, std::optional<std::string_view> value) {
 
 using RequestField = std::string_view (Request::*)() const;
 
+std::optional<std::string_view> request_field(const Request* request, RequestField field) {
+  return request ? std::optional((request->*field)()) : std::nullopt;
+}
+
 void append_request_field(std::string& out, const Request* request, RequestField field) {
-  append_value(out, request ? std::optional((request->*field)()) : std::nullopt);
+  append_value(out, request_field(request, field));
+}
+
+std::optional<std::string_view> find_request_header(const Request* request, std::string_view name) {
+  if (request) {
+    for (const Header& header : request->headers()) {
+      if (iequals(header.name, name)) return header.value;
+    }
+  }
+  return std::nullopt;
 }
 
 void append_request_header(std::string& out, const Request* request, std::string_view name) {
-  if (request) {
-    for (const Header& header : request->headers()) {
-      if (iequals(header.name, name)) {
-        append_escaped(out, header.value);
-        return;
-      }
-    }
-  }
-  out.append(missing);
+  append_value(out, find_request_header(request, name));
 }
 
 // Durations in whole microseconds, as gunicorn derives T, M, D and L from a timedelta.
+long long microseconds(double seconds) {
+  return seconds > 0 ? std::llround(seconds * 1e6) : 0;
+}
+
 void append_duration(std::string& out, AccessFormat::Atom atom, double seconds) {
-  long long micro = seconds > 0 ? std::llround(seconds * 1e6) : 0;
+  long long micro = microseconds(seconds);
   switch (atom) {
     case AccessFormat::Atom::seconds:
       append_number(out, micro / 1000000);
@@ -140,10 +150,71 @@ void append_duration(std::string& out, AccessFormat::Atom atom, double seconds) 
   }
 }
 
+std::optional<std::string_view> environment_value(const AccessFormat::Part& part) {
+  return part.value ? std::optional<std::string_view>(*part.value) : std::nullopt;
+}
+
+// Writes one JSON object member by member; every string goes through append_json_escaped.
+class JsonObject {
+ public:
+  explicit JsonObject(std::string& out) : out_(out) {}
+
+  void key(std::string_view name) {
+    out_.push_back(first_ ? '{' : ',');
+    first_ = false;
+    append_json_string(out_, name);
+    out_.push_back(':');
+  }
+  void null(std::string_view name) {
+    key(name);
+    out_.append("null");
+  }
+  void string(std::string_view name, std::optional<std::string_view> value) {
+    if (!value) return null(name);
+    key(name);
+    append_json_string(out_, *value);
+  }
+  template <class Integer>
+  void number(std::string_view name, Integer value) {
+    key(name);
+    append_number(out_, value);
+  }
+  void close() { out_.append(first_ ? "{}" : "}"); }
+  std::string& out() { return out_; }
+
+ private:
+  std::string& out_;
+  bool first_ = true;
+};
+
+// The parts of kind as one object under name, each part's name once (a format may name a header
+// twice; a JSON object must not); nothing when the format has none.
+template <class ValueOf>
+void append_named(JsonObject& outer, const std::vector<AccessFormat::Part>& parts,
+                  std::string_view name, AccessFormat::Atom kind, ValueOf value_of) {
+  auto named_before = [&](std::size_t index) {
+    for (std::size_t i = 0; i < index; ++i) {
+      if (parts[i].atom == kind && parts[i].text == parts[index].text) return true;
+    }
+    return false;
+  };
+  std::optional<JsonObject> inner;
+  for (std::size_t i = 0; i < parts.size(); ++i) {
+    if (parts[i].atom != kind || named_before(i)) continue;
+    if (!inner) {
+      outer.key(name);
+      inner.emplace(outer.out());
+    }
+    inner->string(parts[i].text, value_of(parts[i]));
+  }
+  if (inner) inner->close();
+}
+
 }  // namespace
 
 Status AccessFormat::compile(std::string_view format) {
   parts_.clear();
+  pid_ = int(getpid());
   std::size_t i = 0;
   while (i < format.size()) {
     std::size_t percent = format.find('%', i);
@@ -197,10 +268,10 @@ void AccessFormat::add_atom(std::string_view name) {
         parts_.push_back(Part{Atom::response_header, to_lower(key)});
         return;
       case 'e': {
-        const char* value = std::getenv(std::string(key).c_str());
-        std::string text;
-        append_escaped(text, value ? std::string_view(value) : missing);
-        add_literal(text);
+        std::string variable(key);
+        const char* value = std::getenv(variable.c_str());
+        parts_.push_back(Part{Atom::environment, std::move(variable),
+                              value ? std::optional<std::string>(value) : std::nullopt});
         return;
       }
       default:
@@ -224,7 +295,7 @@ void AccessFormat::add_atom(std::string_view name) {
     }
   }
   if (name == "p") {
-    add_literal("<" + std::to_string(getpid()) + ">");
+    add_literal("<" + std::to_string(pid_) + ">");
     return;
   }
   // l (identd), u (remote user) and anything unknown.
@@ -307,8 +378,59 @@ void AccessFormat::append_line(std::string& out, const RequestRecord& record,
       case Atom::response_header:
         append_value(out, find_response_header(record.answer, part.text));
         break;
+      case Atom::environment:
+        append_value(out, environment_value(part));
+        break;
     }
   }
+  out.push_back('\n');
+}
+
+void AccessFormat::append_json(std::string& out, const RequestRecord& record, std::string_view time,
+                               std::string_view message) const {
+  const Request* request = record.request;
+  JsonObject object(out);
+  object.string("time", time);
+  object.string("level", "info");
+  object.string("logger", "prefork.access");
+  object.number("pid", pid_);
+  object.string("message", message);
+  std::string_view address = remote_address(record.peer);
+  object.string("remote_addr", address.empty() ? std::nullopt : std::optional(address));
+  if (request) {
+    object.key("request");
+    out.push_back('"');
+    append_json_escaped(out, request->method());
+    out.push_back(' ');
+    append_json_escaped(out, request->target());
+    out.push_back(' ');
+    append_protocol(out, *request);
+    out.push_back('"');
+  } else {
+    object.null("request");
+  }
+  object.string("method", request_field(request, &Request::method));
+  object.string("path", request_field(request, &Request::path));
+  object.string("query", request_field(request, &Request::query));
+  if (request) {
+    object.key("protocol");
+    out.push_back('"');
+    append_protocol(out, *request);
+    out.push_back('"');
+  } else {
+    object.null("protocol");
+  }
+  object.number("status", record.status);
+  object.number("body_bytes", body_size(record.answer));
+  object.string("referer", find_request_header(request, "referer"));
+  object.string("user_agent", find_request_header(request, "user-agent"));
+  object.number("request_time_us", microseconds(record.duration_seconds));
+  append_named(object, parts_, "request_headers", Atom::request_header,
+               [&](const Part& part) { return find_request_header(request, part.text); });
+  append_named(object, parts_, "response_headers", Atom::response_header,
+               [&](const Part& part) { return find_response_header(record.answer, part.text); });
+  append_named(object, parts_, "environment", Atom::environment, environment_value);
+  object.close();
   out.push_back('\n');
 }
 

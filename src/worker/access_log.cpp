@@ -55,6 +55,7 @@ AccessLog::AccessLog(const config::Config& config, uv_loop_t* loop, AccessFormat
                      UniqueFd fd)
     : path_(config.accesslog),
       format_(std::move(format)),
+      json_(config.log_format == "json"),
       fd_(std::move(fd)),
       check_(loop, uv_check_init),
       usr1_(loop, uv_signal_init) {
@@ -78,7 +79,16 @@ AccessLog::~AccessLog() {
 }
 
 void AccessLog::on_request(const RequestRecord& record) {
-  format_.append_line(pending_, record, timestamp());
+  if (json_) {
+    line_.clear();
+    format_.append_line(line_, record, timestamp());
+    line_.pop_back();
+    json_time_.clear();
+    clock_.append_now(json_time_);
+    format_.append_json(pending_, record, json_time_, line_);
+  } else {
+    format_.append_line(pending_, record, timestamp());
+  }
   if (pending_.size() >= flush_threshold) flush();
 }
 

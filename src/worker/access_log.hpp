@@ -1,4 +1,5 @@
-// A worker's access log: one line per answered request in gunicorn's format. Lines gather in
+// A worker's access log: one line per answered request in gunicorn's format, or one JSON object
+// (log_format = "json"). Lines gather in
 // memory and are written with one write() per loop iteration (a uv_check handle, which runs
 // right after the iteration's I/O callbacks), or at once past 16 KiB, and when the log is
 // destroyed. Each worker opens the file itself after fork (O_APPEND keeps the lines of all
@@ -15,6 +16,7 @@
 #include "core/result.hpp"
 #include "core/unique_fd.hpp"
 #include "core/uv_handle.hpp"
+#include "core/wall_time.hpp"
 #include "worker/access_format.hpp"
 #include "worker/observer.hpp"
 
@@ -47,6 +49,10 @@ class AccessLog final : public RequestObserver {
 
   std::string path_;  // "-": standard output
   AccessFormat format_;
+  bool json_;
+  std::string line_;  // json: the text line, which becomes the object's message
+  Rfc3339Clock clock_;
+  std::string json_time_;
   UniqueFd fd_;  // standard output as a duplicate
   std::string pending_;
   bool write_failing_ = false;  // logged once until a write succeeds again

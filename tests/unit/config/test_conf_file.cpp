@@ -72,6 +72,7 @@ TEST_CASE("conf/prefork.toml loads and equals the defaults except bind and worke
   CHECK(shipped.errorlog == defaults.errorlog);
   CHECK(shipped.accesslog == defaults.accesslog);
   CHECK(shipped.access_log_format == defaults.access_log_format);
+  CHECK(shipped.log_format == defaults.log_format);
   CHECK(shipped.limits == defaults.limits);
   CHECK(shipped.forwarded_allow_ips == defaults.forwarded_allow_ips);
   CHECK(shipped.secure_scheme_headers == defaults.secure_scheme_headers);

@@ -1,4 +1,4 @@
-// The access log: format compilation, every atom, escaping, and the file it writes.
+// The access log: format compilation, every atom, escaping, JSON lines, and the file it writes.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@ using prefork::Request;
 using prefork::worker::AccessFormat;
 using prefork::worker::AccessLog;
 using prefork::worker::RequestRecord;
+using namespace std::string_view_literals;
 
 namespace {
 
@@ -233,6 +235,109 @@ TEST_CASE("the timestamp is local time in gunicorn's layout") {
   tzset();
 }
 
+// ---- JSON lines -----------------------------------------------------------------------------
+
+namespace {
+
+constexpr std::string_view json_time = "2000-10-10T13:55:36.123+00:00";
+
+std::string render_json(std::string_view format, const RequestRecord& record,
+                        std::string_view message = "the line") {
+  AccessFormat compiled;
+  prefork::Status compiled_ok = compiled.compile(format);
+  REQUIRE_MESSAGE(compiled_ok.ok(), compiled_ok.message());
+  std::string line;
+  compiled.append_json(line, record, json_time, message);
+  REQUIRE(!line.empty());
+  CHECK(line.find('\n') == line.size() - 1);
+  line.pop_back();
+  return line;
+}
+
+std::string json_head(std::string_view message = "the line") {
+  return R"({"time":"2000-10-10T13:55:36.123+00:00","level":"info","logger":"prefork.access",)"
+         R"("pid":)" +
+         std::to_string(getpid()) + R"(,"message":")" + std::string(message) + "\",";
+}
+
+}  // namespace
+
+TEST_CASE("json: every atom by name, whatever the format holds") {
+  Sample sample;
+  std::string all =
+      json_head() +
+      R"("remote_addr":"192.0.2.7","request":"GET /shop/items?page=2&sort=asc HTTP/1.1",)"
+      R"("method":"GET","path":"/shop/items","query":"page=2&sort=asc",)"
+      R"("protocol":"HTTP/1.1","status":404,"body_bytes":10,)"
+      R"("referer":"http://example.com/from","user_agent":"curl/7.88",)"
+      R"("request_time_us":1234567})";
+  CHECK(render_json("%(s)s", sample.record) == all);
+  CHECK(render_json("no atoms", sample.record) == all);
+  CHECK(render_json(R"(%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s %(p)s %(zz)s)", sample.record) ==
+        all);
+}
+
+TEST_CASE("json: the message is the text line, escaped again") {
+  Sample sample;
+  CHECK(
+      render_json("%(s)s", sample.record, R"(x "y" \x0a)").find(R"(,"message":"x \"y\" \\x0a",)") !=
+      std::string::npos);
+}
+
+TEST_CASE("json: a request rejected before parsing has nulls, not dashes") {
+  std::string answer =
+      "HTTP/1.1 400 Bad Request\r\nContent-Length: 11\r\nConnection: close\r\n\r\nBad Request";
+  RequestRecord record;
+  record.status = 400;
+  record.answer = answer;
+  CHECK(render_json("%({x-trace}i)s", record) ==
+        json_head() +
+            R"("remote_addr":null,"request":null,"method":null,"path":null,"query":null,)"
+            R"("protocol":null,"status":400,"body_bytes":11,"referer":null,"user_agent":null,)"
+            R"("request_time_us":0,"request_headers":{"x-trace":null}})");
+}
+
+TEST_CASE("json: header and environment atoms in objects of their own, each name once") {
+  Sample sample;
+  setenv("PREFORK_ACCESS_TEST", "blue", 1);
+  unsetenv("PREFORK_ACCESS_UNSET");
+  std::string line = render_json(
+      "%({X-Trace}i)s %({x-missing}i)s %({x-trace}i)s %({content-type}o)s "
+      "%({x-cache}o)s %({PREFORK_ACCESS_TEST}e)s %({PREFORK_ACCESS_UNSET}e)s",
+      sample.record);
+  CHECK(line.ends_with(
+      R"("request_time_us":1234567,"request_headers":{"x-trace":"abc","x-missing":null},)"
+      R"("response_headers":{"content-type":"text/plain","x-cache":"hit"},)"
+      R"("environment":{"PREFORK_ACCESS_TEST":"blue","PREFORK_ACCESS_UNSET":null}})"));
+  // Text lines print the same atoms as before.
+  CHECK(render("%({PREFORK_ACCESS_TEST}e)s %({x-trace}i)s", sample.record) == "blue abc");
+}
+
+TEST_CASE("json: client values cannot break the line or forge fields") {
+  std::string big(8192, 'A');
+  big += "\xff";
+  std::vector<Header> headers = {{"User-Agent", "evil\n{\"status\":200}\r\t\x7f\0end"sv},
+                                 {"Referer", "say \"hi\" \\o/ caf\xc3\xa9 \xc3(\xed\xa0\x80"},
+                                 {"X-Big", big}};
+  Request::Fields fields = Sample::fields(headers);
+  fields.target = "/\"}\n?q=\xe2\x80\xa8";
+  fields.method = "G\"T";
+  Request request(fields);
+  RequestRecord record;
+  record.request = &request;
+  record.peer = "[::1]:4000";
+  std::string line = render_json("%({x-big}i)s", record);
+  CHECK(line.find('\n') == std::string::npos);
+  CHECK(line.find(R"("user_agent":"evil\n{\"status\":200}\r\t\u007f\u0000end")") !=
+        std::string::npos);
+  CHECK(line.find(R"("referer":"say \"hi\" \\o/ caf)"
+                  "\xc3\xa9"
+                  R"( \ufffd(\ufffd\ufffd\ufffd")") != std::string::npos);
+  CHECK(line.find(R"("request":"G\"T /\"}\n?q=\u2028 HTTP/1.1")") != std::string::npos);
+  CHECK(line.find(R"("remote_addr":"::1")") != std::string::npos);
+  CHECK(line.find(R"({"x-big":")" + std::string(8192, 'A') + R"(\ufffd"})") != std::string::npos);
+}
+
 // ---- the file --------------------------------------------------------------------------------
 
 namespace {
@@ -259,10 +364,12 @@ struct Loop {
   }
 };
 
-prefork::config::Config file_config(const std::string& path, std::string format = "%(s)s %(U)s") {
+prefork::config::Config file_config(const std::string& path, std::string format = "%(s)s %(U)s",
+                                    std::string log_format = "text") {
   prefork::config::Config config;
   config.accesslog = path;
   config.access_log_format = std::move(format);
+  config.log_format = std::move(log_format);
   return config;
 }
 
@@ -340,4 +447,28 @@ TEST_CASE("a bad path or format is refused with a clear message") {
   CHECK(prefork::worker::check_access_log(file_config(directory.path + "/access.log", "%(h)d"))
             .message() == "access_log_format: at offset 0: expected 's' after %(h)");
   CHECK(prefork::worker::check_access_log(file_config("-")).ok());
+}
+
+TEST_CASE("log_format json: one object per request in the file, its message the text line") {
+  LogDirectory directory;
+  std::string path = directory.path + "/access.log";
+  Loop loop;
+  Sample sample;
+  {
+    std::unique_ptr<AccessLog> log =
+        AccessLog::start(file_config(path, "%(s)s %(U)s", "json"), &loop.loop);
+    REQUIRE(log);
+    log->on_request(sample.record);
+    sample.record.status = 200;
+    log->on_request(sample.record);
+  }
+  std::string text = read_file(path);
+  std::string object = R"(\{"time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}[+-]\d\d:\d\d",)"
+                       R"("level":"info","logger":"prefork\.access","pid":)" +
+                       std::to_string(getpid()) +
+                       R"(,"message":"\d+ /shop/items",)"
+                       R"("remote_addr":"192\.0\.2\.7",.*,"status":\d+,.*\}\n)";
+  CHECK_MESSAGE(std::regex_match(text, std::regex(object + object)), text);
+  CHECK(text.find(R"("message":"404 /shop/items")") < text.find(R"("status":404,)"));
+  CHECK(text.find(R"("message":"404 /shop/items")") < text.find(R"("message":"200 /shop/items")"));
 }
