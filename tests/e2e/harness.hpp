@@ -301,7 +301,7 @@ class Adopted {
   bool reaped_ = false;
 };
 
-// A private directory under /tmp, removed with its files on destruction.
+// A private directory under /tmp, removed with everything in it on destruction.
 class TempDir {
  public:
   TempDir();

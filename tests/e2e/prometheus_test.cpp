@@ -26,24 +26,6 @@ const std::string source_root = PREFORK_SOURCE_ROOT;
 // Reads the JSON of Prometheus' API and of the dashboard.
 const std::string api_tool = "python3 '" + source_root + "/tests/e2e/prometheus_api.py'";
 
-// A directory tree removed whole on destruction: Prometheus' storage.
-class ScratchTree {
- public:
-  ScratchTree() {
-    char pattern[] = "/tmp/prefork-prometheus-XXXXXX";
-    if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
-    path_ = pattern;
-  }
-  ~ScratchTree() {
-    std::error_code ignored;
-    std::filesystem::remove_all(path_, ignored);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-};
-
 // prometheus on a free loopback port with its own storage; killed (by pid) before the storage
 // is removed.
 class Prometheus {
@@ -65,7 +47,7 @@ class Prometheus {
   std::string log() { return server_.log(); }
 
  private:
-  ScratchTree storage_;
+  TempDir storage_;
   Server server_;
 };
 

@@ -63,11 +63,6 @@ std::vector<std::string> words(const std::string& text) {
 // The directory standing for "/": the unit's absolute paths are found under it.
 class Root {
  public:
-  Root() = default;
-  ~Root() { std::filesystem::remove_all(dir_.path()); }
-  Root(const Root&) = delete;
-  Root& operator=(const Root&) = delete;
-
   std::string path(const std::string& absolute) const { return dir_.path() + absolute; }
   std::string reroot(const std::string& word) const {
     return word.starts_with('/') ? path(word) : word;
@@ -185,115 +180,116 @@ std::chrono::seconds stop_timeout() {
   return std::chrono::seconds(std::stoi(service_unit().value("TimeoutStopSec")));
 }
 
+// The service as systemd runs it: the operator's config under a stand-in root, prefork.socket's
+// socket, the notify socket, and ExecStart started.
+struct Service {
+  Root root;
+  SocketUnit socket{socket_unit()};
+  NotifySocket notify{root.path("/notify.sock")};
+  std::unique_ptr<Server> process;
+
+  Service() {
+    root.write(exec_start_argument("-c"), operator_config(root));
+    start();
+  }
+  void start() { process = start_service(root, socket, notify); }
+};
+
 }  // namespace
 
 TEST_CASE("with prefork.socket: READY=1, systemd's socket serves, the config's binds do not") {
-  Root root;
-  root.write(exec_start_argument("-c"), operator_config(root));
-  SocketUnit socket(socket_unit());
-  NotifySocket notify(root.path("/notify.sock"));
-  std::unique_ptr<Server> service = start_service(root, socket, notify);
+  Service service;
 
-  std::optional<NotifyMessage> ready = notify.wait_for("READY=1", 20s);
+  std::optional<NotifyMessage> ready = service.notify.wait_for("READY=1", 20s);
   REQUIRE(ready.has_value());
-  CHECK(ready->pid == service->pid());
+  CHECK(ready->pid == service.process->pid());
   CHECK(ready->value("STATUS") == "2 workers");
-  CHECK(service->port() == socket.port());
-  CHECK(http_get(socket.port(), "/").status == 200);
-  CHECK_FALSE(path_exists(root.path("/config-bind.sock")));
+  CHECK(service.process->port() == service.socket.port());
+  CHECK(http_get(service.socket.port(), "/").status == 200);
+  CHECK_FALSE(path_exists(service.root.path("/config-bind.sock")));
   // The pidfile and the metric files are in the runtime directory.
-  CHECK(read_pidfile(root.path(exec_start_argument("-p"))) == service->pid());
-  std::string metrics_dir = root.path(environment_value("PROMETHEUS_MULTIPROC_DIR"));
+  CHECK(read_pidfile(service.root.path(exec_start_argument("-p"))) == service.process->pid());
+  std::string metrics_dir = service.root.path(environment_value("PROMETHEUS_MULTIPROC_DIR"));
   CHECK(eventually([&] { return db_files(metrics_dir) > 0; }));
 }
 
 TEST_CASE("ExecReload: RELOADING=1, then READY=1 once new workers serve on the same socket") {
-  Root root;
-  root.write(exec_start_argument("-c"), operator_config(root));
-  SocketUnit socket(socket_unit());
-  NotifySocket notify(root.path("/notify.sock"));
-  std::unique_ptr<Server> service = start_service(root, socket, notify);
-  REQUIRE(notify.wait_for("READY=1", 20s).has_value());
-  REQUIRE(service->wait_for_worker_count(2));
-  std::vector<pid_t> old_workers = service->workers();
+  Service service;
+  REQUIRE(service.notify.wait_for("READY=1", 20s).has_value());
+  REQUIRE(service.process->wait_for_worker_count(2));
+  std::vector<pid_t> old_workers = service.process->workers();
 
   std::string reload = service_unit().value("ExecReload");
   std::string main_pid = "$MAINPID";
-  reload.replace(reload.find(main_pid), main_pid.size(), std::to_string(service->pid()));
+  reload.replace(reload.find(main_pid), main_pid.size(), std::to_string(service.process->pid()));
   std::string output;
   CHECK(prefork::testing::run_command(reload, output) == 0);
-  std::optional<NotifyMessage> reloading = notify.wait_for("RELOADING=1");
+  std::optional<NotifyMessage> reloading = service.notify.wait_for("RELOADING=1");
   REQUIRE(reloading.has_value());
-  CHECK(reloading->pid == service->pid());
-  std::optional<NotifyMessage> ready = notify.wait_for("READY=1", 20s);
+  CHECK(reloading->pid == service.process->pid());
+  std::optional<NotifyMessage> ready = service.notify.wait_for("READY=1", 20s);
   REQUIRE(ready.has_value());
   CHECK(ready->value("STATUS") == "2 workers");
-  CHECK(eventually([&] { return all_replaced(service->workers(), old_workers); }));
-  CHECK(http_get(socket.port(), "/").status == 200);
+  CHECK(eventually([&] { return all_replaced(service.process->workers(), old_workers); }));
+  CHECK(http_get(service.socket.port(), "/").status == 200);
 }
 
 TEST_CASE("TERM to the master alone stops the service; the next start answers what waited") {
-  Root root;
-  root.write(exec_start_argument("-c"), operator_config(root));
-  SocketUnit socket(socket_unit());
-  NotifySocket notify(root.path("/notify.sock"));
-  std::unique_ptr<Server> service = start_service(root, socket, notify);
-  REQUIRE(notify.wait_for("READY=1", 20s).has_value());
-  REQUIRE(service->wait_for_worker_count(2));
-  std::vector<pid_t> workers = service->workers();
+  Service service;
+  REQUIRE(service.notify.wait_for("READY=1", 20s).has_value());
+  REQUIRE(service.process->wait_for_worker_count(2));
+  std::vector<pid_t> workers = service.process->workers();
 
   // KillMode=mixed: the master alone gets TERM, and stops its workers before it exits.
-  service->signal(SIGTERM);
-  std::optional<NotifyMessage> stopping = notify.wait_for("STOPPING=1");
+  service.process->signal(SIGTERM);
+  std::optional<NotifyMessage> stopping = service.notify.wait_for("STOPPING=1");
   REQUIRE(stopping.has_value());
-  CHECK(stopping->pid == service->pid());
-  CHECK(service->wait_exit(stop_timeout()) == 0);
+  CHECK(stopping->pid == service.process->pid());
+  CHECK(service.process->wait_exit(stop_timeout()) == 0);
   for (pid_t worker : workers) CHECK_FALSE(process_alive(worker));
 
   // systemd still holds the socket: a request made while no prefork runs waits in its backlog.
-  Client waiting(socket.port(), 30s);
+  Client waiting(service.socket.port(), 30s);
   REQUIRE(waiting.connected());
   REQUIRE(waiting.send_get("/"));
-  service = start_service(root, socket, notify);
-  REQUIRE(notify.wait_for("READY=1", 20s).has_value());
+  service.start();
+  REQUIRE(service.notify.wait_for("READY=1", 20s).has_value());
   CHECK(waiting.read_reply().status == 200);
 }
 
 TEST_CASE("USR2 to the main process: the new master serves on systemd's socket and gets MAINPID") {
   // systemd adopts the new master when the old one exits; here the test does.
   REQUIRE(prctl(PR_SET_CHILD_SUBREAPER, 1) == 0);
-  Root root;
-  root.write(exec_start_argument("-c"), operator_config(root));
-  SocketUnit socket(socket_unit());
-  NotifySocket notify(root.path("/notify.sock"));
-  std::unique_ptr<Server> service = start_service(root, socket, notify);
-  REQUIRE(notify.wait_for("READY=1", 20s).has_value());
-  pid_t old_master = service->pid();
+  Service service;
+  REQUIRE(service.notify.wait_for("READY=1", 20s).has_value());
+  pid_t old_master = service.process->pid();
 
-  service->signal(SIGUSR2);
-  std::optional<std::string> ready = service->wait_for_line(") ready", 30s);
+  service.process->signal(SIGUSR2);
+  std::optional<std::string> ready = service.process->wait_for_line(") ready", 30s);
   REQUIRE(ready.has_value());
   pid_t new_master = std::atoi(ready->c_str() + ready->find("(pid ") + 5);
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, old_master);
-  std::optional<NotifyMessage> handed = notify.wait_for("MAINPID=" + std::to_string(new_master));
+  std::optional<NotifyMessage> handed =
+      service.notify.wait_for("MAINPID=" + std::to_string(new_master));
   REQUIRE(handed.has_value());
   CHECK(handed->pid == old_master);
-  std::string pidfile = root.path(exec_start_argument("-p"));
+  std::string pidfile = service.root.path(exec_start_argument("-p"));
   CHECK(read_pidfile(pidfile) == new_master);
   CHECK(read_pidfile(pidfile + ".oldbin") == old_master);
-  CHECK(service->count_lines("Listening at: http://127.0.0.1:" + std::to_string(socket.port()) +
-                             " (" + std::to_string(new_master) + ")") == 1);
+  CHECK(service.process->count_lines(
+            "Listening at: http://127.0.0.1:" + std::to_string(service.socket.port()) + " (" +
+            std::to_string(new_master) + ")") == 1);
 
   // As README says: TERM to the pid in PIDFILE.oldbin.
   kill(read_pidfile(pidfile + ".oldbin"), SIGTERM);
-  CHECK(service->wait_exit(stop_timeout()) == 0);
+  CHECK(service.process->wait_exit(stop_timeout()) == 0);
   REQUIRE(eventually([&] { return children_of(new_master).size() == 2; }));
-  Reply reply = http_get(socket.port(), "/pid");
+  Reply reply = http_get(service.socket.port(), "/pid");
   REQUIRE(reply.status == 200);
   CHECK(parent_pid(std::atoi(reply.body.c_str())) == new_master);
   CHECK(adopted.stop(SIGTERM, stop_timeout()) == 0);
-  std::optional<NotifyMessage> stopping = notify.wait_for("STOPPING=1");
+  std::optional<NotifyMessage> stopping = service.notify.wait_for("STOPPING=1");
   REQUIRE(stopping.has_value());
   CHECK(stopping->pid == new_master);
 }

@@ -33,17 +33,11 @@ std::vector<std::string> split(const std::string& text, char separator) {
 // `meson install --destdir` of this build into a new directory, removed with everything in it.
 class InstallTree {
  public:
-  InstallTree() {
-    char pattern[] = "/tmp/prefork-install-XXXXXX";
-    if (!mkdtemp(pattern)) throw std::runtime_error("mkdtemp failed");
-    root_ = pattern;
-    status_ = run_command(built_path("MESON") + " install --no-rebuild -C " +
-                              built_path("BUILD_ROOT") + " --destdir " + root_.string(),
-                          output_);
-  }
-  ~InstallTree() { fs::remove_all(root_); }
-  InstallTree(const InstallTree&) = delete;
-  InstallTree& operator=(const InstallTree&) = delete;
+  InstallTree()
+      : root_(directory_.path()),
+        status_(run_command(built_path("MESON") + " install --no-rebuild -C " +
+                                built_path("BUILD_ROOT") + " --destdir " + root_.string(),
+                            output_)) {}
 
   bool installed() const { return status_ == 0; }
   const std::string& output() const { return output_; }
@@ -63,9 +57,10 @@ class InstallTree {
   }
 
  private:
+  TempDir directory_;
   fs::path root_;
-  int status_ = -1;
   std::string output_;
+  int status_;
 };
 
 // Copies a source of tests/install/ into a work directory and compiles it there, flags after
