@@ -54,7 +54,8 @@ nginx_tls_command() {
 
 # WORKDIR/nginx.conf with the server block's LISTEN lines. NGINX_WORKER_CONNECTIONS and
 # NGINX_KEEPALIVE_TIMEOUT are for bench/idle_memory.sh, which holds thousands of idle
-# connections for a while.
+# connections for a while; NGINX_HTTP_EXTRA (directives of the http block, such as log_format)
+# and NGINX_ACCESS_LOG (default off) for bench/access_log.sh.
 write_nginx_conf() {
   local listen=$1 connections=${NGINX_WORKER_CONNECTIONS:-1024}
   mkdir -p "$WORKDIR/nginx-temp"
@@ -69,7 +70,8 @@ events {
   worker_connections $connections;
 }
 http {
-  access_log off;
+  ${NGINX_HTTP_EXTRA:-}
+  access_log ${NGINX_ACCESS_LOG:-off};
   keepalive_requests 100000;
   keepalive_timeout ${NGINX_KEEPALIVE_TIMEOUT:-75s};
   client_body_temp_path $WORKDIR/nginx-temp/body;
