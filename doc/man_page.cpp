@@ -1,17 +1,20 @@
 // Writes prefork(1) from its template: the lines @OPTIONS@, @SETTINGS@ and @ENVIRONMENT@ become
-// the directive table's entries, @VERSION@ the version and @EXAMPLE_CONFIG@ where the example
-// configuration is installed. Run by the build (doc/meson.build); a program of its own rather
-// than a hidden flag of prefork, whose command line is all documented.
-// Usage: man_page TEMPLATE OUTPUT EXAMPLE_CONFIG
+// the directive table's entries, @VERSION@ the version and each @NAME@ of a NAME=VALUE argument
+// its value (the install's paths). Run by the build (doc/meson.build); a program of its own
+// rather than a hidden flag of prefork, whose command line is all documented.
+// Usage: man_page TEMPLATE OUTPUT [NAME=VALUE]...
 #include <prefork/version.hpp>
 
 #include "config/directives.hpp"
 
 #include <cstdio>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -92,7 +95,9 @@ void replace_all(std::string& line, std::string_view marker, std::string_view va
   }
 }
 
-void expand(std::istream& in, std::ostream& out, std::string_view example_config) {
+using Substitutions = std::vector<std::pair<std::string, std::string>>;
+
+void expand(std::istream& in, std::ostream& out, const Substitutions& substitutions) {
   std::string line;
   while (std::getline(in, line)) {
     if (line == "@OPTIONS@") {
@@ -102,18 +107,31 @@ void expand(std::istream& in, std::ostream& out, std::string_view example_config
     } else if (line == "@ENVIRONMENT@") {
       write_environment(out);
     } else {
-      replace_all(line, "@VERSION@", prefork::version);
-      replace_all(line, "@EXAMPLE_CONFIG@", roff(example_config));
+      for (const auto& [marker, value] : substitutions) replace_all(line, marker, value);
       out << line << "\n";
     }
   }
 }
 
+// Each NAME=VALUE argument as the marker @NAME@ and the value in roff.
+bool add_substitutions(std::span<char*> arguments, Substitutions& substitutions) {
+  for (std::string_view argument : arguments) {
+    std::size_t equals = argument.find('=');
+    if (equals == std::string_view::npos) {
+      std::fprintf(stderr, "man_page: expected NAME=VALUE, got %s\n", argument.data());
+      return false;
+    }
+    substitutions.emplace_back("@" + std::string(argument.substr(0, equals)) + "@",
+                               roff(argument.substr(equals + 1)));
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: man_page TEMPLATE OUTPUT EXAMPLE_CONFIG\n");
+  if (argc < 3) {
+    std::fprintf(stderr, "usage: man_page TEMPLATE OUTPUT [NAME=VALUE]...\n");
     return 2;
   }
   std::ifstream in(argv[1]);
@@ -121,8 +139,10 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "man_page: cannot read %s\n", argv[1]);
     return 1;
   }
+  Substitutions substitutions = {{"@VERSION@", std::string(prefork::version)}};
+  if (!add_substitutions(std::span(argv + 3, argv + argc), substitutions)) return 2;
   std::ostringstream page;
-  expand(in, page, argv[3]);
+  expand(in, page, substitutions);
   std::ofstream out(argv[2]);
   out << page.str();
   if (!out.flush()) {
