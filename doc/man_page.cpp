@@ -1,13 +1,16 @@
 // Writes prefork(1) from its template: the lines @OPTIONS@, @SETTINGS@ and @ENVIRONMENT@ become
-// the directive table's entries, @VERSION@ the version and each @NAME@ of a NAME=VALUE argument
-// its value (the install's paths). Run by the build (doc/meson.build); a program of its own
-// rather than a hidden flag of prefork, whose command line is all documented.
-// Usage: man_page TEMPLATE OUTPUT [NAME=VALUE]...
+// the directive table's entries, @VERSION@ the version, @DATE@ the page's date and each @NAME@
+// of a NAME=VALUE argument its value (the install's paths). Run by the build (doc/meson.build);
+// a program of its own rather than a hidden flag of prefork, whose command line is all
+// documented.
+// Usage: man_page TEMPLATE OUTPUT COMMIT_TIME_FILE [NAME=VALUE]...
 #include <prefork/version.hpp>
 
 #include "config/directives.hpp"
 
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
 #include <span>
 #include <sstream>
@@ -113,6 +116,31 @@ void expand(std::istream& in, std::ostream& out, const Substitutions& substituti
   }
 }
 
+// Seconds since the epoch, as SOURCE_DATE_EPOCH and `git log --format=%ct` write them.
+bool parse_time(const std::string& text, std::time_t& time) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  time = std::time_t(std::strtoll(text.c_str(), nullptr, 10));
+  return true;
+}
+
+// The page's date, never the time of the build, so that a build gives the same page twice:
+// SOURCE_DATE_EPOCH when the packager sets it (reproducible-builds.org), else the time of the
+// last commit that doc/meson.build wrote to commit_time_file; "" when neither is known (a
+// tarball), and the version alone dates the page.
+std::string page_date(const char* commit_time_file) {
+  const char* source_date_epoch = std::getenv("SOURCE_DATE_EPOCH");
+  std::string text = source_date_epoch ? source_date_epoch : "";
+  if (text.empty()) std::getline(std::ifstream(commit_time_file), text);
+  std::time_t time = 0;
+  std::tm utc{};
+  char date[sizeof "YYYY-MM-DD"];
+  if (!parse_time(text, time) || !gmtime_r(&time, &utc) ||
+      std::strftime(date, sizeof date, "%Y-%m-%d", &utc) == 0) {
+    return "";
+  }
+  return date;
+}
+
 // Each NAME=VALUE argument as the marker @NAME@ and the value in roff.
 bool add_substitutions(std::span<char*> arguments, Substitutions& substitutions) {
   for (std::string_view argument : arguments) {
@@ -130,8 +158,8 @@ bool add_substitutions(std::span<char*> arguments, Substitutions& substitutions)
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 3) {
-    std::fprintf(stderr, "usage: man_page TEMPLATE OUTPUT [NAME=VALUE]...\n");
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: man_page TEMPLATE OUTPUT COMMIT_TIME_FILE [NAME=VALUE]...\n");
     return 2;
   }
   std::ifstream in(argv[1]);
@@ -139,8 +167,9 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "man_page: cannot read %s\n", argv[1]);
     return 1;
   }
-  Substitutions substitutions = {{"@VERSION@", std::string(prefork::version)}};
-  if (!add_substitutions(std::span(argv + 3, argv + argc), substitutions)) return 2;
+  Substitutions substitutions = {{"@VERSION@", std::string(prefork::version)},
+                                 {"@DATE@", page_date(argv[3])}};
+  if (!add_substitutions(std::span(argv + 4, argv + argc), substitutions)) return 2;
   std::ostringstream page;
   expand(in, page, substitutions);
   std::ofstream out(argv[2]);
