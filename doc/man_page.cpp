@@ -1,17 +1,23 @@
 // Writes prefork(1) from its template: the lines @OPTIONS@, @SETTINGS@ and @ENVIRONMENT@ become
-// the directive table's entries, @VERSION@ the version and @EXAMPLE_CONFIG@ where the example
-// configuration is installed. Run by the build (doc/meson.build); a program of its own rather
-// than a hidden flag of prefork, whose command line is all documented.
-// Usage: man_page TEMPLATE OUTPUT EXAMPLE_CONFIG
+// the directive table's entries, @VERSION@ the version, @DATE@ the page's date and each @NAME@
+// of a NAME=VALUE argument its value (the install's paths). Run by the build (doc/meson.build);
+// a program of its own rather than a hidden flag of prefork, whose command line is all
+// documented.
+// Usage: man_page TEMPLATE OUTPUT COMMIT_TIME_FILE [NAME=VALUE]...
 #include <prefork/version.hpp>
 
 #include "config/directives.hpp"
 
 #include <cstdio>
+#include <cstdlib>
+#include <ctime>
 #include <fstream>
+#include <span>
 #include <sstream>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 namespace {
 
@@ -92,7 +98,9 @@ void replace_all(std::string& line, std::string_view marker, std::string_view va
   }
 }
 
-void expand(std::istream& in, std::ostream& out, std::string_view example_config) {
+using Substitutions = std::vector<std::pair<std::string, std::string>>;
+
+void expand(std::istream& in, std::ostream& out, const Substitutions& substitutions) {
   std::string line;
   while (std::getline(in, line)) {
     if (line == "@OPTIONS@") {
@@ -102,18 +110,56 @@ void expand(std::istream& in, std::ostream& out, std::string_view example_config
     } else if (line == "@ENVIRONMENT@") {
       write_environment(out);
     } else {
-      replace_all(line, "@VERSION@", prefork::version);
-      replace_all(line, "@EXAMPLE_CONFIG@", roff(example_config));
+      for (const auto& [marker, value] : substitutions) replace_all(line, marker, value);
       out << line << "\n";
     }
   }
 }
 
+// Seconds since the epoch, as SOURCE_DATE_EPOCH and `git log --format=%ct` write them.
+bool parse_time(const std::string& text, std::time_t& time) {
+  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos) return false;
+  time = std::time_t(std::strtoll(text.c_str(), nullptr, 10));
+  return true;
+}
+
+// The page's date, never the time of the build, so that a build gives the same page twice:
+// SOURCE_DATE_EPOCH when the packager sets it (reproducible-builds.org), else the time of the
+// last commit that doc/meson.build wrote to commit_time_file; "" when neither is known (a
+// tarball), and the version alone dates the page.
+std::string page_date(const char* commit_time_file) {
+  const char* source_date_epoch = std::getenv("SOURCE_DATE_EPOCH");
+  std::string text = source_date_epoch ? source_date_epoch : "";
+  if (text.empty()) std::getline(std::ifstream(commit_time_file), text);
+  std::time_t time = 0;
+  std::tm utc{};
+  char date[sizeof "YYYY-MM-DD"];
+  if (!parse_time(text, time) || !gmtime_r(&time, &utc) ||
+      std::strftime(date, sizeof date, "%Y-%m-%d", &utc) == 0) {
+    return "";
+  }
+  return date;
+}
+
+// Each NAME=VALUE argument as the marker @NAME@ and the value in roff.
+bool add_substitutions(std::span<char*> arguments, Substitutions& substitutions) {
+  for (std::string_view argument : arguments) {
+    std::size_t equals = argument.find('=');
+    if (equals == std::string_view::npos) {
+      std::fprintf(stderr, "man_page: expected NAME=VALUE, got %s\n", argument.data());
+      return false;
+    }
+    substitutions.emplace_back("@" + std::string(argument.substr(0, equals)) + "@",
+                               roff(argument.substr(equals + 1)));
+  }
+  return true;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 4) {
-    std::fprintf(stderr, "usage: man_page TEMPLATE OUTPUT EXAMPLE_CONFIG\n");
+  if (argc < 4) {
+    std::fprintf(stderr, "usage: man_page TEMPLATE OUTPUT COMMIT_TIME_FILE [NAME=VALUE]...\n");
     return 2;
   }
   std::ifstream in(argv[1]);
@@ -121,8 +167,11 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "man_page: cannot read %s\n", argv[1]);
     return 1;
   }
+  Substitutions substitutions = {{"@VERSION@", std::string(prefork::version)},
+                                 {"@DATE@", page_date(argv[3])}};
+  if (!add_substitutions(std::span(argv + 4, argv + argc), substitutions)) return 2;
   std::ostringstream page;
-  expand(in, page, argv[3]);
+  expand(in, page, substitutions);
   std::ofstream out(argv[2]);
   out << page.str();
   if (!out.flush()) {

@@ -472,8 +472,7 @@ constexpr Directive table[] = {
    [](Config& c, const Input& in) { return set_string(c.config_file, in); }},
   {"bind", "", "bind", 'b', "ADDR", true, show_binds,
    "addresses to listen on: HOST:PORT, [IPV6]:PORT, :PORT, unix:PATH or fd://N, each optionally "
-   "after http:// or https:// (README, \"HTTPS\"); a string or an array (repeat the flag for "
-   "several)",
+   "after http:// or https:// (README, \"HTTPS\"); a string or an array",
    set_binds},
   {"workers", "GUNICORN_WORKERS", "workers", 'w', "N", false, show_workers,
    "worker processes",
@@ -519,8 +518,7 @@ constexpr Directive table[] = {
    [](Config& c, const Input& in) { return set_bool(c.reload, in); }},
   {"reload_extra_files", "", "reload-extra-file", 0, "FILE", true,
    show<&Config::reload_extra_files>,
-   "more files whose change reloads, with reload; a string or an array (repeat the flag for "
-   "several)",
+   "more files whose change reloads, with reload; a string or an array",
    [](Config& c, const Input& in) { return read_strings(in, c.reload_extra_files); }},
   {"app", "", "app", 0, "SPEC", false, show<&Config::app>,
    "the app to serve: \"path/libapp.so:name\"",

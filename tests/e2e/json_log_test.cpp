@@ -6,6 +6,7 @@
 
 #include <csignal>
 #include <string>
+#include <string_view>
 
 #include "harness.hpp"
 #include "support/skip.hpp"

@@ -7,18 +7,26 @@
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
-#include <filesystem>
+#include <optional>
 #include <regex>
-#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
 
 #include "metrics_support.hpp"
 #include "support/skip.hpp"
+#include "support/text.hpp"
 #include "support/tools.hpp"
 
 using namespace prefork::e2e;
 using prefork::testing::run_command;
+using prefork::testing::split;
 
 namespace {
 
@@ -59,10 +67,7 @@ std::vector<std::string> query_all(const std::string& url, const std::vector<std
   std::string file = directory.write("exprs", text);
   std::string output;
   run_command(api_tool + " query " + url + " '" + file + "'", output);
-  std::vector<std::string> answers;
-  std::istringstream lines(output);
-  for (std::string line; std::getline(lines, line);) answers.push_back(line);
-  return answers;
+  return split(output, "\n");
 }
 
 std::string query(const std::string& url, const std::string& expr) {
@@ -84,10 +89,7 @@ std::vector<std::string> output_lines(const std::string& command) {
   int status = run_command(command, output);
   INFO(command, "\n", output);
   REQUIRE(status == 0);
-  std::vector<std::string> lines;
-  std::istringstream stream(output);
-  for (std::string line; std::getline(stream, line);) lines.push_back(line);
-  return lines;
+  return split(output, "\n");
 }
 
 // Replaces the one occurrence of from in text; fails the test when there is not exactly one.

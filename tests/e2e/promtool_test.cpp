@@ -2,6 +2,8 @@
 // executable: without promtool it is skipped (exit 77), and nothing else with it.
 #include <doctest/doctest.h>
 
+#include <string>
+
 #include "metrics_support.hpp"
 #include "support/skip.hpp"
 #include "support/tools.hpp"

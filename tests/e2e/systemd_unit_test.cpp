@@ -12,16 +12,22 @@
 
 #include <algorithm>
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <memory>
-#include <sstream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
 
 #include "harness.hpp"
+#include "support/text.hpp"
 #include "support/tools.hpp"
 
 using namespace prefork::e2e;
+using prefork::testing::split;
 
 namespace {
 
@@ -52,13 +58,6 @@ class Unit {
  private:
   std::map<std::string, std::vector<std::string>> settings_;
 };
-
-std::vector<std::string> words(const std::string& text) {
-  std::istringstream stream(text);
-  std::vector<std::string> split;
-  for (std::string word; stream >> word;) split.push_back(word);
-  return split;
-}
 
 // The directory standing for "/": the unit's absolute paths are found under it.
 class Root {
@@ -116,7 +115,7 @@ const Unit& socket_unit() {
 
 // ExecStart's argument after option: the config file, the pidfile.
 std::string exec_start_argument(const std::string& option) {
-  std::vector<std::string> command = words(service_unit().value("ExecStart"));
+  std::vector<std::string> command = split(service_unit().value("ExecStart"), " \t");
   auto found = std::find(command.begin(), command.end(), option);
   REQUIRE(found + 1 < command.end());
   return *(found + 1);
@@ -126,7 +125,7 @@ std::string exec_start_argument(const std::string& option) {
 // service stops).
 void make_runtime_directories(const Root& root) {
   std::filesystem::remove_all(root.path("/run"));
-  for (const std::string& name : words(service_unit().value("RuntimeDirectory")))
+  for (const std::string& name : split(service_unit().value("RuntimeDirectory"), " \t"))
     std::filesystem::create_directories(root.path("/run/" + name));
 }
 
@@ -135,7 +134,7 @@ void make_runtime_directories(const Root& root) {
 std::unique_ptr<Server> start_service(const Root& root, const SocketUnit& socket,
                                       const NotifySocket& notify) {
   make_runtime_directories(root);
-  std::vector<std::string> command = words(service_unit().value("ExecStart"));
+  std::vector<std::string> command = split(service_unit().value("ExecStart"), " \t");
   REQUIRE_FALSE(command.empty());
   std::string fd = std::to_string(socket.fd());
   std::string move_to_3 = socket.fd() == 3 ? "" : "exec 3<&" + fd + " " + fd + "<&-; ";

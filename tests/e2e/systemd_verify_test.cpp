@@ -3,8 +3,7 @@
 // without systemd-analyze it is skipped (exit 77), and nothing else with it.
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <sstream>
+#include <string>
 
 #include "harness.hpp"
 #include "support/skip.hpp"
@@ -13,14 +12,6 @@
 using namespace prefork::e2e;
 
 namespace {
-
-std::string read_text(const std::string& path) {
-  std::ifstream file(path);
-  REQUIRE(file.good());
-  std::ostringstream text;
-  text << file.rdbuf();
-  return text.str();
-}
 
 // The unit with ExecStart's program replaced by the built binary: verify requires that it
 // exists, and the installed one need not.
@@ -46,8 +37,8 @@ TEST_CASE("systemd-analyze verify accepts prefork.service and prefork.socket wit
   require_systemd_analyze();
   TempDir dir;
   std::string service =
-      dir.write("prefork.service", with_built_program(read_text(PREFORK_SERVICE_UNIT)));
-  std::string socket = dir.write("prefork.socket", read_text(PREFORK_SOCKET_UNIT));
+      dir.write("prefork.service", with_built_program(read_whole(PREFORK_SERVICE_UNIT)));
+  std::string socket = dir.write("prefork.socket", read_whole(PREFORK_SOCKET_UNIT));
   std::string output;
   // --man=no: Documentation= names the man page, which is not installed in a build tree.
   int status = prefork::testing::run_command(
@@ -61,7 +52,7 @@ TEST_CASE("systemd-analyze security rates prefork.service's exposure 2.0 or lowe
   require_systemd_analyze();
   TempDir dir;
   std::string service =
-      dir.write("prefork.service", with_built_program(read_text(PREFORK_SERVICE_UNIT)));
+      dir.write("prefork.service", with_built_program(read_whole(PREFORK_SERVICE_UNIT)));
   std::string output;
   int status = prefork::testing::run_command(
       "systemd-analyze security --offline=yes --threshold=20 " + service, output);

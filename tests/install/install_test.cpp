@@ -2,33 +2,25 @@
 // look for them, and an app outside the source tree builds with pkg-config alone, as a .so
 // loaded by the installed prefork and as a server of its own, and both serve.
 #include <doctest/doctest.h>
-#include <stdlib.h>
 
 #include <csignal>
+#include <cstdlib>
 #include <filesystem>
-#include <sstream>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "../e2e/harness.hpp"
 #include "../e2e/metrics_support.hpp"
+#include "support/text.hpp"
 #include "support/tools.hpp"
 
 using namespace prefork::e2e;
 using prefork::testing::run_command;
+using prefork::testing::split;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::vector<std::string> split(const std::string& text, char separator) {
-  std::vector<std::string> parts;
-  std::istringstream in(text);
-  for (std::string part; std::getline(in, part, separator);) {
-    if (!part.empty()) parts.push_back(part);
-  }
-  return parts;
-}
 
 // `meson install --destdir` of this build into a new directory, removed with everything in it.
 class InstallTree {
@@ -99,7 +91,7 @@ TEST_CASE("meson install puts each piece where it is looked for") {
   InstallTree tree;
   INFO(tree.output());
   REQUIRE(tree.installed());
-  for (const std::string& path : split(built_path("INSTALLED_FILES"), ':')) {
+  for (const std::string& path : split(built_path("INSTALLED_FILES"), ":")) {
     INFO(path);
     CHECK(fs::is_regular_file(tree[path]));
   }
