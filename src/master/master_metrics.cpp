@@ -44,6 +44,9 @@ void MasterMetrics::make_registry() {
   restarts_ =
       &registry_->counter(prefix + "_master_worker_restart_total",
                           "Workers restarted, by the reason the old one exited.", {"reason"});
+  // Every reason from 0: a series that first appears at 1 has no earlier sample for increase()
+  // or rate(), which then miss the first restarts (all workers killed in one scrape interval).
+  for (ExitReason reason : exit_reasons) restarts_->labels({exit_reason_name(reason)});
   workers_ =
       &registry_->gauge(prefix + "_master_workers", "Worker processes alive.", {}, "livemax");
   signals_ = &registry_->counter(prefix + "_master_signals_total", "Signals the master handled.",

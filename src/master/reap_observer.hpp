@@ -16,6 +16,10 @@ enum class ExitReason {
   boot_error,  // the app could not be created: the master stops
   retired,     // the master asked it to stop (HUP, TTOU, WINCH, shutdown)
 };
+// Every reason (a new one goes here too): the restart metric exports each from 0.
+inline constexpr ExitReason exit_reasons[] = {ExitReason::exited, ExitReason::signaled,
+                                              ExitReason::timeout, ExitReason::boot_error,
+                                              ExitReason::retired};
 
 const char* exit_reason_name(ExitReason reason);
 

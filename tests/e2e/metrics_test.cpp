@@ -142,6 +142,38 @@ TEST_CASE("the metrics listener stays in the master: workers never hold it") {
         std::string::npos);
 }
 
+// Each reason is exported from the start: increase() and rate() need a sample before the first
+// restart, or workers all killed within one scrape interval (an OOM) would show as 0 restarts.
+static void check_restart_reasons_at_zero(int metrics) {
+  std::string text;
+  INFO(text);
+  CHECK(eventually([&] {
+    text = scrape(metrics);
+    for (const char* reason : {"exited", "signaled", "timeout", "boot_error", "retired"}) {
+      std::string sample =
+          std::string("gunicorn_master_worker_restart_total{reason=\"") + reason + "\"} 0.0\n";
+      if (text.find(sample) == std::string::npos) return false;
+    }
+    return true;
+  }));
+}
+
+TEST_CASE("file storage: a fresh master exports every restart reason at 0") {
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", file_config());
+  Prefork prefork(config, 1);
+  check_restart_reasons_at_zero(prefork.metrics);
+}
+
+TEST_CASE("Redis storage: a fresh master exports every restart reason at 0") {
+  RedisServer redis;
+  TempDir directory;
+  std::string config = directory.write("prefork.toml", redis_config(redis));
+  Prefork prefork(config, 1);
+  REQUIRE(prefork.server.wait_for_line("Metrics: storage redis").has_value());
+  check_restart_reasons_at_zero(prefork.metrics);
+}
+
 TEST_CASE("metrics off: no endpoint") {
   TempDir directory;
   std::string config = directory.write("prefork.toml", "[metrics]\nenabled = false\nport = 0\n");

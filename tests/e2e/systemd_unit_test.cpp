@@ -4,6 +4,7 @@
 // KillMode=mixed's TERM to the master alone, and the binary upgrade of README's walk-through.
 // The test is systemd: its /etc and /run are directories of a temporary root, and the unit's
 // program is the built binary.
+#include <arpa/inet.h>
 #include <doctest/doctest.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -76,15 +77,18 @@ class Root {
   TempDir dir_;
 };
 
-// prefork.socket's socket, on a free loopback port rather than its ListenStream (8000), and
-// inheritable, as systemd passes it.
+// prefork.socket's socket, on its ListenStream's address (an IPv4 one: the loopback's) but a
+// free port rather than 8000, and inheritable, as systemd passes it.
 class SocketUnit {
  public:
   explicit SocketUnit(const Unit& unit) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
     REQUIRE(fd_ >= 0);
     sockaddr_in address{};
     address.sin_family = AF_INET;
-    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    const std::string listen = unit.value("ListenStream");
+    const std::string host = listen.substr(0, listen.rfind(':'));
+    INFO("ListenStream=", listen);
+    REQUIRE(inet_pton(AF_INET, host.c_str(), &address.sin_addr) == 1);
     socklen_t size = sizeof address;
     REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&address), size) == 0);
     REQUIRE(::listen(fd_, std::stoi(unit.value("Backlog"))) == 0);
@@ -291,4 +295,19 @@ TEST_CASE("USR2 to the main process: the new master serves on systemd's socket a
   std::optional<NotifyMessage> stopping = service.notify.wait_for("STOPPING=1");
   REQUIRE(stopping.has_value());
   CHECK(stopping->pid == new_master);
+}
+
+TEST_CASE("LimitNOFILE leaves each worker its worker_connections connections and its files") {
+  std::string config;
+  REQUIRE(prefork::testing::run_command(prefork_binary() + " --print-config", config) == 0);
+  const std::string key = "\nworker_connections = ";
+  std::size_t at = config.find(key);
+  REQUIRE(at != std::string::npos);
+  const long connections = std::stol(config.substr(at + key.size()));
+  // Without LimitNOFILE a unit gets systemd's soft limit, 1024, which the default 1000
+  // connections and the listeners, logs, metric file and the app's own descriptors exceed
+  // (accept() fails with EMFILE): the connections, and that much again for the rest.
+  const long limit = std::stol(service_unit().value("LimitNOFILE"));
+  INFO("worker_connections = ", connections, ", LimitNOFILE=", limit);
+  CHECK(limit >= connections + 1024);
 }
