@@ -109,6 +109,23 @@ Server::Server(const std::string& binary, const std::vector<std::string>& args,
   reader_ = std::thread([this] { read_log(); });
 }
 
+namespace {
+
+// A master killed (by the test, or by SIGKILL in a test) cannot remove the private metrics
+// directory it made; its log names it ("Metrics: storage file in DIR (private, removed on exit)").
+void remove_private_metrics_dir(const std::string& log) {
+  const std::string marker = "Metrics: storage file in ";
+  std::size_t start = log.find(marker);
+  if (start == std::string::npos) return;
+  start += marker.size();
+  std::size_t end = log.find_first_of(" \n", start);
+  if (end == std::string::npos || log.compare(end, 9, " (private") != 0) return;
+  std::error_code ignored;
+  std::filesystem::remove_all(log.substr(start, end - start), ignored);
+}
+
+}  // namespace
+
 Server::~Server() {
   if (!exited_) {
     std::vector<pid_t> children = workers();
@@ -119,6 +136,7 @@ Server::~Server() {
   stop_reading_ = true;
   reader_.join();
   ::close(log_fd_);
+  remove_private_metrics_dir(log_);
 }
 
 void Server::read_log() {
