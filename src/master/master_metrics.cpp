@@ -47,6 +47,7 @@ void MasterMetrics::make_registry() {
   // Every reason from 0: a series that first appears at 1 has no earlier sample for increase()
   // or rate(), which then miss the first restarts (all workers killed in one scrape interval).
   for (ExitReason reason : exit_reasons) restarts_->labels({exit_reason_name(reason)});
+  worker_restarts_ = std::make_unique<RestartMetrics>(*registry_, prefix);
   workers_ =
       &registry_->gauge(prefix + "_master_workers", "Worker processes alive.", {}, "livemax");
   signals_ = &registry_->counter(prefix + "_master_signals_total", "Signals the master handled.",
@@ -70,8 +71,11 @@ storage::WorkerPlace MasterMetrics::prepare_worker() {
   return backend_->prepare_worker();
 }
 
-void MasterMetrics::worker_forked(pid_t pid) {
+void MasterMetrics::worker_forked(pid_t pid, int position) {
   backend_->worker_forked(pid);
+  if (pid < 0) return;
+  worker_restarts_->worker_started(position);
+  backend_->master_values_changed();
 }
 
 void MasterMetrics::close_in_worker() {
@@ -82,9 +86,9 @@ void MasterMetrics::close_in_worker() {
 // The restart is counted once the dead worker's values are stored, so that a scrape never
 // sees the restart without the requests the worker answered.
 void MasterMetrics::worker_reaped(const ReapedWorker& worker) {
-  std::string reason = exit_reason_name(worker.reason);
-  backend_->worker_reaped(worker.pid, [this, reason] {
-    restarts_->labels({reason}).inc();
+  backend_->worker_reaped(worker.pid, [this, worker] {
+    restarts_->labels({exit_reason_name(worker.reason)}).inc();
+    worker_restarts_->worker_restarted(worker);
     backend_->master_values_changed();
   });
 }

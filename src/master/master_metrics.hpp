@@ -18,6 +18,7 @@
 #include "core/result.hpp"
 #include "core/uv_handle.hpp"
 #include "master/reap_observer.hpp"
+#include "master/restart_metrics.hpp"
 #include "master/scrape_gate.hpp"
 #include "net/tls/server_session.hpp"
 #include "storage/backend.hpp"
@@ -34,7 +35,7 @@ class MasterMetrics final : public ReapObserver {
   const config::Config& config() const { return config_; }
 
   storage::WorkerPlace prepare_worker() override;
-  void worker_forked(pid_t pid) override;
+  void worker_forked(pid_t pid, int position) override;
   void close_in_worker() override;
   void worker_reaped(const ReapedWorker& worker) override;
   void signal_handled(int signum) override;
@@ -57,6 +58,7 @@ class MasterMetrics final : public ReapObserver {
   std::unique_ptr<metrics::Registry> registry_;
   metrics::ValueStore* master_store_ = nullptr;  // the registry's: its files close in a worker
   metrics::Counter* restarts_ = nullptr;
+  std::unique_ptr<RestartMetrics> worker_restarts_;
   metrics::Gauge* workers_ = nullptr;
   metrics::Counter* signals_ = nullptr;
   metrics::Counter* tls_failures_ = nullptr;

@@ -64,7 +64,7 @@ void Arbiter::worker_exited(WorkerProcess& worker, int status) {
   } else {
     log::error(text);
   }
-  if (observer_) observer_->worker_reaped({worker.pid, worker.id, status, reason});
+  if (observer_) observer_->worker_reaped({worker.pid, worker.id, worker.position, status, reason});
   hooks_.child_exit(worker.pid, status);
   if (reason == ExitReason::boot_error && !stopping_) {
     log::error("Worker (pid:", worker.pid, ") failed to boot.");

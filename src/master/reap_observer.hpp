@@ -25,8 +25,9 @@ const char* exit_reason_name(ExitReason reason);
 
 struct ReapedWorker {
   pid_t pid = 0;
-  int id = 0;      // Worker::id()
-  int status = 0;  // as returned by waitpid
+  int id = 0;        // Worker::id()
+  int position = 0;  // 1 … workers, the worker_id label of its metrics
+  int status = 0;    // as returned by waitpid
   ExitReason reason = ExitReason::exited;
 };
 
@@ -39,8 +40,8 @@ class ReapObserver {
   virtual void worker_reaped(const ReapedWorker& worker) = 0;
   // Before each fork: where the new worker's metric values go. Never waits.
   virtual storage::WorkerPlace prepare_worker() { return {}; }
-  // In the master, right after that fork; pid < 0 when it failed.
-  virtual void worker_forked(pid_t /*pid*/) {}
+  // In the master, right after that fork; pid < 0 when it failed. position as in ReapedWorker.
+  virtual void worker_forked(pid_t /*pid*/, int /*position*/) {}
   // In the child, right after fork: closes descriptors of the master's that a worker must
   // not keep. Must not touch the loop or free memory (the master's objects are not destroyed
   // in workers).

@@ -65,7 +65,7 @@ void Arbiter::spawn_worker() {
   pid_t pid = fork_with_signals_blocked();
   if (pid == 0) become_worker(id, position, heartbeat->get(), std::move(metrics));
   int fork_error = errno;
-  if (observer_) observer_->worker_forked(pid);
+  if (observer_) observer_->worker_forked(pid, position);
   if (pid < 0) {
     log::error("fork: ", std::strerror(fork_error));
     return;
