@@ -1,6 +1,7 @@
-// The example app: a greeting, an echo, a slow endpoint for shutdown and timeout tests, the
-// answering worker's pid, the client's address and scheme, and its certificate's subject; with
-// [app] expose_env = true (tests only: it tells any client any variable), its environment.
+// The example app: a greeting, an echo, a slow endpoint for shutdown and timeout tests, a
+// handler that throws (answered 500 and counted as an error), the answering worker's pid, the
+// client's address and scheme, and its certificate's subject; with [app] expose_env = true (tests
+// only: it tells any client any variable), its environment.
 #pragma once
 
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <thread>
@@ -28,6 +30,7 @@ class HelloApp : public SyncApp {
       std::this_thread::sleep_for(std::chrono::milliseconds(query_number(request.query(), "ms")));
       return Response::view(200, "text/plain; charset=utf-8", "slept\n");
     }
+    if (path == "/throw") throw std::runtime_error("/throw throws");
     // Which worker answered: tests count requests per worker.
     if (path == "/pid") return Response::text(200, std::to_string(getpid()));
     // What the worker inherited: tests check which variables reach the app.

@@ -72,6 +72,11 @@ BuiltinMetrics::BuiltinMetrics(metrics::Registry& registry, const std::string& p
           "TLS connections closed for a failed handshake or session, by reason (timeout, "
           "protocol, certificate, alert, eof).",
           {"worker_id", "reason"})),
+      errors_handled_(registry.counter(
+          prefix + "_worker_error_handling_total",
+          "Errors handled by the worker: exceptions of handlers (error_type: their type) and "
+          "requests rejected before they were parsed (invalid_request).",
+          {"worker_id", "method", "endpoint", "error_type"})),
       started_at_(metrics::detail::now_seconds()) {
   state_.set(1);
   update_process_gauges();
@@ -83,11 +88,21 @@ void BuiltinMetrics::on_request(const RequestRecord& record) {
   request_size_.observe(double(record.request_bytes));
   response_size_.observe(double(record.answer.size()));
   if (record.status < 400) return;
+  if (record.request == nullptr) count_error(method_label(record.method), "invalid_request");
   bool server_error = record.status >= 500;
   failed_
       .labels({worker_id_, method_label(record.method), server_error ? "5xx" : "4xx",
                server_error ? "server_error" : "client_error"})
       .inc();
+}
+
+void BuiltinMetrics::on_handler_error(std::string_view method, std::string_view error_type) {
+  count_error(method, error_type);
+}
+
+// endpoint is the exporter's label, which holds the raw path there: here one bounded value.
+void BuiltinMetrics::count_error(std::string_view method, std::string_view error_type) {
+  errors_handled_.labels({worker_id_, method, "other", error_type}).inc();
 }
 
 void BuiltinMetrics::count_tls_failure(net::tls::Failure failure) {

@@ -11,6 +11,9 @@
 //   {prefix}_worker_state                          gauge: 1 serving, 0 stopping
 //   {prefix}_worker_accept_errors_total            counter: accept() failures (EMFILE, ENFILE…)
 //   {prefix}_worker_tls_handshake_errors_total     counter {reason}: TLS connections that failed
+//   {prefix}_worker_error_handling_total           counter {method, endpoint, error_type}: a
+//       handler's exception (error_type its type) or a request rejected unparsed
+//       ("invalid_request"); endpoint is always "other" (the exporter's raw path is unbounded)
 // Gauges use the liveall mode: a dead worker's gauges disappear with it.
 #pragma once
 
@@ -33,6 +36,7 @@ class BuiltinMetrics final : public RequestObserver {
   // Per request: plain adds into cells found at startup; labels are looked up (without
   // allocating) only for failed requests.
   void on_request(const RequestRecord& record) override;
+  void on_handler_error(std::string_view method, std::string_view error_type) override;
 
   // Memory, CPU and uptime, read now.
   void update_process_gauges();
@@ -41,6 +45,8 @@ class BuiltinMetrics final : public RequestObserver {
   void count_tls_failure(net::tls::Failure failure);
 
  private:
+  void count_error(std::string_view method, std::string_view error_type);
+
   std::string worker_id_;
   metrics::CounterChild& requests_;
   metrics::HistogramChild& duration_;
@@ -53,6 +59,7 @@ class BuiltinMetrics final : public RequestObserver {
   metrics::GaugeChild& state_;
   metrics::CounterChild& accept_errors_;
   metrics::Counter& tls_failures_;
+  metrics::Counter& errors_handled_;
   double started_at_;
   CpuUsage cpu_usage_;
 };

@@ -3,11 +3,13 @@
 #include <exception>
 
 #include "core/log.hpp"
+#include "worker/builtin_metrics.hpp"
+#include "worker/exception_type.hpp"
 
 namespace prefork::worker {
 
-HandlerPool::HandlerPool(App& app, detail::ResponseSink& sink, int threads)
-    : app_(app), sink_(sink) {
+HandlerPool::HandlerPool(App& app, detail::ResponseSink& sink, int threads, FailureReport failed)
+    : app_(app), sink_(sink), failed_(std::move(failed)) {
   if (threads < 1) threads = 1;
   threads_.reserve(std::size_t(threads));
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { serve(); });
@@ -40,13 +42,17 @@ void HandlerPool::serve() {
       job = jobs_.front();
       jobs_.pop_front();
     }
-    // An exception destroys the Responder unsent, which answers 500.
+    // Read first: an exception destroys the Responder unsent, which answers 500 and may
+    // release the request before the catch runs.
+    std::string_view method = method_label(job.request->method());
     try {
       app_.handle(*job.request, Responder(&sink_, job.token));
     } catch (const std::exception& error) {
       log::error("handler failed: ", error.what());
+      failed_(method, current_exception_type());
     } catch (...) {
       log::error("handler failed with a non-standard exception");
+      failed_(method, current_exception_type());
     }
   }
 }

@@ -6,7 +6,10 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
+#include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -14,7 +17,11 @@ namespace prefork::worker {
 
 class HandlerPool {
  public:
-  HandlerPool(App& app, detail::ResponseSink& sink, int threads);
+  // Told on a pool thread, inside the catch, of every exception a handler throws: the
+  // request's method_label() and current_exception_type().
+  using FailureReport = std::function<void(std::string_view method, std::string error_type)>;
+
+  HandlerPool(App& app, detail::ResponseSink& sink, int threads, FailureReport failed);
   ~HandlerPool();
   HandlerPool(const HandlerPool&) = delete;
   HandlerPool& operator=(const HandlerPool&) = delete;
@@ -31,6 +38,7 @@ class HandlerPool {
 
   App& app_;
   detail::ResponseSink& sink_;
+  FailureReport failed_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;

@@ -23,6 +23,9 @@ class ObserverList final : public RequestObserver {
   void on_request(const RequestRecord& record) override {
     for (RequestObserver* observer : observers_) observer->on_request(record);
   }
+  void on_handler_error(std::string_view method, std::string_view error_type) override {
+    for (RequestObserver* observer : observers_) observer->on_handler_error(method, error_type);
+  }
 
  private:
   std::vector<RequestObserver*> observers_;

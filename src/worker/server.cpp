@@ -17,6 +17,7 @@
 #include "core/log.hpp"
 #include "core/loop.hpp"
 #include "http/parser.hpp"
+#include "worker/exception_type.hpp"
 
 namespace prefork::worker {
 namespace {
@@ -99,7 +100,12 @@ Server::Server(const Boot& boot, App& app)
   uv_loop_init(&loop_);
   loop_thread_ = std::this_thread::get_id();
   if (config_.worker_class == "threads") {
-    pool_ = std::make_unique<HandlerPool>(app_, *this, config_.threads);
+    pool_ = std::make_unique<HandlerPool>(
+        app_, *this, config_.threads, [this](std::string_view method, std::string error_type) {
+          post([this, method, error_type = std::move(error_type)] {
+            tell_handler_failed(method, error_type);
+          });
+        });
   } else {
     sync_app_ = dynamic_cast<SyncApp*>(&app_);
   }
@@ -359,10 +365,12 @@ void Server::dispatch(Connection& connection, Exchange& exchange) {
       connection.answer(exchange, response);
     } catch (const std::exception& error) {
       log::error("handler failed: ", error.what());
+      handler_failed(method_label(exchange.request.method()));
       connection.answer(
           exchange, Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n"));
     } catch (...) {
       log::error("handler failed with a non-standard exception");
+      handler_failed(method_label(exchange.request.method()));
       connection.answer(
           exchange, Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n"));
     }
@@ -373,14 +381,26 @@ void Server::dispatch(Connection& connection, Exchange& exchange) {
     pool_->submit(exchange.request, token);
     return;
   }
-  // An exception destroys the Responder unsent, which answers 500.
+  // Read first: an exception destroys the Responder unsent, which answers 500 and may release
+  // the request before the catch runs.
+  std::string_view method = method_label(exchange.request.method());
   try {
     app_.handle(exchange.request, Responder(this, token));
   } catch (const std::exception& error) {
     log::error("handler failed: ", error.what());
+    handler_failed(method);
   } catch (...) {
     log::error("handler failed with a non-standard exception");
+    handler_failed(method);
   }
+}
+
+void Server::handler_failed(std::string_view method) {
+  if (boot_.observer) tell_handler_failed(method, current_exception_type());
+}
+
+void Server::tell_handler_failed(std::string_view method, std::string_view error_type) {
+  if (boot_.observer) boot_.observer->on_handler_error(method, error_type);
 }
 
 void Server::count_request() {

@@ -124,6 +124,9 @@ class Server final : public Worker, public detail::ResponseSink {
   void update_polling();
   void close_listener(Listener& listener);
   void count_request();
+  // Inside a handler's catch: the observers count the exception (on the loop).
+  void handler_failed(std::string_view method);
+  void tell_handler_failed(std::string_view method, std::string_view error_type);
   void deliver_remote_answers();
   void finish_if_drained();
   void close_own_handles();

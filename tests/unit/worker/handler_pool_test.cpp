@@ -1,5 +1,6 @@
 // worker_class = "threads": handlers run on the pool's threads, every request gets exactly one
-// answer (500 when the handler throws or drops its Responder), and the pool stops cleanly.
+// answer (500 when the handler throws or drops its Responder), a throw is reported with its
+// type, and the pool stops cleanly.
 #include "worker/handler_pool.hpp"
 
 #include <doctest/doctest.h>
@@ -10,7 +11,9 @@
 #include <mutex>
 #include <set>
 #include <stdexcept>
+#include <string>
 #include <thread>
+#include <vector>
 
 using prefork::Request;
 using prefork::Responder;
@@ -68,14 +71,27 @@ class TestApp final : public prefork::App {
   std::set<std::thread::id> threads;
 };
 
+// What the pool reports of handlers' exceptions, from its threads.
+struct Failures {
+  std::mutex mutex;
+  std::vector<std::string> reported;  // "METHOD TYPE"
+  HandlerPool::FailureReport report() {
+    return [this](std::string_view method, std::string error_type) {
+      std::lock_guard lock(mutex);
+      reported.push_back(std::string(method) + " " + error_type);
+    };
+  }
+};
+
 }  // namespace
 
 TEST_CASE("every request is answered once, off the caller's thread; failures answer 500") {
   TestApp app;
   Answers answers;
+  Failures failures;
   Request request{Request::Fields{}};
   {
-    HandlerPool pool(app, answers, 4);
+    HandlerPool pool(app, answers, 4, failures.report());
     for (std::uint64_t token = 1; token <= 100; ++token) pool.submit(request, token);
     REQUIRE(answers.wait_for(100));
   }
@@ -86,13 +102,16 @@ TEST_CASE("every request is answered once, off the caller's thread; failures ans
   int failed = 0;
   for (std::uint64_t token = 1; token <= 100; ++token) failed += answers.status(token) == 500;
   CHECK(failed == 2);
+  // The throw, not the dropped Responder; a request without a method is labelled OTHER.
+  CHECK(failures.reported == std::vector<std::string>{"OTHER std::runtime_error"});
 }
 
 TEST_CASE("a pool stops with no work, and with fewer than one thread asked it has one") {
   TestApp app;
   Answers answers;
   Request request{Request::Fields{}};
-  HandlerPool pool(app, answers, 0);
+  Failures failures;
+  HandlerPool pool(app, answers, 0, failures.report());
   pool.submit(request, 7);
   CHECK(answers.wait_for(1));
 }
