@@ -120,6 +120,28 @@ TEST_CASE("error_handling counts a handler's exception by its type, and a malfor
   check_errors_counted(prefork.port, prefork.metrics);
 }
 
+// Every sample name of the exporter's metrics (its metrics.py), as its dashboards and documented
+// queries use them: all in one scrape once a request has failed.
+TEST_CASE("a scrape holds every metric name of the exporter's") {
+  TempDir directory;
+  Prefork prefork(directory.write("prefork.toml", file_config()), 1);
+  check_errors_counted(prefork.port, prefork.metrics);
+  std::string text = scrape(prefork.metrics);
+  INFO(text);
+  for (const char* name :
+       {"gunicorn_worker_requests_total", "gunicorn_worker_request_duration_seconds_bucket",
+        "gunicorn_worker_request_duration_seconds_count",
+        "gunicorn_worker_request_size_bytes_bucket", "gunicorn_worker_response_size_bytes_bucket",
+        "gunicorn_worker_memory_bytes", "gunicorn_worker_cpu_percent",
+        "gunicorn_worker_uptime_seconds", "gunicorn_worker_state",
+        "gunicorn_worker_failed_requests_total", "gunicorn_worker_error_handling_total",
+        "gunicorn_worker_restart_total", "gunicorn_worker_restart_count_total",
+        "gunicorn_master_worker_restart_total", "gunicorn_master_worker_restart_count_total"}) {
+    INFO(name);
+    CHECK(text.find(std::string("\n") + name + "{") != std::string::npos);
+  }
+}
+
 TEST_CASE("error_handling counts a handler's exception on a handler thread") {
   TempDir directory;
   Prefork prefork(directory.write("prefork.toml", file_config()), 1,
