@@ -192,6 +192,46 @@ TEST_CASE("redis storage: a graceful stop flushes what the timer has not sent ye
   CHECK(find(families, "gunicorn_worker_state", worker_7) == 0.0);
 }
 
+namespace {
+
+// Throws from handle() itself, as an async app's bug would: a standard exception, or an int.
+class ThrowingAsyncApp final : public App {
+ public:
+  void handle(const Request& request, Responder) override {
+    if (request.path() == "/int") throw 42;
+    throw std::out_of_range("no such item");
+  }
+  static std::unique_ptr<App> make(const AppConfig&) {
+    return std::make_unique<ThrowingAsyncApp>();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("an async handler's exceptions count in error_handling by their type") {
+  TempDir directory;
+  WorkerProcess worker(test_config(), ThrowingAsyncApp::make, {directory.path, -1, 7});
+  REQUIRE(worker.booted());
+  send_requests(worker.port(), 1, "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+  send_requests(worker.port(), 2, "GET /int HTTP/1.1\r\nHost: h\r\n\r\n");
+  // Counted in the catch, just after the 500 has gone out: waited for, not read at once.
+  const std::string name = "gunicorn_worker_error_handling_total";
+  const metrics::Labels thrown = {{"worker_id", "7"},
+                                  {"method", "POST"},
+                                  {"endpoint", "other"},
+                                  {"error_type", "std::out_of_range"}};
+  const metrics::Labels thrown_int = {
+      {"worker_id", "7"}, {"method", "GET"}, {"endpoint", "other"}, {"error_type", "int"}};
+  storage::file::FileCollector collector(directory.path);
+  std::vector<metrics::Family> families;
+  CHECK(eventually([&] {
+    families = collector.collect();
+    return find(families, name, thrown) == 1.0 && find(families, name, thrown_int) == 2.0;
+  }));
+  CHECK(find(families, "gunicorn_worker_failed_requests_total",
+             {{"worker_id", "7"}, {"status_class", "5xx"}, {"method", "GET"}}) == 2.0);
+}
+
 TEST_CASE("failed requests are labelled by a bounded method set") {
   CHECK(worker::method_label("GET") == "GET");
   CHECK(worker::method_label("PATCH") == "PATCH");
