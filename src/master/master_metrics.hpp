@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <prefork/metrics.hpp>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "core/uv_handle.hpp"
 #include "master/reap_observer.hpp"
 #include "master/scrape_gate.hpp"
+#include "metrics/process_metrics.hpp"
 #include "net/tls/server_session.hpp"
 #include "storage/backend.hpp"
 
@@ -50,6 +52,7 @@ class MasterMetrics final : public ReapObserver {
 
  private:
   void make_registry();
+  void start_process_timer(uv_loop_t* loop);
 
   config::Config config_;
   std::unique_ptr<storage::Backend> backend_;
@@ -60,6 +63,8 @@ class MasterMetrics final : public ReapObserver {
   metrics::Gauge* workers_ = nullptr;
   metrics::Counter* signals_ = nullptr;
   metrics::Counter* tls_failures_ = nullptr;
+  std::optional<metrics::ProcessMetrics> process_;  // worker_id "master"
+  UvTimer process_timer_;
   bool shut_down_ = false;
 };
 

@@ -6,12 +6,13 @@
 //   {prefix}_worker_response_size_bytes            histogram (byte buckets)
 //   {prefix}_worker_failed_requests_total          counter {method, status_class, error_type}
 //   {prefix}_worker_memory_bytes                   gauge, RSS
-//   {prefix}_worker_cpu_percent                    gauge, 100 = one core
+//   {prefix}_worker_cpu_percent                    gauge, over the last minute, 100 = one core
 //   {prefix}_worker_uptime_seconds                 gauge
 //   {prefix}_worker_state                          gauge: 1 serving, 0 stopping
 //   {prefix}_worker_accept_errors_total            counter: accept() failures (EMFILE, ENFILE…)
 //   {prefix}_worker_tls_handshake_errors_total     counter {reason}: TLS connections that failed
-// Gauges use the liveall mode: a dead worker's gauges disappear with it.
+// Gauges use the liveall mode: a dead worker's gauges disappear with it. And prometheus_client's
+// process_* metrics, labelled worker_id too (metrics/process_metrics.hpp).
 #pragma once
 
 #include <prefork/metrics.hpp>
@@ -20,8 +21,9 @@
 
 #include "net/tls/server_session.hpp"
 
+#include "metrics/process_metrics.hpp"
+#include "worker/cpu_window.hpp"
 #include "worker/observer.hpp"
-#include "worker/process_stats.hpp"
 
 namespace prefork::worker {
 
@@ -34,7 +36,7 @@ class BuiltinMetrics final : public RequestObserver {
   // allocating) only for failed requests.
   void on_request(const RequestRecord& record) override;
 
-  // Memory, CPU and uptime, read now.
+  // Memory, CPU, uptime and the process_* metrics, read now.
   void update_process_gauges();
   void mark_stopping() { state_.set(0); }
   metrics::CounterChild& accept_errors() { return accept_errors_; }
@@ -54,7 +56,8 @@ class BuiltinMetrics final : public RequestObserver {
   metrics::CounterChild& accept_errors_;
   metrics::Counter& tls_failures_;
   double started_at_;
-  CpuUsage cpu_usage_;
+  metrics::ProcessMetrics process_;
+  CpuWindow cpu_window_;
 };
 
 // The method as a label value: one of the standard methods, else "OTHER" (bounded cardinality
