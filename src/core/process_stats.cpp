@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <charconv>
+#include <ctime>
 #include <fstream>
 #include <memory>
 #include <sstream>
@@ -70,14 +71,10 @@ double max_fds() {
   return double(limit.rlim_cur);
 }
 
-// /proc/stat's btime: the boot time in seconds since the epoch.
-double boot_time_seconds() {
-  std::ifstream stat("/proc/stat");
-  std::string line;
-  while (std::getline(stat, line)) {
-    if (line.starts_with("btime ")) return number_or_negative(std::string_view(line).substr(6));
-  }
-  return -1;
+double clock_seconds(clockid_t clock) {
+  timespec now = {};
+  clock_gettime(clock, &now);
+  return double(now.tv_sec) + now.tv_nsec / 1e9;
 }
 
 // Field 22 of /proc/self/stat, in clock ticks since boot. The fields are counted after the
@@ -112,11 +109,11 @@ ProcessStats read_process_stats() {
 }
 
 double process_start_time_seconds() {
-  double boot = boot_time_seconds();
   double ticks = start_ticks_since_boot();
   long ticks_per_second = sysconf(_SC_CLK_TCK);
-  if (boot < 0 || ticks < 0 || ticks_per_second <= 0) return -1;
-  return boot + ticks / double(ticks_per_second);
+  if (ticks < 0 || ticks_per_second <= 0) return -1;
+  double age = clock_seconds(CLOCK_BOOTTIME) - ticks / double(ticks_per_second);
+  return clock_seconds(CLOCK_REALTIME) - age;
 }
 
 }  // namespace prefork

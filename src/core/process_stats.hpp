@@ -16,9 +16,10 @@ struct ProcessStats {
 
 ProcessStats read_process_stats();
 
-// When this process started, in seconds since the epoch: the boot time (/proc/stat's btime) plus
-// /proc/self/stat's starttime, as prometheus_client computes it. -1 when /proc cannot tell. A
-// process's start time never changes: read it once.
+// When this process started, in seconds since the epoch: now, less the process's age (the time
+// since boot, less /proc/self/stat's starttime). prometheus_client adds starttime to /proc/stat's
+// btime instead, which is whole seconds and fixed at boot, however the wall clock was set since.
+// -1 when /proc cannot tell. A process's start time never changes: read it once.
 double process_start_time_seconds();
 
 }  // namespace prefork

@@ -43,7 +43,7 @@ void check_process_gauges(const std::string& text, pid_t pid, double earliest, d
   CHECK(resident > 0);
   CHECK(sum_of(text, "process_virtual_memory_bytes", label) >= resident);
   double started = sum_of(text, "process_start_time_seconds", label);
-  // /proc's boot time is whole seconds: a second either way.
+  // earliest and latest are time(), whole seconds: a second either way.
   CHECK(started >= earliest - 1);
   CHECK(started <= latest + 1);
   CHECK(sum_of(text, "process_open_fds", label) > 0);
