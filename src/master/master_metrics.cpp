@@ -4,12 +4,20 @@
 #include <cctype>
 #include <csignal>
 #include <cstring>
+#include <prefork/version.hpp>
 #include <string>
 
 #include "core/log.hpp"
 #include "core/signal_name.hpp"
 
 namespace prefork::master {
+namespace {
+
+// As often as a worker reads its own (worker/worker_metrics.cpp).
+constexpr std::uint64_t process_period_ms = 1000;
+
+}  // namespace
+
 std::unique_ptr<MasterMetrics> MasterMetrics::start(const config::Config& config, uv_loop_t* loop) {
   if (!config.metrics.enabled) {
     log::info("Metrics: off");
@@ -23,6 +31,7 @@ MasterMetrics::MasterMetrics(const config::Config& config, uv_loop_t* loop)
       backend_(storage::open_backend(config_, loop)),
       gate_(loop, *backend_, config_.metrics.scrape_timeout) {
   make_registry();
+  start_process_timer(loop);
 }
 
 MasterMetrics::~MasterMetrics() {
@@ -32,6 +41,7 @@ MasterMetrics::~MasterMetrics() {
 void MasterMetrics::shut_down() {
   if (shut_down_) return;
   shut_down_ = true;
+  process_timer_.reset();
   gate_.close();
   backend_->shut_down();
 }
@@ -64,7 +74,34 @@ void MasterMetrics::make_registry() {
               "(/health: degraded), else 0.",
               {}, "livemax")
       .set(backend_->redis_fallback() ? 1 : 0);
+  // Fixed name, whatever the prefix: it describes prefork, not the gunicorn it stands in for.
+  registry_
+      ->gauge("prefork_build_info",
+              "prefork's version and the app ABI (abi_version) it loads; always 1.",
+              {"version", "abi"}, "livemax")
+      .labels({version, std::to_string(abi_version)})
+      .set(1);
+  process_.emplace(*registry_, "master");
+  process_->update();
   backend_->master_values_changed();
+}
+
+// The master's process_* metrics are read on a timer, as a worker's, rather than at scrape time:
+// with Redis a scrape reads what was written before it, and the gauges agree in time with the
+// workers'.
+void MasterMetrics::start_process_timer(uv_loop_t* loop) {
+  process_timer_ = UvTimer(loop, uv_timer_init);
+  process_timer_->data = this;
+  uv_timer_start(
+      process_timer_.get(),
+      [](uv_timer_t* timer) {
+        auto* self = static_cast<MasterMetrics*>(timer->data);
+        self->process_->update();
+        self->backend_->master_values_changed();
+      },
+      process_period_ms, process_period_ms);
+  // Never keeps the loop alive on its own.
+  uv_unref(process_timer_.base());
 }
 
 storage::WorkerPlace MasterMetrics::prepare_worker() {

@@ -10,6 +10,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <prefork/metrics.hpp>
 #include <string>
 #include <vector>
@@ -20,6 +21,7 @@
 #include "master/reap_observer.hpp"
 #include "master/restart_metrics.hpp"
 #include "master/scrape_gate.hpp"
+#include "metrics/process_metrics.hpp"
 #include "net/tls/server_session.hpp"
 #include "storage/backend.hpp"
 
@@ -51,6 +53,7 @@ class MasterMetrics final : public ReapObserver {
 
  private:
   void make_registry();
+  void start_process_timer(uv_loop_t* loop);
 
   config::Config config_;
   std::unique_ptr<storage::Backend> backend_;
@@ -62,6 +65,8 @@ class MasterMetrics final : public ReapObserver {
   metrics::Gauge* workers_ = nullptr;
   metrics::Counter* signals_ = nullptr;
   metrics::Counter* tls_failures_ = nullptr;
+  std::optional<metrics::ProcessMetrics> process_;  // worker_id "master"
+  UvTimer process_timer_;
   bool shut_down_ = false;
 };
 

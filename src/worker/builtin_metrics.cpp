@@ -2,6 +2,8 @@
 
 #include <array>
 
+#include "core/clock.hpp"
+
 namespace prefork::worker {
 namespace {
 
@@ -50,7 +52,8 @@ BuiltinMetrics::BuiltinMetrics(metrics::Registry& registry, const std::string& p
                   .labels({worker_id_})),
       cpu_(registry
                .gauge(prefix + "_worker_cpu_percent",
-                      "CPU use of the worker since the previous sample (100 = one core).",
+                      "CPU use of the worker over the last minute, from "
+                      "process_cpu_seconds_total (100 = one core).",
                       {"worker_id"}, "liveall")
                .labels({worker_id_})),
       uptime_(registry
@@ -77,7 +80,8 @@ BuiltinMetrics::BuiltinMetrics(metrics::Registry& registry, const std::string& p
           "Errors handled by the worker: exceptions of handlers (error_type: their type) and "
           "requests rejected before they were parsed (invalid_request).",
           {"worker_id", "method", "endpoint", "error_type"})),
-      started_at_(metrics::detail::now_seconds()) {
+      started_at_(metrics::detail::now_seconds()),
+      process_(registry, worker_id_) {
   state_.set(1);
   update_process_gauges();
 }
@@ -110,9 +114,9 @@ void BuiltinMetrics::count_tls_failure(net::tls::Failure failure) {
 }
 
 void BuiltinMetrics::update_process_gauges() {
-  double memory = resident_memory_bytes();
-  if (memory >= 0) memory_.set(memory);
-  cpu_.set(cpu_usage_.percent_since_last());
+  ProcessStats stats = process_.update();
+  if (stats.resident_bytes >= 0) memory_.set(stats.resident_bytes);
+  if (stats.cpu_seconds >= 0) cpu_.set(cpu_window_.add(monotonic_usec() / 1e6, stats.cpu_seconds));
   uptime_.set(metrics::detail::now_seconds() - started_at_);
 }
 

@@ -6,7 +6,7 @@
 //   {prefix}_worker_response_size_bytes            histogram (byte buckets)
 //   {prefix}_worker_failed_requests_total          counter {method, status_class, error_type}
 //   {prefix}_worker_memory_bytes                   gauge, RSS
-//   {prefix}_worker_cpu_percent                    gauge, 100 = one core
+//   {prefix}_worker_cpu_percent                    gauge, over the last minute, 100 = one core
 //   {prefix}_worker_uptime_seconds                 gauge
 //   {prefix}_worker_state                          gauge: 1 serving, 0 stopping
 //   {prefix}_worker_accept_errors_total            counter: accept() failures (EMFILE, ENFILE…)
@@ -14,7 +14,8 @@
 //   {prefix}_worker_error_handling_total           counter {method, endpoint, error_type}: a
 //       handler's exception (error_type its type) or a request rejected unparsed
 //       ("invalid_request"); endpoint is always "other" (the exporter's raw path is unbounded)
-// Gauges use the liveall mode: a dead worker's gauges disappear with it.
+// Gauges use the liveall mode: a dead worker's gauges disappear with it. And prometheus_client's
+// process_* metrics, labelled worker_id too (metrics/process_metrics.hpp).
 #pragma once
 
 #include <prefork/metrics.hpp>
@@ -23,8 +24,9 @@
 
 #include "net/tls/server_session.hpp"
 
+#include "metrics/process_metrics.hpp"
+#include "worker/cpu_window.hpp"
 #include "worker/observer.hpp"
-#include "worker/process_stats.hpp"
 
 namespace prefork::worker {
 
@@ -38,7 +40,7 @@ class BuiltinMetrics final : public RequestObserver {
   void on_request(const RequestRecord& record) override;
   void on_handler_error(std::string_view method, std::string_view error_type) override;
 
-  // Memory, CPU and uptime, read now.
+  // Memory, CPU, uptime and the process_* metrics, read now.
   void update_process_gauges();
   void mark_stopping() { state_.set(0); }
   metrics::CounterChild& accept_errors() { return accept_errors_; }
@@ -61,7 +63,8 @@ class BuiltinMetrics final : public RequestObserver {
   metrics::Counter& tls_failures_;
   metrics::Counter& errors_handled_;
   double started_at_;
-  CpuUsage cpu_usage_;
+  metrics::ProcessMetrics process_;
+  CpuWindow cpu_window_;
 };
 
 // The method as a label value: one of the standard methods, else "OTHER" (bounded cardinality
