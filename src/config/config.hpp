@@ -63,7 +63,8 @@ struct Redis {
   int port = 6379;                         // REDIS_PORT
   int db = 0;                              // REDIS_DB
   std::string key_prefix = "gunicorn";     // REDIS_KEY_PREFIX
-  int ttl_seconds = 300;                   // REDIS_TTL_SECONDS
+  int ttl_seconds = 300;                   // REDIS_TTL_SECONDS; 0 = keys never expire
+  bool ttl_disabled = false;               // REDIS_TTL_DISABLED: keys never expire
   std::string username;                    // REDIS_USERNAME: an ACL user; "" = the default user
   std::string password;                    // REDIS_PASSWORD
   bool ssl = false;                        // REDIS_SSL; a rediss:// URL sets it too
@@ -83,6 +84,9 @@ struct Redis {
   double command_timeout = 5;  // seconds
   bool debug = false;          // REDIS_DEBUG
 
+  // The expiry metric keys get, in seconds; 0 = none (the exporter's rule: disabled, or a TTL
+  // of 0).
+  int key_ttl() const { return ttl_disabled ? 0 : ttl_seconds; }
   bool operator==(const Redis&) const = default;
 };
 
@@ -96,7 +100,16 @@ struct Metrics {
   std::string instance;             // keys use "{instance}-{pid}" when set
   std::string scope = "instance";   // "instance" or "fleet": whose series /metrics serves
   std::string prefix = "gunicorn";  // metric name prefix of the built-in metrics
-  bool debug = false;               // PROMETHEUS_DEBUG
+  // Bounds of the built-in histograms (+Inf is added): prometheus_client's default duration
+  // buckets, the exporter's (0.1 … 60) and sub-millisecond ones for a C++ server.
+  std::vector<double> duration_buckets = {0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                          0.025,  0.05,    0.075,  0.1,   0.25,   0.5,   0.75,
+                                          1,      2.5,     5,      7.5,   10,     30,    60};
+  // Request and response sizes: the exporter's (1 KiB … 4 MiB) and a few either side.
+  std::vector<double> size_buckets = {64,    256,    1024,    4096,    16384,
+                                      65536, 262144, 1048576, 4194304, 16777216};
+  bool cleanup_db_files = true;  // CLEANUP_DB_FILES: fold and remove a dead worker's .db files
+  bool debug = false;            // PROMETHEUS_DEBUG
   // HTTPS for /metrics, with the exporter's variables: on when certfile and keyfile are set.
   std::string ssl_certfile;               // PROMETHEUS_SSL_CERTFILE
   std::string ssl_keyfile;                // PROMETHEUS_SSL_KEYFILE

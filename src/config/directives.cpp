@@ -13,6 +13,7 @@
 #include <cerrno>
 #include <charconv>
 #include <climits>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <initializer_list>
@@ -27,6 +28,13 @@ std::string text_of(Number value) {
   char text[32];
   auto [end, error] = std::to_chars(text, text + sizeof text, value);
   return error == std::errc() ? std::string(text, end) : std::string();
+}
+
+// A histogram bound as people write it, 0.0001 rather than 1e-04, where that is short enough.
+std::string bound_text(double value) {
+  char text[32];
+  auto [end, error] = std::to_chars(text, text + sizeof text, value, std::chars_format::fixed);
+  return error == std::errc() ? std::string(text, end) : text_of(value);
 }
 
 Status check_range(std::int64_t value, std::int64_t min, std::int64_t max) {
@@ -373,6 +381,38 @@ Status set_metric_prefix(Config& config, const Input& input) {
   return {};
 }
 
+// Histogram bounds: a non-empty TOML array of finite numbers, each greater than the one before
+// (prometheus_client's rule) and none negative (durations and sizes are not). +Inf is added by
+// the histogram.
+Status set_buckets(std::vector<double>& field, const Input& input) {
+  if (input.type != Input::Type::array) {
+    return Status::error(
+        std::string("expected an array of numbers, e.g. [0.001, 0.01, 0.1], got ") +
+        describe(input.type));
+  }
+  if (input.items.empty()) return Status::error("must not be empty: a histogram needs a bound");
+  std::vector<double> bounds;
+  for (std::size_t i = 0; i < input.items.size(); ++i) {
+    const Input& item = input.items[i];
+    std::string element = "element " + std::to_string(i + 1);
+    if (item.type == Input::Type::number && item.number == INFINITY)
+      return Status::error(element + ": +Inf is added by itself, leave it out");
+    double bound = 0;
+    if (Status status = read_number(item, bound); !status.ok())
+      return Status::error(element + ": " + status.message());
+    if (bound < 0)
+      return Status::error(element + ": must not be negative, got " + bound_text(bound));
+    if (!bounds.empty() && bound <= bounds.back()) {
+      return Status::error(element + " (" + bound_text(bound) + "): must be greater than element " +
+                           std::to_string(i) + " (" + bound_text(bounds.back()) +
+                           "): bounds go up strictly");
+    }
+    bounds.push_back(bound);
+  }
+  field = std::move(bounds);
+  return {};
+}
+
 // The instance becomes part of Redis keys ("{instance}-{pid}"), where ':' separates fields
 // and, in a cluster, braces mark the hash tag.
 Status set_instance(Config& config, const Input& input) {
@@ -405,6 +445,13 @@ std::string shown(const std::vector<std::string>& values) {
   if (values.empty()) return std::string(unset_text);
   std::string text;
   for (const std::string& value : values) text += (text.empty() ? "" : ", ") + quoted(value);
+  return "[" + text + "]";
+}
+
+// A TOML array of numbers.
+std::string shown(const std::vector<double>& values) {
+  std::string text;
+  for (double value : values) text += (text.empty() ? "" : ", ") + bound_text(value);
   return "[" + text + "]";
 }
 
@@ -488,13 +535,13 @@ constexpr Directive table[] = {
   {"worker_connections", "", "worker-connections", 0, "N", false, show<&Config::worker_connections>,
    "open connections per worker at most",
    [](Config& c, const Input& in) { return set_int(c.worker_connections, in, 1); }},
-  {"timeout", "", "timeout", 't', "SECONDS", false, show<&Config::timeout>,
+  {"timeout", "GUNICORN_TIMEOUT", "timeout", 't', "SECONDS", false, show<&Config::timeout>,
    "a worker silent this long is killed and replaced; 0 disables",
    [](Config& c, const Input& in) { return set_seconds(c.timeout, in, true); }},
   {"graceful_timeout", "", "graceful-timeout", 0, "SECONDS", false, show<&Config::graceful_timeout>,
    "time for in-flight requests at graceful stop, then SIGKILL",
    [](Config& c, const Input& in) { return set_seconds(c.graceful_timeout, in, true); }},
-  {"keepalive", "", "keep-alive", 0, "SECONDS", false, show<&Config::keepalive>,
+  {"keepalive", "GUNICORN_KEEPALIVE", "keep-alive", 0, "SECONDS", false, show<&Config::keepalive>,
    "idle keep-alive connection timeout; 0 disables keep-alive",
    [](Config& c, const Input& in) { return set_seconds(c.keepalive, in, true); }},
   {"max_requests", "", "max-requests", 0, "N", false, show<&Config::max_requests>,
@@ -649,8 +696,12 @@ constexpr Directive table[] = {
    [](Config& c, const Input& in) { return set_word(c.redis.key_prefix, in, "a key prefix"); }},
   {"redis.ttl_seconds", "REDIS_TTL_SECONDS", "", 0, "", false,
    show_in<&Config::redis, &Redis::ttl_seconds>,
-   "expiry of metric keys; live processes refresh it",
-   [](Config& c, const Input& in) { return set_int(c.redis.ttl_seconds, in, 1); }},
+   "expiry of metric keys; live processes refresh it; 0 = keys never expire",
+   [](Config& c, const Input& in) { return set_int(c.redis.ttl_seconds, in, 0); }},
+  {"redis.ttl_disabled", "REDIS_TTL_DISABLED", "", 0, "", false,
+   show_in<&Config::redis, &Redis::ttl_disabled>,
+   "metric keys never expire (ttl_seconds is not used)",
+   [](Config& c, const Input& in) { return set_bool(c.redis.ttl_disabled, in); }},
   {"redis.username", "REDIS_USERNAME", "", 0, "", false, show_in<&Config::redis, &Redis::username>,
    "Redis ACL user (AUTH USER PASSWORD)",
    [](Config& c, const Input& in) { return set_string(c.redis.username, in); }},
@@ -722,6 +773,11 @@ constexpr Directive table[] = {
   {"metrics.multiproc_dir", "PROMETHEUS_MULTIPROC_DIR", "", 0, "", false, show_multiproc_dir,
    "directory of the .db files when Redis is off",
    [](Config& c, const Input& in) { return set_string(c.metrics.multiproc_dir, in); }},
+  {"metrics.cleanup_db_files", "CLEANUP_DB_FILES", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::cleanup_db_files>,
+   "a dead worker's .db files are folded into archive files and removed; false keeps them, as "
+   "prometheus_client does",
+   [](Config& c, const Input& in) { return set_bool(c.metrics.cleanup_db_files, in); }},
   {"metrics.flush_interval_ms", "", "", 0, "", false,
    show_in<&Config::metrics, &Metrics::flush_interval_ms>,
    "how often workers write changed values to Redis",
@@ -741,6 +797,13 @@ constexpr Directive table[] = {
   {"metrics.prefix", "", "", 0, "", false, show_in<&Config::metrics, &Metrics::prefix>,
    "name prefix of the built-in metrics",
    set_metric_prefix},
+  {"metrics.duration_buckets", "", "", 0, "", false,
+   show_in<&Config::metrics, &Metrics::duration_buckets>,
+   "bounds (seconds) of the request duration histogram; +Inf is added",
+   [](Config& c, const Input& in) { return set_buckets(c.metrics.duration_buckets, in); }},
+  {"metrics.size_buckets", "", "", 0, "", false, show_in<&Config::metrics, &Metrics::size_buckets>,
+   "bounds (bytes) of the request and response size histograms; +Inf is added",
+   [](Config& c, const Input& in) { return set_buckets(c.metrics.size_buckets, in); }},
   {"metrics.debug", "PROMETHEUS_DEBUG", "", 0, "", false,
    show_in<&Config::metrics, &Metrics::debug>, "log metrics details",
    [](Config& c, const Input& in) { return set_bool(c.metrics.debug, in); }},

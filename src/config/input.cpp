@@ -136,7 +136,7 @@ Status read_boolean(const Input& input, bool& out) {
   std::string word = to_lower(input.string);
   if (word == "true" || word == "1" || word == "yes" || word == "on") {
     out = true;
-  } else if (word == "false" || word == "0" || word == "no" || word == "off") {
+  } else if (word == "false" || word == "0" || word == "no" || word == "off" || word.empty()) {
     out = false;
   } else {
     return expected("a boolean (true/false, 1/0, yes/no, on/off)", input);

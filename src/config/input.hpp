@@ -35,7 +35,8 @@ Status read_integer(const Input& input, std::int64_t& out);
 // 0o22, 0x12, 0b10010 or 18, and a leading 0 for octal ("022"). A TOML integer is taken as is.
 Status read_integer_in_any_base(const Input& input, std::int64_t& out);
 Status read_number(const Input& input, double& out);
-// true/false/1/0/yes/no/on/off in any case for text (the exporter takes true/1/yes/on as true).
+// true/false/1/0/yes/no/on/off in any case for text (the exporter takes true/1/yes/on as true),
+// and "" as false, as the exporter reads a variable set to nothing (REDIS_ENABLED=).
 Status read_boolean(const Input& input, bool& out);
 Status read_string(const Input& input, std::string& out);
 // One string or an array of strings.

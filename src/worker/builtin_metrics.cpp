@@ -5,13 +5,6 @@
 #include "core/clock.hpp"
 
 namespace prefork::worker {
-namespace {
-
-std::vector<double> byte_buckets() {
-  return {64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216};
-}
-
-}  // namespace
 
 std::string_view method_label(std::string_view method) {
   static constexpr std::array<std::string_view, 9> known = {
@@ -23,7 +16,7 @@ std::string_view method_label(std::string_view method) {
 }
 
 BuiltinMetrics::BuiltinMetrics(metrics::Registry& registry, const std::string& prefix,
-                               int worker_id)
+                               int worker_id, const HistogramBounds& bounds)
     : worker_id_(std::to_string(worker_id)),
       requests_(registry
                     .counter(prefix + "_worker_requests_total", "Total number of requests handled.",
@@ -31,17 +24,17 @@ BuiltinMetrics::BuiltinMetrics(metrics::Registry& registry, const std::string& p
                     .labels({worker_id_})),
       duration_(registry
                     .histogram(prefix + "_worker_request_duration_seconds",
-                               "Request duration in seconds.", {"worker_id"})
+                               "Request duration in seconds.", {"worker_id"}, bounds.duration)
                     .labels({worker_id_})),
       request_size_(registry
                         .histogram(prefix + "_worker_request_size_bytes",
                                    "Request size in bytes (head and body as received).",
-                                   {"worker_id"}, byte_buckets())
+                                   {"worker_id"}, bounds.size)
                         .labels({worker_id_})),
       response_size_(registry
                          .histogram(prefix + "_worker_response_size_bytes",
                                     "Response size in bytes (as serialized).", {"worker_id"},
-                                    byte_buckets())
+                                    bounds.size)
                          .labels({worker_id_})),
       failed_(registry.counter(prefix + "_worker_failed_requests_total",
                                "Requests answered with a 4xx or 5xx status.",

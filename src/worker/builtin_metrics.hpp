@@ -1,9 +1,9 @@
 // The worker's built-in metrics (ARCHITECTURE.md), named as gunicorn-prometheus-exporter names them
 // under config.metrics.prefix, every series labelled worker_id:
 //   {prefix}_worker_requests_total                 counter
-//   {prefix}_worker_request_duration_seconds       histogram (prometheus_client's buckets)
-//   {prefix}_worker_request_size_bytes             histogram (byte buckets)
-//   {prefix}_worker_response_size_bytes            histogram (byte buckets)
+//   {prefix}_worker_request_duration_seconds       histogram (metrics.duration_buckets)
+//   {prefix}_worker_request_size_bytes             histogram (metrics.size_buckets)
+//   {prefix}_worker_response_size_bytes            histogram (metrics.size_buckets)
 //   {prefix}_worker_failed_requests_total          counter {method, status_class, error_type}
 //   {prefix}_worker_memory_bytes                   gauge, RSS
 //   {prefix}_worker_cpu_percent                    gauge, over the last minute, 100 = one core
@@ -21,6 +21,7 @@
 #include <prefork/metrics.hpp>
 
 #include <string>
+#include <vector>
 
 #include "net/tls/server_session.hpp"
 
@@ -30,10 +31,17 @@
 
 namespace prefork::worker {
 
+// The bounds of the built-in histograms, from the configuration (+Inf is added).
+struct HistogramBounds {
+  std::vector<double> duration;  // seconds
+  std::vector<double> size;      // bytes, requests and responses
+};
+
 class BuiltinMetrics final : public RequestObserver {
  public:
   // Declares the metrics in registry and keeps the children every request touches.
-  BuiltinMetrics(metrics::Registry& registry, const std::string& prefix, int worker_id);
+  BuiltinMetrics(metrics::Registry& registry, const std::string& prefix, int worker_id,
+                 const HistogramBounds& bounds);
 
   // Per request: plain adds into cells found at startup; labels are looked up (without
   // allocating) only for failed requests.

@@ -21,7 +21,8 @@ WorkerMetrics::WorkerMetrics(const Boot& boot, uv_loop_t* loop,
                              std::unique_ptr<storage::WorkerSink> sink)
     : sink_(std::move(sink)),
       registry_(sink_->make_store()),
-      builtin_(registry_, boot.config->metrics.prefix, boot.position),
+      builtin_(registry_, boot.config->metrics.prefix, boot.position,
+               {boot.config->metrics.duration_buckets, boot.config->metrics.size_buckets}),
       gauge_timer_(loop, uv_timer_init) {
   gauge_timer_->data = this;
   uv_timer_start(

@@ -66,9 +66,12 @@ WorkerPlace FileBackend::prepare_worker() {
 void FileBackend::worker_reaped(pid_t pid, std::function<void()> done) {
   std::string directory = directory_;
   std::string process = process_of(pid);
-  cleanups_.push({[directory, process] {
+  bool fold = config_.metrics.cleanup_db_files;
+  cleanups_.push({[directory, process, fold] {
                     FileCollector collector(directory);
-                    if (!collector.cleanup_dead_worker(process)) {
+                    bool clean = fold ? collector.cleanup_dead_worker(process)
+                                      : collector.mark_process_dead(process);
+                    if (!clean) {
                       for (const std::string& error : collector.errors())
                         log::error("Metrics: cleanup of ", process, ": ", error);
                     }

@@ -112,6 +112,14 @@ std::vector<metrics::Family> FileCollector::collect(metrics::KeyCache& keys) {
 }
 
 bool FileCollector::cleanup_dead_worker(const std::string& process) {
+  return remove_files_of(process, true);
+}
+
+bool FileCollector::mark_process_dead(const std::string& process) {
+  return remove_files_of(process, false);
+}
+
+bool FileCollector::remove_files_of(const std::string& process, bool fold) {
   errors_.clear();
   std::vector<std::string> names;
   if (Status listed = list_db_files(directory_, names); !listed) {
@@ -124,7 +132,7 @@ bool FileCollector::cleanup_dead_worker(const std::string& process) {
     std::string owner;
     if (!parse_db_file_name(name, kind, owner) || owner != process) continue;
     const bool archived = metrics::is_archived(kind);
-    if (!archived && !kind.is_live_gauge()) continue;
+    if (archived ? !fold : !kind.is_live_gauge()) continue;
     const std::string path = directory_ + "/" + name;
     if (Status folded = archived ? fold_file(directory_, kind, path) : Status(); !folded) {
       errors_.push_back(folded.message());

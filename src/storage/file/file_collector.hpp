@@ -40,10 +40,16 @@ class FileCollector {
   // then deletes those files. Returns false (and says why in errors()) when something could
   // not be read or removed; what could not be folded is left in place, never lost.
   bool cleanup_dead_worker(const std::string& process);
+  // prometheus_client's mark_process_dead (metrics.cleanup_db_files = false): deletes only the
+  // live gauge files of process; its other files stay, one set per process that ever ran.
+  bool mark_process_dead(const std::string& process);
 
   const std::string& directory() const { return directory_; }
 
  private:
+  // fold: cleanup_dead_worker; else mark_process_dead.
+  bool remove_files_of(const std::string& process, bool fold);
+
   std::string directory_;
   std::vector<std::string> errors_;
 };

@@ -9,6 +9,7 @@
 #include "storage/redis/errors.hpp"
 #include "storage/redis/reply.hpp"
 #include "storage/redis/storage_dict.hpp"
+#include "storage/redis/write_commands.hpp"
 
 namespace prefork::storage {
 namespace {
@@ -73,7 +74,7 @@ void reconcile_archived(const metrics::ValueKind& kind, metrics::StoredValue& st
 struct Writing {
   const RedisKeys& layout;
   std::string archive;
-  std::string ttl;
+  int ttl;
   std::string now;
 };
 
@@ -83,18 +84,18 @@ void append_archive_write(const Writing& writing, const std::string& member,
   std::string meta = writing.layout.meta(series.kind_token, writing.archive, series.md5);
   transaction.push_back({"HSET", metric, "value", format_double(series.value.value), "timestamp",
                          format_double(series.value.timestamp), "updated_at", writing.now});
-  transaction.push_back({"EXPIRE", metric, writing.ttl});
+  transaction.push_back(expiry(metric, writing.ttl));
   transaction.push_back({"HSET", meta, "original_key", series.original_key});
   transaction.push_back({"HSETNX", meta, "created_at", writing.now});
-  transaction.push_back({"EXPIRE", meta, writing.ttl});
+  transaction.push_back(expiry(meta, writing.ttl));
   transaction.push_back({"SADD", writing.layout.process(writing.archive), member});
 }
 
 // The archive's set and its place in the index.
 void append_archive_index(const Writing& writing, std::vector<Command>& transaction) {
-  transaction.push_back({"EXPIRE", writing.layout.process(writing.archive), writing.ttl});
+  transaction.push_back(expiry(writing.layout.process(writing.archive), writing.ttl));
   transaction.push_back({"SADD", writing.layout.processes(), writing.archive});
-  transaction.push_back({"EXPIRE", writing.layout.processes(), writing.ttl});
+  transaction.push_back(expiry(writing.layout.processes(), writing.ttl));
 }
 
 void throw_if_refused(const redisReply* exec, const char* doing) {
@@ -220,7 +221,7 @@ std::optional<CleanupResult> RedisStorageDict::try_cleanup(
       ++result.folded;
     }
   }
-  Writing writing{layout_, archive_name, std::to_string(ttl_seconds_), format_double(now())};
+  Writing writing{layout_, archive_name, ttl_seconds_, format_double(now())};
   for (const auto& [member, target] : archived) {
     if (target.folded) append_archive_write(writing, member, target.series, transaction);
   }
@@ -282,7 +283,7 @@ bool RedisStorageDict::try_restore_archive() {
                     metrics::ValueKind::parse(series.kind_token, kind);
     reconcile_archived(kind, target.value, in_redis, series.value);
   }
-  Writing writing{layout_, archive_name, std::to_string(ttl_seconds_), format_double(now())};
+  Writing writing{layout_, archive_name, ttl_seconds_, format_double(now())};
   std::vector<Command> transaction = {{"MULTI"}};
   for (const auto& [member, series] : restored) {
     append_archive_write(writing, member, series, transaction);

@@ -28,6 +28,7 @@ RedisFlusher::RedisFlusher(RedisStorageDict& dict, uv_loop_t* loop, Identified i
   events.lost = [](const std::string& reason) { log::warning("redis: flushing paused: ", reason); };
   connection_ = &dict_.client().attach(loop, std::move(events));
 
+  if (dict_.ttl_seconds() == 0) return;  // keys that never expire need no refresh
   // A third of the TTL leaves two chances to refresh before anything expires.
   std::uint64_t period_ms = std::max<std::uint64_t>(1000, dict_.ttl_seconds() * 1000ULL / 3);
   touch_timer_->data = this;

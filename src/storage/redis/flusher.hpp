@@ -2,7 +2,8 @@
 // it was given and sends changed ones in one pipelined batch per flush over the client's
 // libuv connection. When Redis goes away values keep accumulating here; after reconnecting it
 // re-sends everything (absolute values make that idempotent), so nothing written is lost even
-// if Redis restarted empty. A timer refreshes the TTLs of its processes and of the archive.
+// if Redis restarted empty. A timer refreshes the TTLs of its processes and of the archive
+// (none without a TTL).
 #pragma once
 
 #include <uv.h>

@@ -55,8 +55,8 @@ bool RedisStorageManager::setup() {
   } catch (const RedisError& error) {
     return refuse(error.what(), true);
   }
-  dict_ = std::make_unique<RedisStorageDict>(*client_, redis_.key_prefix, redis_.ttl_seconds,
-                                             instance_);
+  dict_ =
+      std::make_unique<RedisStorageDict>(*client_, redis_.key_prefix, redis_.key_ttl(), instance_);
   collector_ = std::make_unique<RedisMultiProcessCollector>(*dict_);
   log::info("redis: metrics stored in Redis at ", resolved->host, ":", resolved->port, "/",
             resolved->db, resolved->tls ? " over TLS" : "", " with prefix '", redis_.key_prefix,

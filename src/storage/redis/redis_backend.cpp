@@ -43,10 +43,14 @@ RedisBackend::RedisBackend(const config::Config& config, uv_loop_t* loop,
 }
 
 // At start, before any worker: the loop has nothing to do yet, so this may wait for Redis.
-// The archive is read first: the earlier run's processes fold into it.
+// The archive is read first: the earlier run's processes fold into it. Its keys then take this
+// run's expiry (none with redis.ttl_disabled): the run that wrote them may have had another,
+// and folds rewrite only the series they add to.
 void RedisBackend::cleanup_earlier_run() {
   try {
-    writes_->get_dict()->load_archive();
+    RedisStorageDict& dict = *writes_->get_dict();
+    dict.load_archive();
+    dict.touch({dict.archive()});
     std::size_t cleaned = writes_->cleanup_keys();
     if (cleaned) log::info("Metrics: cleaned up ", cleaned, " processes of an earlier run");
   } catch (const std::exception& error) {

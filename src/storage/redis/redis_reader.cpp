@@ -15,8 +15,7 @@ std::unique_ptr<ClusterFleet> cluster_fleet(const config::Config& config,
                                             const RedisEndpoint& endpoint) {
   if (scope_named(config.metrics.scope) != Scope::fleet || endpoint.cluster_nodes.empty())
     return nullptr;
-  return std::make_unique<ClusterFleet>(endpoint, config.redis.key_prefix,
-                                        config.redis.ttl_seconds);
+  return std::make_unique<ClusterFleet>(endpoint, config.redis.key_prefix, config.redis.key_ttl());
 }
 
 }  // namespace
@@ -25,7 +24,7 @@ RedisReader::RedisReader(const config::Config& config, uv_loop_t* loop,
                          const RedisEndpoint& endpoint)
     : loop_(loop),
       scrape_client_(endpoint),
-      scrape_dict_(scrape_client_, config.redis.key_prefix, config.redis.ttl_seconds,
+      scrape_dict_(scrape_client_, config.redis.key_prefix, config.redis.key_ttl(),
                    key_instance(config.redis, config.metrics.instance)),
       fleet_(cluster_fleet(config, endpoint)),
       collector_(scrape_dict_, scope_named(config.metrics.scope), fleet_.get()),

@@ -5,6 +5,13 @@ namespace prefork::storage::scripts {
 const std::string_view touch = R"lua(
 local prefix, ttl = ARGV[1], ARGV[2]
 local index = prefix .. ':processes'
+local function expire(key)
+  if ttl == '0' then
+    redis.call('PERSIST', key)
+  else
+    redis.call('EXPIRE', key, ttl)
+  end
+end
 for i = 3, #ARGV do
   local process = ARGV[i]
   local set = prefix .. ':process:' .. process
@@ -14,16 +21,16 @@ for i = 3, #ARGV do
     if colon then
       local base = prefix .. ':' .. string.sub(series, 1, colon - 1) .. ':' .. process
       local md5 = string.sub(series, colon + 1)
-      redis.call('EXPIRE', base .. ':metric:' .. md5, ttl)
-      redis.call('EXPIRE', base .. ':meta:' .. md5, ttl)
+      expire(base .. ':metric:' .. md5)
+      expire(base .. ':meta:' .. md5)
     end
   end
   if #members > 0 then
-    redis.call('EXPIRE', set, ttl)
+    expire(set)
     redis.call('SADD', index, process)
   end
 end
-redis.call('EXPIRE', index, ttl)
+expire(index)
 return 1
 )lua";
 

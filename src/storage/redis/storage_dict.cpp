@@ -91,7 +91,8 @@ void RedisStorageDict::write_values(const std::vector<metrics::ProcessValues>& b
 
 void RedisStorageDict::write_batch(const std::vector<metrics::ProcessValues>& batch) {
   double at = now();
-  if (client_.connections() != registered_on_ || at - registered_at_ >= ttl_seconds_ / 3.0) {
+  bool refresh = ttl_seconds_ > 0 && at - registered_at_ >= ttl_seconds_ / 3.0;
+  if (client_.connections() != registered_on_ || refresh) {
     registered_.clear();
     registered_on_ = client_.connections();
     registered_at_ = at;

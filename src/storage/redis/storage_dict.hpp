@@ -46,6 +46,7 @@ struct CleanupResult {
 class RedisStorageDict {
  public:
   // instance names the archive ("{instance}-archive", or "archive") that cleanup folds into.
+  // ttl_seconds 0: keys never expire (REDIS_TTL_DISABLED).
   RedisStorageDict(RedisStorageClient& client, std::string key_prefix, int ttl_seconds,
                    std::string instance = "");
   RedisStorageDict(const RedisStorageDict&) = delete;

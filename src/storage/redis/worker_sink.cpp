@@ -36,7 +36,7 @@ void RedisWorkerSink::start(const metrics::ValueStore& store) {
   }
   client_ = std::make_unique<RedisStorageClient>(*endpoint_);
   dict_ = std::make_unique<RedisStorageDict>(*client_, config_.redis.key_prefix,
-                                             config_.redis.ttl_seconds, instance);
+                                             config_.redis.key_ttl(), instance);
   flusher_ = std::make_unique<RedisFlusher>(*dict_, loop_, [this](long long client_id) {
     if (slot_store_) slot_store_->set_storage_client(double(client_id));
   });

@@ -1,4 +1,4 @@
-// The commands that store values: absolute HSETs (never HINCRBYFLOAT), EXPIRE on every key,
+// The commands that store values: absolute HSETs (never HINCRBYFLOAT), an expiry on every key,
 // and the index entries the collector finds processes by. Shared by the blocking and the
 // pipelined async writers so both store exactly the same thing.
 #pragma once
@@ -20,6 +20,10 @@ struct SeriesWrite {
   const metrics::StoredValue* value = nullptr;
   bool with_meta = true;  // also (re)write the meta hash and the index entry
 };
+
+// EXPIRE key ttl_seconds; with a TTL of 0 (keys never expire), PERSIST key: a key an earlier
+// run left with a TTL (a reused pid, the instance's archive) must not expire under this one.
+Command expiry(std::string key, int ttl_seconds);
 
 // HSET metric value/timestamp/updated_at + EXPIRE; with meta: HSET original_key, HSETNX
 // created_at, EXPIRE, SADD to the process set.

@@ -27,16 +27,41 @@ TEST_CASE("every exporter variable reaches its setting") {
   CHECK(config.metrics.debug);
 }
 
-TEST_CASE("booleans accept true/false/1/0/yes/no/on/off in any case") {
+TEST_CASE("booleans accept true/false/1/0/yes/no/on/off in any case, and empty as false") {
   for (const char* yes : {"true", "TRUE", "1", "yes", "Yes", "on", "ON"}) {
     CHECK(loaded({}, {std::string("REDIS_ENABLED=") + yes}).redis.enabled);
   }
-  for (const char* no : {"false", "False", "0", "no", "NO", "off", "Off"}) {
+  for (const char* no : {"false", "False", "0", "no", "NO", "off", "Off", ""}) {
     CHECK_FALSE(loaded({}, {std::string("REDIS_ENABLED=") + no}).redis.enabled);
   }
   CHECK(error_of({}, {"REDIS_DEBUG=maybe"}) ==
         "environment: REDIS_DEBUG: expected a boolean (true/false, 1/0, yes/no, on/off), got "
         "\"maybe\"");
+}
+
+TEST_CASE("the exporter's GUNICORN_TIMEOUT and GUNICORN_KEEPALIVE set timeout and keepalive") {
+  Config config = loaded({}, {"GUNICORN_TIMEOUT=90", "GUNICORN_KEEPALIVE=0.5"});
+  CHECK(config.timeout == 90);
+  CHECK(config.keepalive == 0.5);
+  CHECK(loaded({"--timeout", "10"}, {"GUNICORN_TIMEOUT=90"}).timeout == 10);
+  CHECK(error_of({}, {"GUNICORN_KEEPALIVE=-1"}) ==
+        "environment: GUNICORN_KEEPALIVE: must not be negative, got -1");
+}
+
+TEST_CASE("REDIS_TTL_DISABLED, or a TTL of 0, means keys that never expire") {
+  CHECK(loaded({}).redis.key_ttl() == 300);
+  Config disabled = loaded({}, {"REDIS_TTL_DISABLED=true", "REDIS_TTL_SECONDS=60"});
+  CHECK(disabled.redis.ttl_disabled);
+  CHECK(disabled.redis.ttl_seconds == 60);
+  CHECK(disabled.redis.key_ttl() == 0);
+  CHECK(loaded({}, {"REDIS_TTL_DISABLED=off", "REDIS_TTL_SECONDS=60"}).redis.key_ttl() == 60);
+  CHECK(loaded({}, {"REDIS_TTL_SECONDS=0"}).redis.key_ttl() == 0);
+}
+
+TEST_CASE("CLEANUP_DB_FILES: dead workers' .db files are folded and removed unless false") {
+  CHECK(loaded({}).metrics.cleanup_db_files);
+  CHECK(loaded({}, {"CLEANUP_DB_FILES=yes"}).metrics.cleanup_db_files);
+  CHECK_FALSE(loaded({}, {"CLEANUP_DB_FILES=false"}).metrics.cleanup_db_files);
 }
 
 TEST_CASE("the first definition of a variable wins, as with getenv") {

@@ -1,6 +1,8 @@
 // Every way a TOML file can be wrong, each reported as "FILE:LINE: KEY: what is wrong".
 #include "load_helpers.hpp"
 
+#include <algorithm>
+
 using namespace prefork::config;
 using namespace prefork::config::testing;
 
@@ -63,7 +65,8 @@ TEST_CASE("each bad setting names file, line and key") {
        "redis.ssl_ca_certs: cannot read \"/nonexistent/ca.pem\": No such file or directory"},
       {"[redis]\nurl = \"rediss:/example:6380\"",
        "redis.url: expected a redis:// or rediss:// URL, got \"rediss:/example:6380\""},
-      {"[redis]\nttl_seconds = 0", "redis.ttl_seconds: must be at least 1, got 0"},
+      {"[redis]\nttl_seconds = -1", "redis.ttl_seconds: must not be negative, got -1"},
+      {"[redis]\nttl_disabled = \"on\"", "redis.ttl_disabled: expected a boolean, got a string"},
       {"[redis]\nsentinels = [\"127.0.0.1:26379\", \"s2:port\"]",
        "redis.sentinels: element 2 (\"s2:port\"): expected a port 1..65535"},
       {"[redis]\nsentinels = [\":26379\"]",
@@ -84,6 +87,27 @@ TEST_CASE("each bad setting names file, line and key") {
        "keys), got "
        "\"a:b\""},
       {"[metrics]\nflush_interval_ms = 0", "metrics.flush_interval_ms: must be at least 1, got 0"},
+      {"[metrics]\nduration_buckets = []",
+       "metrics.duration_buckets: must not be empty: a histogram needs a bound"},
+      {"[metrics]\nduration_buckets = 0.5",
+       "metrics.duration_buckets: expected an array of numbers, e.g. [0.001, 0.01, 0.1], got a "
+       "float"},
+      {"[metrics]\nduration_buckets = [0.1, 0.5, 0.5]",
+       "metrics.duration_buckets: element 3 (0.5): must be greater than element 2 (0.5): bounds "
+       "go up strictly"},
+      {"[metrics]\nduration_buckets = [1, 0.5]",
+       "metrics.duration_buckets: element 2 (0.5): must be greater than element 1 (1): bounds go "
+       "up strictly"},
+      {"[metrics]\nduration_buckets = [0.1, inf]",
+       "metrics.duration_buckets: element 2: +Inf is added by itself, leave it out"},
+      {"[metrics]\nduration_buckets = [nan]",
+       "metrics.duration_buckets: element 1: expected a finite number, got nan"},
+      {"[metrics]\nsize_buckets = [-1, 1024]",
+       "metrics.size_buckets: element 1: must not be negative, got -1"},
+      {"[metrics]\nsize_buckets = [1024, \"4 KiB\"]",
+       "metrics.size_buckets: element 2: expected a number, got a string"},
+      {"[metrics]\ncleanup_db_files = 0",
+       "metrics.cleanup_db_files: expected a boolean, got an integer"},
       {"[app]\nservers = [\"a\", \"b\"]",
        "app.servers: arrays are not supported in [app]; use a table or a string"},
       {"[app.db]\nopened = 2020-01-01",
@@ -133,6 +157,36 @@ TEST_CASE("metrics.scope: instance by default, fleet on one Redis and in a clust
   CHECK(loaded({"-c", fleet.path()}).metrics.scope == "fleet");
   TomlFile cluster("[redis]\ncluster_nodes = [\"127.0.0.1:7000\"]\n[metrics]\nscope = \"fleet\"\n");
   CHECK(loaded({"-c", cluster.path()}).metrics.scope == "fleet");
+}
+
+TEST_CASE("histogram buckets: arrays of numbers, integers and floats alike") {
+  TomlFile file("[metrics]\nduration_buckets = [0.0005, 1, 2.5, 60]\nsize_buckets = [0, 512]\n");
+  Config config = loaded({"-c", file.path()});
+  CHECK(config.metrics.duration_buckets == std::vector<double>{0.0005, 1, 2.5, 60});
+  CHECK(config.metrics.size_buckets == std::vector<double>{0, 512});
+}
+
+TEST_CASE("the default buckets keep sub-millisecond bounds and every bound of the exporter") {
+  const Metrics defaults;
+  CHECK(defaults.duration_buckets.front() < 0.001);
+  // gunicorn-prometheus-exporter's request duration and size buckets (its metrics.py).
+  for (double bound : {0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0}) {
+    CAPTURE(bound);
+    CHECK(std::count(defaults.duration_buckets.begin(), defaults.duration_buckets.end(), bound) ==
+          1);
+  }
+  // prometheus_client's default buckets, which dashboards made for it query.
+  for (double bound : {.005, .01, .025, .05, .075, .1, .25, .5, .75, 1.0, 2.5, 5.0, 7.5, 10.0}) {
+    CAPTURE(bound);
+    CHECK(std::count(defaults.duration_buckets.begin(), defaults.duration_buckets.end(), bound) ==
+          1);
+  }
+  for (double bound : {1024, 4096, 16384, 65536, 262144, 1048576, 4194304}) {
+    CAPTURE(bound);
+    CHECK(std::count(defaults.size_buckets.begin(), defaults.size_buckets.end(), bound) == 1);
+  }
+  CHECK(std::is_sorted(defaults.duration_buckets.begin(), defaults.duration_buckets.end()));
+  CHECK(std::is_sorted(defaults.size_buckets.begin(), defaults.size_buckets.end()));
 }
 
 TEST_CASE("a missing or unreadable config file is an error naming it") {

@@ -115,6 +115,23 @@ TEST_CASE("cleanup_dead_worker keeps totals, drops live gauges, bounds the file 
   CHECK_FALSE(directory.has("gauge_livesum_archive.db"));
 }
 
+TEST_CASE("mark_process_dead, as prometheus_client's: only live gauge files go, totals stay") {
+  TemporaryDirectory directory;
+  storage::file::FileCollector collector(directory.path());
+  const auto pids = run_workers(directory.path(), 2);
+  for (pid_t pid : pids) REQUIRE(collector.mark_process_dead(std::to_string(pid)));
+  CHECK(collector.errors().empty());
+  const auto families = collector.collect();
+  CHECK(value_of(families, "requests_total") == 300);
+  CHECK(value_of(families, "latency_seconds_count") == 4);
+  CHECK(value_of(families, "inflight") == -1);
+  for (pid_t pid : pids) {
+    CHECK(directory.has("counter_" + std::to_string(pid) + ".db"));
+    CHECK_FALSE(directory.has("gauge_livesum_" + std::to_string(pid) + ".db"));
+  }
+  CHECK_FALSE(directory.has("counter_archive.db"));
+}
+
 TEST_CASE("a live process's values are untouched by another's cleanup") {
   TemporaryDirectory directory;
   metrics::Registry live(std::make_unique<storage::file::FileStore>(directory.path(), "1"));

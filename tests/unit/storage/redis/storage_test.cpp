@@ -257,6 +257,33 @@ TEST_CASE("TTLs are refreshed by touch, for the process and its archive") {
   CHECK(integer_of(*check, {"TTL", dict.layout().processes()}) > 90);
 }
 
+TEST_CASE("a TTL of 0: keys never expire, and a TTL an earlier run left is removed") {
+  RedisServer server;
+  RedisStorageClient client(endpoint_of(server));
+  RedisStorageDict dict(client, "test", 0);
+  std::string json = key_of("c_total", "c_total");
+  std::string metric = dict.layout().metric("counter", "9", prefork::metrics::md5_hex(json));
+  auto check = inspector(server);
+  check->command({"HSET", metric, "value", "1"});
+  check->command({"EXPIRE", metric, "5"});
+  dict.write_value({counter(), "9", json}, 2, 0);
+  const std::string keys[] = {metric,
+                              dict.layout().meta("counter", "9", prefork::metrics::md5_hex(json)),
+                              dict.layout().process("9"), dict.layout().processes()};
+  for (const std::string& key : keys) CHECK_MESSAGE(integer_of(*check, {"TTL", key}) == -1, key);
+
+  for (const std::string& key : keys) check->command({"EXPIRE", key, "5"});
+  dict.touch({"9"});
+  for (const std::string& key : keys) CHECK_MESSAGE(integer_of(*check, {"TTL", key}) == -1, key);
+
+  dict.cleanup_dead_worker("9");
+  std::string archived =
+      dict.layout().metric("counter", dict.archive(), prefork::metrics::md5_hex(json));
+  CHECK(text_of(*check, {"HGET", archived, "value"}) == "2");
+  CHECK(integer_of(*check, {"TTL", archived}) == -1);
+  CHECK(integer_of(*check, {"TTL", dict.layout().process(dict.archive())}) == -1);
+}
+
 namespace {
 
 double total_of(RedisMultiProcessCollector& collector, const std::string& family,
