@@ -69,9 +69,7 @@ else
   skip_server "gunicorn sync" "not installed (apt-get install gunicorn)"
 fi
 
-versions="$(version_of nginx -v | sed 's/^nginx version: //'), $(version_of gunicorn --version),"
-versions+=" $(version_of wrk -v | awk '{ print $1, $2 }')"
-versions+=", prefork $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+versions=$(peer_versions)
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 report="$OUT/access-log-$(date -u +%Y-%m-%d-%H%M).md"

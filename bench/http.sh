@@ -46,11 +46,7 @@ else
   skip_server "gunicorn sync" "not installed (apt-get install gunicorn)"
 fi
 
-versions="$(version_of nginx -v | sed 's/^nginx version: //'), $(version_of gunicorn --version),"
-versions+=" $(version_of wrk -v | awk '{ print $1, $2 }')"
-if [ -x "$PREFORK" ]; then
-  versions+=", prefork $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
-fi
+versions=$(peer_versions)
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
 report="$OUT/http-$(date -u +%Y-%m-%d-%H%M).md"

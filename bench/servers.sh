@@ -283,3 +283,14 @@ start_redis_cluster() {
   log "Redis Cluster on 127.0.0.1 ports ${REDIS_CLUSTER_PORTS[*]}"
 }
 
+
+# The versions of the peers, wrk and (when built) prefork, for a report's details.
+peer_versions() {
+  local versions
+  versions="$(version_of nginx -v | sed 's/^nginx version: //'), $(version_of gunicorn --version),"
+  versions+=" $(version_of wrk -v | awk '{ print $1, $2 }')"
+  if [ -x "$PREFORK" ]; then
+    versions+=", prefork $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
+  fi
+  echo "$versions"
+}

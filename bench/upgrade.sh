@@ -352,11 +352,7 @@ bench_init
 : >"$BENCH_TMP/results"
 : >"$BENCH_TMP/deploys"
 
-versions="$(version_of nginx -v | sed 's/^nginx version: //'), $(version_of gunicorn --version),"
-versions+=" $(version_of wrk -v | awk '{ print $1, $2 }')"
-if [ -x "$PREFORK" ]; then
-  versions+=", prefork $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
-fi
+versions=$(peer_versions)
 
 started_at=$(date -u '+%Y-%m-%d %H:%M UTC')
 report="$OUT/upgrade-$(date -u +%Y-%m-%d-%H%M).md"
