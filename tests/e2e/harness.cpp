@@ -617,6 +617,11 @@ TempDir::~TempDir() {
   std::filesystem::remove_all(path_, ignored);
 }
 
+bool Load::answers_more(long more, std::chrono::milliseconds timeout) const {
+  long target = answered() + more;
+  return eventually([&] { return answered() >= target; }, timeout);
+}
+
 std::string TempDir::write(std::string_view name, std::string_view content) const {
   std::string path = file(name);
   std::ofstream(path, std::ios::binary) << content;

@@ -163,6 +163,8 @@ class Load {
   }
   ~Load() { stop(); }
   long answered() const { return answered_; }
+  // True once `more` requests beyond those answered now are answered: the load goes on.
+  bool answers_more(long more, std::chrono::milliseconds timeout = 10s) const;
   long failed() const { return failed_; }
   std::set<pid_t> pids() const {
     std::lock_guard lock(mutex_);

@@ -134,8 +134,7 @@ void check_failed_upgrade(Upgradable& up, const std::string& exit_text) {
   CHECK(read_pidfile(up.pidfile) == up.pid());
   CHECK_FALSE(path_exists(up.oldbin()));
   CHECK(eventually([&] { return process_cmdline(up.pid()).find("(old)") == std::string::npos; }));
-  long answered = load.answered();
-  CHECK(eventually([&] { return load.answered() >= answered + 20; }));
+  CHECK(load.answers_more(20));
   load.stop();
   CHECK(load.failed() == 0);
   std::vector<pid_t> after = master.workers();
@@ -278,12 +277,10 @@ TEST_CASE("USR2, WINCH and QUIT of the old master: no request fails") {
   REQUIRE(new_master > 0);
   Adopted adopted(new_master, up.pid());
   REQUIRE(up.winch_old(new_master));
-  long after_winch = load.answered();
-  CHECK(eventually([&] { return load.answered() >= after_winch + 50; }));
+  CHECK(load.answers_more(50));
   up.master().signal(SIGQUIT);
   CHECK(up.master().wait_exit(upgrade_timeout) == 0);
-  long after_quit = load.answered();
-  CHECK(eventually([&] { return load.answered() >= after_quit + 50; }));
+  CHECK(load.answers_more(50));
   load.stop();
   CHECK(load.failed() == 0);
   CHECK(up.master().wait_for_line("Master has been promoted").has_value());
@@ -307,8 +304,7 @@ TEST_CASE("rollback: USR2, WINCH old, HUP old, TERM new: the old master serves a
   CHECK(read_pidfile(up.pidfile) == up.pid());
   CHECK_FALSE(path_exists(up.oldbin()));
   CHECK(up.master().wait_for_worker_count(2));
-  long after = load.answered();
-  CHECK(eventually([&] { return load.answered() >= after + 50; }));
+  CHECK(load.answers_more(50));
   load.stop();
   CHECK(load.failed() == 0);
 }
