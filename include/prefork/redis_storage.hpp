@@ -306,8 +306,9 @@ class RedisStorageManager {
   std::unique_ptr<Impl> impl_;
 };
 
-// The process-wide manager, made from the environment on first use, and the seed's helpers
-// over it. setup_redis_metrics(settings) replaces its settings and calls setup().
+// The process-wide manager, made from the environment on first use and never destroyed (call
+// teardown_redis_metrics() before the program ends), and the seed's helpers over it.
+// setup_redis_metrics(settings) replaces its settings and calls setup().
 RedisStorageManager& get_redis_storage_manager();
 bool setup_redis_metrics();
 bool setup_redis_metrics(const RedisSettings& settings);

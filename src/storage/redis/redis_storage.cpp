@@ -602,9 +602,12 @@ void RedisStorageManager::start_flushing(std::chrono::milliseconds interval) {
 
 // ---- the process-wide manager
 
+// Never destroyed: a teardown among the destructors and atexit handlers at exit could write
+// through an OpenSSL or a logger already cleaned up. teardown_redis_metrics() is the program's
+// to call.
 RedisStorageManager& get_redis_storage_manager() {
-  static RedisStorageManager manager;
-  return manager;
+  static RedisStorageManager* manager = new RedisStorageManager;
+  return *manager;
 }
 
 bool setup_redis_metrics() {
