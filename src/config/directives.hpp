@@ -33,6 +33,10 @@ std::string default_text(const Directive& directive);
 // "number of CPUs", "a private temp dir"): words, not a TOML value.
 bool is_description(std::string_view shown);
 
+// The value of a directive in config as --print-config writes it: show()'s, with passwords
+// (and the one in redis.url) as "***".
+std::string value_text(const Directive& directive, const Config& config);
+
 const Directive* find_by_key(std::string_view key);
 // The flag or its alias.
 const Directive* find_by_flag(std::string_view flag);

@@ -19,14 +19,6 @@ bool is_password(std::string_view key) {
   return key == "redis.password" || key == "redis.sentinel_password";
 }
 
-std::string value_text(const Directive& directive, const Config& config) {
-  std::string text = directive.show(config);
-  if (is_description(text)) return text;
-  if (is_password(directive.key)) return hidden;
-  if (directive.key == "redis.url") return quoted(redact_password(config.redis.url));
-  return text;
-}
-
 // TOML's bare keys; any other [app] key is quoted. A dotted name is written as one quoted key:
 // the file layer flattens it to the same name as the nested tables it came from.
 std::string key_text(const std::string& key) {
@@ -58,6 +50,14 @@ std::string app_value_text(const AppConfig::Value& value) {
 }
 
 }  // namespace
+
+std::string value_text(const Directive& directive, const Config& config) {
+  std::string text = directive.show(config);
+  if (is_description(text)) return text;
+  if (is_password(directive.key)) return hidden;
+  if (directive.key == "redis.url") return quoted(redact_password(config.redis.url));
+  return text;
+}
 
 std::string printed(const Config& config) {
   std::string text = std::string("# prefork ") + version +

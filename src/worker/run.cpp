@@ -8,9 +8,9 @@
 
 #include "app/loader.hpp"
 #include "core/log.hpp"
+#include "metrics/memory_store.hpp"
 #include "storage/backend.hpp"
 #include "worker/access_log.hpp"
-#include "worker/memory_store.hpp"
 #include "worker/observers.hpp"
 #include "worker/server.hpp"
 #include "worker/worker_metrics.hpp"
@@ -90,7 +90,7 @@ int run(const Boot& boot) {
     server.count_tls_failures_in(metrics->builtin());
   } else {
     unexported = std::make_unique<metrics::Registry>(
-        std::make_unique<MemoryStore>(storage::process_name(*boot.config, getpid())));
+        std::make_unique<metrics::MemoryStore>(storage::process_name(*boot.config, getpid())));
     server.use_metrics(*unexported);
   }
   try {

@@ -287,7 +287,7 @@ TEST_CASE("Redis over TLS with a CA that did not sign its certificate: files, th
                           "port = 0\n");
   Prefork prefork(config, 1);
   auto& [server, port, metrics] = prefork;
-  std::optional<std::string> line = server.wait_for_line("metrics fall back to files");
+  std::optional<std::string> line = server.wait_for_line("falling back to files");
   REQUIRE(line.has_value());
   CHECK(line->find("certificate verify failed") != std::string::npos);
   REQUIRE(send_requests(port, 3) == 3);

@@ -55,13 +55,13 @@ class InstallTree {
   int status_;
 };
 
-// Copies a source of tests/install/ into a work directory and compiles it there, flags after
-// the source (libraries follow what uses them); returns the output path, or "" when the
-// compiler failed (its output goes to the test's log).
+// Copies a source of tests/install/ (or of another directory of the source tree) into a work
+// directory and compiles it there, flags after the source (libraries follow what uses them);
+// returns the output path, or "" when the compiler failed (its output goes to the test's log).
 std::string compile(const InstallTree& tree, const std::string& source, const std::string& output,
-                    const std::string& flags) {
+                    const std::string& flags, const std::string& from = "tests/install") {
   const fs::path dir = tree.work_dir();
-  fs::copy_file(fs::path(PREFORK_SOURCE_ROOT) / "tests/install" / source, dir / source,
+  fs::copy_file(fs::path(PREFORK_SOURCE_ROOT) / from / source, dir / source,
                 fs::copy_options::overwrite_existing);
   std::string log;
   const std::string command = "cd " + dir.string() + " && " + built_path("CXX") +
@@ -166,4 +166,26 @@ TEST_CASE("a server built with pkg-config --cflags --libs serves its linked-in a
   CHECK(reply.body == "installed server\n");
   server.signal(SIGTERM);
   CHECK(server.wait_exit(30s) == 0);
+}
+
+TEST_CASE(
+    "examples/standalone-metrics builds with pkg-config --cflags --libs and stores in Redis") {
+  InstallTree tree;
+  INFO(tree.output());
+  REQUIRE(tree.installed());
+  const std::string binary =
+      compile(tree, "main.cpp", "shop-import",
+              sanitize_flags() + " $(" + tree.pkg_config("--cflags --libs") + ")",
+              "examples/standalone-metrics");
+  REQUIRE(binary != "");
+
+  RedisServer redis;
+  TempDir directory;
+  const std::string config =
+      directory.write("shop.toml", redis_config(redis, "instance = \"shop\"\n"));
+  std::string output;
+  CHECK(run_command(binary + " -c " + config + " book pen", output) == 0);
+  INFO(output);
+  // Retired at its end: shop_orders_total for book and pen, shop_import_runs_total.
+  CHECK(redis_key_count(redis, "gunicorn:counter:shop-archive:metric:*") == 3);
 }

@@ -30,13 +30,11 @@ RedisStorageManager::~RedisStorageManager() {
   teardown();
 }
 
-bool RedisStorageManager::refuse(std::string reason, bool is_error) {
+// Logged at debug only: what a failure means is the caller's to say (the master falls back to
+// files, a program using the library reads last_error()).
+bool RedisStorageManager::refuse(std::string reason) {
   last_error_ = std::move(reason);
-  if (is_error) {
-    log::error("redis: metrics fall back to files: ", last_error_);
-  } else {
-    log::debug("redis: ", last_error_);
-  }
+  log::debug("redis: ", last_error_);
   client_.reset();
   return false;
 }
@@ -44,16 +42,16 @@ bool RedisStorageManager::refuse(std::string reason, bool is_error) {
 bool RedisStorageManager::setup() {
   teardown();
   last_error_.clear();
-  if (!redis_.enabled) return refuse("Redis storage is disabled (REDIS_ENABLED=false)", false);
+  if (!redis_.enabled) return refuse("Redis storage is disabled (REDIS_ENABLED=false)");
   Result<RedisEndpoint> resolved = resolve_endpoint(redis_, instance_);
-  if (!resolved) return refuse(resolved.message(), true);
+  if (!resolved) return refuse(resolved.message());
   try {
     client_ = factory_(*resolved);
-    if (client_ == nullptr) return refuse("no Redis client could be made", true);
+    if (client_ == nullptr) return refuse("no Redis client could be made");
     client_->connect();
-    if (!client_->ping()) return refuse("Redis does not answer PING", true);
+    if (!client_->ping()) return refuse("Redis does not answer PING");
   } catch (const RedisError& error) {
-    return refuse(error.what(), true);
+    return refuse(error.what());
   }
   dict_ =
       std::make_unique<RedisStorageDict>(*client_, redis_.key_prefix, redis_.key_ttl(), instance_);
@@ -62,12 +60,6 @@ bool RedisStorageManager::setup() {
             resolved->db, resolved->tls ? " over TLS" : "", " with prefix '", redis_.key_prefix,
             "'");
   return true;
-}
-
-void RedisStorageManager::configure(config::Redis redis, std::string instance) {
-  teardown();
-  redis_ = std::move(redis);
-  instance_ = std::move(instance);
 }
 
 void RedisStorageManager::teardown() {
@@ -95,41 +87,6 @@ std::size_t RedisStorageManager::cleanup_keys() {
     }
   }
   return cleaned;
-}
-
-RedisStorageManager& get_redis_storage_manager() {
-  static RedisStorageManager manager;
-  return manager;
-}
-
-bool setup_redis_metrics(const config::Config& config) {
-  RedisStorageManager& manager = get_redis_storage_manager();
-  manager.configure(config.redis, key_instance(config.redis, config.metrics.instance));
-  return manager.setup();
-}
-
-void teardown_redis_metrics() {
-  get_redis_storage_manager().teardown();
-}
-
-bool is_redis_enabled() {
-  return get_redis_storage_manager().is_enabled();
-}
-
-RedisStorageClient* get_redis_client() {
-  return get_redis_storage_manager().get_client();
-}
-
-std::size_t cleanup_redis_keys() {
-  return get_redis_storage_manager().cleanup_keys();
-}
-
-RedisMultiProcessCollector* get_redis_collector() {
-  return get_redis_storage_manager().get_collector();
-}
-
-bool is_connected() {
-  return get_redis_storage_manager().is_connected();
 }
 
 }  // namespace prefork::storage

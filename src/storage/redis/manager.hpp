@@ -1,5 +1,6 @@
-// RedisStorageManager: the seed's service layer. setup() decides whether metrics go to Redis
-// (true) or to files (false, with the reason logged and kept in last_error()).
+// RedisStorageManager: the seed's service layer, inside the storage layer (the public one of
+// include/prefork/redis_storage.hpp is built on it). setup() decides whether metrics go to Redis
+// (true) or to files (false, with the reason kept in last_error()).
 #pragma once
 
 #include <functional>
@@ -29,11 +30,9 @@ class RedisStorageManager {
 
   // Connects, authenticates, selects the database and checks PING. False when Redis is
   // disabled, misconfigured (bad URL, unusable TLS file), unreachable or refuses the TLS
-  // handshake; the reason is logged.
+  // handshake; the reason is in last_error().
   bool setup();
   void teardown();
-  // Tears down and takes a new configuration (the global manager is made before the config).
-  void configure(config::Redis redis, std::string instance);
 
   bool is_enabled() const { return dict_ != nullptr; }
   // PING answers now.
@@ -50,7 +49,7 @@ class RedisStorageManager {
   std::size_t cleanup_keys();
 
  private:
-  bool refuse(std::string reason, bool is_error);
+  bool refuse(std::string reason);
 
   config::Redis redis_;
   std::string instance_;
@@ -60,16 +59,5 @@ class RedisStorageManager {
   std::unique_ptr<RedisMultiProcessCollector> collector_;
   std::string last_error_;
 };
-
-// The process-wide manager (a function-local static) and the seed's global helpers.
-// setup_redis_metrics replaces the manager's configuration and calls setup().
-RedisStorageManager& get_redis_storage_manager();
-bool setup_redis_metrics(const config::Config& config);
-void teardown_redis_metrics();
-bool is_redis_enabled();
-RedisStorageClient* get_redis_client();
-std::size_t cleanup_redis_keys();
-RedisMultiProcessCollector* get_redis_collector();
-bool is_connected();
 
 }  // namespace prefork::storage

@@ -110,24 +110,3 @@ TEST_CASE("cleanup_keys cleans this instance's dead processes and nothing else")
   CHECK(dict.read_value({counter(), "web-archive", json})->value == 2);
   CHECK(manager.cleanup_keys() == 0);
 }
-
-TEST_CASE("the global helpers drive one process-wide manager") {
-  RedisServer server;
-  prefork::config::Config config;
-  config.redis = config_of(server);
-  config.metrics.instance = "global";
-  REQUIRE(setup_redis_metrics(config));
-  CHECK(is_redis_enabled());
-  CHECK(is_connected());
-  REQUIRE(get_redis_client() != nullptr);
-  REQUIRE(get_redis_collector() != nullptr);
-  CHECK(get_redis_storage_manager().instance() == "global");
-  CHECK(cleanup_redis_keys() == 0);
-  teardown_redis_metrics();
-  CHECK_FALSE(is_redis_enabled());
-  CHECK_FALSE(is_connected());
-  CHECK(get_redis_client() == nullptr);
-
-  config.redis.enabled = false;
-  CHECK_FALSE(setup_redis_metrics(config));
-}

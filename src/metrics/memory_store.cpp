@@ -1,10 +1,10 @@
-#include "worker/memory_store.hpp"
+#include "metrics/memory_store.hpp"
 
 #include <prefork/metrics.hpp>
 
-namespace prefork::worker {
+namespace prefork::metrics {
 
-double* MemoryStore::cell(const metrics::ValueKind& kind, const std::string& key) {
+double* MemoryStore::cell(const ValueKind& kind, const std::string& key) {
   std::lock_guard lock(mutex_);
   Stored& stored = kinds_[kind.token()];
   stored.kind = kind;
@@ -13,18 +13,17 @@ double* MemoryStore::cell(const metrics::ValueKind& kind, const std::string& key
   return cell->data();
 }
 
-std::vector<metrics::ProcessValues> MemoryStore::snapshot() const {
+std::vector<ProcessValues> MemoryStore::snapshot() const {
   std::lock_guard lock(mutex_);
-  std::vector<metrics::ProcessValues> values;
+  std::vector<ProcessValues> values;
   for (const auto& [token, stored] : kinds_) {
-    metrics::ProcessValues group{stored.kind, process_, {}};
+    ProcessValues group{stored.kind, process_, {}};
     for (const auto& [key, cell] : stored.cells) {
-      group.values.push_back(
-          {key, metrics::detail::load(cell->data()), metrics::detail::load(cell->data() + 1)});
+      group.values.push_back({key, detail::load(cell->data()), detail::load(cell->data() + 1)});
     }
     values.push_back(std::move(group));
   }
   return values;
 }
 
-}  // namespace prefork::worker
+}  // namespace prefork::metrics
