@@ -2,8 +2,8 @@
 // unchanged, against a real Prometheus that scrapes a real prefork with the exporter's scrape
 // job: each parses and returns data, and every series carries the labels the expression groups
 // by and its panel's legend shows. The few that return nothing against the exporter as well are
-// checked to return nothing. Issue 17's "Done when". Its own executable: without prometheus or
-// python3 it is skipped (exit 77).
+// checked to return nothing. Issue 17's "Done when", with file and with Redis storage. Its own
+// executable: without prometheus or python3 it is skipped (exit 77).
 #include <signal.h>
 
 #include <doctest/doctest.h>
@@ -129,10 +129,9 @@ void cause_errors_and_a_restart(Prefork& prefork) {
   }));
 }
 
-}  // namespace
-
-TEST_CASE("the exporter's dashboard and documented queries work unchanged against prefork") {
-  std::string prometheus_binary = prometheus_or_skip();
+// Every query of the fixture against the prefork, once Prometheus scrapes it and the events
+// and the load the queries are about have happened.
+void check_queries(Prefork& prefork, const std::string& prometheus_binary) {
   std::vector<ExporterQuery> queries =
       read_queries(read_whole(source_root + "/tests/e2e/exporter_queries.txt"));
   REQUIRE(queries.size() >= 20);
@@ -144,7 +143,6 @@ TEST_CASE("the exporter's dashboard and documented queries work unchanged agains
   }
 
   TempDir directory;
-  Prefork prefork(directory.write("prefork.toml", file_config()), 2);
   Prometheus prometheus(prometheus_binary,
                         directory.write("prometheus.yml", scrape_config(prefork.metrics)));
   std::string url = prometheus.start();
@@ -182,4 +180,22 @@ TEST_CASE("the exporter's dashboard and documented queries work unchanged agains
   }
   load.stop();
   CHECK(load.failed() == 0);
+}
+
+}  // namespace
+
+TEST_CASE("file storage: the exporter's dashboard and documented queries work unchanged") {
+  std::string prometheus_binary = prometheus_or_skip();
+  TempDir directory;
+  Prefork prefork(directory.write("prefork.toml", file_config()), 2);
+  check_queries(prefork, prometheus_binary);
+}
+
+TEST_CASE("Redis storage: the exporter's dashboard and documented queries work unchanged") {
+  std::string prometheus_binary = prometheus_or_skip();
+  RedisServer redis;
+  TempDir directory;
+  Prefork prefork(directory.write("prefork.toml", redis_config(redis)), 2);
+  REQUIRE(prefork.server.wait_for_line("Metrics: storage redis").has_value());
+  check_queries(prefork, prometheus_binary);
 }
