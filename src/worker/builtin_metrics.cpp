@@ -5,6 +5,13 @@
 #include "core/clock.hpp"
 
 namespace prefork::worker {
+namespace {
+
+// The endpoint label of failed_requests and error_handling. The exporter's holds the raw path,
+// one series per URL a client invents: here one bounded value.
+constexpr std::string_view unnamed_endpoint = "other";
+
+}  // namespace
 
 std::string_view method_label(std::string_view method) {
   static constexpr std::array<std::string_view, 9> known = {
@@ -38,7 +45,7 @@ BuiltinMetrics::BuiltinMetrics(metrics::Registry& registry, const std::string& p
                          .labels({worker_id_})),
       failed_(registry.counter(prefix + "_worker_failed_requests_total",
                                "Requests answered with a 4xx or 5xx status.",
-                               {"worker_id", "method", "status_class", "error_type"})),
+                               {"worker_id", "method", "endpoint", "status_class", "error_type"})),
       memory_(registry
                   .gauge(prefix + "_worker_memory_bytes", "Resident memory of the worker in bytes.",
                          {"worker_id"}, "liveall")
@@ -88,8 +95,8 @@ void BuiltinMetrics::on_request(const RequestRecord& record) {
   if (record.request == nullptr) count_error(method_label(record.method), "invalid_request");
   bool server_error = record.status >= 500;
   failed_
-      .labels({worker_id_, method_label(record.method), server_error ? "5xx" : "4xx",
-               server_error ? "server_error" : "client_error"})
+      .labels({worker_id_, method_label(record.method), unnamed_endpoint,
+               server_error ? "5xx" : "4xx", server_error ? "server_error" : "client_error"})
       .inc();
 }
 
@@ -97,9 +104,8 @@ void BuiltinMetrics::on_handler_error(std::string_view method, std::string_view 
   count_error(method, error_type);
 }
 
-// endpoint is the exporter's label, which holds the raw path there: here one bounded value.
 void BuiltinMetrics::count_error(std::string_view method, std::string_view error_type) {
-  errors_handled_.labels({worker_id_, method, "other", error_type}).inc();
+  errors_handled_.labels({worker_id_, method, unnamed_endpoint, error_type}).inc();
 }
 
 void BuiltinMetrics::count_tls_failure(net::tls::Failure failure) {

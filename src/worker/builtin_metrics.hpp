@@ -4,7 +4,8 @@
 //   {prefix}_worker_request_duration_seconds       histogram (metrics.duration_buckets)
 //   {prefix}_worker_request_size_bytes             histogram (metrics.size_buckets)
 //   {prefix}_worker_response_size_bytes            histogram (metrics.size_buckets)
-//   {prefix}_worker_failed_requests_total          counter {method, status_class, error_type}
+//   {prefix}_worker_failed_requests_total          counter {method, endpoint, status_class,
+//       error_type}: endpoint as in error_handling_total
 //   {prefix}_worker_memory_bytes                   gauge, RSS
 //   {prefix}_worker_cpu_percent                    gauge, over the last minute, 100 = one core
 //   {prefix}_worker_uptime_seconds                 gauge

@@ -1,10 +1,16 @@
 #!/usr/bin/env python3
-"""What prometheus_test.cpp reads from JSON: Prometheus' HTTP API and the Grafana dashboard.
+"""What prometheus_test.cpp and exporter_queries_test.cpp read from JSON: Prometheus' HTTP API
+and the Grafana dashboard.
 
   prometheus_api.py query URL FILE  for each line of FILE, a PromQL expression, one line
                                     "SERIES VALUE": how many series it returns now and the first
                                     one's value ("-" when none), or "error: WHY" when Prometheus
                                     refuses it
+  prometheus_api.py series URL FILE for each line of FILE, a PromQL expression, one line
+                                    "SERIES<TAB>NAN<TAB>LABELS": how many series it returns now,
+                                    how many of them have the value NaN, and the names of the
+                                    labels every one of them has (comma-separated, sorted), or
+                                    "error: WHY"
   prometheus_api.py rules URL       one line per loaded rule: "TYPE<TAB>HEALTH<TAB>QUERY"
   prometheus_api.py exprs FILE      one line per PromQL expression of a Grafana dashboard: each
                                     panel target's expr, and for a query variable
@@ -42,11 +48,23 @@ def query(base, expr):
     return f"{len(result)} {result[0]['value'][1] if result else '-'}"
 
 
-def queries(base, path):
+def queries(base, path, answer=query):
     with open(path) as file:
         for expr in file.read().splitlines():
-            print(query(base, expr))
+            print(answer(base, expr))
     return 0
+
+
+def series(base, expr):
+    answer = get(base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
+    if answer.get("status") != "success":
+        return "error: " + one_line(answer.get("errorType", "") + " " + answer.get("error", ""))
+    result = answer["data"]["result"]
+    if answer["data"]["resultType"] == "scalar":
+        result = [{"metric": {}, "value": result}]
+    nan = sum(1 for one in result if one["value"][1] == "NaN")
+    common = set.intersection(*(set(one["metric"]) for one in result)) if result else set()
+    return f"{len(result)}\t{nan}\t{','.join(sorted(common))}"
 
 
 def rules(base):
@@ -89,4 +107,6 @@ if __name__ == "__main__":
     command, argument = sys.argv[1], sys.argv[2]
     if command == "query":
         sys.exit(queries(argument, sys.argv[3]))
+    if command == "series":
+        sys.exit(queries(argument, sys.argv[3], series))
     sys.exit({"rules": rules, "exprs": exprs}[command](argument))

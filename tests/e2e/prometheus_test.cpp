@@ -20,7 +20,7 @@
 #include <vector>
 
 #include "metrics_support.hpp"
-#include "support/skip.hpp"
+#include "prometheus_support.hpp"
 #include "support/text.hpp"
 #include "support/tools.hpp"
 
@@ -32,57 +32,7 @@ namespace {
 
 const std::string source_root = PREFORK_SOURCE_ROOT;
 // Reads the JSON of Prometheus' API and of the dashboard.
-const std::string api_tool = "python3 '" + source_root + "/tests/e2e/prometheus_api.py'";
-
-// prometheus on a free loopback port with its own storage; killed (by pid) before the storage
-// is removed.
-class Prometheus {
- public:
-  Prometheus(const std::string& binary, const std::string& config)
-      : server_(binary, {"--config.file=" + config, "--storage.tsdb.path=" + storage_.path(),
-                         "--web.listen-address=127.0.0.1:0"}) {}
-
-  // The API's base URL once Prometheus serves it; "" when it does not start.
-  std::string start() {
-    // msg="Listening on" address=127.0.0.1:PORT
-    std::optional<std::string> line = server_.wait_for_line("msg=\"Listening on\"", 60s);
-    if (!line || !server_.wait_for_line("Server is ready to receive web requests.", 60s)) {
-      return "";
-    }
-    std::string address = line->substr(line->rfind("address=") + 8);
-    return "http://" + address.substr(0, address.find_first_of(" \n"));
-  }
-  std::string log() { return server_.log(); }
-
- private:
-  TempDir storage_;
-  Server server_;
-};
-
-// What each expression returns now: "SERIES VALUE" ("-" when none), or "error: WHY".
-std::vector<std::string> query_all(const std::string& url, const std::vector<std::string>& exprs) {
-  TempDir directory;
-  std::string text;
-  for (const std::string& expr : exprs) text += expr + "\n";
-  std::string file = directory.write("exprs", text);
-  std::string output;
-  run_command(api_tool + " query " + url + " '" + file + "'", output);
-  return split(output, "\n");
-}
-
-std::string query(const std::string& url, const std::string& expr) {
-  std::vector<std::string> answers = query_all(url, {expr});
-  return answers.empty() ? "no answer" : answers.front();
-}
-
-// At least one series ("error: …" counts none).
-bool has_data(const std::string& answer) {
-  return std::atoi(answer.c_str()) > 0;
-}
-
-double value_of(const std::string& answer) {
-  return has_data(answer) ? std::strtod(answer.c_str() + answer.find(' ') + 1, nullptr) : NAN;
-}
+const std::string api_tool = prometheus_api_command();
 
 std::vector<std::string> output_lines(const std::string& command) {
   std::string output;
@@ -239,16 +189,7 @@ void check_dashboard(const std::string& url, const std::string& instance) {
 }  // namespace
 
 TEST_CASE("Prometheus scrapes prefork; every alert and dashboard expression returns data") {
-  std::string prometheus_binary = prefork::testing::prometheus_path(source_root);
-  if (prometheus_binary.empty()) {
-    prefork::testing::skip_test(
-        "prometheus not found (install Debian's prometheus, set PREFORK_PROMETHEUS, or run "
-        "scripts/install-prometheus)");
-  }
-  std::string ignored;
-  if (run_command("command -v python3", ignored) != 0) {
-    prefork::testing::skip_test("python3 not found");
-  }
+  std::string prometheus_binary = prometheus_or_skip();
 
   TempDir directory;
   Prefork prefork(directory.write("prefork.toml", file_config()), 2);

@@ -93,6 +93,7 @@ TEST_CASE("file storage: requests, durations, failures and the app's own metrics
   CHECK(find(families, "gunicorn_worker_failed_requests_total",
              {{"worker_id", "7"},
               {"method", "GET"},
+              {"endpoint", "other"},
               {"status_class", "4xx"},
               {"error_type", "client_error"}}) == 2.0);
   CHECK(find(families, "shop_orders_total", {{"item", "pen"}}) == 3.0);
