@@ -85,7 +85,9 @@ void BuiltinMetrics::on_request(const RequestRecord& record) {
   request_size_.observe(double(record.request_bytes));
   response_size_.observe(double(record.answer.size()));
   if (record.status < 400) return;
-  if (record.request == nullptr) count_error(method_label(record.method), "invalid_request");
+  if (record.request == nullptr) {
+    count_error(method_label(record.method), "other", "invalid_request");
+  }
   bool server_error = record.status >= 500;
   failed_
       .labels({worker_id_, method_label(record.method), server_error ? "5xx" : "4xx",
@@ -93,13 +95,16 @@ void BuiltinMetrics::on_request(const RequestRecord& record) {
       .inc();
 }
 
-void BuiltinMetrics::on_handler_error(std::string_view method, std::string_view error_type) {
-  count_error(method, error_type);
+void BuiltinMetrics::on_handler_error(std::string_view method, std::string_view route,
+                                      std::string_view error_type) {
+  count_error(method, route, error_type);
 }
 
-// endpoint is the exporter's label, which holds the raw path there: here one bounded value.
-void BuiltinMetrics::count_error(std::string_view method, std::string_view error_type) {
-  errors_handled_.labels({worker_id_, method, "other", error_type}).inc();
+// endpoint is the exporter's label, which holds the raw path there: here the app's route name,
+// bounded by its promise (Request::set_route), or "other".
+void BuiltinMetrics::count_error(std::string_view method, std::string_view route,
+                                 std::string_view error_type) {
+  errors_handled_.labels({worker_id_, method, route, error_type}).inc();
 }
 
 void BuiltinMetrics::count_tls_failure(net::tls::Failure failure) {
