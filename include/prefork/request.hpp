@@ -4,9 +4,12 @@
 #include <cstddef>
 #include <optional>
 #include <span>
+#include <stdexcept>
 #include <string_view>
 
 namespace prefork {
+
+class Worker;
 
 struct Header {
   std::string_view name;
@@ -45,6 +48,22 @@ class Request {
   int http_major() const { return http_major_; }
   int http_minor() const { return http_minor_; }
 
+  // The worker serving the request: its loop, metrics(), post() and offload(). Every request
+  // prefork hands to a handler has one; a Request made without (a test's) throws logic_error.
+  Worker& worker() const {
+    if (!worker_) throw std::logic_error("this request has no worker");
+    return *worker_;
+  }
+
+  // Names the route the app gave the request: the endpoint label of
+  // {prefix}_worker_error_handling_total when an exception escapes handle() or respond()
+  // ("other" while unnamed). Each name is a label value, so keeping them few is the app's
+  // promise: a route table's names ("users", "user_by_id"), never text from the request such
+  // as the path, or every URL a client invents becomes a series. The name is not copied: a
+  // string literal, or text the app keeps for good. Call it in the handler, before the answer.
+  void set_route(std::string_view name) const { route_ = name; }
+  std::string_view route() const { return route_; }
+
   // Filled in by the server's HTTP layer.
   struct Fields {
     std::string_view method, target, path, query, body, peer;
@@ -53,6 +72,7 @@ class Request {
     int http_major = 1, http_minor = 1;
     std::string_view scheme = "http";
     std::string_view client_subject;
+    Worker* worker = nullptr;
   };
   explicit Request(const Fields& fields)
       : method_(fields.method),
@@ -66,7 +86,8 @@ class Request {
         http_major_(fields.http_major),
         http_minor_(fields.http_minor),
         scheme_(fields.scheme),
-        client_subject_(fields.client_subject) {}
+        client_subject_(fields.client_subject),
+        worker_(fields.worker) {}
 
  private:
   static char ascii_lower(char c) { return c >= 'A' && c <= 'Z' ? char(c + ('a' - 'A')) : c; }
@@ -84,6 +105,9 @@ class Request {
   int http_major_, http_minor_;
   std::string_view scheme_;
   std::string_view client_subject_;
+  Worker* worker_;
+  // The one thing a handler sets on its request; read back on the thread that called it.
+  mutable std::string_view route_;
 };
 
 }  // namespace prefork

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <uv.h>
+#include <prefork/unique_function.hpp>
 
 #include <cstdint>
 #include <functional>
@@ -64,10 +65,15 @@ class Worker {
   virtual const AppConfig& app_config() const = 0;
   // The registry for the application's own metrics; stored like the built-in ones.
   virtual metrics::Registry& metrics() = 0;
-  // Runs task on the worker's loop; callable from any thread.
-  virtual void post(std::function<void()> task) = 0;
-  // Runs work on libuv's thread pool, then done on the loop.
-  virtual void offload(std::function<void()> work, std::function<void()> done) = 0;
+  // Runs task on the worker's loop, soon (never inside this call); callable from any thread.
+  // Tasks may own what they capture: [r = std::move(responder)]() mutable { r.send(…); }.
+  // An exception a task throws is logged; a task still queued when the worker exits is
+  // destroyed uncalled (a Responder it holds answers 500).
+  virtual void post(UniqueFunction<void()> task) = 0;
+  // Runs work on libuv's thread pool (UV_THREADPOOL_SIZE threads, 4 by default), then done on
+  // the loop; callable from any thread. An exception work throws is logged and done destroyed
+  // uncalled (a Responder it holds answers 500); one done throws is logged.
+  virtual void offload(UniqueFunction<void()> work, UniqueFunction<void()> done) = 0;
 
  protected:
   ~Worker() = default;

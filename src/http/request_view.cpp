@@ -4,7 +4,7 @@ namespace prefork::http {
 
 Request make_request(const Message& message, const char* buffer, std::vector<Header>& headers,
                      std::string_view peer, std::string_view scheme,
-                     std::string_view client_subject) {
+                     std::string_view client_subject, Worker* worker) {
   const char* base = buffer + message.start;
   headers.clear();
   for (const FieldSpan& field : message.fields) {
@@ -21,6 +21,7 @@ Request make_request(const Message& message, const char* buffer, std::vector<Hea
   fields.peer = peer;
   fields.scheme = scheme;
   fields.client_subject = client_subject;
+  fields.worker = worker;
   fields.headers = headers;
   fields.keep_alive = message.keep_alive;
   fields.http_major = message.http_major;

@@ -3,16 +3,9 @@
 #include <array>
 
 #include "core/clock.hpp"
+#include "worker/handler_call.hpp"
 
 namespace prefork::worker {
-namespace {
-
-// The endpoint label of failed_requests and error_handling. The exporter's holds the raw path,
-// one series per URL a client invents: here one bounded value.
-constexpr std::string_view unnamed_endpoint = "other";
-
-}  // namespace
-
 std::string_view method_label(std::string_view method) {
   static constexpr std::array<std::string_view, 9> known = {
       "GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE"};
@@ -92,20 +85,27 @@ void BuiltinMetrics::on_request(const RequestRecord& record) {
   request_size_.observe(double(record.request_bytes));
   response_size_.observe(double(record.answer.size()));
   if (record.status < 400) return;
-  if (record.request == nullptr) count_error(method_label(record.method), "invalid_request");
+  if (record.request == nullptr) {
+    count_error(method_label(record.method), unnamed_route, "invalid_request");
+  }
   bool server_error = record.status >= 500;
   failed_
-      .labels({worker_id_, method_label(record.method), unnamed_endpoint,
+      .labels({worker_id_, method_label(record.method),
+               record.request ? route_label(*record.request) : unnamed_route,
                server_error ? "5xx" : "4xx", server_error ? "server_error" : "client_error"})
       .inc();
 }
 
-void BuiltinMetrics::on_handler_error(std::string_view method, std::string_view error_type) {
-  count_error(method, error_type);
+void BuiltinMetrics::on_handler_error(std::string_view method, std::string_view route,
+                                      std::string_view error_type) {
+  count_error(method, route, error_type);
 }
 
-void BuiltinMetrics::count_error(std::string_view method, std::string_view error_type) {
-  errors_handled_.labels({worker_id_, method, unnamed_endpoint, error_type}).inc();
+// endpoint is the exporter's label, which holds the raw path there, one series per URL a client
+// invents: here the app's route name, bounded by its promise (Request::set_route), or "other".
+void BuiltinMetrics::count_error(std::string_view method, std::string_view route,
+                                 std::string_view error_type) {
+  errors_handled_.labels({worker_id_, method, route, error_type}).inc();
 }
 
 void BuiltinMetrics::count_tls_failure(net::tls::Failure failure) {

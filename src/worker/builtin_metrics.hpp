@@ -14,7 +14,8 @@
 //   {prefix}_worker_tls_handshake_errors_total     counter {reason}: TLS connections that failed
 //   {prefix}_worker_error_handling_total           counter {method, endpoint, error_type}: a
 //       handler's exception (error_type its type) or a request rejected unparsed
-//       ("invalid_request"); endpoint is always "other" (the exporter's raw path is unbounded)
+//       ("invalid_request"); endpoint is the route the app named (Request::set_route), else
+//       "other" (the exporter's raw path is unbounded)
 // Gauges use the liveall mode: a dead worker's gauges disappear with it. And prometheus_client's
 // process_* metrics, labelled worker_id too (metrics/process_metrics.hpp).
 #pragma once
@@ -47,7 +48,8 @@ class BuiltinMetrics final : public RequestObserver {
   // Per request: plain adds into cells found at startup; labels are looked up (without
   // allocating) only for failed requests.
   void on_request(const RequestRecord& record) override;
-  void on_handler_error(std::string_view method, std::string_view error_type) override;
+  void on_handler_error(std::string_view method, std::string_view route,
+                        std::string_view error_type) override;
 
   // Memory, CPU, uptime and the process_* metrics, read now.
   void update_process_gauges();
@@ -56,7 +58,7 @@ class BuiltinMetrics final : public RequestObserver {
   void count_tls_failure(net::tls::Failure failure);
 
  private:
-  void count_error(std::string_view method, std::string_view error_type);
+  void count_error(std::string_view method, std::string_view route, std::string_view error_type);
 
   std::string worker_id_;
   metrics::CounterChild& requests_;

@@ -452,7 +452,7 @@ Exchange& Connection::push_message() {
 void Connection::dispatch_as(Exchange& exchange, std::string_view peer, std::string_view scheme) {
   std::string_view subject = tls_ ? tls_->client_subject() : std::string_view();
   exchange.request = http::make_request(exchange.message, work_->buffer.get(), exchange.headers,
-                                        peer, scheme, subject);
+                                        peer, scheme, subject, &server_);
   continue_sent_ = false;
   head_started_ms_ = 0;
   ++served_;

@@ -1,14 +1,10 @@
 #include "worker/handler_pool.hpp"
 
-#include <exception>
-
-#include "core/log.hpp"
-#include "worker/builtin_metrics.hpp"
-#include "worker/exception_type.hpp"
+#include <utility>
 
 namespace prefork::worker {
 
-HandlerPool::HandlerPool(App& app, detail::ResponseSink& sink, int threads, FailureReport failed)
+HandlerPool::HandlerPool(App& app, detail::ResponseSink& sink, int threads, HandlerFailure failed)
     : app_(app), sink_(sink), failed_(std::move(failed)) {
   if (threads < 1) threads = 1;
   threads_.reserve(std::size_t(threads));
@@ -42,18 +38,7 @@ void HandlerPool::serve() {
       job = jobs_.front();
       jobs_.pop_front();
     }
-    // Read first: an exception destroys the Responder unsent, which answers 500 and may
-    // release the request before the catch runs.
-    std::string_view method = method_label(job.request->method());
-    try {
-      app_.handle(*job.request, Responder(&sink_, job.token));
-    } catch (const std::exception& error) {
-      log::error("handler failed: ", error.what());
-      failed_(method, current_exception_type());
-    } catch (...) {
-      log::error("handler failed with a non-standard exception");
-      failed_(method, current_exception_type());
-    }
+    call_handler(app_, *job.request, sink_, job.token, failed_);
   }
 }
 

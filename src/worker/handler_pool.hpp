@@ -6,22 +6,18 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
-#include <functional>
 #include <mutex>
-#include <string>
-#include <string_view>
 #include <thread>
 #include <vector>
+
+#include "worker/handler_call.hpp"
 
 namespace prefork::worker {
 
 class HandlerPool {
  public:
-  // Told on a pool thread, inside the catch, of every exception a handler throws: the
-  // request's method_label() and current_exception_type().
-  using FailureReport = std::function<void(std::string_view method, std::string error_type)>;
-
-  HandlerPool(App& app, detail::ResponseSink& sink, int threads, FailureReport failed);
+  // failed: told on a pool thread, inside the catch, of every exception a handler throws.
+  HandlerPool(App& app, detail::ResponseSink& sink, int threads, HandlerFailure failed);
   ~HandlerPool();
   HandlerPool(const HandlerPool&) = delete;
   HandlerPool& operator=(const HandlerPool&) = delete;
@@ -38,7 +34,7 @@ class HandlerPool {
 
   App& app_;
   detail::ResponseSink& sink_;
-  FailureReport failed_;
+  HandlerFailure failed_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;

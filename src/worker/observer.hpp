@@ -26,8 +26,10 @@ class RequestObserver {
  public:
   virtual void on_request(const RequestRecord& record) = 0;
   // A handler threw (its request is answered 500, and observed as any other): method is
-  // method_label()'s, error_type the exception's type (exception_type.hpp). On the loop.
-  virtual void on_handler_error(std::string_view /*method*/, std::string_view /*error_type*/) {}
+  // method_label()'s, route route_label()'s (handler_call.hpp), error_type the exception's type
+  // (exception_type.hpp). On the loop.
+  virtual void on_handler_error(std::string_view /*method*/, std::string_view /*route*/,
+                                std::string_view /*error_type*/) {}
 
  protected:
   ~RequestObserver() = default;

@@ -23,8 +23,11 @@ class ObserverList final : public RequestObserver {
   void on_request(const RequestRecord& record) override {
     for (RequestObserver* observer : observers_) observer->on_request(record);
   }
-  void on_handler_error(std::string_view method, std::string_view error_type) override {
-    for (RequestObserver* observer : observers_) observer->on_handler_error(method, error_type);
+  void on_handler_error(std::string_view method, std::string_view route,
+                        std::string_view error_type) override {
+    for (RequestObserver* observer : observers_) {
+      observer->on_handler_error(method, route, error_type);
+    }
   }
 
  private:

@@ -17,7 +17,6 @@
 #include "core/log.hpp"
 #include "core/loop.hpp"
 #include "http/parser.hpp"
-#include "worker/exception_type.hpp"
 
 namespace prefork::worker {
 namespace {
@@ -78,8 +77,34 @@ std::uint64_t heartbeat_period_ms(double timeout) {
 
 struct Offloaded {
   uv_work_t request;
-  std::function<void()> work, done;
+  UniqueFunction<void()> work, done;
+  bool failed = false;  // work threw: done is dropped uncalled
 };
+
+void run_offloaded(uv_work_t* request) {
+  auto& job = *static_cast<Offloaded*>(request->data);
+  try {
+    job.work();
+  } catch (const std::exception& error) {
+    log::error("offloaded work failed: ", error.what());
+    job.failed = true;
+  } catch (...) {
+    log::error("offloaded work failed with a non-standard exception");
+    job.failed = true;
+  }
+}
+
+void finish_offloaded(uv_work_t* request, int) {
+  std::unique_ptr<Offloaded> job(static_cast<Offloaded*>(request->data));
+  if (job->failed || !job->done) return;
+  try {
+    job->done();
+  } catch (const std::exception& error) {
+    log::error("offloaded completion failed: ", error.what());
+  } catch (...) {
+    log::error("offloaded completion failed with a non-standard exception");
+  }
+}
 
 }  // namespace
 
@@ -99,11 +124,17 @@ Server::Server(const Boot& boot, App& app)
   if (body_timeout_ms_ == 0) body_timeout_ms_ = UINT32_MAX;
   uv_loop_init(&loop_);
   loop_thread_ = std::this_thread::get_id();
+  failed_on_loop_ = [this](std::string_view method, std::string_view route,
+                           std::string error_type) {
+    tell_handler_failed(method, route, error_type);
+  };
   if (config_.worker_class == "threads") {
+    // The route is the app's text, which need not outlive the request: copied for the loop.
     pool_ = std::make_unique<HandlerPool>(
-        app_, *this, config_.threads, [this](std::string_view method, std::string error_type) {
-          post([this, method, error_type = std::move(error_type)] {
-            tell_handler_failed(method, error_type);
+        app_, *this, config_.threads,
+        [this](std::string_view method, std::string_view route, std::string error_type) {
+          post([this, method, route = std::string(route), error_type = std::move(error_type)] {
+            tell_handler_failed(method, route, error_type);
           });
         });
   } else {
@@ -360,20 +391,8 @@ void Server::dispatch(Connection& connection, Exchange& exchange) {
   count_request();
   if (boot_.observer) exchange.started_ns = uv_hrtime();
   if (sync_app_) {
-    try {
-      Response response = sync_app_->respond(exchange.request);
-      connection.answer(exchange, response);
-    } catch (const std::exception& error) {
-      log::error("handler failed: ", error.what());
-      handler_failed(method_label(exchange.request.method()));
-      connection.answer(
-          exchange, Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n"));
-    } catch (...) {
-      log::error("handler failed with a non-standard exception");
-      handler_failed(method_label(exchange.request.method()));
-      connection.answer(
-          exchange, Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n"));
-    }
+    Response response = call_respond(*sync_app_, exchange.request, failed_on_loop_);
+    connection.answer(exchange, response);
     return;
   }
   std::uint64_t token = connection.token(exchange);
@@ -381,26 +400,12 @@ void Server::dispatch(Connection& connection, Exchange& exchange) {
     pool_->submit(exchange.request, token);
     return;
   }
-  // Read first: an exception destroys the Responder unsent, which answers 500 and may release
-  // the request before the catch runs.
-  std::string_view method = method_label(exchange.request.method());
-  try {
-    app_.handle(exchange.request, Responder(this, token));
-  } catch (const std::exception& error) {
-    log::error("handler failed: ", error.what());
-    handler_failed(method);
-  } catch (...) {
-    log::error("handler failed with a non-standard exception");
-    handler_failed(method);
-  }
+  call_handler(app_, exchange.request, *this, token, failed_on_loop_);
 }
 
-void Server::handler_failed(std::string_view method) {
-  if (boot_.observer) tell_handler_failed(method, current_exception_type());
-}
-
-void Server::tell_handler_failed(std::string_view method, std::string_view error_type) {
-  if (boot_.observer) boot_.observer->on_handler_error(method, error_type);
+void Server::tell_handler_failed(std::string_view method, std::string_view route,
+                                 std::string_view error_type) {
+  if (boot_.observer) boot_.observer->on_handler_error(method, route, error_type);
 }
 
 void Server::count_request() {
@@ -415,6 +420,7 @@ void Server::count_request() {
 }
 
 void Server::complete(std::uint64_t token, Response&& response) {
+  if (HandlerCall::hold(token, response)) return;
   if (std::this_thread::get_id() == loop_thread_) {
     std::uint32_t index = std::uint32_t(token >> 32);
     if (index < connections_.size() && connections_[index]) {
@@ -429,7 +435,7 @@ void Server::complete(std::uint64_t token, Response&& response) {
   uv_async_send(&wakeup_);
 }
 
-void Server::post(std::function<void()> task) {
+void Server::post(UniqueFunction<void()> task) {
   {
     std::lock_guard lock(remote_mutex_);
     posted_tasks_.push_back(std::move(task));
@@ -437,20 +443,21 @@ void Server::post(std::function<void()> task) {
   uv_async_send(&wakeup_);
 }
 
-void Server::offload(std::function<void()> work, std::function<void()> done) {
-  auto* job = new Offloaded{{}, std::move(work), std::move(done)};
-  job->request.data = job;
-  int result = uv_queue_work(
-      &loop_, &job->request,
-      [](uv_work_t* request) { static_cast<Offloaded*>(request->data)->work(); },
-      [](uv_work_t* request, int) {
-        std::unique_ptr<Offloaded> finished(static_cast<Offloaded*>(request->data));
-        if (finished->done) finished->done();
-      });
-  if (result != 0) {
-    delete job;
-    throw std::runtime_error(std::string("uv_queue_work: ") + uv_strerror(result));
+// uv_queue_work belongs to the loop's thread: other threads queue through post().
+void Server::offload(UniqueFunction<void()> work, UniqueFunction<void()> done) {
+  if (std::this_thread::get_id() != loop_thread_) {
+    post([this, work = std::move(work), done = std::move(done)]() mutable {
+      offload(std::move(work), std::move(done));
+    });
+    return;
   }
+  auto job = std::make_unique<Offloaded>();
+  job->work = std::move(work);
+  job->done = std::move(done);
+  job->request.data = job.get();
+  int result = uv_queue_work(&loop_, &job->request, run_offloaded, finish_offloaded);
+  if (result != 0) throw std::runtime_error(std::string("uv_queue_work: ") + uv_strerror(result));
+  job.release();  // finish_offloaded owns it
 }
 
 void Server::on_wakeup(uv_async_t* async) {
@@ -459,7 +466,7 @@ void Server::on_wakeup(uv_async_t* async) {
 
 void Server::deliver_remote_answers() {
   std::vector<std::pair<std::uint64_t, Response>> answers;
-  std::vector<std::function<void()>> tasks;
+  std::vector<UniqueFunction<void()>> tasks;
   {
     std::lock_guard lock(remote_mutex_);
     answers.swap(remote_answers_);

@@ -19,6 +19,7 @@
 #include "http/forwarded.hpp"
 #include "net/tls/server_session.hpp"
 #include "worker/connection.hpp"
+#include "worker/handler_call.hpp"
 #include "worker/handler_pool.hpp"
 #include "worker/observer.hpp"
 #include "worker/run.hpp"
@@ -48,10 +49,11 @@ class Server final : public Worker, public detail::ResponseSink {
   metrics::Registry& metrics() override;
   // What metrics() returns; set before the app is told the worker started.
   void use_metrics(metrics::Registry& registry) { metrics_ = &registry; }
-  void post(std::function<void()> task) override;
-  void offload(std::function<void()> work, std::function<void()> done) override;
+  void post(UniqueFunction<void()> task) override;
+  void offload(UniqueFunction<void()> work, UniqueFunction<void()> done) override;
 
-  // detail::ResponseSink: any thread.
+  // detail::ResponseSink: any thread. An answer sent inside the handler call of its request
+  // waits for the call's end (HandlerCall).
   void complete(std::uint64_t token, Response&& response) override;
 
   // For connections.
@@ -124,9 +126,9 @@ class Server final : public Worker, public detail::ResponseSink {
   void update_polling();
   void close_listener(Listener& listener);
   void count_request();
-  // Inside a handler's catch: the observers count the exception (on the loop).
-  void handler_failed(std::string_view method);
-  void tell_handler_failed(std::string_view method, std::string_view error_type);
+  // The observers count a handler's exception (on the loop).
+  void tell_handler_failed(std::string_view method, std::string_view route,
+                           std::string_view error_type);
   void deliver_remote_answers();
   void finish_if_drained();
   void close_own_handles();
@@ -168,7 +170,8 @@ class Server final : public Worker, public detail::ResponseSink {
   uv_async_t wakeup_;
   std::mutex remote_mutex_;
   std::vector<std::pair<std::uint64_t, Response>> remote_answers_;
-  std::vector<std::function<void()>> posted_tasks_;
+  std::vector<UniqueFunction<void()>> posted_tasks_;
+  HandlerFailure failed_on_loop_;
 
   http::DateCache date_;
   std::uint64_t keepalive_ms_, header_timeout_ms_, body_timeout_ms_;

@@ -78,6 +78,14 @@ TEST_CASE("another ABI version is refused, naming both versions") {
                                       std::to_string(abi_version)) != std::string::npos);
 }
 
+TEST_CASE("an app built for ABI 4 (std::function post/offload) is refused: rebuild it") {
+  app::LoadOutcome outcome = app::resolve(module("OLD_ABI_MODULE") + ":old_abi", nullptr);
+  REQUIRE_FALSE(outcome.ok());
+  CHECK(outcome.status.message().find("built for prefork ABI version 4, but this prefork has ABI "
+                                      "version 5; rebuild the app against this prefork") !=
+        std::string::npos);
+}
+
 TEST_CASE("a .so app is found by name and its factory reads the [app] table") {
   app::LoadOutcome outcome = app::resolve(module("GREETING_MODULE") + ":greeting", nullptr);
   REQUIRE(outcome.ok());

@@ -53,16 +53,20 @@ class Answers : public detail::ResponseSink {
   std::map<std::uint64_t, int> status_;
 };
 
-// Token 1 throws, token 2 drops its Responder, the others answer 200; records its threads.
+// Token 1 throws (from the route "thrower"), token 2 drops its Responder, the others answer 200;
+// records its threads.
 class TestApp final : public prefork::App {
  public:
-  void handle(const Request&, Responder responder) override {
+  void handle(const Request& request, Responder responder) override {
     {
       std::lock_guard lock(mutex);
       threads.insert(std::this_thread::get_id());
     }
     std::uint64_t token = next.fetch_add(1);
-    if (token == 1) throw std::runtime_error("handler bug");
+    if (token == 1) {
+      request.set_route("thrower");
+      throw std::runtime_error("handler bug");
+    }
     if (token == 2) return;
     responder.send(Response::text(200, "ok\n"));
   }
@@ -74,11 +78,11 @@ class TestApp final : public prefork::App {
 // What the pool reports of handlers' exceptions, from its threads.
 struct Failures {
   std::mutex mutex;
-  std::vector<std::string> reported;  // "METHOD TYPE"
-  HandlerPool::FailureReport report() {
-    return [this](std::string_view method, std::string error_type) {
+  std::vector<std::string> reported;  // "METHOD ROUTE TYPE"
+  prefork::worker::HandlerFailure report() {
+    return [this](std::string_view method, std::string_view route, std::string error_type) {
       std::lock_guard lock(mutex);
-      reported.push_back(std::string(method) + " " + error_type);
+      reported.push_back(std::string(method) + " " + std::string(route) + " " + error_type);
     };
   }
 };
@@ -103,7 +107,7 @@ TEST_CASE("every request is answered once, off the caller's thread; failures ans
   for (std::uint64_t token = 1; token <= 100; ++token) failed += answers.status(token) == 500;
   CHECK(failed == 2);
   // The throw, not the dropped Responder; a request without a method is labelled OTHER.
-  CHECK(failures.reported == std::vector<std::string>{"OTHER std::runtime_error"});
+  CHECK(failures.reported == std::vector<std::string>{"OTHER thrower std::runtime_error"});
 }
 
 TEST_CASE("a pool stops with no work, and with fewer than one thread asked it has one") {
@@ -114,4 +118,56 @@ TEST_CASE("a pool stops with no work, and with fewer than one thread asked it ha
   HandlerPool pool(app, answers, 0, failures.report());
   pool.submit(request, 7);
   CHECK(answers.wait_for(1));
+}
+
+namespace {
+
+// The server's sink: offers every answer to the handler call running on this thread first.
+class HoldingAnswers final : public detail::ResponseSink {
+ public:
+  void complete(std::uint64_t token, Response&& response) override {
+    if (prefork::worker::HandlerCall::hold(token, response)) return;
+    statuses.push_back(response.status);
+  }
+  std::vector<int> statuses;
+};
+
+// Answers, checks that the answer has not gone out yet, then throws from a named route.
+class SendThenThrowApp final : public prefork::App {
+ public:
+  explicit SendThenThrowApp(HoldingAnswers& answers) : answers_(answers) {}
+  void handle(const Request& request, Responder responder) override {
+    responder.send(Response::text(200, "ok\n"));
+    delivered_during_call = answers_.statuses.size();
+    request.set_route("users");
+    throw std::invalid_argument("after the answer");
+  }
+  std::size_t delivered_during_call = 99;
+
+ private:
+  HoldingAnswers& answers_;
+};
+
+}  // namespace
+
+TEST_CASE(
+    "an answer sent inside the handler call waits for its end, so the catch reads the route") {
+  HoldingAnswers answers;
+  SendThenThrowApp app(answers);
+  Failures failures;
+  Request request{Request::Fields{}};
+  prefork::worker::call_handler(app, request, answers, 5, failures.report());
+  CHECK(app.delivered_during_call == 0);
+  CHECK(answers.statuses == std::vector<int>{200});
+  CHECK(failures.reported == std::vector<std::string>{"OTHER users std::invalid_argument"});
+  // Another token, or no call running: delivered at once.
+  Response response = Response::empty(204);
+  CHECK_FALSE(prefork::worker::HandlerCall::hold(5, response));
+}
+
+TEST_CASE("a request without a route is labelled other") {
+  Request request{Request::Fields{}};
+  CHECK(prefork::worker::route_label(request) == "other");
+  request.set_route("items");
+  CHECK(prefork::worker::route_label(request) == "items");
 }

@@ -195,11 +195,21 @@ TEST_CASE("redis storage: a graceful stop flushes what the timer has not sent ye
 
 namespace {
 
-// Throws from handle() itself, as an async app's bug would: a standard exception, or an int.
+// Throws from handle() itself, as an async app's bug would: a standard exception, or an int;
+// /items names its route first, then throws with its Responder moved away (still held by a
+// posted task) or dropped.
 class ThrowingAsyncApp final : public App {
  public:
-  void handle(const Request& request, Responder) override {
+  void handle(const Request& request, Responder responder) override {
     if (request.path() == "/int") throw 42;
+    if (request.path().starts_with("/items/")) {
+      request.set_route("items");
+      if (request.query() == "posted") {
+        request.worker().post(
+            [r = std::move(responder)]() mutable { r.send(Response::text(202, "posted\n")); });
+      }
+      throw std::length_error("bad item");
+    }
     throw std::out_of_range("no such item");
   }
   static std::unique_ptr<App> make(const AppConfig&) {
@@ -231,6 +241,77 @@ TEST_CASE("an async handler's exceptions count in error_handling by their type")
   }));
   CHECK(find(families, "gunicorn_worker_failed_requests_total",
              {{"worker_id", "7"}, {"status_class", "5xx"}, {"method", "GET"}}) == 2.0);
+}
+
+namespace {
+
+// A sync app naming its routes: /users/… throws after naming "users".
+class RoutedSyncApp final : public SyncApp {
+ public:
+  Response respond(const Request& request) override {
+    if (request.path().starts_with("/users/")) {
+      request.set_route("users");
+      throw std::runtime_error("no such user");
+    }
+    return Response::text(200, "ok\n");
+  }
+  static std::unique_ptr<App> make(const AppConfig&) { return std::make_unique<RoutedSyncApp>(); }
+};
+
+// The error_handling count of worker 7 for this method, endpoint and type.
+std::optional<double> errors_handled(const std::vector<metrics::Family>& families,
+                                     std::string method, std::string endpoint,
+                                     std::string error_type) {
+  return find(families, "gunicorn_worker_error_handling_total",
+              {{"worker_id", "7"},
+               {"method", std::move(method)},
+               {"endpoint", std::move(endpoint)},
+               {"error_type", std::move(error_type)}});
+}
+
+}  // namespace
+
+TEST_CASE("error_handling's endpoint is the route the app named, on the loop") {
+  TempDir directory;
+  WorkerProcess worker(test_config(), ThrowingAsyncApp::make, {directory.path, -1, 7});
+  REQUIRE(worker.booted());
+  RawClient client(worker.port());
+  client.send("GET /items/1 HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto dropped = client.read_response();
+  REQUIRE(dropped);
+  CHECK(dropped->status == 500);
+  // The Responder escaped into a posted task: its answer stands, the exception still counts.
+  client.send("GET /items/2?posted HTTP/1.1\r\nHost: h\r\n\r\n");
+  auto posted = client.read_response();
+  REQUIRE(posted);
+  CHECK(posted->status == 202);
+  send_requests(worker.port(), 1, "GET /other HTTP/1.1\r\nHost: h\r\n\r\n");
+  storage::file::FileCollector collector(directory.path);
+  std::vector<metrics::Family> families;
+  CHECK(eventually([&] {
+    families = collector.collect();
+    return errors_handled(families, "GET", "items", "std::length_error") == 2.0 &&
+           errors_handled(families, "GET", "other", "std::out_of_range") == 1.0;
+  }));
+}
+
+TEST_CASE("error_handling's endpoint is the route a sync app named, on the loop and on threads") {
+  for (const char* worker_class : {"sync", "threads"}) {
+    CAPTURE(worker_class);
+    TempDir directory;
+    config::Config config = test_config();
+    config.worker_class = worker_class;
+    WorkerProcess worker(config, RoutedSyncApp::make, {directory.path, -1, 7});
+    REQUIRE(worker.booted());
+    send_requests(worker.port(), 3, "DELETE /users/9 HTTP/1.1\r\nHost: h\r\n\r\n");
+    storage::file::FileCollector collector(directory.path);
+    std::vector<metrics::Family> families;
+    CHECK(eventually([&] {
+      families = collector.collect();
+      return errors_handled(families, "DELETE", "users", "std::runtime_error") == 3.0;
+    }));
+    CHECK_FALSE(errors_handled(families, "DELETE", "other", "std::runtime_error"));
+  }
 }
 
 TEST_CASE("failed requests are labelled by a bounded method set") {
