@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -27,7 +28,7 @@ namespace prefork::worker {
 
 class BuiltinMetrics;
 
-class Server final : public Worker, public detail::ResponseSink {
+class Server final : public Worker, public detail::ResponseSink, public detail::StreamSink {
  public:
   Server(const Boot& boot, App& app);
   ~Server();
@@ -53,6 +54,17 @@ class Server final : public Worker, public detail::ResponseSink {
 
   // detail::ResponseSink: any thread.
   void complete(std::uint64_t token, Response&& response) override;
+  // On the loop; from another thread the request is answered 500.
+  detail::StreamSink* start_stream(std::uint64_t token, Response&& head,
+                                   std::optional<std::size_t> content_length) override;
+
+  // detail::StreamSink: on the loop (stream_finish from any thread: it is posted there).
+  bool stream_write(std::uint64_t token, std::string_view bytes) override;
+  void stream_on_ready(std::uint64_t token, std::function<void()> callback) override;
+  bool stream_closed(std::uint64_t token) override;
+  void stream_finish(std::uint64_t token, bool complete) override;
+  // A stream's on_ready callback runs from the loop's next turn, if it is still due then.
+  void wake_stream_later(std::uint64_t token);
 
   // For connections.
   void dispatch(Connection& connection, Exchange& exchange);
@@ -124,6 +136,11 @@ class Server final : public Worker, public detail::ResponseSink {
   void update_polling();
   void close_listener(Listener& listener);
   void count_request();
+  // The connection a token names, if it still exists.
+  Connection* connection_of(std::uint64_t token);
+  bool on_loop() const { return std::this_thread::get_id() == loop_thread_; }
+  // A Stream call from another thread: logged and refused (true).
+  bool refuse_off_loop(const char* call);
   // Inside a handler's catch: the observers count the exception (on the loop).
   void handler_failed(std::string_view method);
   void tell_handler_failed(std::string_view method, std::string_view error_type);
