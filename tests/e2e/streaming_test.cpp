@@ -444,3 +444,12 @@ TEST_CASE("TLS: a stream of 20 MiB and server-sent events through curl") {
   CHECK(curl("/events?n=3&ms=50", "") ==
         "id: 0\ndata: event 0\n\nid: 1\ndata: event 1\n\nid: 2\ndata: event 2\n\n");
 }
+
+TEST_CASE("worker_class threads: a stream started on a handler thread is refused with a 500") {
+  StreamServer app({}, "worker_class = \"threads\"");
+  REQUIRE(app.port > 0);
+  Reply reply = http_get(app.port, "/bytes?n=1000");
+  CHECK(reply.status == 500);
+  CHECK(app.server.wait_for_line("Responder::stream called off the worker's loop").has_value());
+  CHECK(http_get(app.port, "/").body == "ok");
+}
