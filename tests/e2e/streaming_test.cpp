@@ -445,6 +445,17 @@ TEST_CASE("TLS: a stream of 20 MiB and server-sent events through curl") {
         "id: 0\ndata: event 0\n\nid: 1\ndata: event 1\n\nid: 2\ndata: event 2\n\n");
 }
 
+TEST_CASE("end() called on another thread completes the stream on the loop") {
+  StreamServer app;
+  REQUIRE(app.port > 0);
+  Connection client(app.port);
+  for (int round = 0; round < 3; ++round) {
+    REQUIRE(client.send(get("/thread-end")));
+    REQUIRE(client.head());
+    CHECK(client.chunked_body() == "abc");
+  }
+}
+
 TEST_CASE("worker_class threads: a stream started on a handler thread is refused with a 500") {
   StreamServer app({}, "worker_class = \"threads\"");
   REQUIRE(app.port > 0);

@@ -6,6 +6,7 @@
 //   /short?n=N                     announces N bytes, writes N - 1, ends: the connection resets
 //   /over                          announces 5 bytes, writes 10: the connection resets
 //   /abandon                       head and a few bytes, then the Stream is destroyed
+//   /thread-end                    "abc", then end() from a thread of libuv's pool
 //   /stats                         "closed=K": streams that found their client gone
 //   /                              "ok" (whole, not streamed)
 #include <uv.h>
@@ -101,6 +102,12 @@ class StreamApp final : public prefork::App {
     if (path == "/abandon") {
       prefork::Stream stream = responder.stream(octets());
       stream.write(letters(0, 100));
+      return;
+    }
+    if (path == "/thread-end") {
+      auto stream = std::make_shared<prefork::Stream>(responder.stream(octets()));
+      stream->write("abc");
+      worker_->offload([stream] { stream->end(); }, [] {});
       return;
     }
     if (path == "/stats") {
