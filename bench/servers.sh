@@ -55,9 +55,11 @@ nginx_tls_command() {
 # WORKDIR/nginx.conf with the server block's LISTEN lines. NGINX_WORKER_CONNECTIONS and
 # NGINX_KEEPALIVE_TIMEOUT are for bench/idle_memory.sh, which holds thousands of idle
 # connections for a while; NGINX_HTTP_EXTRA (directives of the http block, such as log_format)
-# and NGINX_ACCESS_LOG (default off) for bench/access_log.sh.
+# and NGINX_ACCESS_LOG (default off) for bench/access_log.sh; NGINX_LOCATION (the directives of
+# `location /`, default the "Hello, World!" answer) for bench/streaming.sh's files.
 write_nginx_conf() {
   local listen=$1 connections=${NGINX_WORKER_CONNECTIONS:-1024}
+  local location=${NGINX_LOCATION:-'default_type text/plain; return 200 "Hello, World!";'}
   mkdir -p "$WORKDIR/nginx-temp"
   cat >"$WORKDIR/nginx.conf" <<EOF
 daemon off;
@@ -82,8 +84,7 @@ http {
   server {
     $listen
     location / {
-      default_type text/plain;
-      return 200 "Hello, World!";
+      $location
     }
   }
 }

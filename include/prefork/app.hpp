@@ -3,11 +3,14 @@
 
 #include <prefork/request.hpp>
 #include <prefork/response.hpp>
+#include <prefork/stream.hpp>
 #include <prefork/version.hpp>
 #include <prefork/worker.hpp>
 
+#include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <utility>
 
 namespace prefork {
@@ -18,13 +21,18 @@ namespace detail {
 class ResponseSink {
  public:
   virtual void complete(std::uint64_t token, Response&& response) = 0;
+  // Sends the head of a streamed answer; the returned sink takes its body. On the loop only:
+  // from another thread the request is answered 500 and the result is null.
+  virtual StreamSink* start_stream(std::uint64_t token, Response&& head,
+                                   std::optional<std::size_t> content_length) = 0;
 
  protected:
   ~ResponseSink() = default;
 };
 }  // namespace detail
 
-// The right to answer one request, once. Destroying it unsent answers 500, so no request hangs.
+// The right to answer one request, once: send() a whole response or stream() one. Destroying it
+// unsent answers 500, so no request hangs.
 class Responder {
  public:
   Responder() = default;
@@ -46,6 +54,16 @@ class Responder {
 
   void send(Response&& response) {
     if (auto* sink = std::exchange(sink_, nullptr)) sink->complete(token_, std::move(response));
+  }
+  // Answers with a streamed body (stream.hpp), and like send() uses the Responder up: head's
+  // status and headers go out at once, its body (if any) is the first bytes of the stream, and
+  // the Stream takes the rest. content_length: the body's exact size, when known. On the
+  // worker's loop only (an async handler, a callback of the loop, or a Worker::post task).
+  Stream stream(Response head, std::optional<std::size_t> content_length = std::nullopt) {
+    auto* sink = std::exchange(sink_, nullptr);
+    if (!sink) return Stream();
+    detail::StreamSink* body = sink->start_stream(token_, std::move(head), content_length);
+    return body ? Stream(body, token_) : Stream();
   }
   bool sent() const { return sink_ == nullptr; }
 

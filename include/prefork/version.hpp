@@ -11,7 +11,7 @@ inline constexpr const char* version = "0.1.0";
 // value.
 // 4: MasterHooks. 5: issue 17: Worker::post and offload take UniqueFunction (move-only
 // callables); Request::worker() and Request::set_route() (the Request grew two fields);
-// redis_storage.hpp.
+// Responder::stream and Stream; redis_storage.hpp.
 inline constexpr std::uint32_t abi_version = 5;
 
 }  // namespace prefork

@@ -52,7 +52,7 @@ struct Limits {
   int request_field_size = 8190;         // limit_request_field_size; 0 = unlimited
   std::int64_t max_body_size = 1 << 20;  // bytes; 0 = unlimited
   double header_timeout = 10;            // seconds to receive a whole request head
-  double body_timeout = 30;              // seconds without progress while reading a body
+  double body_timeout = 30;              // seconds without progress reading a body or writing
 
   bool operator==(const Limits&) const = default;
 };

@@ -633,7 +633,8 @@ constexpr Directive table[] = {
    "seconds to receive a whole request head",
    [](Config& c, const Input& in) { return set_seconds(c.limits.header_timeout, in, false); }},
   {"body_timeout", "", "", 0, "", false, show_in<&Config::limits, &Limits::body_timeout>,
-   "seconds without progress while reading a request body",
+   "seconds without progress while reading a request body, or writing an answer to a client "
+   "that does not read it",
    [](Config& c, const Input& in) { return set_seconds(c.limits.body_timeout, in, false); }},
   {"forwarded_allow_ips", "FORWARDED_ALLOW_IPS", "forwarded-allow-ips", 0, "STRING", false,
    show<&Config::forwarded_allow_ips>,

@@ -67,9 +67,11 @@ std::string_view remote_address(std::string_view peer) {
   return peer.substr(0, colon);
 }
 
-std::size_t body_size(std::string_view answer) {
+std::size_t body_size(const RequestRecord& record) {
+  std::string_view answer = record.answer;
   std::size_t end_of_head = answer.find("\r\n\r\n");
-  return end_of_head == std::string_view::npos ? 0 : answer.size() - end_of_head - 4;
+  std::size_t body = end_of_head == std::string_view::npos ? 0 : answer.size() - end_of_head - 4;
+  return body + record.streamed_bytes;
 }
 
 // A header of the serialized answer, so that the server's own (Date, Content-Length, ...) are
@@ -349,10 +351,10 @@ void AccessFormat::append_line(std::string& out, const RequestRecord& record,
         append_number(out, record.status);
         break;
       case Atom::body_bytes:
-        append_number(out, body_size(record.answer));
+        append_number(out, body_size(record));
         break;
       case Atom::body_bytes_or_dash: {
-        std::size_t size = body_size(record.answer);
+        std::size_t size = body_size(record);
         if (size == 0) {
           out.append(missing);
         } else {
@@ -421,7 +423,7 @@ void AccessFormat::append_json(std::string& out, const RequestRecord& record, st
     object.null("protocol");
   }
   object.number("status", record.status);
-  object.number("body_bytes", body_size(record.answer));
+  object.number("body_bytes", body_size(record));
   object.string("referer", find_request_header(request, "referer"));
   object.string("user_agent", find_request_header(request, "user-agent"));
   object.number("request_time_us", microseconds(record.duration_seconds));

@@ -83,7 +83,7 @@ void BuiltinMetrics::on_request(const RequestRecord& record) {
   requests_.inc();
   duration_.observe(record.duration_seconds);
   request_size_.observe(double(record.request_bytes));
-  response_size_.observe(double(record.answer.size()));
+  response_size_.observe(double(record.answer.size() + record.streamed_bytes));
   if (record.status < 400) return;
   if (record.request == nullptr) {
     count_error(method_label(record.method), unnamed_route, "invalid_request");

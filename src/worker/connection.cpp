@@ -6,10 +6,12 @@
 #include <algorithm>
 #include <cstring>
 
+#include "core/log.hpp"
 #include "http/forwarded.hpp"
 #include "http/proxy_protocol.hpp"
 #include "http/request_view.hpp"
 #include "http/serializer.hpp"
+#include "http/status.hpp"
 #include "worker/server.hpp"
 
 namespace prefork::worker {
@@ -51,6 +53,7 @@ bool Connection::accept(int fd, bool unix_socket, const net::tls::ServerContext*
   }
   socket_.handle.data = this;
   open_ = true;
+  unix_socket_ = unix_socket;
   if (opened != 0) {
     ::close(fd);
     close();
@@ -387,6 +390,15 @@ void Connection::serve_batch() {
   } while (open_ && !writing_active_ && !lingering_ && !stop_parsing_ && parsed_ < filled_ &&
            outstanding() < pipeline_depth && pending_output() == 0);
   if (open_) after_batch();
+  // The socket may have taken a waiting stream's output at once, and then no write completion
+  // comes to tell it.
+  if (open_ && outstanding() != 0) {
+    Exchange& head = slot(head_sequence_);
+    if (head.state == Exchange::State::streaming && head.stream->on_ready &&
+        pending_output() < stream_high_water) {
+      wake_later(head);
+    }
+  }
 }
 
 void Connection::parse_available() {
@@ -491,6 +503,7 @@ Exchange& Connection::push_exchange() {
   exchange.output.clear();
   exchange.close_after = false;
   exchange.started_ns = 0;
+  exchange.stream.reset();
   return exchange;
 }
 
@@ -520,18 +533,185 @@ void Connection::answer(Exchange& exchange, const Response& response) {
   serve_batch();
 }
 
+// ---- streamed answers ----------------------------------------------------------------------
+
+Exchange* Connection::streaming(std::uint32_t sequence) {
+  if (sequence - head_sequence_ >= outstanding()) return nullptr;
+  Exchange& exchange = slot(sequence);
+  if (exchange.sequence != sequence || exchange.state != Exchange::State::streaming) return nullptr;
+  return &exchange;
+}
+
+// The head goes out now (or after the answers before it); the body follows as the app writes
+// it. A stream that cannot reach the client (closed, or behind an answer that closes) is
+// closed from the start.
+bool Connection::start_stream(std::uint32_t sequence, const Response& head,
+                              std::optional<std::size_t> content_length) {
+  if (sequence - head_sequence_ >= outstanding()) return false;
+  Exchange& exchange = slot(sequence);
+  if (exchange.sequence != sequence || exchange.state != Exchange::State::dispatched) return false;
+  exchange.state = Exchange::State::streaming;
+  exchange.stream = std::make_unique<StreamState>();
+  StreamState& stream = *exchange.stream;
+  stream.status = head.status;
+  if (!open_ || (has_close_sequence_ && sequence > close_sequence_)) {
+    stream.failed = true;
+    return true;
+  }
+  bool http_1_1 = exchange.message.http_major == 1 && exchange.message.http_minor >= 1;
+  stream.transfer = content_length ? http::Transfer::length
+                    : http_1_1     ? http::Transfer::chunked
+                                   : http::Transfer::until_close;
+  stream.remaining = content_length.value_or(0);
+  stream.body_dropped = exchange.message.head || http::status_forbids_body(head.status);
+  // Without a length, an HTTP/1.0 client learns where the body ends from the close.
+  if (stream.transfer == http::Transfer::until_close && !stream.body_dropped) {
+    exchange.close_after = true;
+  }
+  std::string& target = output_of(exchange);
+  std::size_t before = target.size();
+  http::append_stream_head(target, head, server_.date(), framing_for(exchange), stream.transfer,
+                           stream.remaining);
+  stream.head.assign(target, before, std::string::npos);
+  stream.observed = true;
+  if (!head.payload().empty()) stream_write(sequence, head.payload());
+  if (!in_batch_) serve_batch();
+  return true;
+}
+
+bool Connection::stream_open(const Exchange& exchange) const {
+  return open_ && !exchange.stream->failed &&
+         !(has_close_sequence_ && exchange.sequence > close_sequence_);
+}
+
+// What the stream has queued that the socket has not taken yet (not counting the batch it is
+// writing).
+std::size_t Connection::stream_unsent(Exchange& exchange) {
+  return exchange.sequence == head_sequence_ ? pending_output() : exchange.output.size();
+}
+
+bool Connection::stream_write(std::uint32_t sequence, std::string_view bytes) {
+  Exchange* exchange = streaming(sequence);
+  if (!exchange || !stream_open(*exchange)) return false;
+  StreamState& stream = *exchange->stream;
+  if (stream.body_dropped) return true;
+  if (stream.transfer == http::Transfer::length) {
+    if (bytes.size() > stream.remaining) {
+      log::error("stream of ", exchange->request.method(), " ", exchange->request.path(),
+                 ": more bytes than its Content-Length; connection reset");
+      fail_stream(*exchange);
+      return false;
+    }
+    stream.remaining -= bytes.size();
+  }
+  if (bytes.empty()) return true;
+  std::string& target = output_of(*exchange);
+  if (stream.transfer == http::Transfer::chunked) {
+    http::append_chunk(target, bytes);
+  } else {
+    target.append(bytes);
+  }
+  stream.body_bytes += bytes.size();
+  push_stream_output();
+  return stream_open(*exchange) && stream_unsent(*exchange) < stream_high_water;
+}
+
+void Connection::push_stream_output() {
+  if (in_batch_ || !open_) return;
+  flush();
+  if (open_) update_timer();
+}
+
+void Connection::stream_on_ready(std::uint32_t sequence, UniqueFunction<void()> callback) {
+  Exchange* exchange = streaming(sequence);
+  if (!exchange) return;
+  exchange->stream->on_ready = std::move(callback);
+  bool ready = !stream_open(*exchange) || stream_unsent(*exchange) < stream_high_water;
+  // Not from inside the caller: the callback usually writes, and may register itself again.
+  if (ready) wake_later(*exchange);
+}
+
+bool Connection::stream_closed(std::uint32_t sequence) {
+  Exchange* exchange = streaming(sequence);
+  return !exchange || !stream_open(*exchange);
+}
+
+void Connection::wake_stream(std::uint32_t sequence) {
+  Exchange* exchange = streaming(sequence);
+  if (!exchange || !exchange->stream->on_ready) return;
+  if (stream_open(*exchange) && stream_unsent(*exchange) >= stream_high_water) return;
+  // Taken out first: the callback may end the stream, or register another callback.
+  UniqueFunction<void()> callback = std::move(exchange->stream->on_ready);
+  exchange->stream->on_ready = nullptr;
+  callback();
+}
+
+void Connection::wake_later(const Exchange& exchange) {
+  server_.wake_stream_later(token(exchange));
+}
+
+void Connection::wake_streams_later() {
+  for (std::uint32_t sequence = head_sequence_; sequence != next_sequence_; ++sequence) {
+    Exchange& exchange = slot(sequence);
+    if (exchange.state == Exchange::State::streaming && exchange.stream->on_ready) {
+      wake_later(exchange);
+    }
+  }
+}
+
+void Connection::fail_stream(Exchange& exchange) {
+  exchange.stream->failed = true;
+  close(true);
+}
+
+// The stream leaves the pipeline: complete, its end is framed and the connection goes on with
+// its next request; otherwise the connection is reset. Either way the observers hear of it now.
+void Connection::stream_finish(std::uint32_t sequence, bool complete) {
+  Exchange* found = streaming(sequence);
+  if (!found) return;
+  Exchange& exchange = *found;
+  bool open = stream_open(exchange);
+  // Destroyed last: its callback may own objects of the app that call back in here.
+  std::unique_ptr<StreamState> stream = std::move(exchange.stream);
+  exchange.state = Exchange::State::answered;
+  if (open && complete && stream->transfer == http::Transfer::length && stream->remaining != 0 &&
+      !stream->body_dropped) {
+    log::error("stream of ", exchange.request.method(), " ", exchange.request.path(), ": ended ",
+               stream->remaining, " bytes short of its Content-Length; connection reset");
+    complete = false;
+  }
+  if (open && !complete) {
+    close(true);
+  } else if (open && stream->transfer == http::Transfer::chunked && !stream->body_dropped) {
+    output_of(exchange).append(http::last_chunk);
+  }
+  if (stream->observed) {
+    observe(exchange, stream->status, stream->head, &exchange.request, stream->body_bytes);
+  }
+  release_answered();
+  if (!open_) {
+    maybe_release();
+    return;
+  }
+  if (!in_batch_) serve_batch();
+}
+
 void Connection::serialize(Exchange& exchange, const Response& response, std::string& out) {
+  http::append_response(out, response, server_.date(), framing_for(exchange));
+}
+
+http::Framing Connection::framing_for(Exchange& exchange) {
   http::Framing framing;
   framing.head_request = exchange.message.head;
   framing.close = exchange.close_after || !server_.keep_alive_enabled() || server_.draining();
   framing.keep_alive_header =
       !framing.close && exchange.message.http_major == 1 && exchange.message.http_minor == 0;
   if (framing.close) mark_closing(exchange.sequence);
-  http::append_response(out, response, server_.date(), framing);
+  return framing;
 }
 
 void Connection::observe(const Exchange& exchange, int status, std::string_view answer,
-                         const Request* request) {
+                         const Request* request, std::size_t streamed_bytes) {
   RequestObserver* observer = server_.observer();
   if (!observer) return;
   RequestRecord record;
@@ -543,6 +723,7 @@ void Connection::observe(const Exchange& exchange, int status, std::string_view 
   record.request = request;
   record.peer = request ? request->peer() : std::string_view(peer_, peer_length_);
   record.answer = answer;
+  record.streamed_bytes = streamed_bytes;
   observer->on_request(record);
 }
 
@@ -563,6 +744,16 @@ void Connection::release_answered() {
     if (has_close_sequence_ && head.sequence == close_sequence_) closing_ = true;
     ++head_sequence_;
   }
+  // A stream that waited behind earlier answers is at the head now: what it wrote meanwhile
+  // joins the output, and what it writes next goes there directly.
+  if (outstanding() == 0) return;
+  Exchange& head = slot(head_sequence_);
+  if (head.state != Exchange::State::streaming) return;
+  if (open_ && !head.output.empty()) {
+    work_->out.append(head.output);
+    head.output.clear();
+  }
+  if (head.stream->on_ready) wake_later(head);
 }
 
 // ---- the write path ------------------------------------------------------------------------
@@ -609,6 +800,7 @@ void Connection::write_out(std::string& out) {
     return;
   }
   writing_active_ = true;
+  write_started_ms_ = uv_now(server_.loop());
 }
 
 void Connection::on_write(uv_write_t* request, int status) {
@@ -624,6 +816,8 @@ void Connection::on_write(uv_write_t* request, int status) {
     return;
   }
   self.serve_batch();
+  // The socket took a batch: a stream at the head may write again.
+  if (self.open_ && self.outstanding() != 0) self.wake_stream(self.head_sequence_);
 }
 
 // Our last answer is out: half-close, then drain the client's input for a moment.
@@ -760,7 +954,9 @@ void Connection::update_timer() {
   if (lingering_) return;
   std::uint64_t now = uv_now(server_.loop());
   if (outstanding() != 0) {
-    deadline_ms_ = 0;  // the app holds the request: the heartbeat guards against a stuck loop
+    // The app holds a request (the heartbeat guards against a stuck loop), but a client that
+    // stops reading, a stream's above all, gets body_timeout to take each batch of output.
+    deadline_ms_ = writing_active_ ? write_started_ms_ + server_.body_timeout_ms() : 0;
   } else if (writing_active_) {
     deadline_ms_ = now + server_.body_timeout_ms();
   } else if (parser_.phase() == http::Parser::Phase::body) {
@@ -825,15 +1021,19 @@ void Connection::drain() {
   if (open_ && !lingering_ && !in_batch_) update_timer();
 }
 
-void Connection::close() {
+void Connection::close(bool reset) {
   if (!open_) return;
   open_ = false;
   reading_ = false;
   deadline_ms_ = 0;
   uv_timer_stop(&timer_);
   timer_armed_ = false;
-  uv_close(&socket_.handle, on_closed);
+  if (!reset || unix_socket_ || uv_tcp_close_reset(&socket_.tcp, on_closed) != 0) {
+    uv_close(&socket_.handle, on_closed);
+  }
   server_.on_connection_closed(served_ != 0);
+  // Streams learn that they closed from their on_ready callbacks.
+  wake_streams_later();
 }
 
 void Connection::on_closed(uv_handle_t* handle) {

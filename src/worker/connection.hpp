@@ -4,16 +4,19 @@
 #include <uv.h>
 #include <prefork/request.hpp>
 #include <prefork/response.hpp>
+#include <prefork/unique_function.hpp>
 
 #include <array>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "http/forwarded.hpp"
 #include "http/parser.hpp"
+#include "http/serializer.hpp"
 #include "net/tls/server_context.hpp"
 #include "net/tls/server_session.hpp"
 
@@ -21,9 +24,22 @@ namespace prefork::worker {
 
 class Server;
 
+// A streamed answer (Responder::stream), from its head until the app ends or aborts it.
+struct StreamState {
+  int status = 0;
+  http::Transfer transfer = http::Transfer::chunked;
+  bool body_dropped = false;    // HEAD, or a status without a body: the head is all there is
+  bool failed = false;          // aborted for a broken Content-Length, or dropped from the start
+  bool observed = false;        // its head was sent: the observers hear of it when it finishes
+  std::uint64_t remaining = 0;  // Transfer::length: body bytes still due
+  std::size_t body_bytes = 0;   // written by the app, for the observers
+  std::string head;             // as serialized, for the observers (response headers)
+  UniqueFunction<void()> on_ready;
+};
+
 // One request of a connection's pipeline, from dispatch until its answer is written out.
 struct Exchange {
-  enum class State { dispatched, answered };
+  enum class State { dispatched, streaming, answered };
   std::uint32_t sequence = 0;
   State state = State::dispatched;
   http::Message message;
@@ -35,10 +51,14 @@ struct Exchange {
   // Request::peer() from a trusted X-Forwarded-For ("ip:0"); unused otherwise.
   char forwarded_peer[56];
   std::uint8_t forwarded_peer_length = 0;
+  std::unique_ptr<StreamState> stream;  // while State::streaming
 };
 
 // Requests parsed ahead of their answers; parsing pauses when this many are outstanding.
 constexpr std::uint32_t pipeline_depth = 16;
+// A stream's write() asks the app to wait once this much of the connection's output is unsent
+// (on top of the batch the socket is writing): memory per stream stays near twice this.
+constexpr std::size_t stream_high_water = 256 * 1024;
 // A workspace's read buffer to begin with; it grows for large requests.
 constexpr std::size_t initial_read_buffer = 16 * 1024;
 
@@ -66,11 +86,22 @@ class Connection {
   // Answers the request `sequence` (a token's low half); a stale sequence is ignored.
   void answer(std::uint32_t sequence, const Response& response);
   void answer(Exchange& exchange, const Response& response);
+  // Streamed answers (Responder::stream), by the request's sequence; a stale one is ignored
+  // (closed). start_stream: false when the sequence is stale.
+  bool start_stream(std::uint32_t sequence, const Response& head,
+                    std::optional<std::size_t> content_length);
+  bool stream_write(std::uint32_t sequence, std::string_view bytes);
+  void stream_on_ready(std::uint32_t sequence, UniqueFunction<void()> callback);
+  bool stream_closed(std::uint32_t sequence);
+  void stream_finish(std::uint32_t sequence, bool complete);
+  // Runs the stream's on_ready callback if it can take more (or has closed).
+  void wake_stream(std::uint32_t sequence);
   // The worker stops: an idle connection closes at once, a busy one after its answer (answers
   // carry "Connection: close" while the server drains).
   void drain();
-  // Drops the connection now, whatever is pending.
-  void close();
+  // Drops the connection now, whatever is pending; reset: with a TCP reset, so that the client
+  // cannot mistake what it received for a whole answer.
+  void close(bool reset = false);
   // Closes the always-open timer, when the worker exits.
   void close_timer();
   // For a released connection the server does not keep: closes the timer, then the server
@@ -124,11 +155,27 @@ class Connection {
   Exchange& slot(std::uint32_t sequence) { return work_->exchanges[sequence % pipeline_depth]; }
   Exchange& push_exchange();
   void serialize(Exchange& exchange, const Response& response, std::string& out);
+  http::Framing framing_for(Exchange& exchange);
+  // Where an exchange's answer goes: the batch's output for the pipeline's head, its own
+  // otherwise.
+  std::string& output_of(Exchange& exchange) {
+    return exchange.sequence == head_sequence_ ? work_->out : exchange.output;
+  }
+  Exchange* streaming(std::uint32_t sequence);
+  bool stream_open(const Exchange& exchange) const;
+  std::size_t stream_unsent(Exchange& exchange);
+  // Output of a stream outside a batch goes to the socket at once.
+  void push_stream_output();
+  void wake_later(const Exchange& exchange);
+  void wake_streams_later();
+  // A stream that breaks its framing: the connection is reset.
+  void fail_stream(Exchange& exchange);
   void mark_closing(std::uint32_t sequence);
   void release_answered();
-  // request: null when the request was rejected before it was parsed.
+  // request: null when the request was rejected before it was parsed. streamed_bytes: a
+  // streamed body, whose head alone is the answer.
   void observe(const Exchange& exchange, int status, std::string_view answer,
-               const Request* request);
+               const Request* request, std::size_t streamed_bytes = 0);
 
   // Buffer management.
   void take_workspace();
@@ -197,9 +244,11 @@ class Connection {
   std::uint64_t head_started_ms_ = 0;  // when the current request's first byte arrived
   std::uint64_t deadline_ms_ = 0;      // 0: no timeout applies now
   std::uint64_t armed_deadline_ms_ = 0;
+  std::uint64_t write_started_ms_ = 0;  // when the socket's current uv_write began
   std::uint32_t served_ = 0;
 
   bool open_ = false;  // the socket handle is initialised and not closed
+  bool unix_socket_ = false;
   bool reading_ = false;
   bool in_batch_ = false;  // answers wait for the batch's single write
   bool writing_active_ = false;

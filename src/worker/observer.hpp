@@ -18,6 +18,9 @@ struct RequestRecord {
   const Request* request = nullptr;  // null for a request rejected before it was parsed
   std::string_view peer;             // the client as Request::peer() gives it
   std::string_view answer;           // the answer as serialized: head, then body (none for HEAD)
+  // A streamed answer's body: the bytes the app wrote (chunk framing not counted); answer then
+  // holds the head alone.
+  std::size_t streamed_bytes = 0;
 };
 
 // Called on the worker's loop for every answered request, rejected ones included. Null by

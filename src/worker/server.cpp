@@ -421,10 +421,9 @@ void Server::count_request() {
 
 void Server::complete(std::uint64_t token, Response&& response) {
   if (HandlerCall::hold(token, response)) return;
-  if (std::this_thread::get_id() == loop_thread_) {
-    std::uint32_t index = std::uint32_t(token >> 32);
-    if (index < connections_.size() && connections_[index]) {
-      connections_[index]->answer(std::uint32_t(token), response);
+  if (on_loop()) {
+    if (Connection* connection = connection_of(token)) {
+      connection->answer(std::uint32_t(token), response);
     }
     return;
   }
@@ -433,6 +432,68 @@ void Server::complete(std::uint64_t token, Response&& response) {
     remote_answers_.emplace_back(token, std::move(response));
   }
   uv_async_send(&wakeup_);
+}
+
+Connection* Server::connection_of(std::uint64_t token) {
+  std::uint32_t index = std::uint32_t(token >> 32);
+  return index < connections_.size() ? connections_[index].get() : nullptr;
+}
+
+bool Server::refuse_off_loop(const char* call) {
+  if (on_loop()) return false;
+  log::error(call, " called off the worker's loop: use Worker::post to run it there");
+  return true;
+}
+
+detail::StreamSink* Server::start_stream(std::uint64_t token, Response&& head,
+                                         std::optional<std::size_t> content_length) {
+  if (refuse_off_loop("Responder::stream")) {
+    complete(token, Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n"));
+    return nullptr;
+  }
+  Connection* connection = connection_of(token);
+  if (!connection || !connection->start_stream(std::uint32_t(token), head, content_length)) {
+    return nullptr;
+  }
+  return this;
+}
+
+bool Server::stream_write(std::uint64_t token, std::string_view bytes) {
+  if (refuse_off_loop("Stream::write")) return false;
+  Connection* connection = connection_of(token);
+  return connection && connection->stream_write(std::uint32_t(token), bytes);
+}
+
+void Server::stream_on_ready(std::uint64_t token, UniqueFunction<void()> callback) {
+  if (refuse_off_loop("Stream::on_ready")) return;
+  if (Connection* connection = connection_of(token)) {
+    connection->stream_on_ready(std::uint32_t(token), std::move(callback));
+  }
+}
+
+bool Server::stream_closed(std::uint64_t token) {
+  if (refuse_off_loop("Stream::closed")) return true;
+  Connection* connection = connection_of(token);
+  return !connection || connection->stream_closed(std::uint32_t(token));
+}
+
+// A Stream destroyed on another thread must still leave its connection: that part is posted.
+void Server::stream_finish(std::uint64_t token, bool complete) {
+  if (!on_loop()) {
+    post([this, token, complete] { stream_finish(token, complete); });
+    return;
+  }
+  if (Connection* connection = connection_of(token)) {
+    connection->stream_finish(std::uint32_t(token), complete);
+  }
+}
+
+void Server::wake_stream_later(std::uint64_t token) {
+  post([this, token] {
+    if (Connection* connection = connection_of(token)) {
+      connection->wake_stream(std::uint32_t(token));
+    }
+  });
 }
 
 void Server::post(UniqueFunction<void()> task) {
@@ -445,7 +506,7 @@ void Server::post(UniqueFunction<void()> task) {
 
 // uv_queue_work belongs to the loop's thread: other threads queue through post().
 void Server::offload(UniqueFunction<void()> work, UniqueFunction<void()> done) {
-  if (std::this_thread::get_id() != loop_thread_) {
+  if (!on_loop()) {
     post([this, work = std::move(work), done = std::move(done)]() mutable {
       offload(std::move(work), std::move(done));
     });

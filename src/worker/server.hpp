@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string_view>
 #include <thread>
 #include <utility>
@@ -28,7 +29,7 @@ namespace prefork::worker {
 
 class BuiltinMetrics;
 
-class Server final : public Worker, public detail::ResponseSink {
+class Server final : public Worker, public detail::ResponseSink, public detail::StreamSink {
  public:
   Server(const Boot& boot, App& app);
   ~Server();
@@ -55,6 +56,17 @@ class Server final : public Worker, public detail::ResponseSink {
   // detail::ResponseSink: any thread. An answer sent inside the handler call of its request
   // waits for the call's end (HandlerCall).
   void complete(std::uint64_t token, Response&& response) override;
+  // On the loop; from another thread the request is answered 500.
+  detail::StreamSink* start_stream(std::uint64_t token, Response&& head,
+                                   std::optional<std::size_t> content_length) override;
+
+  // detail::StreamSink: on the loop (stream_finish from any thread: it is posted there).
+  bool stream_write(std::uint64_t token, std::string_view bytes) override;
+  void stream_on_ready(std::uint64_t token, UniqueFunction<void()> callback) override;
+  bool stream_closed(std::uint64_t token) override;
+  void stream_finish(std::uint64_t token, bool complete) override;
+  // A stream's on_ready callback runs from the loop's next turn, if it is still due then.
+  void wake_stream_later(std::uint64_t token);
 
   // For connections.
   void dispatch(Connection& connection, Exchange& exchange);
@@ -129,6 +141,11 @@ class Server final : public Worker, public detail::ResponseSink {
   // The observers count a handler's exception (on the loop).
   void tell_handler_failed(std::string_view method, std::string_view route,
                            std::string_view error_type);
+  // The connection a token names, if it still exists.
+  Connection* connection_of(std::uint64_t token);
+  bool on_loop() const { return std::this_thread::get_id() == loop_thread_; }
+  // A Stream call from another thread: logged and refused (true).
+  bool refuse_off_loop(const char* call);
   void deliver_remote_answers();
   void finish_if_drained();
   void close_own_handles();

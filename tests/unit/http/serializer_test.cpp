@@ -95,3 +95,48 @@ TEST_CASE("the Date cache formats IMF-fixdate and refreshes only after a second"
   CHECK(refreshed.size() == 29);
   CHECK(refreshed.substr(refreshed.size() - 4) == " GMT");
 }
+
+namespace {
+
+std::string render_stream_head(const Response& head, prefork::http::Transfer transfer,
+                               std::size_t length = 0, Framing framing = {}) {
+  std::string out;
+  prefork::http::append_stream_head(out, head, "D", framing, transfer, length);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("a streamed head is framed by chunked, Content-Length or the close, never its body") {
+  using prefork::http::Transfer;
+  Response head = Response::text(200, "not written here");
+  head.headers = {{"X-Id", "7"}, {"Transfer-Encoding", "gzip"}, {"Content-Length", "3"}};
+  CHECK(render_stream_head(head, Transfer::chunked) ==
+        "HTTP/1.1 200 OK\r\nServer: prefork\r\nDate: D\r\nTransfer-Encoding: chunked\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nX-Id: 7\r\n\r\n");
+  CHECK(render_stream_head(head, Transfer::length, 123456) ==
+        "HTTP/1.1 200 OK\r\nServer: prefork\r\nDate: D\r\nContent-Length: 123456\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nX-Id: 7\r\n\r\n");
+  Framing closing;
+  closing.close = true;
+  CHECK(render_stream_head(Response::empty(200), Transfer::until_close, 0, closing) ==
+        "HTTP/1.1 200 OK\r\nServer: prefork\r\nDate: D\r\nConnection: close\r\n\r\n");
+  // A status without a body has no framing header at all.
+  CHECK(render_stream_head(Response::empty(304), Transfer::chunked) ==
+        "HTTP/1.1 304 Not Modified\r\nServer: prefork\r\nDate: D\r\n\r\n");
+}
+
+TEST_CASE("chunks carry their size in hex; an empty one is not written, the last one ends") {
+  std::string out;
+  prefork::http::append_chunk(out, "hello");
+  prefork::http::append_chunk(out, "");
+  prefork::http::append_chunk(out, std::string(4096, 'x'));
+  prefork::http::append_chunk(out, std::string(26, 'y'));
+  out.append(prefork::http::last_chunk);
+  CHECK(out == "5\r\nhello\r\n1000\r\n" + std::string(4096, 'x') + "\r\n1a\r\n" +
+                   std::string(26, 'y') + "\r\n0\r\n\r\n");
+  std::string large;
+  prefork::http::append_chunk(large, std::string(0x12345, 'z'));
+  CHECK(large.rfind("12345\r\n", 0) == 0);
+  CHECK(large.size() == 7 + 0x12345 + 2);
+}

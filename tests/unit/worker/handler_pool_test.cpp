@@ -9,6 +9,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -31,6 +32,12 @@ class Answers : public detail::ResponseSink {
     ++count_[token];
     status_[token] = response.status;
     changed_.notify_all();
+  }
+  // Streams are refused as the server refuses them off its loop.
+  detail::StreamSink* start_stream(std::uint64_t token, Response&&,
+                                   std::optional<std::size_t>) override {
+    complete(token, Response::empty(500));
+    return nullptr;
   }
   bool wait_for(std::size_t answered) {
     std::unique_lock lock(mutex_);
