@@ -4,7 +4,6 @@
 // by and its panel's legend shows. The few that return nothing against the exporter as well are
 // checked to return nothing. Issue 17's "Done when", with file and with Redis storage. Its own
 // executable: without prometheus or python3 it is skipped (exit 77).
-#include <signal.h>
 
 #include <doctest/doctest.h>
 
@@ -120,13 +119,8 @@ std::string scrape_config(int metrics_port) {
 void cause_errors_and_a_restart(Prefork& prefork) {
   CHECK(http_get(prefork.port, "/throw").status == 500);
   CHECK(http_get(prefork.port, "/missing").status == 404);
-  std::vector<pid_t> workers = prefork.server.workers();
-  REQUIRE(workers.size() == 2);
-  REQUIRE(kill(workers.front(), SIGKILL) == 0);
-  CHECK(eventually([&] {
-    std::vector<pid_t> now = prefork.server.workers();
-    return now.size() == 2 && std::find(now.begin(), now.end(), workers.front()) == now.end();
-  }));
+  REQUIRE(prefork.server.workers().size() == 2);
+  CHECK(prefork.server.kill_a_worker_and_await_its_replacement() != 0);
 }
 
 // Every query of the fixture against the prefork, once Prometheus scrapes it and the events

@@ -14,6 +14,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <csignal>
@@ -223,6 +224,19 @@ std::vector<pid_t> Server::workers() const {
 
 bool Server::wait_for_worker_count(std::size_t count, std::chrono::milliseconds timeout) {
   return eventually([&] { return workers().size() == count; }, timeout);
+}
+
+pid_t Server::kill_a_worker_and_await_its_replacement(std::chrono::milliseconds timeout) {
+  std::vector<pid_t> before = workers();
+  if (before.empty() || kill(before.front(), SIGKILL) != 0) return 0;
+  bool replaced = eventually(
+      [&] {
+        std::vector<pid_t> now = workers();
+        return now.size() == before.size() &&
+               std::find(now.begin(), now.end(), before.front()) == now.end();
+      },
+      timeout);
+  return replaced ? before.front() : 0;
 }
 
 void Server::signal(int signum) const {

@@ -70,6 +70,9 @@ class Server {
   std::vector<pid_t> workers() const;
   // Waits until the master has exactly count live children.
   bool wait_for_worker_count(std::size_t count, std::chrono::milliseconds timeout = 10s);
+  // SIGKILLs the first worker and waits until the master has as many workers as before, the
+  // killed one not among them. Returns its pid, or 0 when the replacement did not come.
+  pid_t kill_a_worker_and_await_its_replacement(std::chrono::milliseconds timeout = 10s);
   void signal(int signum) const;
   // The master's exit code (128 + signal when killed), or nullopt at the deadline.
   std::optional<int> wait_exit(std::chrono::milliseconds timeout = 10s);

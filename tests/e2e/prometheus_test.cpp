@@ -3,7 +3,6 @@
 // sent, and every expression of the alerts and of deploy/grafana's dashboard parses and returns
 // data, so that neither can drift from the metric names. Its own executable: without
 // prometheus or python3 it is skipped (exit 77), and nothing else with it.
-#include <signal.h>
 
 #include <doctest/doctest.h>
 
@@ -215,13 +214,8 @@ TEST_CASE("Prometheus scrapes prefork; every alert and dashboard expression retu
   // request line, counted like an app's) and a worker killed.
   CHECK(raw_exchange(prefork.port, "GET / HTTP/2.0\r\nHost: 127.0.0.1\r\n\r\n")
             .starts_with("HTTP/1.1 505"));
-  std::vector<pid_t> workers = prefork.server.workers();
-  REQUIRE(workers.size() == 2);
-  REQUIRE(kill(workers.front(), SIGKILL) == 0);
-  CHECK(eventually([&] {
-    std::vector<pid_t> now = prefork.server.workers();
-    return now.size() == 2 && std::find(now.begin(), now.end(), workers.front()) == now.end();
-  }));
+  REQUIRE(prefork.server.workers().size() == 2);
+  CHECK(prefork.server.kill_a_worker_and_await_its_replacement() != 0);
 
   // The rate over the last 10 s, once the load has run 12 s: the first 2 s, and the requests
   // above, are out of the window.

@@ -264,6 +264,11 @@ TEST_CASE("a new master that cannot load the app exits 3; the old one serves on"
   REQUIRE(std::system(("cp " + built_path("HELLO_MODULE") + " " + module).c_str()) == 0);
   Upgradable up(prefork_binary(), {"--app", module + ":hello"});
   REQUIRE(up.serving());
+  {
+    // A worker loads the app after its fork: both must have it before it goes.
+    Load load(up.port, 2, "/pid");
+    REQUIRE(eventually([&] { return load.pids().size() == 2; }));
+  }
   REQUIRE(::unlink(module.c_str()) == 0);
   check_failed_upgrade(up, "exited with code 3");
 }

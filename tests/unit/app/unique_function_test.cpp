@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <new>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
@@ -80,6 +81,10 @@ class Sink final : public prefork::detail::ResponseSink {
  public:
   void complete(std::uint64_t, Response&& response) override {
     statuses.push_back(response.status);
+  }
+  prefork::detail::StreamSink* start_stream(std::uint64_t, Response&&,
+                                            std::optional<std::size_t>) override {
+    return nullptr;
   }
   std::vector<int> statuses;
 };

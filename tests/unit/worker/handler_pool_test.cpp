@@ -136,6 +136,9 @@ class HoldingAnswers final : public detail::ResponseSink {
     if (prefork::worker::HandlerCall::hold(token, response)) return;
     statuses.push_back(response.status);
   }
+  detail::StreamSink* start_stream(std::uint64_t, Response&&, std::optional<std::size_t>) override {
+    return nullptr;
+  }
   std::vector<int> statuses;
 };
 
