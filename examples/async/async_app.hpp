@@ -1,7 +1,9 @@
 // The async example: handlers that answer later, through the Responder they own. Each kind of
 // answer has its own header, and the route table below is the one place routes are added:
-//   /compute?n=N   CPU work offloaded to libuv's thread pool (compute.hpp)
-//   /delay?ms=N    an answer from a timer on the worker's loop (delay.hpp)
+//   /compute?n=N           CPU work offloaded to libuv's thread pool (compute.hpp)
+//   /delay?ms=N            an answer from a timer on the worker's loop (delay.hpp)
+//   /bytes?mib=N           a large download, streamed with back-pressure (bytes.hpp)
+//   /events?count=N&ms=M   server-sent events, streamed from a timer (events.hpp)
 #pragma once
 
 #include <prefork/app.hpp>
@@ -9,8 +11,10 @@
 #include <memory>
 #include <string_view>
 
+#include "bytes.hpp"
 #include "compute.hpp"
 #include "delay.hpp"
+#include "events.hpp"
 
 namespace prefork::examples {
 
@@ -24,6 +28,8 @@ struct AsyncRoute {
 inline constexpr AsyncRoute async_routes[] = {
     {"/compute", "compute", compute},
     {"/delay", "delay", delay},
+    {"/bytes", "bytes", bytes},
+    {"/events", "events", events},
 };
 
 class AsyncApp : public App {
