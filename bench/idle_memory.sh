@@ -32,16 +32,7 @@ OUT="$ROOT/bench/results"
 ulimit -n "$(ulimit -H -n)"
 [ "$(ulimit -n)" -gt $((COUNT + 100)) ] || die "ulimit -n $(ulimit -n) is too low for $COUNT connections"
 
-# bench_init's set-up without its wrk requirement: a private directory, and every server we
-# started stopped however the script ends.
-for tool in curl python3 openssl; do
-  command -v "$tool" >/dev/null || die "$tool is not installed"
-done
-BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/prefork-bench.XXXXXX")
-chmod 755 "$BENCH_TMP"
-trap bench_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_init curl python3 openssl
 make_certificates
 # curl's readiness polls and the python client trust the run's CA.
 BENCH_CAFILE="$BENCH_TMP/tls/ca.pem"

@@ -46,18 +46,20 @@ die() {
   exit 1
 }
 
-# Creates the temporary directory of this run and makes sure every server we started is
-# stopped and the directory removed however the script ends.
+# Checks that the tools named (default: wrk curl python3) are installed, creates the temporary
+# directory of this run and makes sure every server we started is stopped and the directory
+# removed however the script ends.
 bench_init() {
+  local tool tools=("$@")
+  [ "$#" -gt 0 ] || tools=(wrk curl python3)
+  for tool in "${tools[@]}"; do
+    command -v "$tool" >/dev/null || die "$tool is not installed"
+  done
   BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/prefork-bench.XXXXXX")
   chmod 755 "$BENCH_TMP"
   trap bench_cleanup EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
-  local tool
-  for tool in wrk curl python3; do
-    command -v "$tool" >/dev/null || die "$tool is not installed"
-  done
 }
 
 bench_cleanup() {

@@ -30,15 +30,7 @@ SIZE=$((SIZE_MIB * 1024 * 1024))
 [ -x "$PREFORK" ] || die "binary $PREFORK not found (meson setup build-release --buildtype=release && ninja -C build-release)"
 [ -f "$STREAM_MODULE" ] || die "$STREAM_MODULE not found (a build with tests, the default)"
 
-# bench_init's set-up without its wrk requirement.
-for tool in curl python3 nginx; do
-  command -v "$tool" >/dev/null || die "$tool is not installed"
-done
-BENCH_TMP=$(mktemp -d "${TMPDIR:-/tmp}/prefork-bench.XXXXXX")
-chmod 755 "$BENCH_TMP"
-trap bench_cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+bench_init curl python3 nginx
 
 # The body stream_app sends: the letters a..z repeated; index.html answers the readiness polls.
 mkdir -p "$BENCH_TMP/files"
