@@ -356,17 +356,20 @@ TEST_CASE("threads: a handler that throws after its answer left from the loop co
   config.threads = 2;
   WorkerProcess worker(config, PostThenThrowApp::make, {directory.path, -1, 7});
   REQUIRE(worker.booted());
+  storage::file::FileCollector collector(directory.path);
   {
     RawClient client(worker.port());
     client.send("GET /late HTTP/1.1\r\nHost: h\r\n\r\n");
     auto answer = client.read_response();
     REQUIRE(answer);
     CHECK(answer->body == "answered\n");
-    // Pipelined behind it, while its handler still runs: answered once that has returned.
+    // Pipelined behind it, while its handler still runs: answered once that has returned,
+    // which the loop hears of after the exception (both posted from the handler's thread).
     client.send("POST /next HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
     auto next = client.read_response();
     REQUIRE(next);
     CHECK(next->body == "ok\n");
+    CHECK(errors_handled(collector.collect(), "GET", "late", "std::domain_error") == 1.0);
   }
   // The closed connection's exchange too waits for its handler.
   {
@@ -375,7 +378,6 @@ TEST_CASE("threads: a handler that throws after its answer left from the loop co
     REQUIRE(client.read_response());
   }
   send_requests(worker.port(), 2, "DELETE /other HTTP/1.1\r\nHost: h\r\n\r\n");
-  storage::file::FileCollector collector(directory.path);
   std::vector<metrics::Family> families;
   CHECK(eventually([&] {
     families = collector.collect();
