@@ -82,6 +82,7 @@ class RedisSettings {
 
   RedisSettings(const RedisSettings& other);
   RedisSettings& operator=(const RedisSettings& other);
+  // A moved-from object stays usable (copy, set, get): it holds some valid settings.
   RedisSettings(RedisSettings&&) noexcept;
   RedisSettings& operator=(RedisSettings&&) noexcept;
   ~RedisSettings();

@@ -12,6 +12,7 @@
 #include "http/request_view.hpp"
 #include "http/serializer.hpp"
 #include "http/status.hpp"
+#include "worker/handler_call.hpp"
 #include "worker/server.hpp"
 
 namespace prefork::worker {
@@ -504,6 +505,7 @@ Exchange& Connection::push_exchange() {
   exchange.close_after = false;
   exchange.started_ns = 0;
   exchange.stream.reset();
+  exchange.handler_running = false;
   return exchange;
 }
 
@@ -531,6 +533,19 @@ void Connection::answer(Exchange& exchange, const Response& response) {
   if (in_batch_) return;
   // An answer from later (async handler, thread pool): write it and resume reading.
   serve_batch();
+}
+
+void Connection::handler_returned(std::uint32_t sequence) {
+  if (sequence - head_sequence_ >= outstanding()) return;
+  Exchange& exchange = slot(sequence);
+  if (exchange.sequence != sequence || !exchange.handler_running) return;
+  exchange.handler_running = false;
+  release_answered();
+  if (!open_) {
+    maybe_release();
+    return;
+  }
+  if (!in_batch_) serve_batch();
 }
 
 // ---- streamed answers ----------------------------------------------------------------------
@@ -643,7 +658,7 @@ void Connection::wake_stream(std::uint32_t sequence) {
   // Taken out first: the callback may end the stream, or register another callback.
   UniqueFunction<void()> callback = std::move(exchange->stream->on_ready);
   exchange->stream->on_ready = nullptr;
-  callback();
+  run_app_callback("stream on_ready callback", callback);
 }
 
 void Connection::wake_later(const Exchange& exchange) {
@@ -738,7 +753,7 @@ void Connection::mark_closing(std::uint32_t sequence) {
 void Connection::release_answered() {
   while (outstanding() != 0) {
     Exchange& head = slot(head_sequence_);
-    if (head.state != Exchange::State::answered) break;
+    if (head.state != Exchange::State::answered || head.handler_running) break;
     bool after_close = has_close_sequence_ && head.sequence > close_sequence_;
     if (open_ && !after_close && !head.output.empty()) work_->out.append(head.output);
     if (has_close_sequence_ && head.sequence == close_sequence_) closing_ = true;
@@ -1023,6 +1038,9 @@ void Connection::drain() {
 
 void Connection::close(bool reset) {
   if (!open_) return;
+  // A stream cut short (timeout, write error) must not look whole: an HTTP/1.0 body delimited
+  // by the close would.
+  if (stream_unfinished()) reset = true;
   open_ = false;
   reading_ = false;
   deadline_ms_ = 0;
@@ -1034,6 +1052,13 @@ void Connection::close(bool reset) {
   server_.on_connection_closed(served_ != 0);
   // Streams learn that they closed from their on_ready callbacks.
   wake_streams_later();
+}
+
+bool Connection::stream_unfinished() {
+  for (std::uint32_t sequence = head_sequence_; sequence != next_sequence_; ++sequence) {
+    if (slot(sequence).state == Exchange::State::streaming) return true;
+  }
+  return false;
 }
 
 void Connection::on_closed(uv_handle_t* handle) {

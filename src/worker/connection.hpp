@@ -52,6 +52,9 @@ struct Exchange {
   char forwarded_peer[56];
   std::uint8_t forwarded_peer_length = 0;
   std::unique_ptr<StreamState> stream;  // while State::streaming
+  // A pool thread's handler is still running: it may read the request after its answer went
+  // out from another thread, so the exchange is not released (nor its slot reused) until then.
+  bool handler_running = false;
 };
 
 // Requests parsed ahead of their answers; parsing pauses when this many are outstanding.
@@ -96,11 +99,13 @@ class Connection {
   void stream_finish(std::uint32_t sequence, bool complete);
   // Runs the stream's on_ready callback if it can take more (or has closed).
   void wake_stream(std::uint32_t sequence);
+  // The handler of the request `sequence`, run on a pool thread, has returned.
+  void handler_returned(std::uint32_t sequence);
   // The worker stops: an idle connection closes at once, a busy one after its answer (answers
   // carry "Connection: close" while the server drains).
   void drain();
   // Drops the connection now, whatever is pending; reset: with a TCP reset, so that the client
-  // cannot mistake what it received for a whole answer.
+  // cannot mistake what it received for a whole answer (always when a stream is cut short).
   void close(bool reset = false);
   // Closes the always-open timer, when the worker exits.
   void close_timer();
@@ -196,6 +201,8 @@ class Connection {
   void arm_timer(std::uint64_t deadline_ms);
   void finish_after_write();
   void maybe_release();
+  // An outstanding exchange is a stream not yet ended.
+  bool stream_unfinished();
   // The peer's text and what it is trusted with (forwarded_allow_ips, proxy_allow_ips).
   void identify_peer(bool unix_socket);
   void write_peer(const sockaddr* address);

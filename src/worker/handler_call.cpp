@@ -13,19 +13,17 @@ namespace {
 // The handler call running on this thread, innermost first through outer_.
 thread_local HandlerCall* current_call = nullptr;
 
-// Only inside a catch block.
-void report_current_exception(const Request& request, const HandlerFailure& failed) {
+}  // namespace
+
+void log_current_exception(std::string_view what) noexcept {
   try {
     throw;
   } catch (const std::exception& error) {
-    log::error("handler failed: ", error.what());
+    log::error(what, " failed: ", error.what());
   } catch (...) {
-    log::error("handler failed with a non-standard exception");
+    log::error(what, " failed with a non-standard exception");
   }
-  failed(method_label(request.method()), route_label(request), current_exception_type());
 }
-
-}  // namespace
 
 std::string_view route_label(const Request& request) {
   return request.route().empty() ? unnamed_route : request.route();
@@ -56,10 +54,14 @@ std::optional<Response> HandlerCall::finish() {
 void call_handler(App& app, const Request& request, detail::ResponseSink& sink, std::uint64_t token,
                   const HandlerFailure& failed) {
   HandlerCall call(token);
+  // Read before the call: an answer the handler hands to another thread may be sent meanwhile.
+  std::string_view method = method_label(request.method());
   try {
     app.handle(request, Responder(&sink, token));
   } catch (...) {
-    report_current_exception(request, failed);
+    log_current_exception("handler");
+    // The request is still valid: the loop keeps the exchange until this handler has returned.
+    failed(method, route_label(request), current_exception_type());
   }
   if (std::optional<Response> answer = call.finish()) sink.complete(token, std::move(*answer));
 }
@@ -68,7 +70,8 @@ Response call_respond(SyncApp& app, const Request& request, const HandlerFailure
   try {
     return app.respond(request);
   } catch (...) {
-    report_current_exception(request, failed);
+    log_current_exception("handler");
+    failed(method_label(request.method()), route_label(request), current_exception_type());
   }
   return Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n");
 }

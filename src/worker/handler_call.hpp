@@ -1,5 +1,6 @@
 // One call of the app's handler (handle() or respond()), on the loop or on a handler thread,
-// and the catch of an exception escaping it, reported with the request's method and route.
+// and the catch of an exception escaping it, reported with the request's method and route; and
+// the guard around the app's other callbacks.
 #pragma once
 
 #include <prefork/app.hpp>
@@ -55,5 +56,22 @@ void call_handler(App& app, const Request& request, detail::ResponseSink& sink, 
 
 // app.respond(request), or 500 when it throws (logged and reported to failed).
 Response call_respond(SyncApp& app, const Request& request, const HandlerFailure& failed);
+
+// Only inside a catch block: logs the exception as "<what> failed: ...".
+void log_current_exception(std::string_view what) noexcept;
+
+// Runs one of the app's callbacks (a posted task, a stream's on_ready, offloaded work or its
+// completion) from a libuv callback, where no exception may escape: one it throws is logged
+// (Worker promises so) and the worker goes on. False when it threw.
+template <class Callback>
+bool run_app_callback(std::string_view what, Callback& callback) noexcept {
+  try {
+    callback();
+    return true;
+  } catch (...) {
+    log_current_exception(what);
+    return false;
+  }
+}
 
 }  // namespace prefork::worker

@@ -4,8 +4,9 @@
 
 namespace prefork::worker {
 
-HandlerPool::HandlerPool(App& app, detail::ResponseSink& sink, int threads, HandlerFailure failed)
-    : app_(app), sink_(sink), failed_(std::move(failed)) {
+HandlerPool::HandlerPool(App& app, detail::ResponseSink& sink, int threads, HandlerFailure failed,
+                         Returned returned)
+    : app_(app), sink_(sink), failed_(std::move(failed)), returned_(std::move(returned)) {
   if (threads < 1) threads = 1;
   threads_.reserve(std::size_t(threads));
   for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { serve(); });
@@ -39,6 +40,7 @@ void HandlerPool::serve() {
       jobs_.pop_front();
     }
     call_handler(app_, *job.request, sink_, job.token, failed_);
+    returned_(job.token);
   }
 }
 

@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -16,13 +17,19 @@ namespace prefork::worker {
 
 class HandlerPool {
  public:
+  // Told on a pool thread that the handler for token has returned (or thrown), after its held
+  // answer went to the sink.
+  using Returned = std::function<void(std::uint64_t token)>;
+
   // failed: told on a pool thread, inside the catch, of every exception a handler throws.
-  HandlerPool(App& app, detail::ResponseSink& sink, int threads, HandlerFailure failed);
+  HandlerPool(App& app, detail::ResponseSink& sink, int threads, HandlerFailure failed,
+              Returned returned);
   ~HandlerPool();
   HandlerPool(const HandlerPool&) = delete;
   HandlerPool& operator=(const HandlerPool&) = delete;
 
-  // The request must stay valid until the sink receives the answer for token.
+  // The request must stay valid until returned is told of token: the handler may read it after
+  // its answer was sent from another thread.
   void submit(const Request& request, std::uint64_t token);
 
  private:
@@ -35,6 +42,7 @@ class HandlerPool {
   App& app_;
   detail::ResponseSink& sink_;
   HandlerFailure failed_;
+  Returned returned_;
   std::mutex mutex_;
   std::condition_variable wake_;
   std::deque<Job> jobs_;

@@ -83,27 +83,13 @@ struct Offloaded {
 
 void run_offloaded(uv_work_t* request) {
   auto& job = *static_cast<Offloaded*>(request->data);
-  try {
-    job.work();
-  } catch (const std::exception& error) {
-    log::error("offloaded work failed: ", error.what());
-    job.failed = true;
-  } catch (...) {
-    log::error("offloaded work failed with a non-standard exception");
-    job.failed = true;
-  }
+  job.failed = !run_app_callback("offloaded work", job.work);
 }
 
 void finish_offloaded(uv_work_t* request, int) {
   std::unique_ptr<Offloaded> job(static_cast<Offloaded*>(request->data));
   if (job->failed || !job->done) return;
-  try {
-    job->done();
-  } catch (const std::exception& error) {
-    log::error("offloaded completion failed: ", error.what());
-  } catch (...) {
-    log::error("offloaded completion failed with a non-standard exception");
-  }
+  run_app_callback("offloaded completion", job->done);
 }
 
 }  // namespace
@@ -136,7 +122,8 @@ Server::Server(const Boot& boot, App& app)
           post([this, method, route = std::string(route), error_type = std::move(error_type)] {
             tell_handler_failed(method, route, error_type);
           });
-        });
+        },
+        [this](std::uint64_t token) { post([this, token] { handler_returned(token); }); });
   } else {
     sync_app_ = dynamic_cast<SyncApp*>(&app_);
   }
@@ -397,10 +384,17 @@ void Server::dispatch(Connection& connection, Exchange& exchange) {
   }
   std::uint64_t token = connection.token(exchange);
   if (pool_) {
+    exchange.handler_running = true;
     pool_->submit(exchange.request, token);
     return;
   }
   call_handler(app_, exchange.request, *this, token, failed_on_loop_);
+}
+
+void Server::handler_returned(std::uint64_t token) {
+  if (Connection* connection = connection_of(token)) {
+    connection->handler_returned(std::uint32_t(token));
+  }
 }
 
 void Server::tell_handler_failed(std::string_view method, std::string_view route,
@@ -534,13 +528,7 @@ void Server::deliver_remote_answers() {
     tasks.swap(posted_tasks_);
   }
   for (auto& [token, response] : answers) complete(token, std::move(response));
-  for (auto& task : tasks) {
-    try {
-      task();
-    } catch (const std::exception& error) {
-      log::error("posted task failed: ", error.what());
-    }
-  }
+  for (auto& task : tasks) run_app_callback("posted task", task);
 }
 
 // ---- lifecycle -----------------------------------------------------------------------------

@@ -138,6 +138,8 @@ class Server final : public Worker, public detail::ResponseSink, public detail::
   void update_polling();
   void close_listener(Listener& listener);
   void count_request();
+  // A pool thread's handler for token has returned: its exchange may be released now.
+  void handler_returned(std::uint64_t token);
   // The observers count a handler's exception (on the loop).
   void tell_handler_failed(std::string_view method, std::string_view route,
                            std::string_view error_type);

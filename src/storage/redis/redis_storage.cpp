@@ -175,8 +175,16 @@ RedisSettings& RedisSettings::operator=(const RedisSettings& other) {
   return *this;
 }
 
-RedisSettings::RedisSettings(RedisSettings&&) noexcept = default;
-RedisSettings& RedisSettings::operator=(RedisSettings&&) noexcept = default;
+// A moved-from object stays usable: it holds a new object's settings, or the assigned-to one's.
+RedisSettings::RedisSettings(RedisSettings&& other) noexcept : RedisSettings() {
+  impl_.swap(other.impl_);
+}
+
+RedisSettings& RedisSettings::operator=(RedisSettings&& other) noexcept {
+  impl_.swap(other.impl_);
+  return *this;
+}
+
 RedisSettings::~RedisSettings() = default;
 
 RedisSettings& RedisSettings::set(std::string_view key, std::string_view value) {

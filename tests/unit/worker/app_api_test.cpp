@@ -15,12 +15,17 @@ using namespace prefork::testing;
 
 namespace {
 
+constexpr std::size_t mib = 1024 * 1024;
+
 // Each route uses one part of the API:
 //   /offload    computes on libuv's pool; the Responder moves into done, run on the loop
 //   /post       answers from a thread of its own through worker.post, run on the loop
 //   /nested     offloads from a posted task (the loop), answering from done
 //   /work-throws  work throws: done is dropped, its Responder answers 500
 //   /done-throws  done sends, then throws: the answer stands, the worker goes on
+//   /post-throws  a posted task sends, then throws a non-standard exception (42)
+//   /ready-throws a stream's on_ready callback, called when the client has read some, throws:
+//                 the stream is aborted, the worker goes on
 //   /id         the worker's id, through request.worker()
 class AsyncApiApp final : public App {
  public:
@@ -56,6 +61,21 @@ class AsyncApiApp final : public App {
                        r.send(Response::text(200, "sent first"));
                        throw std::runtime_error("done failed");
                      });
+    } else if (path == "/post-throws") {
+      worker.post([r = std::move(responder)]() mutable {
+        r.send(Response::text(200, "posted first"));
+        throw 42;
+      });
+    } else if (path == "/ready-throws") {
+      // Streams belong to the loop: started from a posted task under worker_class "threads".
+      worker.post([r = std::move(responder)]() mutable {
+        auto stream = std::make_shared<Stream>(r.stream(Response::text(200, ""), 64 * mib));
+        // Up to the high-water mark: on_ready runs once the socket has taken a write.
+        const std::string piece(mib, 'x');
+        while (stream->write(piece)) {
+        }
+        stream->on_ready([stream] { throw std::runtime_error("on_ready failed"); });
+      });
     } else if (path == "/id") {
       responder.send(Response::text(200, std::to_string(worker.id())));
     } else {
@@ -107,7 +127,15 @@ void check_every_route(const config::Config& config) {
   check_body(client, "/nested", 200, "nested");
   check_body(client, "/work-throws", 500, "Internal Server Error\n");
   check_body(client, "/done-throws", 200, "sent first");
-  // The worker lived through both exceptions: the same connection goes on.
+  check_body(client, "/post-throws", 200, "posted first");
+  // The worker lived through the exceptions: the same connection goes on.
+  check_body(client, "/id", 200, "1");
+  {
+    // The stream is cut short, the worker serves on.
+    RawClient streamed(worker.port());
+    streamed.send("GET /ready-throws HTTP/1.1\r\nHost: h\r\n\r\n");
+    CHECK_FALSE(streamed.read_response());
+  }
   check_body(client, "/id", 200, "1");
 }
 

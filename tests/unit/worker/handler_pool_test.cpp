@@ -1,6 +1,6 @@
 // worker_class = "threads": handlers run on the pool's threads, every request gets exactly one
 // answer (500 when the handler throws or drops its Responder), a throw is reported with its
-// type, and the pool stops cleanly.
+// type, the pool tells when each handler has returned, and the pool stops cleanly.
 #include "worker/handler_pool.hpp"
 
 #include <doctest/doctest.h>
@@ -52,12 +52,24 @@ class Answers : public detail::ResponseSink {
     std::lock_guard lock(mutex_);
     return count_[token];
   }
+  // The pool's hook for a returned handler: records whether the token was answered by then.
+  HandlerPool::Returned returned() {
+    return [this](std::uint64_t token) {
+      std::lock_guard lock(mutex_);
+      returned_[token] = count_[token] == 1 ? "after its answer" : "before its answer";
+    };
+  }
+  std::string returned(std::uint64_t token) {
+    std::lock_guard lock(mutex_);
+    return returned_[token];
+  }
 
  private:
   std::mutex mutex_;
   std::condition_variable changed_;
   std::map<std::uint64_t, int> count_;
   std::map<std::uint64_t, int> status_;
+  std::map<std::uint64_t, std::string> returned_;
 };
 
 // Token 1 throws (from the route "thrower"), token 2 drops its Responder, the others answer 200;
@@ -102,11 +114,15 @@ TEST_CASE("every request is answered once, off the caller's thread; failures ans
   Failures failures;
   Request request{Request::Fields{}};
   {
-    HandlerPool pool(app, answers, 4, failures.report());
+    HandlerPool pool(app, answers, 4, failures.report(), answers.returned());
     for (std::uint64_t token = 1; token <= 100; ++token) pool.submit(request, token);
     REQUIRE(answers.wait_for(100));
   }
-  for (std::uint64_t token = 1; token <= 100; ++token) CHECK(answers.times(token) == 1);
+  for (std::uint64_t token = 1; token <= 100; ++token) {
+    CHECK(answers.times(token) == 1);
+    // The server keeps the request until then.
+    CHECK(answers.returned(token) == "after its answer");
+  }
   CHECK(app.threads.count(std::this_thread::get_id()) == 0);
   CHECK(app.threads.size() <= 4);
   // Which token the throwing call answered depends on scheduling; two of them are 500.
@@ -122,7 +138,7 @@ TEST_CASE("a pool stops with no work, and with fewer than one thread asked it ha
   Answers answers;
   Request request{Request::Fields{}};
   Failures failures;
-  HandlerPool pool(app, answers, 0, failures.report());
+  HandlerPool pool(app, answers, 0, failures.report(), answers.returned());
   pool.submit(request, 7);
   CHECK(answers.wait_for(1));
 }

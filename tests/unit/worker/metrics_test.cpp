@@ -6,10 +6,14 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <filesystem>
+#include <future>
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include "examples/hello/hello_app.hpp"
 #include "examples/metrics/shop_app.hpp"
@@ -312,6 +316,75 @@ TEST_CASE("error_handling's endpoint is the route a sync app named, on the loop 
     }));
     CHECK_FALSE(errors_handled(families, "DELETE", "other", "std::runtime_error"));
   }
+}
+
+namespace {
+
+// threads: /late hands its Responder to the loop, which answers at once, then names its route
+// and throws while the client has its answer and goes on: the exchange must outlive the handler
+// (ASan tells when it does not). Other paths answer 200.
+class PostThenThrowApp final : public App {
+ public:
+  void handle(const Request& request, Responder responder) override {
+    if (request.path() != "/late") {
+      responder.send(Response::text(200, "ok\n"));
+      return;
+    }
+    auto sent = std::make_shared<std::promise<void>>();
+    std::future<void> answered = sent->get_future();
+    request.worker().post([sent, r = std::move(responder)]() mutable {
+      r.send(Response::text(200, "answered\n"));
+      sent->set_value();
+    });
+    answered.wait_for(std::chrono::seconds(5));
+    // Part of the scenario, not a synchronisation: the client reads the answer and moves on.
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    request.set_route("late");
+    throw std::domain_error("after the answer");
+  }
+  static std::unique_ptr<App> make(const AppConfig&) {
+    return std::make_unique<PostThenThrowApp>();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("threads: a handler that throws after its answer left from the loop counts its route") {
+  TempDir directory;
+  config::Config config = test_config();
+  config.worker_class = "threads";
+  config.threads = 2;
+  WorkerProcess worker(config, PostThenThrowApp::make, {directory.path, -1, 7});
+  REQUIRE(worker.booted());
+  storage::file::FileCollector collector(directory.path);
+  {
+    RawClient client(worker.port());
+    client.send("GET /late HTTP/1.1\r\nHost: h\r\n\r\n");
+    auto answer = client.read_response();
+    REQUIRE(answer);
+    CHECK(answer->body == "answered\n");
+    // Pipelined behind it, while its handler still runs: answered once that has returned,
+    // which the loop hears of after the exception (both posted from the handler's thread).
+    client.send("POST /next HTTP/1.1\r\nHost: h\r\nContent-Length: 0\r\n\r\n");
+    auto next = client.read_response();
+    REQUIRE(next);
+    CHECK(next->body == "ok\n");
+    CHECK(errors_handled(collector.collect(), "GET", "late", "std::domain_error") == 1.0);
+  }
+  // The closed connection's exchange too waits for its handler.
+  {
+    RawClient client(worker.port());
+    client.send("GET /late HTTP/1.1\r\nHost: h\r\n\r\n");
+    REQUIRE(client.read_response());
+  }
+  send_requests(worker.port(), 2, "DELETE /other HTTP/1.1\r\nHost: h\r\n\r\n");
+  std::vector<metrics::Family> families;
+  CHECK(eventually([&] {
+    families = collector.collect();
+    return errors_handled(families, "GET", "late", "std::domain_error") == 2.0;
+  }));
+  CHECK_FALSE(errors_handled(families, "GET", "other", "std::domain_error"));
+  CHECK_FALSE(errors_handled(families, "DELETE", "late", "std::domain_error"));
 }
 
 TEST_CASE("failed requests are labelled by a bounded method set") {

@@ -80,6 +80,24 @@ TEST_CASE("settings take prefork's keys and values, and refuse others") {
   CHECK_THROWS_AS(settings.set("metrics.instance", "a:b"), SettingsError);
 }
 
+TEST_CASE("moved-from settings stay usable: copied, read and set") {
+  RedisSettings original;
+  original.set("redis.port", "6390");
+  RedisSettings moved(std::move(original));
+  CHECK(moved.get("redis.port") == "6390");
+  // NOLINTBEGIN(bugprone-use-after-move): what is tested
+  CHECK(original.get("redis.port") == "6379");
+  RedisSettings copy(original);
+  CHECK(copy.get("redis.enabled") == "true");
+  original.set("redis.port", "6391");
+  RedisSettings assigned;
+  assigned = std::move(original);
+  CHECK(assigned.get("redis.port") == "6391");
+  original.set("redis.port", "6392");
+  CHECK(RedisSettings(original).get("redis.port") == "6392");
+  // NOLINTEND(bugprone-use-after-move)
+}
+
 TEST_CASE("settings come from the environment and from a config file as the master reads them") {
   {
     ScopedEnv unset("REDIS_ENABLED", "");  // set to nothing reads as off, as the exporter reads it
