@@ -43,6 +43,7 @@ ProcessStats ProcessMetrics::update() {
   set_if_read(resident_, stats.resident_bytes);
   set_if_read(virtual_, stats.virtual_bytes);
   set_if_read(open_fds_, stats.open_fds);
+  // Last: a reader that sees it set (it is never 0) sees the whole first reading.
   set_if_read(max_fds_, stats.max_fds);
   return stats;
 }
