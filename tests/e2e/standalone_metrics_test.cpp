@@ -106,8 +106,7 @@ TEST_CASE("a standalone program's metrics reach the master's /metrics, summed wi
 TEST_CASE("the same over TLS to Redis") {
   Certificates certificates;
   certificates.issue("server", "DNS:localhost,IP:127.0.0.1");
-  RedisServer redis(RedisServer::Tls{certificates.file("server.pem"),
-                                     certificates.file("server.key"), certificates.ca(), false});
+  RedisServer redis(RedisServer::Tls::issued(certificates, "server"));
   TempDir directory;
   const std::string config = directory.write(
       "shop.toml", redis_url_config("rediss://127.0.0.1:" + std::to_string(redis.tls_port()) + "/0",

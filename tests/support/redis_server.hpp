@@ -21,6 +21,8 @@
 #include <thread>
 #include <vector>
 
+#include "support/certificates.hpp"
+
 namespace prefork::testing {
 
 // A loopback TCP port nobody listens on right now (the kernel's pick for port 0).
@@ -67,6 +69,13 @@ class RedisServer {
     std::string cert_file, key_file;
     std::string ca_file;        // what client certificates must be signed by
     bool auth_clients = false;  // a client certificate is required
+
+    // The certificate name that certificates issued (NAME.pem, NAME.key) and their CA.
+    static Tls issued(const Certificates& certificates, const std::string& name,
+                      bool auth_clients = false) {
+      return {certificates.file(name + ".pem"), certificates.file(name + ".key"), certificates.ca(),
+              auth_clients};
+    }
   };
   struct Options {
     std::string password;  // requirepass; "" = no authentication

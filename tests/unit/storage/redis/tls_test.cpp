@@ -28,11 +28,7 @@ struct TlsSetup {
     certificates.issue("client", "DNS:prefork-client", true);
   }
   RedisServer::Options options(bool auth_clients = false) const {
-    return {"",
-            RedisServer::Tls{certificates.file("server.pem"), certificates.file("server.key"),
-                             certificates.ca(), auth_clients},
-            {},
-            {}};
+    return {"", RedisServer::Tls::issued(certificates, "server", auth_clients), {}, {}};
   }
 };
 
@@ -101,12 +97,7 @@ TEST_CASE("a server certificate from another CA is refused, saying why") {
 TEST_CASE("the host name is checked against the certificate unless ssl_check_hostname is off") {
   TlsSetup setup;
   setup.certificates.issue("elsewhere", "DNS:redis.elsewhere.example");
-  RedisServer server(
-      {"",
-       RedisServer::Tls{setup.certificates.file("elsewhere.pem"),
-                        setup.certificates.file("elsewhere.key"), setup.certificates.ca(), false},
-       {},
-       {}});
+  RedisServer server({"", RedisServer::Tls::issued(setup.certificates, "elsewhere"), {}, {}});
   RedisStorageClient checked(tls_endpoint(server, trusting(setup.certificates.ca())));
   CHECK_THROWS_WITH_AS(checked.connect(), doctest::Contains("mismatch"), RedisConnectionError);
   prefork::config::Redis unchecked = trusting(setup.certificates.ca());
