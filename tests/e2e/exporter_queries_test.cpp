@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "metrics_support.hpp"
@@ -22,7 +23,7 @@ using prefork::testing::split;
 
 namespace {
 
-const std::string source_root = PREFORK_SOURCE_ROOT;
+constexpr std::string_view source_root = PREFORK_SOURCE_ROOT;
 
 // One record of exporter_queries.txt (its header says what each field means).
 struct ExporterQuery {
@@ -127,7 +128,7 @@ void cause_errors_and_a_restart(Prefork& prefork) {
 // and the load the queries are about have happened.
 void check_queries(Prefork& prefork, const std::string& prometheus_binary) {
   std::vector<ExporterQuery> queries =
-      read_queries(read_whole(source_root + "/tests/e2e/exporter_queries.txt"));
+      read_queries(read_whole(std::string(source_root) + "/tests/e2e/exporter_queries.txt"));
   REQUIRE(queries.size() >= 20);
   std::vector<std::string> exprs;
   for (const ExporterQuery& query : queries) {

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <cstdlib>
 #include <optional>
+#include <string>
+#include <string_view>
 
 #include "support/skip.hpp"
 #include "support/text.hpp"
@@ -14,7 +16,8 @@ namespace {
 using prefork::testing::run_command;
 using prefork::testing::split;
 
-const std::string source_root = PREFORK_SOURCE_ROOT;
+// Constant-initialised: other files' static initialisers may use it before this file's run.
+constexpr std::string_view source_root = PREFORK_SOURCE_ROOT;
 
 // The lines prometheus_api.py prints for command (query, series) over exprs, one per expression.
 std::vector<std::string> api_lines(const std::string& command, const std::string& url,
@@ -49,7 +52,7 @@ SeriesAnswer parse_series(const std::string& line) {
 }  // namespace
 
 std::string prometheus_or_skip() {
-  std::string binary = prefork::testing::prometheus_path(source_root);
+  std::string binary = prefork::testing::prometheus_path(std::string(source_root));
   if (binary.empty()) {
     prefork::testing::skip_test(
         "prometheus not found (install Debian's prometheus, set PREFORK_PROMETHEUS, or run "
@@ -63,7 +66,7 @@ std::string prometheus_or_skip() {
 }
 
 std::string prometheus_api_command() {
-  return "python3 '" + source_root + "/tests/e2e/prometheus_api.py'";
+  return "python3 '" + std::string(source_root) + "/tests/e2e/prometheus_api.py'";
 }
 
 Prometheus::Prometheus(const std::string& binary, const std::string& config)

@@ -14,6 +14,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -29,9 +30,7 @@ using prefork::testing::split;
 
 namespace {
 
-const std::string source_root = PREFORK_SOURCE_ROOT;
-// Reads the JSON of Prometheus' API and of the dashboard.
-const std::string api_tool = prometheus_api_command();
+constexpr std::string_view source_root = PREFORK_SOURCE_ROOT;
 
 std::vector<std::string> output_lines(const std::string& command) {
   std::string output;
@@ -53,12 +52,12 @@ void replace_once(std::string& text, const std::string& from, const std::string&
 // deploy/prometheus/prefork.yml as it is, but for the address of this test's prefork and an
 // interval of 1 s instead of 15 s (which would make this test last minutes).
 std::string scrape_config(int metrics_port) {
-  std::string config = read_whole(source_root + "/deploy/prometheus/prefork.yml");
+  std::string config = read_whole(std::string(source_root) + "/deploy/prometheus/prefork.yml");
   replace_once(config, "scrape_interval: 15s", "scrape_interval: 1s");
   replace_once(config, "evaluation_interval: 15s", "evaluation_interval: 1s");
   replace_once(config, "127.0.0.1:9092", "127.0.0.1:" + std::to_string(metrics_port));
   replace_once(config, "- prefork.rules.yml",
-               "- " + source_root + "/deploy/prometheus/prefork.rules.yml");
+               "- " + std::string(source_root) + "/deploy/prometheus/prefork.rules.yml");
   return config;
 }
 
@@ -121,7 +120,8 @@ void check_data(const std::string& url, const std::vector<std::string>& exprs) {
 
 // Every rule of deploy/prometheus/prefork.rules.yml is loaded and healthy, and returns data.
 void check_rules(const std::string& url) {
-  std::string rules_file = read_whole(source_root + "/deploy/prometheus/prefork.rules.yml");
+  std::string rules_file =
+      read_whole(std::string(source_root) + "/deploy/prometheus/prefork.rules.yml");
   std::size_t in_file = 0;
   for (const char* kind : {"- alert:", "- record:"}) {
     for (std::size_t at = rules_file.find(kind); at != std::string::npos;
@@ -132,7 +132,7 @@ void check_rules(const std::string& url) {
   // Health is "unknown" until a rule's first evaluation (every second here).
   CHECK(eventually(
       [&] {
-        rules = output_lines(api_tool + " rules " + url);
+        rules = output_lines(prometheus_api_command() + " rules " + url);
         return rules.size() == in_file &&
                std::all_of(rules.begin(), rules.end(), [](const std::string& rule) {
                  return rule.find("\tok\t") != std::string::npos;
@@ -157,7 +157,8 @@ void check_rules(const std::string& url) {
 // variables set to this test's job and instance.
 void check_dashboard(const std::string& url, const std::string& instance) {
   std::vector<std::string> exprs =
-      output_lines(api_tool + " exprs '" + source_root + "/deploy/grafana/prefork.json'");
+      output_lines(prometheus_api_command() + " exprs '" + std::string(source_root) +
+                   "/deploy/grafana/prefork.json'");
   REQUIRE(exprs.size() > 10);
   // Grafana's values: $__rate_interval is 4 scrape intervals of the data source's default
   // 15 s.
