@@ -848,7 +848,8 @@ std::span<const Directive> directives() {
 }
 
 std::string default_text(const Directive& directive) {
-  return directive.show(Config{});
+  const Config defaults;
+  return directive.show(defaults);
 }
 
 bool is_description(std::string_view shown) {
