@@ -57,7 +57,16 @@ std::vector<std::string> version_args(const TempDir& dir, std::vector<std::strin
   return args;
 }
 
-// A master serving the v1 module, deployed in its own directory, with both workers up.
+// Whether the master has two workers and both have mapped library (loaded the app).
+bool both_workers_map(const Server& server, const std::string& library) {
+  std::vector<pid_t> workers = server.workers();
+  return workers.size() == 2 && std::all_of(workers.begin(), workers.end(),
+                                            [&](pid_t pid) { return maps_contain(pid, library); });
+}
+
+// A master serving the v1 module, deployed in its own directory, with both workers up: each has
+// loaded the app, so a test may then delete or replace the .so (a worker that finds it missing
+// while booting exits 3, and the master halts, as gunicorn's does).
 struct ServingV1 {
   TempDir dir;
   std::optional<Server> server;
@@ -68,6 +77,7 @@ struct ServingV1 {
     server.emplace(prefork_binary(), version_args(dir));
     port = server->serving_port(2);
     REQUIRE(port > 0);
+    REQUIRE(eventually([&] { return both_workers_map(*server, dir.file("libapp.so")); }));
   }
 };
 
@@ -159,13 +169,8 @@ TEST_CASE("without preload_app the master never maps the app's .so, before or af
   int port = v1.port;
   CHECK(body_of(port) == "v1\n");
   std::string library = dir.file("libapp.so");
-  // The workers do map it: the check below can see a mapping.
-  CHECK(eventually([&] {
-    std::vector<pid_t> workers = server.workers();
-    return workers.size() == 2 && std::all_of(workers.begin(), workers.end(), [&](pid_t pid) {
-             return maps_contain(pid, library);
-           });
-  }));
+  // The workers do map it (ServingV1 waited for that): the check below can see a mapping.
+  CHECK(both_workers_map(server, library));
   CHECK_FALSE(maps_contain(server.pid(), library));
   REQUIRE(hup_and_replace(server));
   CHECK_FALSE(maps_contain(server.pid(), library));
