@@ -166,7 +166,9 @@ TEST_CASE("the worker count goes out when it changes, at most once a second") {
     status = systemd.next(20);
   }
   CHECK(status == "STATUS=3 workers\n");
-  CHECK(std::chrono::steady_clock::now() - sent_ready >= std::chrono::milliseconds(1000));
+  // The notifier counts whole milliseconds (monotonic_ms), so its second may be up to 1 ms
+  // shorter on this finer clock (a fresh-clone run measured 999.47 ms).
+  CHECK(std::chrono::steady_clock::now() - sent_ready >= std::chrono::milliseconds(999));
 }
 
 TEST_CASE("after handing over to another master, only MAINPID= is said") {
