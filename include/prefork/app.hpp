@@ -69,7 +69,7 @@ class Responder {
 
  private:
   void fail_if_unsent() {
-    if (sink_) send(Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n"));
+    if (sink_) send(Response::internal_error());
   }
 
   detail::ResponseSink* sink_ = nullptr;

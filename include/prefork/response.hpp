@@ -29,6 +29,10 @@ struct Response {
     return {status, content_type, {}, {}, body};
   }
   static Response empty(int status) { return {status, {}, {}, {}, {}}; }
+  // What a request gets when its handler fails (throws, or drops its Responder unanswered).
+  static Response internal_error() {
+    return view(500, "text/plain; charset=utf-8", "Internal Server Error\n");
+  }
 
   std::string_view payload() const {
     return body_view.empty() ? std::string_view(body) : body_view;

@@ -73,7 +73,7 @@ Response call_respond(SyncApp& app, const Request& request, const HandlerFailure
     log_current_exception("handler");
     failed(method_label(request.method()), route_label(request), current_exception_type());
   }
-  return Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n");
+  return Response::internal_error();
 }
 
 }  // namespace prefork::worker

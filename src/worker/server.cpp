@@ -442,7 +442,7 @@ bool Server::refuse_off_loop(const char* call) {
 detail::StreamSink* Server::start_stream(std::uint64_t token, Response&& head,
                                          std::optional<std::size_t> content_length) {
   if (refuse_off_loop("Responder::stream")) {
-    complete(token, Response::view(500, "text/plain; charset=utf-8", "Internal Server Error\n"));
+    complete(token, Response::internal_error());
     return nullptr;
   }
   Connection* connection = connection_of(token);
