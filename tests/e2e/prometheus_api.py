@@ -38,13 +38,21 @@ def one_line(text):
     return " ".join(text.split())
 
 
-def query(base, expr):
+def instant(base, expr):
+    """The samples of an instant query (a scalar as one sample without labels), or its error."""
     answer = get(base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
     if answer.get("status") != "success":
-        return "error: " + one_line(answer.get("errorType", "") + " " + answer.get("error", ""))
+        return None, "error: " + one_line(answer.get("errorType", "") + " " + answer.get("error", ""))
     result = answer["data"]["result"]
     if answer["data"]["resultType"] == "scalar":
-        result = [{"value": result}]
+        result = [{"metric": {}, "value": result}]
+    return result, None
+
+
+def query(base, expr):
+    result, error = instant(base, expr)
+    if error:
+        return error
     return f"{len(result)} {result[0]['value'][1] if result else '-'}"
 
 
@@ -56,12 +64,9 @@ def queries(base, path, answer=query):
 
 
 def series(base, expr):
-    answer = get(base + "/api/v1/query?" + urllib.parse.urlencode({"query": expr}))
-    if answer.get("status") != "success":
-        return "error: " + one_line(answer.get("errorType", "") + " " + answer.get("error", ""))
-    result = answer["data"]["result"]
-    if answer["data"]["resultType"] == "scalar":
-        result = [{"metric": {}, "value": result}]
+    result, error = instant(base, expr)
+    if error:
+        return error
     nan = sum(1 for one in result if one["value"][1] == "NaN")
     common = set.intersection(*(set(one["metric"]) for one in result)) if result else set()
     return f"{len(result)}\t{nan}\t{','.join(sorted(common))}"
