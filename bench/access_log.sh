@@ -72,7 +72,7 @@ fi
 versions=$(peer_versions)
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
-report="$OUT/access-log-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path access-log)
 run_rounds
 
 mkdir -p "$OUT"

@@ -262,7 +262,7 @@ start_sentinel_group
 : >"$BENCH_TMP/checks"
 
 started_at=$(date -u '+%Y-%m-%d %H:%M UTC')
-report="$OUT/failover-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path failover)
 for ((round = 1; round <= BENCH_ROUNDS; round++)); do
   measure_round "$round"
 done

@@ -49,7 +49,7 @@ fi
 versions=$(peer_versions)
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
-report="$OUT/http-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path http)
 run_rounds
 
 mkdir -p "$OUT"

@@ -184,7 +184,7 @@ if [ -x "$PREFORK" ]; then
 fi
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
-report="$OUT/https-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path https)
 record_negotiation
 run_rounds
 run_handshake_rounds

@@ -167,7 +167,7 @@ else
   log "skipping nginx: not installed (apt-get install nginx-light)"
 fi
 
-report="$OUT/idle-memory-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path idle-memory)
 mkdir -p "$OUT"
 {
   echo "# Idle connection memory, $started"

@@ -72,6 +72,19 @@ bench_cleanup() {
   fi
 }
 
+# OUT/NAME-DATE.md for this run's report; NAME-DATE-2.md and so on when a run of the same
+# minute already wrote one, so that no result is overwritten.
+report_path() {
+  local base
+  base="$OUT/$1-$(date -u +%Y-%m-%d-%H%M)"
+  local path="$base.md" n=2
+  while [ -e "$path" ]; do
+    path="$base-$n.md"
+    n=$((n + 1))
+  done
+  printf '%s\n' "$path"
+}
+
 now_seconds() {
   date +%s.%N
 }
@@ -434,10 +447,10 @@ machine_description() {
 render_details() {
   local versions=$1
   echo "- Machine: $(machine_description)."
-  local script=""
-  [ "$BENCH_PIPELINE" -gt 1 ] && script=" -s bench/pipeline.lua"
-  echo "- Load: \`wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_DURATION}s --latency$script $BENCH_SCHEME://127.0.0.1:PORT/\`" \
-    "${script:+($BENCH_PIPELINE requests per write)}" \
+  local pipelining=""
+  [ "$BENCH_PIPELINE" -gt 1 ] && pipelining=" -s bench/pipeline.lua"
+  echo "- Load: \`wrk -t$BENCH_THREADS -c$BENCH_CONNECTIONS -d${BENCH_DURATION}s --latency$pipelining $BENCH_SCHEME://127.0.0.1:PORT/\`" \
+    "${pipelining:+($BENCH_PIPELINE requests per write)}" \
     "after a ${BENCH_WARMUP} s warm-up, each server started fresh on a free port per round;" \
     "rounds: $BENCH_ROUNDS, interleaved; the table shows medians of the rounds."
   echo "- Versions: $versions."

@@ -155,7 +155,7 @@ if [ -x "$PREFORK" ]; then
 fi
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
-report="$OUT/metrics-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path metrics)
 run_rounds
 [ -z "$REDIS_PID" ] || stop_by_pid "$REDIS_PID"
 for pid in "${REDIS_CLUSTER_PIDS[@]+"${REDIS_CLUSTER_PIDS[@]}"}"; do

@@ -291,7 +291,7 @@ versions+=" $(version_of wrk -v | awk '{ print $1, $2 }'), $(version_of curl --v
 versions+=" prefork $(git -C "$ROOT" describe --always --dirty 2>/dev/null || echo unknown)"
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
-report="$OUT/scrape-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path scrape)
 run_scrape_rounds
 [ -z "$REDIS_PID" ] || stop_by_pid "$REDIS_PID"
 

@@ -211,7 +211,7 @@ add_server "fleet1's master, apps idle" "" "fleet1's own /metrics (instance scop
 add_server "fleet1's master, app under load" "" "the same $load_note"
 
 started=$(date -u '+%Y-%m-%d %H:%M UTC')
-report="$OUT/scrape-fleet-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path scrape-fleet)
 begun=$(now_seconds)
 if ! wait_until "$SCRAPE_START_TIMEOUT" "$FLEET_PID" "all $WORKERS_IN_FLEET workers in $FLEET_URL" \
   shows_workers "$FLEET_URL" "$BENCH_TMP/ready.txt" "$WORKERS_IN_FLEET"; then

@@ -140,7 +140,7 @@ done
 stop_by_pid "$prefork_pid"
 stop_by_pid "$nginx_pid"
 
-report="$OUT/streaming-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path streaming)
 mkdir -p "$OUT"
 {
   echo "# Streamed downloads, $started"

@@ -355,7 +355,7 @@ bench_init
 versions=$(peer_versions)
 
 started_at=$(date -u '+%Y-%m-%d %H:%M UTC')
-report="$OUT/upgrade-$(date -u +%Y-%m-%d-%H%M).md"
+report=$(report_path upgrade)
 # Interleaved: every server in turn for each deploy and client mode.
 for deploy in hup usr2; do
   for mode in "${CLIENT_MODES[@]}"; do
