@@ -545,7 +545,12 @@ parse_options() {
   done
 }
 
-# The first line of OUTPUT of a version command, whatever stream it printed on.
+# The first line of OUTPUT of a version command, whatever stream it printed on; "NAME not
+# installed" for a tool this machine lacks (a server the run skipped).
 version_of() {
+  if ! command -v "$1" >/dev/null; then
+    echo "$1 not installed"
+    return
+  fi
   "$@" 2>&1 | head -n 1 || true
 }
