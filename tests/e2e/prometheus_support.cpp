@@ -16,7 +16,7 @@ namespace {
 using prefork::testing::run_command;
 using prefork::testing::split;
 
-// Constant-initialised: other files' static initialisers may use it before this file's run.
+// Constant-initialised: other files' static initialisers, which may run before this file's, read it.
 constexpr std::string_view source_root = PREFORK_SOURCE_ROOT;
 
 // The lines prometheus_api.py prints for command (query, series) over exprs, one per expression.
