@@ -16,7 +16,7 @@ namespace {
 using prefork::testing::run_command;
 using prefork::testing::split;
 
-// Constant-initialised: other files' static initialisers, which may run before this file's, read it.
+// Constant-initialised: other files' static initialisers may read it before this file's run.
 constexpr std::string_view source_root = PREFORK_SOURCE_ROOT;
 
 // The lines prometheus_api.py prints for command (query, series) over exprs, one per expression.
